@@ -1,0 +1,73 @@
+"""raw_reports and file_status for a period: every landing file read or rejected with a reason."""
+
+import dagster as dg
+
+from geo.gazetteer import Gazetteer
+from orchestration.metadata import preview
+from orchestration.partitions import periods
+from orchestration.resources import LakeResource
+
+from .landing import ingest_folder
+
+
+@dg.multi_asset(
+    partitions_def=periods,
+    outs={
+        "raw_reports": dg.AssetOut(
+            description="Bronze: one row per observation read (a source row × an indicator), "
+            "as written, with the unit resolved by the gazetteer and full lineage "
+            "(file, sheet, row, column, hash).",
+            group_name="ingest",
+        ),
+        "file_status": dg.AssetOut(
+            description="One row per landing file: read, rejected (with the reason in "
+            "Vietnamese and English) or duplicate.",
+            group_name="ingest",
+        ),
+    },
+)
+def raw_reports(context: dg.AssetExecutionContext, lake: LakeResource):
+    period = context.partition_key
+    folder = lake.settings.landing / period
+
+    def progress(done: int, total: int, name: str) -> None:
+        if done == total or done % 100 == 0:
+            context.log.info(f"read {done}/{total} files (last: {name})")
+
+    raw, status = ingest_folder(
+        folder, period, lake.catalogue(), Gazetteer.default(), progress=progress
+    )
+    rejected = status.filter(status["status"] == "rejected")
+    for row in rejected.iter_rows(named=True):
+        context.log.warning(f"rejected {row['source_file']}: {row['reason_en']}")
+    yield dg.Output(
+        raw,
+        output_name="raw_reports",
+        metadata={
+            "observations": len(raw),
+            "unresolved_units": int(raw["unit_code"].null_count()),
+            "landing_folder": str(folder),
+            "preview": preview(
+                raw,
+                [
+                    "source_file",
+                    "source_row",
+                    "unit_code",
+                    "indicator_id",
+                    "numerator_raw",
+                    "denominator_raw",
+                    "value_raw",
+                ],
+            ),
+        },
+    )
+    yield dg.Output(
+        status,
+        output_name="file_status",
+        metadata={
+            "files": len(status),
+            "rejected": len(rejected),
+            "duplicates": int((status["status"] == "duplicate").sum()),
+            "preview": preview(status, ["source_file", "status", "reason_en", "observations"]),
+        },
+    )

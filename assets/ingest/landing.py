@@ -1,0 +1,199 @@
+"""Read a period's landing folder into raw observations and a status per file.
+
+Every file gets a `file_status` row: read, rejected (with the reason) or duplicate (the same
+content landed twice is read once). Landing files are opened read-only and never modified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from schemas.catalogue import Catalogue
+from schemas.contracts import conform, empty
+
+from .layout import fill_merged, find_layout, parse_period, title_block
+from .observations import sheet_observations
+from .readers import SUPPORTED_SUFFIXES, UnreadableFile, read_sheets
+
+IGNORED_PREFIXES = (".", "~$", "~")  # hidden files and office lock files
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class LandingFile:
+    path: Path
+    rel: str  # relative to the period's landing folder, as the quality report names it
+    sha256: str
+    mtime: datetime
+
+
+def landing_files(folder: Path) -> list[LandingFile]:
+    """The files of a landing folder, oldest first (ties by name): later files win on conflicts."""
+    out = []
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or path.name.startswith(IGNORED_PREFIXES):
+            continue
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+        out.append(LandingFile(path, path.relative_to(folder).as_posix(), digest, mtime))
+    return sorted(out, key=lambda f: (f.mtime, f.rel))
+
+
+def _province_from_title(
+    texts: list[str], resolve_province: Callable[[str], str | None]
+) -> str | None:
+    for text in texts:
+        for candidate in (text, text.split(":", 1)[-1]):
+            code = resolve_province(candidate.strip())
+            if code:
+                return code
+    return None
+
+
+def read_file(
+    file: LandingFile,
+    catalogue: Catalogue,
+    resolve_province: Callable[[str], str | None],
+) -> tuple[list[dict], dict]:
+    """Observations of one file and its status row. Never raises for a bad file: rejects it."""
+    status = {**_blank_status(file), "status": "read"}
+    if file.path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        return [], _reject(status, *_unsupported(file.path.suffix))
+    try:
+        sheets = read_sheets(file.path)
+    except UnreadableFile as exc:
+        return [], _reject(status, exc.reason_vi, exc.reason_en)
+    observations: list[dict] = []
+    read, hidden = [], [s.name for s in sheets if s.hidden]
+    for sheet in sheets:
+        if sheet.hidden:
+            continue
+        filled = fill_merged(sheet)
+        layout = find_layout(filled, catalogue)
+        if layout is None:
+            continue
+        titles = title_block(filled, layout)
+        period_hint = next((p for t in titles if (p := parse_period(t))), None)
+        province_hint = _province_from_title(titles, resolve_province)
+        read.append(sheet.name)
+        observations += sheet_observations(
+            sheet.rows,
+            layout,
+            catalogue,
+            sheet_name=sheet.name,
+            province_hint=province_hint,
+            period_hint=period_hint,
+        )
+    status["sheets_read"] = ", ".join(read) or None
+    status["sheets_hidden"] = ", ".join(hidden) or None
+    if not read:
+        return [], _reject(
+            status,
+            "Không tìm thấy bảng số liệu: không có dòng tiêu đề nào có cột mã/tên đơn vị "
+            "và cột chỉ tiêu",
+            "no report table found: no header row with a unit code/name column and an "
+            "indicator column",
+        )
+    status["observations"] = len(observations)
+    return observations, status
+
+
+def _unsupported(suffix: str) -> tuple[str, str]:
+    return (
+        f"Định dạng tệp không được hỗ trợ ({suffix or 'không có phần mở rộng'})",
+        f"unsupported file type ({suffix or 'no extension'})",
+    )
+
+
+def _reject(status: dict, reason_vi: str, reason_en: str) -> dict:
+    return {**status, "status": "rejected", "reason_vi": reason_vi, "reason_en": reason_en}
+
+
+def ingest_folder(
+    folder: Path,
+    period: str,
+    catalogue: Catalogue,
+    gazetteer,
+    *,
+    ingested_at: datetime | None = None,
+    progress: Progress | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(raw_reports, file_status) for a period's landing folder."""
+    ingested_at = ingested_at or datetime.now(tz=UTC)
+    files = landing_files(folder) if folder.exists() else []
+    seen: dict[str, str] = {}
+    rows: list[dict] = []
+    statuses: list[dict] = []
+    for n, file in enumerate(files, start=1):
+        if file.sha256 in seen:
+            statuses.append(
+                {
+                    **_blank_status(file),
+                    "status": "duplicate",
+                    "reason_vi": f"Trùng nội dung với tệp {seen[file.sha256]}; chỉ đọc một lần",
+                    "reason_en": f"same content as {seen[file.sha256]}; read once",
+                }
+            )
+            continue
+        seen[file.sha256] = file.rel
+        observations, status = read_file(file, catalogue, gazetteer.resolve_province)
+        for obs in observations:
+            obs.update(
+                source_file=file.rel,
+                file_sha256=file.sha256,
+                file_mtime=file.mtime,
+                ingested_at=ingested_at,
+            )
+        rows += observations
+        statuses.append(status)
+        if progress:
+            progress(n, len(files), file.rel)
+    file_status = (
+        pl.DataFrame(statuses, schema_overrides={"observations": pl.Int64}) if statuses else None
+    )
+    file_status = (
+        conform(file_status.with_columns(period=pl.lit(period)), "file_status")
+        if file_status is not None
+        else empty("file_status")
+    )
+    return _raw_frame(rows, period, gazetteer), file_status
+
+
+def _blank_status(file: LandingFile) -> dict:
+    return {
+        "source_file": file.rel,
+        "file_sha256": file.sha256,
+        "file_mtime": file.mtime,
+        "status": None,
+        "reason_vi": None,
+        "reason_en": None,
+        "sheets_read": None,
+        "sheets_hidden": None,
+        "observations": 0,
+    }
+
+
+def _raw_frame(rows: list[dict], period: str, gazetteer) -> pl.DataFrame:
+    if not rows:
+        return empty("raw_reports")
+    schema = {k: v for k, v in empty("raw_reports").schema.items()}
+    df = pl.DataFrame(rows, schema_overrides={k: schema[k] for k in rows[0] if k in schema})
+    df = df.with_columns(
+        period=pl.lit(period),
+        obs_id=pl.concat_str(
+            pl.col("file_sha256").str.slice(0, 16),
+            pl.col("source_sheet"),
+            pl.col("source_row").cast(pl.String),
+            pl.col("indicator_id"),
+            separator=":",
+        ),
+    )
+    df = gazetteer.resolve_frame(df, "unit_code_raw", "unit_name_raw", "province_raw")
+    return conform(df, "raw_reports")

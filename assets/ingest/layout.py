@@ -1,0 +1,177 @@
+"""Find the table inside a sheet: title block, header row(s), data rows, signature lines.
+
+Offices put a title block above the header ("UBND TỈNH ...", "Kỳ báo cáo: 6 tháng đầu năm
+2026"), sometimes a header over two merged rows, a row of column numbers, blank and total rows,
+and signature lines below. This module turns that into a header map and the rows that hold units.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from geo.text import fold
+from schemas.catalogue import Catalogue
+
+from .headers import vocabulary
+from .readers import Sheet
+
+HEADER_SCAN_ROWS = 40
+UNIT_COLUMNS = ("unit_code", "unit_name")
+# Folded starts of rows that end the table or are not units.
+SIGNATURE_STARTS = (
+    "nguoi lap bieu",
+    "nguoi lap",
+    "tm uy ban",
+    "tm ubnd",
+    "thu truong",
+    "ke toan",
+    "chu tich",
+    "giam doc",
+    "xac nhan",
+    "ngay thang nam",
+    "kt chu tich",
+    "noi nhan",
+)
+TOTAL_STARTS = ("tong cong", "cong", "tong so", "tong", "toan tinh", "toan thanh pho", "total")
+_TOTAL = re.compile(r"^(" + "|".join(TOTAL_STARTS) + r")\b")
+_COLUMN_NUMBER = re.compile(r"^\(?[0-9a-z]{1,3}\)?$")
+
+
+@dataclass
+class TableLayout:
+    header_rows: tuple[int, ...]  # 0-based indices of the header row(s)
+    columns: dict[int, str]  # 0-based column index → column id (unit_code, officials, ...)
+    first_data_row: int
+
+    @property
+    def shape(self) -> str:
+        return "long" if "indicator" in self.columns.values() else "wide"
+
+
+def fill_merged(sheet: Sheet) -> list[list[object]]:
+    """Copy the value of each merged range into all its cells (header groups span columns)."""
+    rows = [list(r) for r in sheet.rows]
+    for (r0, c0), (r1, c1) in sheet.merged:
+        if r0 >= len(rows) or c0 >= len(rows[r0]):
+            continue
+        value = rows[r0][c0]
+        for r in range(r0, min(r1 + 1, len(rows))):
+            for c in range(c0, min(c1 + 1, len(rows[r]))):
+                if rows[r][c] is None:
+                    rows[r][c] = value
+    return rows
+
+
+def _match_row(cells: list[object], catalogue: Catalogue) -> dict[int, str]:
+    vocab = vocabulary(catalogue)
+    out: dict[int, str] = {}
+    seen: set[str] = set()
+    for j, cell in enumerate(cells):
+        col = vocab.match(cell) if isinstance(cell, str) else None
+        if col and col not in seen:
+            out[j] = col
+            seen.add(col)
+    return out
+
+
+def _is_table_header(columns: dict[int, str], catalogue: Catalogue) -> bool:
+    ids = set(columns.values())
+    fields = set(catalogue.report_fields())
+    has_unit = bool(ids & set(UNIT_COLUMNS))
+    wide = bool(ids & fields)
+    long = "indicator" in ids and bool(ids & {"numerator", "denominator", "value"})
+    return has_unit and (wide or long)
+
+
+def find_layout(rows: list[list[object]], catalogue: Catalogue) -> TableLayout | None:
+    """The header of the sheet's table, trying one row and then two stacked rows as one header."""
+    best: TableLayout | None = None
+    for i in range(min(HEADER_SCAN_ROWS, len(rows))):
+        single = _match_row(rows[i], catalogue)
+        candidates = [((i,), single)]
+        if i + 1 < len(rows) and not any(_is_code(c) for c in rows[i + 1]):
+            width = max(len(rows[i]), len(rows[i + 1]))
+            stacked = [_join(_cell(rows[i], j), _cell(rows[i + 1], j)) for j in range(width)]
+            lower = _match_row(rows[i + 1], catalogue)
+            both = {**_match_row(stacked, catalogue), **lower}
+            # A two-row header: the lower row names what the merged upper row groups. It must
+            # find more columns than either row alone, else the upper row is a title line.
+            if len(both) > max(len(single), len(lower)):
+                candidates.append(((i, i + 1), both))
+        for header_rows, columns in candidates:
+            if not _is_table_header(columns, catalogue):
+                continue
+            layout = TableLayout(header_rows, columns, header_rows[-1] + 1)
+            if best is None or len(columns) > len(best.columns):
+                best = layout
+        if best is not None:
+            break
+    return best
+
+
+def _cell(row: list[object], j: int) -> object:
+    return row[j] if j < len(row) else None
+
+
+def _join(upper: object, lower: object) -> str | None:
+    parts = [str(p) for p in (upper, lower) if p is not None and str(p).strip()]
+    if len(parts) == 2 and parts[0] == parts[1]:
+        parts = parts[:1]
+    return " ".join(parts) or None
+
+
+def row_kind(cells: list[object], layout: TableLayout) -> str:
+    """'unit', 'blank', 'total', 'signature' or 'numbering' (a row of column numbers)."""
+    values = [c for c in cells if c is not None and str(c).strip()]
+    if not values:
+        return "blank"
+    first_text = fold(" ".join(str(v) for v in values[:2]))
+    if any(first_text.startswith(s) for s in SIGNATURE_STARTS):
+        return "signature"
+    unit_cells = [_cell(cells, j) for j, c in layout.columns.items() if c in UNIT_COLUMNS]
+    unit_text = fold(" ".join(str(c) for c in unit_cells if c is not None))
+    if unit_text and _TOTAL.match(unit_text) and not any(_is_code(c) for c in unit_cells):
+        return "total"
+    if all(_COLUMN_NUMBER.match(fold(str(v))) for v in values) and len(values) > 2:
+        return "numbering"
+    return "unit"
+
+
+def _is_code(cell: object) -> bool:
+    if isinstance(cell, int | float) and not isinstance(cell, bool):
+        return True
+    return bool(cell) and str(cell).strip().isdigit()
+
+
+_PERIOD_CODE = re.compile(r"\b(20\d\d)\s*[-_/ ]?\s*(h[12])\b")
+_HALF = re.compile(r"6 thang (dau|cuoi) nam (20\d\d)")
+_YEAR = re.compile(r"\b(?:ca nam|nam) (20\d\d)\b")
+
+
+def parse_period(text: object) -> str | None:
+    """'2026-H1', 'Kỳ báo cáo: 6 tháng đầu năm 2026' → '2026-H1'; a year report → H2."""
+    if text is None:
+        return None
+    folded = fold(str(text))
+    m = _PERIOD_CODE.search(folded)
+    if m:
+        return f"{m.group(1)}-{m.group(2).upper()}"
+    m = _HALF.search(folded)
+    if m:
+        return f"{m.group(2)}-{'H1' if m.group(1) == 'dau' else 'H2'}"
+    if "bao cao" in folded or "ky" in folded:
+        m = _YEAR.search(folded)
+        if m:
+            return f"{m.group(1)}-H2"
+    return None
+
+
+def title_block(rows: list[list[object]], layout: TableLayout) -> list[str]:
+    """The text of the rows above the header: where offices write the province and the period."""
+    return [
+        str(c)
+        for row in rows[: layout.header_rows[0]]
+        for c in row
+        if c is not None and str(c).strip()
+    ]

@@ -1,0 +1,94 @@
+"""Turn one sheet's table into observations: a source row × an indicator, with its lineage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from openpyxl.utils import get_column_letter
+
+from geo.text import fold
+from schemas.catalogue import Catalogue
+
+from .headers import indicator_names, normalise_header
+from .layout import TableLayout, parse_period, row_kind
+from .numbers import format_cell, parse_number
+
+
+def _cell(row: list[object], j: int | None) -> object:
+    if j is None or j >= len(row):
+        return None
+    return row[j]
+
+
+def _figures(row: list[object], cols: dict[str, int | None]) -> dict[str, object]:
+    """Raw text and parsed numbers of the numerator, denominator and stated value of one indicator."""
+    out: dict[str, object] = {}
+    errors = []
+    letters = []
+    for part in ("numerator", "denominator", "value"):
+        j = cols.get(part)
+        raw = _cell(row, j)
+        parsed = parse_number(raw)
+        out[f"{part}_raw"] = format_cell(raw)
+        out[part if part != "value" else "value_stated"] = parsed.value
+        if parsed.error is not None:
+            errors.append(f"{get_column_letter(j + 1)}: {parsed.error}")
+        if j is not None and raw is not None:
+            letters.append(get_column_letter(j + 1))
+    out["parse_error"] = "; ".join(errors) or None
+    out["source_column"] = "/".join(letters) or None
+    return out
+
+
+def sheet_observations(
+    rows: list[list[object]],
+    layout: TableLayout,
+    catalogue: Catalogue,
+    *,
+    sheet_name: str,
+    province_hint: str | None,
+    period_hint: str | None,
+) -> Iterator[dict[str, object]]:
+    """Yield one dict per observation read from a sheet's table (lineage added by the caller)."""
+    by_id = {col: j for j, col in layout.columns.items()}
+    code_j, name_j = by_id.get("unit_code"), by_id.get("unit_name")
+    province_j, period_j = by_id.get("province"), by_id.get("period")
+    wide = [
+        (ind.id, {p: by_id.get(f.id) if f else None for p, f in _parts(ind)})
+        for ind in catalogue
+        if any(by_id.get(f.id) is not None for f in ind.fields)
+    ]
+    names = indicator_names(catalogue)
+    for i in range(layout.first_data_row, len(rows)):
+        row = rows[i]
+        kind = row_kind(row, layout)
+        if kind == "signature":
+            break
+        if kind != "unit":
+            continue
+        base = {
+            "source_sheet": sheet_name,
+            "source_row": i + 1,
+            "unit_code_raw": format_cell(_cell(row, code_j)),
+            "unit_name_raw": format_cell(_cell(row, name_j)),
+            "province_raw": format_cell(_cell(row, province_j)) or province_hint,
+            "reported_period": parse_period(_cell(row, period_j)) or period_hint,
+        }
+        if layout.shape == "long":
+            raw_indicator = _cell(row, by_id["indicator"])
+            indicator_id = names.get(normalise_header(raw_indicator))
+            cols = {p: by_id.get(p) for p in ("numerator", "denominator", "value")}
+            figures = _figures(row, cols)
+            if raw_indicator is None and figures["source_column"] is None:
+                continue
+            yield {**base, **figures, "indicator_id": indicator_id or f"?{fold(raw_indicator)}"}
+            continue
+        for indicator_id, cols in wide:
+            figures = _figures(row, cols)
+            if figures["source_column"] is None:
+                continue  # this unit gave no figure for this indicator
+            yield {**base, **figures, "indicator_id": indicator_id}
+
+
+def _parts(ind):
+    return (("numerator", ind.numerator), ("denominator", ind.denominator), ("value", ind.value))

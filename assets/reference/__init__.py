@@ -1,0 +1,1 @@
+"""Reference geography: admin_units (codes, names, geometry, remoteness), not partitioned."""

@@ -1,0 +1,1 @@
+"""Reports: the planners' maps and gap tables, the auditors' quality report."""

@@ -1,0 +1,111 @@
+"""coverage_maps (planners) and quality_report (auditors): files under reports/<period>/."""
+
+import shutil
+
+import dagster as dg
+import geopandas as gpd
+import polars as pl
+
+from assets.indicators.assets import units_frame
+from geo.maps import render_map_page
+from orchestration.lake import write_table, write_text
+from orchestration.partitions import periods
+from orchestration.resources import LakeResource
+
+from .gap_tables import write_gap_tables
+from .quality import render_quality_page, returns_workbooks, traceability
+from .safe import write_csv
+
+
+def geometry_note(admin_units: gpd.GeoDataFrame) -> str:
+    """Which geometry the pages show: planners must know when shapes are approximate."""
+    counts = admin_units["geometry_source"].value_counts().to_dict()
+    if counts.get("approximate", 0) == 0:
+        return "Ranh giới: chính thức (tệp DXLAKE_BOUNDARIES) / Boundaries: official file."
+    return (
+        f"Ranh giới: gần đúng cho {counts.get('approximate', 0)} đơn vị (dựng từ tâm và diện tích),"
+        f" chính thức cho {counts.get('official', 0)} / Boundaries: approximate for "
+        f"{counts.get('approximate', 0)} units (built from centre points and areas), official "
+        f"for {counts.get('official', 0)}."
+    )
+
+
+@dg.asset(
+    partitions_def=periods,
+    group_name="reports",
+    description="Planners' map page (reports/<period>/maps/index.html, a layer per indicator "
+    "coloured by gap class, remote units outlined) and gap tables (reports/<period>/gaps/).",
+)
+def coverage_maps(
+    context: dg.AssetExecutionContext,
+    lake: LakeResource,
+    coverage_gaps: pl.DataFrame,
+    admin_units: gpd.GeoDataFrame,
+) -> dg.MaterializeResult:
+    period = context.partition_key
+    catalogue = lake.catalogue()
+    in_scope = admin_units[admin_units["unit_code"].isin(coverage_gaps["unit_code"].to_list())]
+    page = render_map_page(
+        in_scope,
+        coverage_gaps,
+        catalogue,
+        lake.report_dir(period, "maps") / "index.html",
+        title=f"Khoảng cách đến mục tiêu chuyển đổi số — {period}",
+        period=period,
+    )
+    tables = write_gap_tables(coverage_gaps, catalogue, lake.report_dir(period, "gaps"))
+    return dg.MaterializeResult(
+        metadata={
+            "map": dg.MetadataValue.path(str(page)),
+            "map_mb": round(page.stat().st_size / 1e6, 2),
+            "gap_tables": dg.MetadataValue.path(str(tables[0].parent)),
+            "geometry": geometry_note(in_scope),
+        }
+    )
+
+
+@dg.asset(
+    partitions_def=periods,
+    group_name="reports",
+    description="Auditors' data-quality report (reports/<period>/quality/index.html): files "
+    "received and rejected, per-rule counts, reconciliation, units not reported, traceability "
+    "of each accepted figure, and the quarantined rows per file as .xlsx to send back.",
+)
+def quality_report(
+    context: dg.AssetExecutionContext,
+    lake: LakeResource,
+    file_status: pl.DataFrame,
+    raw_reports: pl.DataFrame,
+    validated_observations: pl.DataFrame,
+    quarantined_rows: pl.DataFrame,
+    superseded_observations: pl.DataFrame,
+    indicator_values: pl.DataFrame,
+    admin_units: gpd.GeoDataFrame,
+    boundary_problems: pl.DataFrame,
+) -> dg.MaterializeResult:
+    period = context.partition_key
+    out = lake.report_dir(period, "quality")
+    html = render_quality_page(
+        period=period,
+        catalogue=lake.catalogue(),
+        file_status=file_status,
+        raw=raw_reports,
+        validated=validated_observations,
+        quarantined=quarantined_rows,
+        superseded=superseded_observations,
+        values=indicator_values,
+        boundary_problems=boundary_problems,
+        geometry_note=geometry_note(admin_units),
+    )
+    page = write_text(out / "index.html", html)
+    trace = traceability(validated_observations, units_frame(admin_units))
+    write_table(out / "traceability.parquet", trace)
+    write_csv(out / "traceability.csv", trace)
+    shutil.rmtree(out / "returns", ignore_errors=True)
+    returns = returns_workbooks(quarantined_rows, out / "returns")
+    return dg.MaterializeResult(
+        metadata={
+            "report": dg.MetadataValue.path(str(page)),
+            "files_to_send_back": len(returns),
+        }
+    )

@@ -1,0 +1,680 @@
+"""The gazetteer: resolve a unit as a report writes it (a code, a name, an old name) to a current code.
+
+Sources: the current register of `geo.units` (34 provinces, 3,321 units since 1 July 2025) and the
+old → new crosswalk that ships with `vietnamadminunits` (`converter_2025.json`), which says for
+each of the ~10,000 units from before 1 July 2025 the current unit(s) it went into.
+
+Order of resolution, never a silent guess:
+
+1. a current code ("05977", 5977, 5977.0) → ``code``; if a name is given as well and it clearly
+   names another unit (or the province disagrees), the row is ``ambiguous`` with both listed;
+2. a current name, full ("Phường Phú Xuân"), bare ("Phú Xuân") or abbreviated ("P. Phú Xuân"),
+   narrowed by the province when given → ``name``;
+3. a name from before 1 July 2025 → ``old_name`` when every old unit of that name (in the
+   province) went wholly into one current unit, ``ambiguous`` (with the current candidates)
+   when it was split or the name is shared by old units that went different ways;
+4. otherwise ``unknown``, with up to three near misses.
+
+Names are compared on folded keys (no diacritics, case, spacing or punctuation, see `geo.text`)
+when typed without diacritics: "Xa Cam Giang" fits both Xã Cẩm Giang and Xã Cẩm Giàng (Hải Phòng)
+and is ambiguous. Typed with diacritics, a name must be spelt as the register spells it, up to
+the variants that are one spelling: tone placement ("Thuỷ"/"Thủy", "Hoá"/"Hóa"), final y/i
+("Quy"/"Qui", "Sỹ"/"Sĩ"), "Đắk"/"Đăk"/"Đak", "NT" for "nông trường", ' or ’ or none. Other
+diacritics are another name ("Xã Phước Thạnh" is not Xã Phước Thành): unknown, with the namesake
+offered among the near misses.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import polars as pl
+import vietnamadminunits
+
+from geo.text import fold, key
+from geo.units import legacy_units, official_provinces, official_units
+
+CONVERTER_PATH = Path(vietnamadminunits.__file__).parent / "data" / "converter_2025.json"
+
+MATCH_KINDS = ("code", "name", "old_name", "ambiguous", "unknown")
+
+_MAX_TEXT = 300  # longer than any unit or province name; longer input is unknown
+_MAX_IN_MESSAGE = 10
+
+# --- text -------------------------------------------------------------------------------------
+
+_TONES = "\u0300\u0301\u0303\u0309\u0323"  # huyền, sắc, ngã, hỏi, nặng (NFD combining marks)
+# Old and new tone placement ("Hóa"/"Hoá", "Thủy"/"Thuỷ"): put the tone on the second vowel.
+_TONE_PLACE = re.compile(rf"([ou])([{_TONES}])([aey])(?![\u0302\u0306\u031b])")
+_LETTER_DIGIT = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
+_WORD = re.compile(r"[^\W_]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
+
+
+def _tokens(text: str) -> tuple[str, ...]:
+    """Lower-case words with their diacritics (canonical tone placement), numbers without
+    leading zeros: "Phường 01" → ("phường", "1"), "P.Phú Xuân" → ("p", "phú", "xuân")."""
+    s = unicodedata.normalize("NFD", text.lower())
+    s = unicodedata.normalize("NFC", _TONE_PLACE.sub(r"\1\3\2", s))
+    words = _WORD.findall(_LETTER_DIGIT.sub(" ", s))
+    words = [str(int(w)) if w.isascii() and w.isdigit() else _Y_AS_I.sub(_y_to_i, w) for w in words]
+    # "Đắk", "Đăk", "Đak": one word ("water") in Central Highlands names, spelt every way
+    words = ["đăk" if w in _DAK else w for w in words]
+    # "Thị trấn NT Liên Sơn", "TT N.T Phong Hải": the state-farm towns (thị trấn nông trường)
+    for i, w in enumerate(words):
+        if w == "nt" or (w == "n" and words[i + 1 : i + 2] == ["t"]):
+            words[i : i + (1 if w == "nt" else 2)] = ["nông", "trường"]
+    return tuple(words)
+
+
+# "Quy"/"Qui", "Mỹ"/"Mĩ", "Sỹ"/"Sĩ", "Vỹ"/"Vĩ": a final y after a consonant is spelt i.
+_Y_AS_I = re.compile(r"^(qu|[bcdđghklmnprstvx]{1,2})([yýỳỷỹỵ])$")
+_Y_TO_I = str.maketrans("yýỳỷỹỵ", "iíìỉĩị")
+_DAK = {"đắk", "đăk", "đak", "đák", "dắk", "dăk", "dak"}
+
+
+def _y_to_i(m: re.Match[str]) -> str:
+    return m.group(1) + m.group(2).translate(_Y_TO_I)
+
+
+def _fkey(tokens: Iterable[str]) -> str:
+    """Folded key: no diacritics, no spaces ("phuongphuxuan")."""
+    return key(" ".join(tokens))
+
+
+@cache
+def _base(ch: str) -> str:
+    return fold(ch)
+
+
+def _compatible(typed: str, official: str) -> bool:
+    """True when `typed` is `official` with some or all diacritics left out: a letter typed
+    without marks matches any marked form of it, a marked letter must match exactly."""
+    if len(typed) != len(official):
+        return False
+    return all(
+        a == b or (a.isascii() and _base(b) == a) for a, b in zip(typed, official, strict=True)
+    )
+
+
+def _starts_with(tokens: tuple[str, ...], prefix: tuple[str, ...]) -> bool:
+    return len(tokens) > len(prefix) and all(
+        _compatible(t, p) for t, p in zip(tokens, prefix, strict=False)
+    )
+
+
+# Type words and their abbreviations, as reports write them before a unit name.
+_UNIT_PREFIXES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("thị", "trấn"), "thị trấn"),
+    (("tt",), "thị trấn"),
+    (("t", "t"), "thị trấn"),
+    (("ttr",), "thị trấn"),
+    (("đặc", "khu"), "đặc khu"),
+    (("đk",), "đặc khu"),
+    (("đ", "k"), "đặc khu"),
+    (("phường",), "phường"),
+    (("p",), "phường"),
+    (("ph",), "phường"),
+    (("xã",), "xã"),
+    (("x",), "xã"),
+    (("huyện",), "huyện"),  # the five island districts that had no communes
+)
+_NOISE_PREFIXES = (("ubnd",), ("ủy", "ban", "nhân", "dân"))
+_PROVINCE_PREFIXES = (("tỉnh",), ("thành", "phố"), ("tp",), ("t", "p"))
+_PROVINCE_ALIASES = {
+    "hcm": "79",
+    "tphcm": "79",
+    "saigon": "79",
+    "sg": "79",
+    "hn": "01",
+    "tphn": "01",
+    "brvt": "79",
+    "thuathienhue": "46",  # the register already calls the old province "Thành phố Huế"
+}
+
+
+def _split_type(tokens: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
+    """("phường", "phú", "xuân") → ("phường", ("phú", "xuân")); no type word → (None, tokens)."""
+    for prefix, unit_type in _UNIT_PREFIXES:
+        if len(tokens) > len(prefix) and tokens[: len(prefix)] == prefix:
+            return unit_type, tokens[len(prefix) :]
+    return None, tokens
+
+
+def _clean_text(value: Any) -> str | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    text = _CONTROL.sub(" ", str(value)).strip()
+    if not text or text.lower() in {"nan", "none", "null", "<na>"}:
+        return None
+    return text[: _MAX_TEXT + 1]
+
+
+_CODE_TEXT = re.compile(r"\d{1,5}(?:\.0*)?")
+
+
+def normalize_code(value: Any) -> str | None:
+    """A unit code as typed → 5 digits: "05977", 5977, "5977", 5977.0, " 05977 " → "05977".
+    Anything else (None, NaN, text, negative or fractional numbers, 6+ digits) → None."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer():
+            return None
+        value = int(value)
+    text = _CONTROL.sub("", str(value)).strip().strip("'\"‘’`").strip()
+    if not _CODE_TEXT.fullmatch(text):
+        return None
+    return text.split(".")[0].zfill(5)
+
+
+# --- the result -------------------------------------------------------------------------------
+
+
+@cache
+def _unit_provinces() -> dict[str, str]:
+    units = official_units()
+    return dict(zip(units["unit_code"], units["province_name"], strict=True))
+
+
+def _listing(candidates: tuple[tuple[str, str], ...]) -> str:
+    provinces = _unit_provinces()
+    shown = [
+        f"{name} ({code}, {provinces[code]})" if code in provinces else f"{name} ({code})"
+        for code, name in candidates[:_MAX_IN_MESSAGE]
+    ]
+    more = len(candidates) - len(shown)
+    return "; ".join(shown) + (f"; … (+{more})" if more > 0 else "")
+
+
+@dataclass(frozen=True)
+class Match:
+    """How one (code, name, province) resolved. `candidates` holds (code, full name) pairs: the
+    possible units when ambiguous, the near misses when unknown, the unit itself otherwise."""
+
+    unit_code: str | None
+    match_kind: str
+    candidates: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def candidates_text(self) -> str | None:
+        """ "19918 Xã Phú Hồ; 19900 Xã Phú Vang", or None when there are none."""
+        if not self.candidates:
+            return None
+        return "; ".join(f"{code} {name}" for code, name in self.candidates)
+
+    @property
+    def message_vi(self) -> str:
+        listing = _listing(self.candidates)
+        if self.match_kind == "code":
+            return f"Xác định theo mã đơn vị: {listing}."
+        if self.match_kind == "name":
+            return f"Xác định theo tên đơn vị hiện hành: {listing}."
+        if self.match_kind == "old_name":
+            return f"Tên đơn vị trước ngày 01/7/2025; nay thuộc {listing}."
+        if self.match_kind == "ambiguous":
+            return (
+                f"Không xác định được duy nhất đơn vị hành chính; có thể là: {listing}. "
+                "Hãy ghi mã đơn vị (5 chữ số) hoặc tên đầy đủ kèm tỉnh, thành phố."
+            )
+        if self.candidates:
+            return f"Không tìm thấy đơn vị hành chính hiện hành; gần giống: {listing}."
+        return "Không tìm thấy đơn vị hành chính hiện hành theo mã hoặc tên đã ghi."
+
+    @property
+    def message_en(self) -> str:
+        listing = _listing(self.candidates)
+        if self.match_kind == "code":
+            return f"Resolved by unit code: {listing}."
+        if self.match_kind == "name":
+            return f"Resolved by current unit name: {listing}."
+        if self.match_kind == "old_name":
+            return f"A unit name from before 1 July 2025; now part of {listing}."
+        if self.match_kind == "ambiguous":
+            return (
+                f"Ambiguous administrative unit; it could be: {listing}. "
+                "Give the 5-digit unit code, or the full name with the province."
+            )
+        if self.candidates:
+            return f"No current administrative unit matches; closest: {listing}."
+        return "No current administrative unit matches the code or name given."
+
+
+_UNKNOWN = Match(None, "unknown")
+
+
+# --- the gazetteer ----------------------------------------------------------------------------
+
+
+class _Unit(NamedTuple):
+    code: str
+    name: str
+    unit_type: str  # from the name: xã, phường, đặc khu
+    province_code: str
+
+
+class _OldUnit(NamedTuple):
+    name: str
+    unit_type: str  # xã, phường, thị trấn, huyện
+    old_province_key: str
+    province_code: str  # the current province it lies in
+    targets: tuple[str, ...]  # current codes it went into
+
+
+class _Context(NamedTuple):
+    province_code: str
+    old_province_key: str | None  # when the report named an old province (Tỉnh Hà Giang)
+
+
+class _Name(NamedTuple):
+    readings: tuple[tuple[str | None, tuple[str, ...]], ...]  # (unit type or None, name words)
+    accented: bool  # typed with diacritics: they must then agree
+
+
+# An index entry: (position, diacritic key, unit type); position is a code or an old-unit index.
+_Entry = tuple[Any, str, str]
+
+
+def _type_of(tokens: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    unit_type, bare = _split_type(tokens)
+    if unit_type is None or not bare:
+        raise ValueError(f"no unit type in {' '.join(tokens)!r}")
+    return unit_type, bare
+
+
+def _add(index: dict[str, list[_Entry]], tokens: tuple[str, ...], entry: _Entry) -> None:
+    index.setdefault(_fkey(tokens), []).append(entry)
+
+
+class Gazetteer:
+    """Resolves report units to current codes. Build once (`Gazetteer.default()`), call often:
+    each distinct (code, name, province) is resolved once and remembered."""
+
+    def __init__(
+        self,
+        units: pl.DataFrame,
+        provinces: pl.DataFrame,
+        legacy: pl.DataFrame,
+        converter: dict[str, Any],
+    ) -> None:
+        self._units: dict[str, _Unit] = {}
+        self._full: dict[str, list[_Entry]] = {}
+        self._bare: dict[str, list[_Entry]] = {}
+        self._province_keys: dict[str, dict[str, list[str]]] = {}  # province → fkey → codes
+        self._all_keys: dict[str, list[str]] = {}
+        for code, name, province_code in units.select(
+            "unit_code", "unit_name", "province_code"
+        ).iter_rows():
+            tokens = _tokens(name)
+            unit_type, bare = _type_of(tokens)
+            self._units[code] = _Unit(code, name, unit_type, province_code)
+            _add(self._full, tokens, (code, "".join(tokens), unit_type))
+            _add(self._bare, bare, (code, "".join(bare), unit_type))
+            for k in {_fkey(tokens), _fkey(bare)}:
+                self._province_keys.setdefault(province_code, {}).setdefault(k, []).append(code)
+                self._all_keys.setdefault(k, []).append(code)
+
+        # Provinces: current names, short names and codes first, then the old ones.
+        self._province_names: dict[str, str] = {}
+        self._provinces: dict[str, _Context] = {}
+        by_key: dict[str, str] = {}
+        for code, name, short in provinces.select(
+            "province_code", "province_name", "province_short_name"
+        ).iter_rows():
+            self._province_names[code] = name
+            by_key[key(name)] = code
+            for text in (name, short, code):
+                self._provinces.setdefault(self._province_key(text), _Context(code, None))
+        for alias, code in _PROVINCE_ALIASES.items():
+            self._provinces.setdefault(alias, _Context(code, None))
+        new_of_old = {
+            old: by_key[new] for new, olds in converter["DICT_PROVINCE"].items() for old in olds
+        }
+        for name, old_code, old_key in (
+            legacy.select("old_province_name", "old_province_code", "province_key")
+            .unique()
+            .iter_rows()
+        ):
+            context = _Context(new_of_old[old_key], old_key)
+            for text in (name, old_code):
+                self._provinces.setdefault(self._province_key(text), context)
+
+        # Old units and where they went.
+        new_code: dict[tuple[str, str], str] = {}  # (province key, converter ward key) → code
+        for unit in self._units.values():
+            province_key = key(self._province_names[unit.province_code])
+            pkey_exact = unit.name.lower().replace(" ", "")
+            new_code[(province_key, pkey_exact)] = unit.code
+            new_code.setdefault((province_key, key(unit.name)), unit.code)
+        targets: dict[str, set[str]] = {}
+        for pkey, wards in converter["DICT_PROVINCE_WARD_NO_DIVIDED"].items():
+            for ward_key, olds in wards.items():
+                for old in olds:
+                    targets.setdefault(old, set()).add(new_code[(pkey, ward_key)])
+        for pkey, olds in converter["DICT_PROVINCE_WARD_DIVIDED"].items():
+            for old, parts in olds.items():
+                for part in parts:
+                    targets.setdefault(old, set()).add(new_code[(pkey, part["newWardKey"])])
+
+        self._old: list[_OldUnit] = []
+        self._old_full: dict[str, list[_Entry]] = {}
+        self._old_bare: dict[str, list[_Entry]] = {}
+        self._old_codes: dict[str, tuple[str, ...]] = {}
+        for old_code, name, district, pkey, dkey, wkey in legacy.select(
+            "old_unit_code",
+            "old_unit_name",
+            "old_district_name",
+            "province_key",
+            "district_key",
+            "ward_key",
+        ).iter_rows():
+            went = targets.get(f"{pkey}_{dkey}_{wkey or ''}")
+            if not went:
+                continue
+            name = name or district  # island districts without communes: "Huyện Côn Đảo"
+            tokens = _tokens(name)
+            unit_type, bare = _type_of(tokens)
+            old = _OldUnit(name, unit_type, pkey, new_of_old[pkey], tuple(sorted(went)))
+            self._old.append(old)
+            position = len(self._old) - 1
+            _add(self._old_full, tokens, (position, "".join(tokens), unit_type))
+            _add(self._old_bare, bare, (position, "".join(bare), unit_type))
+            if old_code:
+                self._old_codes[old_code] = old.targets
+
+        self._memo: dict[tuple[str | None, str | None, str | None], Match] = {}
+        self._bigrams: dict[str, list[str]] | None = None  # built on the first national miss
+
+    # -- construction ------------------------------------------------------------------------
+
+    @classmethod
+    def default(cls) -> Gazetteer:
+        """The gazetteer of the official register and the package's crosswalk (built once)."""
+        return _default_gazetteer()
+
+    # -- provinces ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _province_key(text: str) -> str:
+        code = normalize_code(text)
+        if code is not None:
+            return code[-2:] if code.startswith("000") else code
+        if not any(ch.isalpha() for ch in text):
+            return ""
+        tokens = _tokens(text)
+        for prefix in _PROVINCE_PREFIXES:
+            if _starts_with(tokens, prefix):
+                tokens = tokens[len(prefix) :]
+                break
+        return _fkey(tokens)
+
+    def _context(self, text: str | None) -> _Context | None:
+        if text is None or len(text) > _MAX_TEXT:
+            return None
+        found = self._province_key(text)
+        context = self._provinces.get(found) if found else None
+        if context is None and found:  # "TPHue", "TinhHaGiang": the prefix run into the name
+            for prefix in ("thanhpho", "tinh", "tp"):
+                if found.startswith(prefix) and found[len(prefix) :] in self._provinces:
+                    return self._provinces[found[len(prefix) :]]
+        return context
+
+    def resolve_province(self, text: Any) -> str | None:
+        """A province as typed (current or pre-2025 name, short name, abbreviation, code) →
+        its current 2-digit code: "Thành phố Huế", "TP Huế", "Hue", "46", 46,
+        "Tỉnh Thừa Thiên Huế" → "46". Unknown → None."""
+        try:
+            context = self._context(_clean_text(text))
+        except Exception:  # noqa: BLE001 - odd input is unknown, never an error
+            return None
+        return context.province_code if context else None
+
+    # -- names -------------------------------------------------------------------------------
+
+    def _interpretations(self, text: str) -> _Name:
+        """The readings of a name: as a whole (full or bare name), and with its leading type
+        word or abbreviation taken as the unit type. "Xà Bang" is not read as "Xã Bang"."""
+        tokens = _tokens(text)
+        for noise in _NOISE_PREFIXES:
+            if _starts_with(tokens, noise):
+                tokens = tokens[len(noise) :]
+        readings: list[tuple[str | None, tuple[str, ...]]] = [(None, tokens)] if tokens else []
+        for prefix, unit_type in _UNIT_PREFIXES:
+            if _starts_with(tokens, prefix):
+                readings.append((unit_type, tokens[len(prefix) :]))
+        accented = any(ch.isalpha() and not ch.isascii() for ch in text)
+        return _Name(tuple(readings), accented)
+
+    @staticmethod
+    def _lookup(
+        readings: _Name,
+        full: dict[str, list[_Entry]],
+        bare: dict[str, list[_Entry]],
+        keep: Callable[[Any], bool],
+        strict: bool = True,
+    ) -> set[Any]:
+        """Positions whose name fits one of the readings and `keep`. A name typed without
+        diacritics fits on its folded key ("Xa Cam Giang": Xã Cẩm Giang and Xã Cẩm Giàng); one
+        typed with diacritics must be spelt the same ("Xã Phước Thạnh" is not Xã Phước Thành),
+        unless not `strict`."""
+        accented = strict and readings.accented
+        found: set[Any] = set()
+        for unit_type, tokens in readings.readings:
+            folded, typed = _fkey(tokens), "".join(tokens)
+            entries = full.get(folded, []) if unit_type is None else []
+            entries = entries + [e for e in bare.get(folded, []) if unit_type in (None, e[2])]
+            found.update(
+                pos for pos, spelt, _ in entries if keep(pos) and (not accented or typed == spelt)
+            )
+        return found
+
+    def _current(self, readings: _Name, context: _Context | None) -> set[str]:
+        province = context.province_code if context else None
+        return self._lookup(
+            readings,
+            self._full,
+            self._bare,
+            lambda code: province is None or self._units[code].province_code == province,
+        )
+
+    def _previous(self, readings: _Name, context: _Context | None, strict: bool = True) -> set[int]:
+        """Old units of that name: in the old province named, else in the current province."""
+        if context is not None and context.old_province_key is not None:
+            old_key = context.old_province_key
+            found = self._lookup(
+                readings,
+                self._old_full,
+                self._old_bare,
+                lambda i: self._old[i].old_province_key == old_key,
+                strict,
+            )
+            if found:
+                return found
+        province = context.province_code if context else None
+        return self._lookup(
+            readings,
+            self._old_full,
+            self._old_bare,
+            lambda i: province is None or self._old[i].province_code == province,
+            strict,
+        )
+
+    def _cands(self, codes: Iterable[str]) -> tuple[tuple[str, str], ...]:
+        return tuple((c, self._units[c].name) for c in codes)
+
+    def _near_misses(self, text: str, context: _Context | None) -> tuple[tuple[str, str], ...]:
+        """Up to three current units the name may have meant: those of the same name spelt with
+        other diacritics (current, then old), then the closest folded keys."""
+        if len(text) > 100:
+            return ()
+        readings = self._interpretations(text)
+        found: list[str] = sorted(self._current_loose(readings, context))
+        for i in sorted(self._previous(readings, context, strict=False)):
+            found.extend(c for c in self._old[i].targets if c not in found)
+        keys = self._province_keys.get(context.province_code, {}) if context else self._all_keys
+        for unit_type, tokens in readings.readings:
+            typed = unit_type in ("xã", "phường", "đặc khu")
+            folded = _fkey(tokens)
+            pool = keys if context else self._sharing_bigrams(folded)
+            for near in difflib.get_close_matches(folded, pool, n=5, cutoff=0.75):
+                for code in keys[near]:
+                    if code not in found and (
+                        not typed or self._units[code].unit_type == unit_type
+                    ):
+                        found.append(code)
+        return self._cands(found[:3])
+
+    def _sharing_bigrams(self, folded: str, size: int = 60) -> list[str]:
+        """The country's name keys sharing the most letter pairs with `folded`: a short list
+        for difflib, which is too slow on all 6,000 keys for every unknown name."""
+        if self._bigrams is None:
+            self._bigrams = {}
+            for k in self._all_keys:
+                for gram in {k[i : i + 2] for i in range(len(k) - 1)}:
+                    self._bigrams.setdefault(gram, []).append(k)
+        counts: Counter[str] = Counter()
+        for gram in {folded[i : i + 2] for i in range(len(folded) - 1)}:
+            counts.update(self._bigrams.get(gram, ()))
+        return [k for k, _ in counts.most_common(size)]
+
+    def _current_loose(self, readings: _Name, context: _Context | None) -> set[str]:
+        province = context.province_code if context else None
+        return self._lookup(
+            readings,
+            self._full,
+            self._bare,
+            lambda code: province is None or self._units[code].province_code == province,
+            strict=False,
+        )
+
+    def _resolve_name(self, text: str, context: _Context | None) -> Match:
+        if len(text) > _MAX_TEXT or not any(ch.isalpha() for ch in text):
+            return _UNKNOWN  # no unit name is that long, or has no letter
+        readings = self._interpretations(text)
+        current = self._current(readings, context)
+        if len(current) == 1:
+            return Match(next(iter(current)), "name", self._cands(current))
+        if current:
+            return Match(None, "ambiguous", self._cands(sorted(current)))
+        olds = self._previous(readings, context)
+        went = sorted({code for i in olds for code in self._old[i].targets})
+        if len(went) == 1:
+            return Match(went[0], "old_name", self._cands(went))
+        if went:
+            return Match(None, "ambiguous", self._cands(went))
+        return Match(None, "unknown", self._near_misses(text, context))
+
+    def _names_code(self, text: str, code: str) -> bool:
+        """Could the name be the unit with this code: its current name, or an old one that
+        went (wholly or in part) into it?"""
+        readings = self._interpretations(text)
+        unit_context = _Context(self._units[code].province_code, None)
+        if code in self._current(readings, unit_context):
+            return True
+        return any(code in self._old[i].targets for i in self._previous(readings, unit_context))
+
+    # -- resolution --------------------------------------------------------------------------
+
+    def _resolve(self, code: str | None, name: str | None, province: str | None) -> Match:
+        context = self._context(province)
+        if code is not None and code in self._units:
+            unit = self._units[code]
+            itself = self._cands([code])
+            other_province = context is not None and context.province_code != unit.province_code
+            if name is None or self._names_code(name, code):
+                # Code and name agree; a stray province column alone does not override both.
+                if other_province and name is None:
+                    return Match(None, "ambiguous", itself)
+                return Match(code, "code", itself)
+            by_name = self._resolve_name(name, context or _Context(unit.province_code, None))
+            if by_name.match_kind == "unknown":  # a unit of another province, named in full?
+                by_name = self._resolve_name(name, None)
+                if by_name.match_kind != "name":
+                    by_name = _UNKNOWN
+            others = tuple(c for c in by_name.candidates if c[0] != code)
+            if by_name.match_kind in ("name", "old_name", "ambiguous") and others:
+                return Match(None, "ambiguous", itself + others)
+            if other_province:
+                return Match(None, "ambiguous", itself)
+            return Match(code, "code", itself)
+        if name is not None:
+            return self._resolve_name(name, context)
+        if code is not None and code in self._old_codes:  # an old code: say where it went
+            return Match(None, "unknown", self._cands(self._old_codes[code]))
+        return _UNKNOWN
+
+    def resolve(self, code: Any = None, name: Any = None, province: Any = None) -> Match:
+        """Resolve one unit as a report gives it: a code (str, int or float), a name, the
+        province (code or any name form) as context. Text in the code column that is no code
+        is read as a name. Never raises: odd input is ``unknown``."""
+        try:
+            args = (normalize_code(code), _clean_text(name), _clean_text(province))
+            if code is not None and args[0] is None and args[1] is None:
+                args = (None, _clean_text(code), args[2])  # a name typed in the code column
+        except Exception:  # noqa: BLE001
+            return _UNKNOWN
+        found = self._memo.get(args)
+        if found is None:
+            try:
+                found = self._resolve(*args)
+            except Exception:  # noqa: BLE001 - odd input is unknown, never an error
+                found = _UNKNOWN
+            if len(self._memo) > 500_000:
+                self._memo.clear()
+            self._memo[args] = found
+        return found
+
+    def resolve_frame(
+        self,
+        df: pl.DataFrame,
+        code_col: str | None = None,
+        name_col: str | None = None,
+        province_col: str | None = None,
+    ) -> pl.DataFrame:
+        """`df` with unit_code (str, null when unresolved), match_kind and match_candidates
+        ("code name; code name", null when none) added (replacing columns of those names).
+        Each distinct (code, name, province) is resolved once."""
+        columns = {"__gz_code": code_col, "__gz_name": name_col, "__gz_province": province_col}
+        keys = list(columns)
+        probe = df.with_columns(
+            (
+                pl.lit(None, pl.String)
+                if col is None
+                else pl.col(col).cast(pl.String, strict=False)
+            ).alias(k)
+            for k, col in columns.items()
+        ).select(keys)
+        distinct = probe.unique(maintain_order=True)
+        found = [
+            self.resolve(code, name, province) for code, name, province in distinct.iter_rows()
+        ]
+        resolved = distinct.with_columns(
+            pl.Series("unit_code", [m.unit_code for m in found], pl.String),
+            pl.Series("match_kind", [m.match_kind for m in found], pl.String),
+            pl.Series("match_candidates", [m.candidates_text for m in found], pl.String),
+        )
+        base = df.drop([c for c in resolved.columns[3:] if c in df.columns])
+        return (
+            pl.concat([base, probe], how="horizontal")
+            .join(resolved, on=keys, how="left", nulls_equal=True, maintain_order="left")
+            .drop(keys)
+        )
+
+
+@cache
+def _default_gazetteer() -> Gazetteer:
+    with CONVERTER_PATH.open(encoding="utf-8") as f:
+        converter = json.load(f)
+    return Gazetteer(official_units(), official_provinces(), legacy_units(), converter)

@@ -1,0 +1,482 @@
+"""Static PNG previews of the map layers: one image per indicator, for slides and for the asset's
+metadata in the Dagster UI.
+
+Why: the HTML page is the planners' tool, but a slide deck or the Dagster UI needs a still image.
+The PNG follows the page (geo/maps.py): the same class colours, not-reported units hatched grey,
+remote units with a thick dark outline, province outlines on top, a legend in Vietnamese with
+English, the same display-simplified geometry (the lake keeps full precision).
+
+How it stays fast at national scale (3,321 units × 9 indicators): the geometry is simplified and
+turned into matplotlib paths once, drawn as one collection whose face colours alone change from
+layer to layer; only the hatched overlay (not-reported units), the legend and the title are
+swapped per layer.
+
+Determinism: no pyplot and no global backend switch (a `Figure` on its own Agg canvas), fixed
+size and dpi, fixed rc parameters, PNG metadata without software version or date; so a rerun on
+the same inputs writes identical bytes. Each file is written beside its target and moved into
+place with `os.replace`, so a reader never sees half a PNG.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import os
+import tempfile
+import textwrap
+import time
+from base64 import b64encode
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import polars as pl
+import shapely
+
+from geo.maps import (
+    CLASS_COLOURS,
+    CLASSES,
+    QUANTUM,
+    UNIT_COLUMNS,
+    auto_tolerance,
+    display_geometry,
+)
+from schemas.catalogue import Catalogue, Indicator
+
+log = logging.getLogger(__name__)
+
+__all__ = ["render_layer_pngs", "png_preview_markdown", "PNG_DPI", "PNG_SIZE_IN"]
+
+PNG_DPI = 110
+PNG_SIZE_IN = (11.0, 9.0)  # 1210 × 990 px: map on the left, legend on the right
+_MAP_BOX = (0.01, 0.025, 0.60, 0.815)  # the map's axes, in figure fractions
+# The page hatches "not reported" with an SVG pattern (CLASS_COLOURS holds its url); same colours.
+NOT_REPORTED_FILL = "#d9d9d9"
+NOT_REPORTED_HATCH = "#7a7a7a"
+REMOTE_COLOUR = "#2d004b"
+PROVINCE_COLOUR = "#1a1a1a"
+EDGE_COLOUR = "#ffffff"
+BACKGROUND = "#eef2f5"
+CLASS_LABELS = {
+    "meets_target": ("Đạt mục tiêu", "meets target"),
+    "small": ("Khoảng cách nhỏ", "small gap"),
+    "medium": ("Khoảng cách trung bình", "medium gap"),
+    "large": ("Khoảng cách lớn", "large gap"),
+    "not_reported": ("Chưa báo cáo", "not reported"),
+    "no_data": ("Không có dữ liệu", "no data"),
+}
+_RC = {  # fixed, so a user's matplotlibrc cannot change the bytes
+    "font.family": "DejaVu Sans",
+    "font.size": 10,
+    "hatch.linewidth": 0.9,
+    "path.simplify": True,
+    "path.simplify_threshold": 0.1,
+    "agg.path.chunksize": 0,
+    "savefig.facecolor": "white",
+    "savefig.edgecolor": "white",
+    "legend.frameon": False,
+}
+# PNG text chunks matplotlib would write: none (no version, no date).
+_PNG_METADATA = {"Software": None}
+_SLIVER_AREA = 1e-4  # deg² (about 1 km²): a hole smaller than this in a province is a gap
+
+
+# --------------------------------------------------------------------------------- helpers
+
+
+def _vi(x: float) -> str:
+    """A number as Vietnamese write it: decimal comma, no trailing zeros."""
+    s = f"{round(float(x), 2):.2f}".rstrip("0").rstrip(".")
+    return s.replace(".", ",")
+
+
+def _count(n) -> str:
+    """A count with Vietnamese thousands dots: 3.321."""
+    return f"{int(n):,}".replace(",", ".")
+
+
+def _unit_paths(geoms: np.ndarray):
+    """One matplotlib Path per geometry (every ring of every part; holes wound the other way,
+    so both fill rules leave them open). Built with a few vectorised shapely calls."""
+    from matplotlib.path import Path as MplPath
+
+    geoms = shapely.orient_polygons(geoms, exterior_cw=False)
+    polys, poly_unit = shapely.get_parts(geoms, return_index=True)
+    rings, ring_poly = shapely.get_rings(polys, return_index=True)
+    coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
+    codes = np.full(len(coords), MplPath.LINETO, dtype=MplPath.code_type)
+    if len(coords):
+        first = np.r_[True, coord_ring[1:] != coord_ring[:-1]]
+        last = np.r_[coord_ring[1:] != coord_ring[:-1], True]
+        codes[first] = MplPath.MOVETO
+        codes[last] = MplPath.CLOSEPOLY
+    coord_unit = poly_unit[ring_poly[coord_ring]] if len(coords) else np.zeros(0, np.int64)
+    cuts = np.searchsorted(coord_unit, np.arange(len(geoms) + 1))
+    empty = MplPath(np.zeros((0, 2)), np.zeros(0, dtype=MplPath.code_type))
+    return [
+        MplPath(coords[a:b], codes[a:b]) if b > a else empty
+        for a, b in zip(cuts[:-1], cuts[1:], strict=True)
+    ]
+
+
+def _province_outlines(geoms: np.ndarray, province: np.ndarray) -> list[np.ndarray]:
+    """Each province's outline (coast and borders included) as coordinate arrays: the union of
+    its units' display polygons (a coverage union when they form a valid coverage, a snapped
+    union otherwise), without the slivers a cleaning may leave between neighbours as holes."""
+    lines: list[np.ndarray] = []
+    for code in np.unique(province):
+        part = geoms[province == code]
+        part = part[~shapely.is_empty(part)]
+        if not len(part):
+            continue
+        if shapely.coverage_is_valid(part):
+            merged = shapely.coverage_union_all(part)
+        else:
+            merged = shapely.union_all(part, grid_size=QUANTUM)
+        for poly in shapely.get_parts(merged):
+            if shapely.get_type_id(poly) != 3:
+                continue
+            rings = [shapely.get_exterior_ring(poly)] + [
+                hole
+                for hole in shapely.get_interior_ring(
+                    poly, range(shapely.get_num_interior_rings(poly))
+                )
+                if shapely.area(shapely.Polygon(hole)) > _SLIVER_AREA
+            ]
+            lines.extend(shapely.get_coordinates(r) for r in rings)
+    return lines
+
+
+def _class_matrix(
+    units: gpd.GeoDataFrame, gaps: pl.DataFrame, catalogue: Catalogue
+) -> tuple[list[Indicator], np.ndarray]:
+    """The indicators shown (as on the page: those present in `gaps`, else all) and, per unit
+    and indicator, the index of its class in CLASSES (no_data when the unit has no row)."""
+    missing = [c for c in ("unit_code", "indicator_id", "gap_class") if c not in gaps.columns]
+    if missing:
+        raise ValueError(f"gaps: missing column(s) {missing}")
+    present = set(gaps["indicator_id"].unique().to_list()) if gaps.height else set()
+    indicators = [i for i in catalogue if i.id in present] or list(catalogue)
+    codes = units["unit_code"].astype(str).tolist()
+    no_data = CLASSES.index("no_data")
+    classes = np.full((len(codes), len(indicators)), no_data, dtype=np.int8)
+    if gaps.height:
+        order = [pl.col("rank")] if "rank" in gaps.columns else []
+        rows = (
+            gaps.filter(
+                pl.col("unit_code").is_in(codes)
+                & pl.col("indicator_id").is_in([i.id for i in indicators])
+            )
+            .sort(order, nulls_last=True, maintain_order=True)
+            .unique(["unit_code", "indicator_id"], keep="first", maintain_order=True)
+            .select(
+                pl.col("unit_code").replace_strict(
+                    {c: k for k, c in enumerate(codes)}, return_dtype=pl.Int64
+                ),
+                pl.col("indicator_id").replace_strict(
+                    {i.id: k for k, i in enumerate(indicators)}, return_dtype=pl.Int64
+                ),
+                pl.col("gap_class")
+                .replace_strict(
+                    {c: k for k, c in enumerate(CLASSES)}, default=no_data, return_dtype=pl.Int8
+                )
+                .fill_null(no_data),
+            )
+        )
+        u, i, c = (rows[:, k].to_numpy() for k in range(3))
+        classes[u, i] = c
+    return indicators, classes
+
+
+def _remote_mask(units: gpd.GeoDataFrame) -> np.ndarray:
+    """Border, island, remote or carrying a remote class: outlined (as on the page)."""
+    mask = np.zeros(len(units), bool)
+    for name in ("is_border", "is_island", "is_remote"):
+        if name in units.columns:
+            mask |= units[name].fillna(False).astype(bool).to_numpy()
+    if "remote_class" in units.columns:
+        rc = units["remote_class"].to_numpy(dtype=object)
+        mask |= np.array([isinstance(x, str) and bool(x.strip()) for x in rc], dtype=bool)
+    return mask
+
+
+def _area_label(units: gpd.GeoDataFrame) -> str:
+    provinces = units["province_name"].astype(str).unique()
+    if len(provinces) == 1:
+        return str(provinces[0])
+    return "Cả nước / Vietnam" if len(provinces) >= 30 else f"{len(provinces)} tỉnh / provinces"
+
+
+def _thresholds(ind: Indicator) -> dict[str, str]:
+    small, medium = ind.gap_classes
+    unit = " %" if ind.is_percent else ""
+    meets = ("≥ " if ind.direction == "higher" else "≤ ") + _vi(ind.target) + unit
+    return {
+        "meets_target": meets,
+        "small": f"≤ {_vi(small)}",
+        "medium": f"{_vi(small)}–{_vi(medium)}",
+        "large": f"> {_vi(medium)}",
+    }
+
+
+def _write_atomic(fig, path: Path) -> None:
+    """savefig to a temporary file beside `path`, then move it into place."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png.tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fig.savefig(fh, format="png", dpi=PNG_DPI, metadata=_PNG_METADATA)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# ---------------------------------------------------------------------------------- public
+
+
+def render_layer_pngs(
+    units: gpd.GeoDataFrame,
+    gaps: pl.DataFrame,
+    catalogue: Catalogue,
+    out_dir: Path,
+    *,
+    period: str,
+    area: str | None = None,
+    tolerance: float | None = None,
+) -> list[Path]:
+    """Write one PNG per indicator layer, out_dir/<indicator_id>.png, and return their paths.
+
+    units/gaps as for `geo.maps.render_map_page` (unit fields + geometry and the remote flags;
+    COVERAGE_GAPS rows, at least unit_code, indicator_id, gap_class). `area` names the place in
+    the title (default: the province's name, or "Cả nước / Vietnam"); `tolerance` (degrees) as
+    on the page, default `auto_tolerance` of the extent.
+    """
+    import matplotlib as mpl
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.collections import LineCollection, PathCollection
+    from matplotlib.colors import to_rgba, to_rgba_array
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    from matplotlib.path import Path as MplPath
+
+    started = time.perf_counter()
+    missing = [c for c in (*UNIT_COLUMNS, "geometry") if c not in units.columns]
+    if missing:
+        raise ValueError(f"units: missing column(s) {missing}")
+    if units.crs is not None and not units.crs.equals("EPSG:4326"):
+        units = units.to_crs("EPSG:4326")
+    units = units.reset_index(drop=True)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    indicators, classes = _class_matrix(units, gaps, catalogue)
+    area = area or _area_label(units)
+
+    # Geometry, once: display-simplified units, their paths, the province outlines.
+    geoms = np.asarray(units.geometry.values, dtype=object)
+    bounds = shapely.total_bounds(geoms)
+    tol = auto_tolerance(bounds) if tolerance is None else float(tolerance)
+    shown = display_geometry(geoms, tol)
+    paths = _unit_paths(shown)
+    segments = _province_outlines(shown, units["province_code"].astype(str).to_numpy())
+    remote = _remote_mask(units)
+    prepared = time.perf_counter()
+
+    n = len(units)
+    national = n > 400
+    fill_rgba = to_rgba_array(
+        [NOT_REPORTED_FILL if c == "not_reported" else CLASS_COLOURS[c] for c in CLASSES]
+    )
+    nr = CLASSES.index("not_reported")
+    no_data = CLASSES.index("no_data")
+    sb = shapely.total_bounds(shown)
+    if not np.isfinite(sb).all():
+        sb = np.array([102.0, 8.0, 110.0, 23.5])
+    # Limits that fill the map's box exactly at the local aspect (1/cos(latitude)).
+    aspect = 1 / max(math.cos(math.radians((sb[1] + sb[3]) / 2)), 0.1)
+    pad = 0.02 * max(sb[2] - sb[0], sb[3] - sb[1], 0.01)
+    x0, y0, x1, y1 = sb[0] - pad, sb[1] - pad, sb[2] + pad, sb[3] + pad
+    box = (_MAP_BOX[3] * PNG_SIZE_IN[1]) / (_MAP_BOX[2] * PNG_SIZE_IN[0])  # height / width
+    if aspect * (y1 - y0) / (x1 - x0) < box:
+        grow = (box * (x1 - x0) / aspect - (y1 - y0)) / 2
+        y0, y1 = y0 - grow, y1 + grow
+    else:
+        grow = (aspect * (y1 - y0) / box - (x1 - x0)) / 2
+        x0, x1 = x0 - grow, x1 + grow
+
+    written: list[Path] = []
+    with mpl.rc_context(_RC):
+        fig = Figure(figsize=PNG_SIZE_IN, dpi=PNG_DPI, facecolor="white")
+        FigureCanvasAgg(fig)
+        ax = fig.add_axes(_MAP_BOX)
+        ax.set_facecolor(BACKGROUND)
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
+        ax.set_aspect(aspect, adjustable="box", anchor="C")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_edgecolor("#b0b0b0")
+
+        units_coll = PathCollection(
+            paths,
+            sizes=None,
+            facecolors=fill_rgba[np.full(n, no_data)],
+            edgecolors=EDGE_COLOUR,
+            linewidths=0.12 if national else 0.5,
+            antialiaseds=True,
+            zorder=1,
+            transform=ax.transData,
+        )
+        ax.add_collection(units_coll, autolim=False)
+        hatch_coll = PathCollection(
+            [],
+            sizes=None,
+            facecolors="none",
+            edgecolors="none",
+            hatch="/////" if national else "////",
+            hatchcolors=NOT_REPORTED_HATCH,
+            linewidths=0,
+            zorder=2,
+            transform=ax.transData,
+        )
+        ax.add_collection(hatch_coll, autolim=False)
+        ax.add_collection(
+            PathCollection(
+                [paths[i] for i in np.flatnonzero(remote)],
+                sizes=None,
+                facecolors="none",
+                edgecolors=REMOTE_COLOUR,
+                linewidths=0.9 if national else 2.0,
+                zorder=3,
+                transform=ax.transData,
+            ),
+            autolim=False,
+        )
+        ax.add_collection(
+            LineCollection(
+                segments,
+                colors=PROVINCE_COLOUR,
+                linewidths=0.7 if national else 1.5,
+                capstyle="round",
+                joinstyle="round",
+                zorder=4,
+            ),
+            autolim=False,
+        )
+
+        title = fig.text(0.015, 0.975, "", fontsize=14, fontweight="bold", va="top")
+        subtitle = fig.text(0.015, 0.915, "", fontsize=10.5, color="#444444", va="top")
+        fig.text(
+            0.015,
+            0.006,
+            "Ranh giới giản lược để hiển thị; dữ liệu gốc giữ nguyên độ chính xác"
+            " / boundaries simplified for display, the lake keeps full precision",
+            fontsize=7.5,
+            color="#666666",
+            va="bottom",
+        )
+        legend = None
+        for k, ind in enumerate(indicators):
+            cls = classes[:, k]
+            units_coll.set_facecolor(fill_rgba[cls])
+            # One compound path: Agg hatches it in one pass (per-path hatching is 15× slower).
+            missing_units = [paths[i] for i in np.flatnonzero(cls == nr)]
+            hatch_coll.set_paths(
+                [MplPath.make_compound_path(*missing_units)] if missing_units else []
+            )
+            counts = np.bincount(cls, minlength=len(CLASSES))
+
+            title.set_text(textwrap.fill(f"{ind.name_vi} — {area}", 70))
+            unit = "%" if ind.is_percent else f"{ind.unit_vi} / {ind.unit_en}"
+            subtitle.set_text(
+                textwrap.fill(ind.name_en, 95)
+                + f"\nKỳ báo cáo / period: {period}  ·  Mục tiêu / target: {_vi(ind.target)} {unit}"
+            )
+            th = _thresholds(ind)
+            handles, labels = [], []
+            for c, name in enumerate(CLASSES):
+                if name == "no_data" and not counts[c]:
+                    continue
+                vi, en = CLASS_LABELS[name]
+                extra = f" ({th[name]})" if name in th else ""
+                if name == "not_reported":
+                    handles.append(
+                        Patch(
+                            facecolor=NOT_REPORTED_FILL,
+                            edgecolor=NOT_REPORTED_HATCH,
+                            hatch="////",
+                            linewidth=0.5,
+                        )
+                    )
+                else:
+                    handles.append(
+                        Patch(facecolor=to_rgba(fill_rgba[c]), edgecolor="#999999", linewidth=0.5)
+                    )
+                labels.append(f"{vi} / {en}{extra}: {_count(counts[c])}")
+            behind = n - counts[CLASSES.index("meets_target")] - counts[no_data]
+            handles.append(Patch(facecolor="none", edgecolor="none"))
+            labels.append(
+                f"Chưa đạt (kể cả chưa báo cáo)\n/ behind target, not reported included: {_count(behind)}"
+            )
+            handles.append(Patch(facecolor="white", edgecolor=REMOTE_COLOUR, linewidth=2.0))
+            labels.append(
+                f"Vùng khó khăn / remote: {_count(remote.sum())}"
+                + "\n(biên giới, hải đảo, vùng sâu, vùng xa\n/ border, island, remote class)"
+            )
+            handles.append(Line2D([], [], color=PROVINCE_COLOUR, linewidth=1.5))
+            labels.append("Ranh giới tỉnh / province outline")
+            if legend is not None:
+                legend.remove()
+            gap_unit = (
+                "điểm % / percentage points" if ind.is_percent else f"{ind.unit_vi} / {ind.unit_en}"
+            )
+            legend = fig.legend(
+                handles,
+                labels,
+                loc="upper left",
+                bbox_to_anchor=(0.625, 0.84),
+                title=f"Khoảng cách đến mục tiêu\n/ gap to target ({gap_unit})",
+                title_fontsize=10,
+                fontsize=9,
+                alignment="left",
+                handlelength=2.2,
+                handleheight=1.3,
+                labelspacing=0.9,
+                borderaxespad=0,
+            )
+            path = out_dir / f"{ind.id}.png"
+            _write_atomic(fig, path)
+            written.append(path)
+    log.info(
+        "layer PNGs in %s: %d units, %d layers, geometry %.1f s, drawing %.1f s",
+        out_dir,
+        n,
+        len(written),
+        prepared - started,
+        time.perf_counter() - prepared,
+    )
+    return written
+
+
+def png_preview_markdown(path: Path, *, max_chars: int = 100_000, width: int = 640) -> str:
+    """A markdown image with the PNG inlined as base64 (for Dagster's MetadataValue.md),
+    downscaled and reduced to a palette until the whole string fits in `max_chars`."""
+    from PIL import Image  # matplotlib's own dependency
+
+    path = Path(path)
+    with Image.open(path) as im:
+        rgb = im.convert("RGB")
+    alt = path.stem.replace("[", "(").replace("]", ")")
+    w = min(width, rgb.width)
+    while True:
+        h = max(1, round(rgb.height * w / rgb.width))
+        small = rgb.resize((w, h), Image.Resampling.LANCZOS)
+        small = small.quantize(colors=64, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        buf = io.BytesIO()
+        small.save(buf, format="PNG", optimize=True)
+        md = f"![{alt}](data:image/png;base64,{b64encode(buf.getvalue()).decode('ascii')})"
+        if len(md) <= max_chars or w <= 64:
+            return md
+        w = max(64, int(w * 0.75))

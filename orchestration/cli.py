@@ -1,0 +1,131 @@
+"""The `dxlake` command: demo, run, template, dev.
+
+`dxlake run` executes the same Dagster jobs as the UI, in process, recording the runs in the
+instance under DAGSTER_HOME, then prints a short summary read back from the lake.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from orchestration.settings import Settings
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def run_period(settings: Settings, period: str) -> int:
+    """Materialize admin_units and the period's graph; print the summary. Returns an exit code."""
+    import dagster as dg
+
+    from assets.indicators.gaps import check_period
+    from orchestration.runner import materialize_period
+    from orchestration.summary import summarise
+
+    check_period(period)
+    landing = settings.landing / period
+    if not landing.is_dir():
+        print(f"dxlake: không có thư mục / no landing folder {landing}", file=sys.stderr)
+        return EXIT_USAGE
+    settings.ensure_dagster_home()
+    started = time.monotonic()
+
+    def waiting() -> None:
+        print(
+            f"dxlake: một lượt chạy khác của {period} đang chạy, đang chờ / another run of "
+            f"{period} is in progress; waiting for it to finish",
+            file=sys.stderr,
+        )
+
+    results = materialize_period(
+        settings, period, dg.DagsterInstance.get(), log_level="WARNING", on_wait=waiting
+    )
+    last = results[-1]
+    if not last.success:
+        print(
+            f"dxlake: {last.job_def.name} thất bại / failed (run {last.run_id}):", file=sys.stderr
+        )
+        for event in [e for e in last.all_events if e.is_failure][:5]:
+            print(f"  {event.message}", file=sys.stderr)
+        return EXIT_FAILED
+    print(summarise(settings, period, time.monotonic() - started, last.run_id))
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from orchestration.demo import write_demo_landing
+
+    settings = Settings.from_env()
+    spec = write_demo_landing(settings.landing / args.period, args.period)
+    print(
+        f"dxlake demo: {len(spec.files)} tệp mẫu / demo files in {settings.landing / args.period}"
+    )
+    return run_period(settings, args.period)
+
+
+def _run(args: argparse.Namespace) -> int:
+    return run_period(Settings.from_env(), args.period)
+
+
+def _template(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from assets.ingest.template import write_template
+    from geo.units import official_units
+    from schemas.catalogue import load_catalogue
+
+    code = args.province.zfill(2)
+    units = official_units().filter(pl.col("province_code") == code)
+    if units.is_empty():
+        print(f"dxlake: mã tỉnh không có / unknown province code {args.province}", file=sys.stderr)
+        return EXIT_USAGE
+    out = write_template(
+        units,
+        load_catalogue(),
+        Path(args.output),
+        province_name=units["province_name"][0],
+        period=args.period,
+    )
+    print(f"{out} ({units.height} đơn vị / units)")
+    return EXIT_OK
+
+
+def _dev(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    settings.ensure_dagster_home()
+    cmd = ["dagster", "dev", "-w", "workspace.yaml", "-h", args.host, "-p", str(args.port)]
+    os.execvp(cmd[0], cmd)
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dxlake", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("demo", help="write Huế demo files for a period and run the flow")
+    p.add_argument("--period", default="2026-H1")
+    p.set_defaults(func=_demo)
+    p = sub.add_parser("run", help="run the flow for $DXLAKE_HOME/landing/<period>/")
+    p.add_argument("--period", required=True)
+    p.set_defaults(func=_run)
+    p = sub.add_parser("template", help="write the report template for a province")
+    p.add_argument("--province", required=True, help="2-digit province code, e.g. 46")
+    p.add_argument("--period", required=True)
+    p.add_argument("-o", "--output", required=True)
+    p.set_defaults(func=_template)
+    p = sub.add_parser("dev", help="start the Dagster UI on this lake (dagster dev)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=3000)
+    p.set_defaults(func=_dev)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ValueError as exc:  # bad period, bad settings: a message, not a traceback
+        print(f"dxlake: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

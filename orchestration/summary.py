@@ -1,0 +1,32 @@
+"""The short summary `dxlake run` prints, read back from the lake (not from memory)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from orchestration.lake import table_path
+from orchestration.settings import Settings
+
+
+def summarise(settings: Settings, period: str, seconds: float, run_id: str) -> str:
+    def read(table: str) -> pl.DataFrame:
+        return pl.read_parquet(table_path(settings.lake, table, period))
+
+    status = read("file_status")
+    counts = dict(status.group_by("status").len().iter_rows())
+    reports = settings.reports / period
+    lines = [
+        f"dxlake {period}: xong / done in {seconds:.1f} s (Dagster run {run_id})",
+        f"  tệp / files:            {len(status)} (đọc/read {counts.get('read', 0)}, "
+        f"từ chối/rejected {counts.get('rejected', 0)}, trùng/duplicate {counts.get('duplicate', 0)})",
+        f"  số liệu đọc / read:     {len(read('raw_reports'))}",
+        f"  chấp nhận / accepted:   {len(read('validated_observations'))}",
+        f"  cách ly / quarantined:  {len(read('quarantined_rows'))}",
+        f"  thay thế / superseded:  {len(read('superseded_observations'))}",
+        f"  bản đồ / maps:          {reports / 'maps' / 'index.html'}",
+        f"  bảng khoảng cách / gaps: {reports / 'gaps'}",
+        f"  chất lượng / quality:   {reports / 'quality' / 'index.html'}",
+    ]
+    for row in status.filter(pl.col("status") == "rejected").iter_rows(named=True):
+        lines.append(f"  ! {row['source_file']}: {row['reason_vi']} / {row['reason_en']}")
+    return "\n".join(lines)

@@ -1,0 +1,445 @@
+"""The planners' map page, opened from disk in real headless Chromium with the network off.
+
+Real boundaries (../shared/data/vn_communes_2025.parquet) with synthetic gap rows: Huế (province
+46, 40 units) with a unit that did not report, remote units, an approximate boundary and a unit
+whose name carries a script; and the national page, 3,321 units × 9 indicators.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import polars as pl
+import pytest
+import shapely
+
+from geo.maps import (
+    CLASS_COLOURS,
+    auto_tolerance,
+    display_geometry,
+    render_map_page,
+    render_province_pages,
+)
+from schemas.contracts import conform
+
+HUE = "46"
+PERIOD = "2025-Q4"
+HUE_TITLE = "Huế — Sở KH&CN <b>thử</b>"
+XSS_CODE = "19774"  # Phường Kim Long, renamed below
+XSS_NAME = "<script>window.__pwned=1</script>Xã X"
+XSS_FILE = '<img src=x onerror="window.__pwned=2">bao_cao.xlsx'
+NOT_REPORTED = "19777"  # Phường Vỹ Dạ: no report for the first indicator
+HOVER = "19819"  # Phường Phong Điền, the largest unit: large gap, then meets the next target
+APPROXIMATE = "20179"  # Xã Nam Đông: drawn from an approximate boundary
+REMOTE = {  # made up: unit_code -> (is_border, is_island, remote_class)
+    "20056": (True, False, "ĐBKK"),  # Xã A Lưới 1
+    "20161": (False, False, "vùng sâu"),  # Xã Khe Tre
+    "19900": (False, True, None),  # Phường Thuận An
+}
+CYCLE = ("meets_target", "small", "medium", "large")
+FETCHING = re.compile(
+    r"""<(?:script|img|iframe|source|audio|video|embed|input|track)\b[^>]*\bsrc\s*=\s*["']?\s*"""
+    r"""(?:https?:)?//|<link\b[^>]*\bhref\s*=\s*["']?\s*(?:https?:)?//"""
+    r"""|url\(\s*["']?\s*(?:https?:)?//|@import""",
+    re.IGNORECASE,
+)
+
+
+# ---------------------------------------------------------------------------------- data
+
+
+@pytest.fixture(scope="module")
+def units(shared_data: Path) -> gpd.GeoDataFrame:
+    g = gpd.read_parquet(shared_data / "vn_communes_2025.parquet")
+    code = g["ma_xa"].astype(str)
+    flags = [REMOTE.get(c, (False, False, None)) for c in code]
+    border = np.array([f[0] for f in flags])
+    island = np.array([f[1] for f in flags])
+    remote_class = np.array([f[2] for f in flags], dtype=object)
+    return gpd.GeoDataFrame(
+        {
+            "unit_code": code,
+            "unit_name": g["ten_day_du"].where(code != XSS_CODE, XSS_NAME),
+            "unit_type": g["loai"].str.lower(),
+            "province_code": g["ma_tinh"].astype(str),
+            "province_name": g["ten_tinh"],
+            "geometry_source": np.where(code == APPROXIMATE, "approximate", "official"),
+            "is_border": border,
+            "is_island": island,
+            "remote_class": remote_class,
+            "is_remote": border | island | (remote_class != None),  # noqa: E711
+        },
+        geometry=g.geometry.values,
+        crs=g.crs,
+    )
+
+
+def _value(ind, cls: str, extra: float) -> tuple[float, float]:
+    """A value in gap class `cls` for the indicator, and its gap."""
+    small, medium = ind.gap_classes
+    gap = {"meets_target": 0.0, "small": small / 2, "medium": (small + medium) / 2}.get(
+        cls, medium * 1.5 + extra
+    )
+    return (ind.target - gap if ind.direction == "higher" else ind.target + gap), gap
+
+
+def _gaps(units: gpd.GeoDataFrame, catalogue, classes: dict[tuple[int, int], str]) -> pl.DataFrame:
+    rows = []
+    info = units.drop(columns="geometry").reset_index(drop=True)
+    for k, ind in enumerate(catalogue):
+        for i, u in info.iterrows():
+            cls = classes[(i, k)]
+            reported = cls != "not_reported"
+            value, gap = _value(ind, cls, 0.3) if reported else (None, None)
+            rows.append(
+                {
+                    "period": PERIOD,
+                    **{c: u[c] for c in ("unit_code", "unit_name", "unit_type")},
+                    **{c: u[c] for c in ("province_code", "province_name")},
+                    "indicator_id": ind.id,
+                    "status": "reported" if reported else "not_reported",
+                    "value": value,
+                    "target": ind.target,
+                    "gap": gap,
+                    "meets_target": None if not reported else cls == "meets_target",
+                    "previous_value": None if value is None else value - 1.5,
+                    "change": None if value is None else 1.5,
+                    "is_border": u["is_border"],
+                    "is_island": u["is_island"],
+                    "remote_class": u["remote_class"],
+                    "is_remote": u["is_remote"],
+                    "source_file": (XSS_FILE if u["unit_code"] == XSS_CODE else None)
+                    or (f"{u['province_code']}/bao_cao_{PERIOD}.xlsx" if reported else None),
+                    "source_sheet": "Báo cáo" if reported else None,
+                    "source_row": 7 + i if reported else None,
+                    "gap_class": cls,
+                    "rank": i + 1,
+                }
+            )
+    return conform(pl.DataFrame(rows, infer_schema_length=None), "coverage_gaps")
+
+
+@pytest.fixture(scope="module")
+def hue(units):
+    return units[units["province_code"] == HUE].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def hue_gaps(hue, catalogue) -> pl.DataFrame:
+    codes = hue["unit_code"].tolist()
+    classes = {
+        (i, k): CYCLE[(i + k) % 4] for i in range(len(codes)) for k in range(len(catalogue.ids))
+    }
+    classes[(codes.index(NOT_REPORTED), 0)] = "not_reported"
+    classes[(codes.index(HOVER), 0)] = "large"
+    classes[(codes.index(HOVER), 1)] = "meets_target"
+    return _gaps(hue, catalogue, classes)
+
+
+@pytest.fixture(scope="module")
+def hue_page(hue, hue_gaps, catalogue, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("maps") / "46.html"
+    return render_map_page(hue, hue_gaps, catalogue, out, title=HUE_TITLE, period=PERIOD)
+
+
+@pytest.fixture(scope="module")
+def national_page(units, catalogue, tmp_path_factory) -> tuple[Path, float]:
+    rng = np.random.default_rng(57)
+    n = len(units)
+    frames = []
+    for ind in catalogue:
+        cls = rng.choice(["meets_target", "small", "medium", "large", "not_reported"], n)
+        value = ind.target + np.where(ind.direction == "higher", -1, 1) * np.select(
+            [cls == "small", cls == "medium", cls == "large"],
+            [ind.gap_classes[0] / 2, sum(ind.gap_classes) / 2, ind.gap_classes[1] * 1.5],
+            0,
+        ) * rng.uniform(0.8, 1.0, n)
+        reported = cls != "not_reported"
+        frames.append(
+            pl.DataFrame(
+                {
+                    "unit_code": units["unit_code"].to_numpy(),
+                    "province_code": units["province_code"].to_numpy(),
+                    "indicator_id": ind.id,
+                    "value": np.where(reported, value, np.nan),
+                    "target": ind.target,
+                    "gap": np.where(reported, np.abs(ind.target - value), np.nan),
+                    "gap_class": cls,
+                    "change": np.where(reported, rng.normal(0, 3, n), np.nan),
+                    "source_file": [f"{p}/bao_cao_{PERIOD}.xlsx" for p in units["province_code"]],
+                    "source_sheet": "Báo cáo",
+                    "source_row": np.arange(n) + 7,
+                    "rank": np.arange(n) + 1,
+                }
+            ).with_columns(pl.col("value", "gap", "change").fill_nan(None))
+        )
+    gaps = pl.concat(frames)
+    out = tmp_path_factory.mktemp("maps") / "index.html"
+    started = time.perf_counter()
+    render_map_page(units, gaps, catalogue, out, title="Cả nước / Vietnam", period=PERIOD)
+    return out, time.perf_counter() - started
+
+
+# ------------------------------------------------------------------------------- browser
+
+
+@dataclass
+class Opened:
+    page: Any
+    requests: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def assert_offline_and_clean(self) -> None:
+        assert self.requests, "the request log is empty: the network guard is not working"
+        outside = [u for u in self.requests if not u.startswith(("file:", "data:"))]
+        assert not outside, f"the page tried to reach the network: {outside}"
+        assert not self.errors, f"console errors: {self.errors}"
+
+
+def open_offline(browser, path: Path) -> Opened:
+    """Open the page from disk; every request that is not file:// or data: is aborted."""
+    page = browser.new_page()
+    opened = Opened(page)
+
+    def guard(route) -> None:
+        url = route.request.url
+        opened.requests.append(url)
+        if url.startswith(("file:", "data:")):
+            route.continue_()
+        else:
+            route.abort()
+
+    page.route("**/*", guard)
+    page.on("request", lambda r: opened.requests.append(r.url))
+    page.on("console", lambda m: opened.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: opened.errors.append(f"pageerror: {e}"))
+    started = time.perf_counter()
+    page.goto(path.as_uri())
+    page.wait_for_selector("html[data-dx-ready='1']", state="attached", timeout=30_000)
+    opened.seconds = time.perf_counter() - started
+    return opened
+
+
+def screenshot_colours(browser, page) -> Counter:
+    """Pixel colours of a screenshot of the map with its controls hidden (legend swatches do
+    not count), counted by decoding the PNG in a canvas."""
+    style = page.add_style_tag(content=".leaflet-control-container{visibility:hidden}")
+    png = page.screenshot()
+    style.evaluate("s => s.remove()")
+    counter = browser.new_page()
+    try:
+        counts = counter.evaluate(
+            """async (b64) => {
+                const img = new Image();
+                img.src = "data:image/png;base64," + b64;
+                await img.decode();
+                const c = document.createElement("canvas");
+                c.width = img.width; c.height = img.height;
+                const ctx = c.getContext("2d");
+                ctx.drawImage(img, 0, 0);
+                const d = ctx.getImageData(0, 0, c.width, c.height).data, out = {};
+                for (let i = 0; i < d.length; i += 4) {
+                  const k = "#" + ((1 << 24) | (d[i] << 16) | (d[i + 1] << 8) | d[i + 2])
+                    .toString(16).slice(1);
+                  out[k] = (out[k] || 0) + 1;
+                }
+                return out;
+            }""",
+            base64.b64encode(png).decode("ascii"),
+        )
+    finally:
+        counter.close()
+    return Counter(counts)
+
+
+def hover_unit(page, geometry, code: str) -> str:
+    """Centre the map on a point inside the unit, move the mouse there, return the tooltip."""
+    pt = shapely.point_on_surface(geometry)
+    page.evaluate(
+        "([lat, lng]) => window.dxMap.map.setView([lat, lng], 12, {animate: false})",
+        [pt.y, pt.x],
+    )
+    box = page.locator(".folium-map").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    under = page.evaluate(
+        "([x, y]) => document.elementFromPoint(x, y).getAttribute('class')", [x, y]
+    )
+    assert f"dx-u-{code}" in (under or ""), f"not over unit {code}: {under}"
+    page.mouse.move(x - 40, y - 40)
+    page.mouse.move(x, y, steps=4)
+    tip = page.locator(".leaflet-tooltip.dx-tooltip:not(.dx-found)")
+    tip.wait_for(timeout=5_000)
+    return tip.inner_text()
+
+
+def fills(page) -> list[str]:
+    return page.evaluate(
+        "() => Array.from(document.querySelectorAll('path.dx-u'), p => p.getAttribute('fill'))"
+    )
+
+
+def vi_number(x: float, digits: int = 1) -> str:
+    return f"{round(x, digits):.{digits}f}".rstrip("0").rstrip(".").replace(".", ",")
+
+
+# --------------------------------------------------------------------------------- tests
+
+
+def test_page_is_self_contained(hue_page: Path):
+    html = hue_page.read_text(encoding="utf-8")
+    assert not FETCHING.findall(html), FETCHING.findall(html)[:5]
+    assert "Leaflet 1.9.4" in html  # inlined from django-js-lib-leaflet
+    assert html.count('"type":"Topology"') == 1  # the geometry is written once
+    assert "jquery" not in html.lower() and "bootstrap" not in html.lower()
+    assert XSS_NAME not in html  # the data JSON escapes "<": no "</script>" inside it
+    assert "<title>Huế — Sở KH&amp;CN &lt;b&gt;thử&lt;/b&gt; · 2025-Q4</title>" in html
+
+
+def test_topology_redraws_the_display_geometry(hue, hue_page: Path, shared_data: Path):
+    """Decoding the page's arcs gives back the simplified polygons, with shared edges."""
+    html = hue_page.read_text(encoding="utf-8")
+    raw = re.search(r'id="dxlake-map-data">(.*?)</script>', html, re.S).group(1)
+    topo = json.loads(raw)
+    (sx, sy), (tx, ty) = topo["transform"]["scale"], topo["transform"]["translate"]
+    arcs = [np.cumsum(np.array(a), axis=0) * (sx, sy) + (tx, ty) for a in topo["arcs"]]
+
+    def ring(refs):
+        parts = [arcs[r] if r >= 0 else arcs[~r][::-1] for r in refs]
+        return np.concatenate([parts[0], *(p[1:] for p in parts[1:])])
+
+    decoded = [
+        shapely.MultiPolygon([(ring(p[0]), [ring(h) for h in p[1:]]) for p in g["arcs"]])
+        for g in topo["objects"]["units"]["geometries"]
+    ]
+    expected = display_geometry(hue.geometry.values, auto_tolerance(hue.total_bounds))
+    diff = shapely.area(shapely.symmetric_difference(decoded, expected))
+    assert (diff / shapely.area(expected)).max() < 1e-3
+    used = Counter(
+        abs(r if r >= 0 else ~r)
+        for g in topo["objects"]["units"]["geometries"]
+        for p in g["arcs"]
+        for rg in p
+        for r in rg
+    )
+    assert sum(1 for n in used.values() if n == 2) > 60  # neighbours share their edges
+    assert topo["objects"]["provinces"]["geometries"][0]["arcs"]  # the province outline
+    # Full precision stays with the caller: the input frame is not modified.
+    lake = gpd.read_parquet(shared_data / "vn_communes_2025.parquet")
+    lake = lake[lake["ma_tinh"] == HUE].geometry.values
+    assert shapely.equals_exact(hue.geometry.values, lake, tolerance=0).all()
+
+
+def test_province_page_in_chromium(browser, hue, hue_page: Path, catalogue):
+    opened = open_offline(browser, hue_page)
+    page = opened.page
+    try:
+        # Polygons drawn: one path per unit, the remote outlines and the province outline.
+        assert page.locator("path.dx-u").count() == 40
+        assert page.locator("path.dx-remote").count() == len(REMOTE)
+        assert page.locator("path.dx-province").count() == 1
+        assert (
+            page.locator(f"path.dx-u-{NOT_REPORTED}").get_attribute("fill")
+            == (CLASS_COLOURS["not_reported"])
+        )
+        # The screenshot shows the classes' fills.
+        colours = screenshot_colours(browser, page)
+        for cls in CYCLE:
+            assert colours[CLASS_COLOURS[cls]] > 300, (cls, colours.most_common(12))
+        note = page.locator(".dx-note").inner_text()
+        assert "chính thức / official: 39" in note and "xấp xỉ / approximate: 1" in note
+        assert PERIOD in note and "<b>thử</b>" in note  # the title shown as text
+
+        # Hovering a unit shows its tooltip: name, value, target, gap, change, source.
+        geometry = dict(zip(hue["unit_code"], hue.geometry.values, strict=True))
+        first = catalogue[catalogue.ids[0]]
+        value, _ = _value(first, "large", 0.3)
+        text = hover_unit(page, geometry[HOVER], HOVER)
+        assert "Phường Phong Điền" in text
+        assert f"{vi_number(value)} %" in text, text
+        assert "Khoảng cách lớn / large gap" in text
+        assert f"bao_cao_{PERIOD}.xlsx › Báo cáo" in text and "dòng / row" in text
+        assert "+1,5" in text  # change since the previous period
+
+        # Switching layers restyles the units (and the legend follows).
+        before = fills(page)
+        assert page.locator(f"path.dx-u-{HOVER}").get_attribute("fill") == "#d73027"
+        page.locator(".leaflet-control-layers-base input").nth(1).check()
+        page.wait_for_function(
+            f"() => document.querySelector('path.dx-u-{HOVER}')"
+            f".getAttribute('fill') === '{CLASS_COLOURS['meets_target']}'"
+        )
+        after = fills(page)
+        assert len(after) == 40 and after != before
+        second = catalogue[catalogue.ids[1]]
+        assert second.name_vi in page.locator(".dx-legend h3").inner_text()
+
+        # A remote unit says so in its tooltip.
+        text = hover_unit(page, geometry["20056"], "20056")
+        assert "Biên giới / border" in text and "ĐBKK" in text
+
+        # The name carrying a script is shown as text and never runs.
+        text = hover_unit(page, geometry[XSS_CODE], XSS_CODE)
+        assert XSS_NAME in text and XSS_FILE in text
+        assert page.locator(".leaflet-tooltip script, .leaflet-tooltip img").count() == 0
+        assert page.evaluate("() => window.__pwned") is None
+
+        # Search without diacritics finds the unit, zooms to it and highlights it.
+        search = page.locator(".dx-search input")
+        search.fill("phu xuan")
+        hits = page.locator(".dx-search li button").all_inner_texts()
+        assert any(h.startswith("Phường Phú Xuân") for h in hits), hits
+        search.press("Enter")
+        page.locator("path.dx-highlight").wait_for()
+        assert "Phường Phú Xuân" in page.locator(".leaflet-tooltip.dx-found").inner_text()
+        assert page.evaluate("() => window.dxMap.map.getZoom()") >= 11
+        for typed in ("PHÚ XUÂN", "Phu  Xuân", "xa x"):
+            search.fill(typed)
+            assert page.locator(".dx-search li button").count() >= 1, typed
+        assert page.locator(".dx-search li button").first.inner_text().startswith(XSS_NAME)
+        assert page.evaluate("() => window.__pwned") is None
+        opened.assert_offline_and_clean()
+    finally:
+        page.close()
+
+
+def test_national_page(browser, national_page, units):
+    path, build_s = national_page
+    size_mb = path.stat().st_size / 1e6
+    print(f"\nnational page: {size_mb:.2f} MB, built in {build_s:.1f} s")
+    assert size_mb <= 4.0
+    html = path.read_text(encoding="utf-8")
+    assert not FETCHING.findall(html)
+    opened = open_offline(browser, path)
+    page = opened.page
+    try:
+        print(f"national page ready in Chromium in {opened.seconds:.1f} s")
+        assert page.locator("path.dx-u").count() == len(units) == 3321
+        assert page.locator("path.dx-province").count() == 1
+        colours = screenshot_colours(browser, page)
+        for cls in CYCLE:
+            assert colours[CLASS_COLOURS[cls]] > 300, (cls, colours.most_common(12))
+        page.locator(".leaflet-control-layers-base input").nth(8).check()
+        assert page.locator("path.dx-u").count() == 3321
+        search = page.locator(".dx-search input")
+        search.fill("phu xuan")
+        page.locator(".dx-search li button", has_text="Phường Phú Xuân — Huế").click()
+        assert "Phường Phú Xuân" in page.locator(".leaflet-tooltip.dx-found").inner_text()
+        opened.assert_offline_and_clean()
+    finally:
+        page.close()
+
+
+def test_province_pages(units, hue_gaps, catalogue, tmp_path: Path):
+    paths = render_province_pages(units, hue_gaps, catalogue, tmp_path, PERIOD)
+    assert [p.name for p in paths] == ["46-hue.html"]
+    assert "Huế" in paths[0].read_text(encoding="utf-8")

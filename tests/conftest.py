@@ -1,0 +1,52 @@
+"""Shared fixtures: the real shared data beside the repository, the catalogue, the gazetteer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data (real boundaries and registers); CI has it beside the clone."""
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"shared data not found at {SHARED_DATA}: clone beside ../shared")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def catalogue():
+    from schemas.catalogue import load_catalogue
+
+    return load_catalogue()
+
+
+@pytest.fixture(scope="session")
+def gazetteer():
+    from geo.gazetteer import Gazetteer
+
+    return Gazetteer.default()
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """The demo's landing files for 2026-H1 materialized through Dagster once per session:
+    (settings, demo spec, job results, runs recorded in the instance)."""
+    import dagster as dg
+
+    from orchestration.demo import PERIOD, write_demo_landing
+    from orchestration.runner import materialize_period
+    from orchestration.settings import Settings
+
+    home = tmp_path_factory.mktemp("demo_lake")
+    settings = Settings(home=home)
+    spec = write_demo_landing(settings.landing / PERIOD, PERIOD)
+    (home / ".dagster").mkdir()
+    with dg.instance_for_test(temp_dir=str(home / ".dagster")) as instance:
+        results = materialize_period(settings, PERIOD, instance)
+        runs = instance.get_runs()
+    return settings, spec, results, runs

@@ -1,0 +1,149 @@
+"""The landing sensor, the deadline schedules and the period lock, with Dagster's testing APIs."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import pytest
+
+from orchestration.definitions import build_definitions
+from orchestration.lake import period_lock
+from orchestration.resources import LakeResource
+from orchestration.schedules import build_schedules
+from orchestration.sensors import landing_sensor
+from orchestration.settings import Settings
+
+
+@pytest.fixture
+def instance(tmp_path):
+    (tmp_path / "dh").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dh")) as instance:
+        yield instance
+
+
+class Ticks:
+    """Evaluate the sensor tick after tick, carrying the cursor as the daemon does."""
+
+    def __init__(self, home, instance):
+        self.home, self.instance, self.cursor = home, instance, None
+
+    def __call__(self) -> dg.SensorResult:
+        context = dg.build_sensor_context(
+            instance=self.instance,
+            cursor=self.cursor,
+            resources={"lake": LakeResource(home=str(self.home))},
+        )
+        result = landing_sensor(context)
+        self.cursor = result.cursor
+        for request in result.dynamic_partitions_requests:
+            self.instance.add_dynamic_partitions(
+                request.partitions_def_name, list(request.partition_keys)
+            )
+        return result
+
+    @staticmethod
+    def runs(result) -> list[tuple[str | None, str]]:
+        return [(r.partition_key, r.run_key) for r in result.run_requests if r.job_name is None]
+
+
+def test_sensor_requests_once_per_content(tmp_path, instance):
+    landing = tmp_path / "landing" / "2026-H1"
+    landing.mkdir(parents=True)
+    (landing / "a.csv").write_text("Mã xã;Số thôn, bản còn vùng lõm sóng\n19753;1\n")
+    (tmp_path / "landing" / "not-a-period").mkdir()
+    tick = Ticks(tmp_path, instance)
+
+    first = tick()  # a new file may still be being copied: wait one tick
+    assert Ticks.runs(first) == [] and not first.dynamic_partitions_requests
+    second = tick()
+    runs = Ticks.runs(second)
+    assert [p for p, _ in runs] == ["2026-H1"]
+    assert second.dynamic_partitions_requests[0].partition_keys == ["2026-H1"]
+    assert any(r.job_name == "reference_job" for r in second.run_requests)  # no admin_units yet
+    assert instance.has_dynamic_partition("period", "2026-H1")
+    key = runs[0][1]
+
+    assert Ticks.runs(tick()) == [("2026-H1", key)]  # same content: same run key, no new run
+
+    (landing / "a_copy.csv").write_bytes((landing / "a.csv").read_bytes())  # same file again
+    tick()
+    assert Ticks.runs(tick()) == [("2026-H1", key)]
+
+    (landing / "a.csv").write_text("Mã xã;Số thôn, bản còn vùng lõm sóng\n19753;2\n")
+    os.utime(landing / "a.csv", (time.time() + 5, time.time() + 5))
+    assert Ticks.runs(tick()) == [("2026-H1", key)]  # changed file waits one tick...
+    changed = Ticks.runs(tick())
+    assert changed[0][0] == "2026-H1" and changed[0][1] != key  # ...then triggers a new run
+
+
+def test_sensor_leaves_a_growing_file_for_the_next_tick(tmp_path, instance):
+    landing = tmp_path / "landing" / "2026-H2"
+    landing.mkdir(parents=True)
+    big = landing / "big.csv"
+    big.write_text("Mã xã;Dân số\n")
+    tick = Ticks(tmp_path, instance)
+    for i in range(3):  # still being copied: the size changes between ticks
+        with big.open("a") as f:
+            f.write(f"1975{i};{1000 + i}\n")
+        assert Ticks.runs(tick()) == []
+    assert [p for p, _ in Ticks.runs(tick())] == ["2026-H2"]
+
+
+@pytest.mark.parametrize(
+    ("when", "period"),
+    [(datetime(2026, 6, 11, 6, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")), "2026-H1"),
+     (datetime(2026, 12, 11, 6, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")), "2026-H2")],
+)  # fmt: skip
+def test_schedules_compile_the_day_after_each_deadline(instance, when, period):
+    defs = build_definitions(Settings(home=Path(instance.root_directory)))
+    assert {s.cron_schedule for s in defs.schedules} == {"0 6 11 6 *", "0 6 11 12 *"}
+    schedule = defs.get_schedule_def(f"compile_{period[-2:].lower()}_after_{when.month:02d}_10")
+    context = dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=when, repository_def=defs.get_repository_def()
+    )
+    skipped = schedule.evaluate_tick(context)
+    assert not skipped.run_requests and period in skipped.skip_message
+    instance.add_dynamic_partitions("period", [period])
+    ran = schedule.evaluate_tick(context)
+    assert [r.partition_key for r in ran.run_requests] == [period]
+
+
+def test_deadlines_are_settings(monkeypatch, tmp_path):
+    monkeypatch.setenv("DXLAKE_DEADLINES", "06-05=H1,12-31=H2")
+    schedules = build_schedules(Settings.from_env())
+    assert [s.cron_schedule for s in schedules] == ["0 6 6 6 *", "0 6 1 1 *"]
+    monkeypatch.setenv("DXLAKE_DEADLINES", "13-01=H1")
+    with pytest.raises(ValueError, match="DXLAKE_DEADLINES"):
+        Settings.from_env()
+
+
+def _hold(lake, ready, release):
+    with period_lock(lake, "2026-H1"):
+        ready.set()
+        release.wait(10)
+
+
+def test_a_second_run_of_a_period_waits_for_the_first(tmp_path):
+    ctx = mp.get_context("spawn")
+    ready, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold, args=(tmp_path, ready, release))
+    holder.start()
+    assert ready.wait(30)
+    waited = []
+    with period_lock(tmp_path, "2026-H2"):  # another period is not blocked
+        pass
+
+    def on_wait():
+        waited.append(time.monotonic())
+        release.set()
+
+    with period_lock(tmp_path, "2026-H1", on_wait=on_wait):
+        holder.join(10)  # we hold the lock only once the first holder let go
+        assert holder.exitcode == 0
+    assert len(waited) == 1
