@@ -7,7 +7,8 @@ import geopandas as gpd
 import polars as pl
 
 from assets.indicators.assets import units_frame
-from geo.maps import render_map_page
+from geo.maps import render_map_page, render_province_pages
+from geo.previews import png_preview_markdown, render_layer_pngs
 from orchestration.lake import write_table, write_text
 from orchestration.partitions import periods
 from orchestration.resources import LakeResource
@@ -34,7 +35,9 @@ def geometry_note(admin_units: gpd.GeoDataFrame) -> str:
     partitions_def=periods,
     group_name="reports",
     description="Planners' map page (reports/<period>/maps/index.html, a layer per indicator "
-    "coloured by gap class, remote units outlined) and gap tables (reports/<period>/gaps/).",
+    "coloured by gap class, remote units outlined), one page per province (maps/provinces/), a "
+    "PNG per layer for slides (maps/png/<indicator_id>.png) and gap tables "
+    "(reports/<period>/gaps/).",
 )
 def coverage_maps(
     context: dg.AssetExecutionContext,
@@ -45,19 +48,30 @@ def coverage_maps(
     period = context.partition_key
     catalogue = lake.catalogue()
     in_scope = admin_units[admin_units["unit_code"].isin(coverage_gaps["unit_code"].to_list())]
+    maps = lake.report_dir(period, "maps")
     page = render_map_page(
         in_scope,
         coverage_gaps,
         catalogue,
-        lake.report_dir(period, "maps") / "index.html",
+        maps / "index.html",
         title=f"Khoảng cách đến mục tiêu chuyển đổi số — {period}",
         period=period,
     )
+    provinces = render_province_pages(
+        in_scope, coverage_gaps, catalogue, maps / "provinces", period
+    )
+    pngs = render_layer_pngs(in_scope, coverage_gaps, catalogue, maps / "png", period=period)
+    for stale in set((maps / "png").glob("*.png")) - set(pngs):  # an indicator no longer shown
+        stale.unlink()
     tables = write_gap_tables(coverage_gaps, catalogue, lake.report_dir(period, "gaps"))
     return dg.MaterializeResult(
         metadata={
             "map": dg.MetadataValue.path(str(page)),
             "map_mb": round(page.stat().st_size / 1e6, 2),
+            "province_maps": dg.MetadataValue.json([str(p) for p in provinces]),
+            "layer_pngs": dg.MetadataValue.json({p.stem: str(p) for p in pngs}),
+            # One layer inline (the UI keeps every event; nine images would weigh ~1 MB each run).
+            "preview": dg.MetadataValue.md(png_preview_markdown(pngs[0])),
             "gap_tables": dg.MetadataValue.path(str(tables[0].parent)),
             "geometry": geometry_note(in_scope),
         }
