@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sys
 import tempfile
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,11 +35,22 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     os.close(fd)
     try:
         write(Path(tmp))
+        _pause_for_crash_test(path)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _pause_for_crash_test(path: Path) -> None:
+    """DXLAKE_PAUSE_BEFORE_RENAME=<part of a table's path>: stop here, the new version written
+    beside the table and not yet renamed, so the crash-safety test can SIGKILL the run at the
+    one moment that matters (tests/hostile/test_crash_and_concurrency.py). Unset: nothing."""
+    target = os.environ.get("DXLAKE_PAUSE_BEFORE_RENAME")
+    if target and target in path.as_posix():
+        print(f"dxlake: paused before rename {path}", file=sys.stderr, flush=True)
+        time.sleep(300)
 
 
 def write_table(path: Path, table: pl.DataFrame | gpd.GeoDataFrame) -> Path:

@@ -11,6 +11,13 @@ DXLAKE_BORDER_KM    distance to the land border that makes a unit a border unit 
 DXLAKE_DEADLINES    report deadlines as MM-DD=half, comma-separated (default 06-10=H1,12-10=H2:
                     the seeds' latest half-year and year deadlines); a compilation run follows
                     the day after each
+DXLAKE_MAX_FILE_MB, DXLAKE_MAX_UNCOMPRESSED_MB, DXLAKE_MAX_RATIO, DXLAKE_MAX_ROWS,
+DXLAKE_MAX_COLUMNS, DXLAKE_MAX_CELLS, DXLAKE_MAX_LINE_BYTES
+                    what one landing file may cost to read (assets/ingest/limits.py: defaults
+                    50 MB, 300 MB unzipped, 200:1, 200,000 rows, 1,000 columns, 5,000,000 cells
+                    per sheet, 1 MiB per text line); a file over a limit is rejected with a reason
+DXLAKE_EXECUTOR     in_process (default), multiprocess or dask (see orchestration/executors.py)
+DXLAKE_DASK_ADDRESS the dask.distributed scheduler for DXLAKE_EXECUTOR=dask
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from assets.ingest.limits import Limits
 
 DAGSTER_YAML = """\
 # Written by dxlake: storage is SQLite under DAGSTER_HOME (Dagster's default). Runs launched from
@@ -63,6 +72,7 @@ class Settings:
     provinces: tuple[str, ...] = ()
     border_km: float = 1.0
     deadlines: tuple[tuple[int, int, str], ...] = ((6, 10, "H1"), (12, 10, "H2"))
+    limits: Limits = Limits()  # readers read DXLAKE_MAX_* themselves, so worker processes agree
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -76,6 +86,7 @@ class Settings:
             provinces=tuple(p.strip().zfill(2) for p in provinces.split(",") if p.strip()),
             border_km=float(os.environ.get("DXLAKE_BORDER_KM", "1")),
             deadlines=_deadlines(os.environ.get("DXLAKE_DEADLINES", "06-10=H1,12-10=H2")),
+            limits=Limits.from_env(),  # a bad value fails here, before a run starts
         )
 
     @property

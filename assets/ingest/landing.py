@@ -17,6 +17,7 @@ import polars as pl
 from schemas.catalogue import Catalogue
 from schemas.contracts import conform, empty
 
+from . import limits as lim
 from .layout import fill_merged, find_layout, parse_period, title_block
 from .observations import sheet_observations
 from .readers import SUPPORTED_SUFFIXES, UnreadableFile, read_sheets
@@ -32,17 +33,29 @@ class LandingFile:
     rel: str  # relative to the period's landing folder, as the quality report names it
     sha256: str
     mtime: datetime
+    # (size, mtime ns) when listed: a change before it is read means "still being written"
+    stamp: tuple[int, int] | None = None
+    refusal: tuple[str, str, str] | None = None  # (status, vi, en): not opened at all
 
 
 def landing_files(folder: Path) -> list[LandingFile]:
     """The files of a landing folder, oldest first (ties by name): later files win on conflicts."""
     out = []
-    for path in sorted(folder.rglob("*")):
-        if not path.is_file() or path.name.startswith(IGNORED_PREFIXES):
+    for path in sorted(folder.rglob("*")):  # rglob never descends a linked folder
+        if path.name.startswith(IGNORED_PREFIXES) or (path.is_dir() and not path.is_symlink()):
             continue
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
-        out.append(LandingFile(path, path.relative_to(folder).as_posix(), digest, mtime))
+        rel = path.relative_to(folder).as_posix()
+        refusal = lim.path_refusal(path, folder)
+        if refusal:  # never opened: no hash, the link's own time
+            mtime = datetime.fromtimestamp(path.lstat().st_mtime, tz=UTC)
+            out.append(LandingFile(path, rel, "", mtime, refusal=refusal))
+            continue
+        before = lim.stamp(path)
+        with path.open("rb") as fh:  # streamed: a huge file costs time, not memory
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        mtime = datetime.fromtimestamp(before[1] / 1e9, tz=UTC)
+        refusal = lim.being_written(path, before)
+        out.append(LandingFile(path, rel, digest, mtime, stamp=before, refusal=refusal))
     return sorted(out, key=lambda f: (f.mtime, f.rel))
 
 
@@ -64,12 +77,20 @@ def read_file(
 ) -> tuple[list[dict], dict]:
     """Observations of one file and its status row. Never raises for a bad file: rejects it."""
     status = {**_blank_status(file), "status": "read"}
+    if file.refusal:
+        return [], _refused(status, *file.refusal)
     if file.path.suffix.lower() not in SUPPORTED_SUFFIXES:
         return [], _reject(status, *_unsupported(file.path.suffix))
+    notes: list[tuple[str, str]] = []
     try:
-        sheets = read_sheets(file.path)
+        sheets = read_sheets(file.path, notes=notes)
     except UnreadableFile as exc:
         return [], _reject(status, exc.reason_vi, exc.reason_en)
+    if file.stamp and (changed := lim.being_written(file.path, file.stamp)):
+        return [], _refused(status, *changed)
+    if notes:  # read, with something the auditor should know (macros ignored, wrong extension)
+        status["reason_vi"] = "; ".join(vi for vi, _ in notes)
+        status["reason_en"] = "; ".join(en for _, en in notes)
     observations: list[dict] = []
     read, hidden = [], [s.name for s in sheets if s.hidden]
     for sheet in sheets:
@@ -112,6 +133,10 @@ def _unsupported(suffix: str) -> tuple[str, str]:
     )
 
 
+def _refused(status: dict, kind: str, reason_vi: str, reason_en: str) -> dict:
+    return {**status, "status": kind, "reason_vi": reason_vi, "reason_en": reason_en}
+
+
 def _reject(status: dict, reason_vi: str, reason_en: str) -> dict:
     return {**status, "status": "rejected", "reason_vi": reason_vi, "reason_en": reason_en}
 
@@ -132,7 +157,7 @@ def ingest_folder(
     rows: list[dict] = []
     statuses: list[dict] = []
     for n, file in enumerate(files, start=1):
-        if file.sha256 in seen:
+        if file.sha256 and file.sha256 in seen:
             statuses.append(
                 {
                     **_blank_status(file),

@@ -15,18 +15,15 @@ from pathlib import Path
 
 import python_calamine as calamine
 
+from . import limits as lim
+from .limits import Limits, UnreadableFile
+
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 TEXT_SUFFIXES = {".csv", ".txt", ".tsv"}
 SUPPORTED_SUFFIXES = SPREADSHEET_SUFFIXES | TEXT_SUFFIXES
 
 
-class UnreadableFile(Exception):
-    """A file that cannot be read at all; the reason is given in Vietnamese and English."""
-
-    def __init__(self, reason_vi: str, reason_en: str):
-        super().__init__(reason_en)
-        self.reason_vi = reason_vi
-        self.reason_en = reason_en
+__all__ = ["Sheet", "UnreadableFile", "read_sheets", "decode_text"]
 
 
 @dataclass
@@ -37,13 +34,34 @@ class Sheet:
     merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
 
 
-def read_sheets(path: Path) -> list[Sheet]:
-    """All sheets of a landing file, hidden ones flagged. Raises UnreadableFile."""
+def read_sheets(
+    path: Path, limits: Limits | None = None, notes: list[tuple[str, str]] | None = None
+) -> list[Sheet]:
+    """All sheets of a landing file, hidden ones flagged. Raises UnreadableFile.
+
+    The bytes decide how a file is read, not its name (an .xlsx that is really a CSV is read as
+    CSV, with a note appended to `notes`); the limits are checked before any parser sees it."""
+    limits = limits or Limits.from_env()
+    notes = notes if notes is not None else []
     suffix = path.suffix.lower()
-    if suffix in TEXT_SUFFIXES:
-        return [Sheet(path.stem, _read_delimited(path.read_bytes(), path))]
-    if suffix in SPREADSHEET_SUFFIXES:
-        return _read_spreadsheet(path)
+    if suffix in SUPPORTED_SUFFIXES:
+        kind = lim.sniff(path, limits)
+        expected = "text" if suffix in TEXT_SUFFIXES else "cfb" if suffix == ".xls" else "zip"
+        if kind != expected:
+            notes.append(
+                (
+                    f"phần mở rộng {suffix} nhưng nội dung là {_KINDS[kind][0]}; đọc theo nội dung",
+                    f"named {suffix} but the content is {_KINDS[kind][1]}; read by content",
+                )
+            )
+        if kind == "text":
+            data = lim.read_text(path, limits)
+            return [Sheet(path.stem, _read_delimited(data, path, limits))]
+        if kind == "zip":
+            notes += lim.check_zip(path, limits)
+        else:
+            lim.check_cfb(path)
+        return _read_spreadsheet(path, limits, by_content=kind != expected)
     raise UnreadableFile(
         f"Định dạng tệp không được hỗ trợ ({suffix or 'không có phần mở rộng'}); "
         f"hãy gửi .xlsx, .xls, .ods hoặc .csv",
@@ -51,14 +69,27 @@ def read_sheets(path: Path) -> list[Sheet]:
     )
 
 
-def _read_spreadsheet(path: Path) -> list[Sheet]:
+_KINDS = {
+    "text": ("văn bản CSV", "CSV text"),
+    "zip": ("bảng tính .xlsx/.ods", "an .xlsx/.ods workbook"),
+    "cfb": ("bảng tính .xls", "an .xls workbook"),
+}
+
+
+def _read_spreadsheet(path: Path, limits: Limits, by_content: bool = False) -> list[Sheet]:
     try:
-        workbook = calamine.CalamineWorkbook.from_path(str(path))
+        if by_content:  # calamine picks the format from the name: let it sniff the bytes instead
+            with path.open("rb") as fh:
+                workbook = calamine.CalamineWorkbook.from_filelike(fh)
+        else:
+            workbook = calamine.CalamineWorkbook.from_path(str(path))
         sheets = []
         for meta in workbook.sheets_metadata:
             if str(meta.typ) not in ("SheetTypeEnum.WorkSheet", "SheetType.WorkSheet"):
                 continue
             sheet = workbook.get_sheet_by_name(meta.name)
+            if sheet.end is not None:  # the dense grid to_python would build, before it does
+                lim.check_grid(path.name, meta.name, sheet.end[0] + 1, sheet.end[1] + 1, limits)
             rows = [
                 [None if cell == "" else cell for cell in row]
                 for row in sheet.to_python(skip_empty_area=False)
@@ -72,11 +103,15 @@ def _read_spreadsheet(path: Path) -> list[Sheet]:
             "Tệp được bảo vệ bằng mật khẩu; hãy gửi lại bản không đặt mật khẩu",
             "the file is password-protected; ask for a copy without a password",
         ) from exc
-    except (calamine.CalamineError, calamine.ZipError, calamine.XmlError, ValueError) as exc:
+    except UnreadableFile:
+        raise
+    except BaseException as exc:  # calamine's errors, and its Rust panics (a BaseException)
+        if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+            raise  # KeyboardInterrupt, SystemExit
         detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         raise UnreadableFile(
-            f"Tệp bị hỏng hoặc không phải bảng tính ({detail})",
-            f"the file is corrupt or not a spreadsheet ({detail})",
+            f"Tệp {path.name} bị hỏng hoặc không phải bảng tính ({detail})",
+            f"file {path.name}: the file is corrupt or not a spreadsheet ({detail})",
         ) from exc
 
 
@@ -96,14 +131,30 @@ def decode_text(data: bytes) -> str:
         return data.decode("cp1258", errors="replace")
 
 
-def _read_delimited(data: bytes, path: Path) -> list[list[object]]:
+def _read_delimited(data: bytes, path: Path, limits: Limits | None = None) -> list[list[object]]:
     if not data.strip():
-        raise UnreadableFile("Tệp rỗng", "the file is empty")
+        raise UnreadableFile(f"Tệp {path.name}: tệp rỗng", f"file {path.name}: the file is empty")
+    if not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not _utf16(data):
+        lim.check_text(path.name, data)
     text = decode_text(data).replace("\x00", "")
-    sample = "\n".join(text.splitlines()[:50])
+    sample = "\n".join(text.splitlines()[:50])[:65536]  # the sniffer's regexes on a bounded sample
     try:
         delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
     except csv.Error:
         delimiter = max(",;\t", key=sample.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    return [[cell if cell.strip() else None for cell in row] for row in reader]
+    try:
+        rows = [[cell if cell.strip() else None for cell in row] for row in reader]
+    except csv.Error as exc:  # e.g. a field over csv's 128 KiB limit: refused, never a crash
+        raise UnreadableFile(
+            f"Tệp {path.name}: dòng {reader.line_num} không đọc được ({exc})",
+            f"file {path.name}: line {reader.line_num} cannot be parsed ({exc})",
+        ) from exc
+    lim.check_rows(path.name, None, rows, limits or Limits.from_env())
+    return rows
+
+
+def _utf16(data: bytes) -> bool:
+    """UTF-16 without a BOM: a NUL in every other byte of the start (as decode_text tells it)."""
+    sample = data[:4096]
+    return bool(sample) and sample.count(b"\x00") > len(sample) // 4

@@ -1,0 +1,494 @@
+"""What one landing file may cost to read, checked before and while it is read.
+
+Report files come by mail and USB stick from hundreds of offices; a few are broken, huge or
+hostile. Nothing reaches calamine or the CSV parser before it has passed these checks: the file's
+size, what its bytes say it is (not its name), a zip's declared *and* actual uncompressed sizes
+and ratio, a sheet's cell count and extent (streamed from the XML, because calamine allocates a
+dense grid), a CSV line's length (streamed: a 1 GB line is never held), NUL bytes and mixed
+encodings. Every refusal is an `UnreadableFile` with a Vietnamese and an English reason naming
+the file, and the sheet, row or column where one applies.
+
+The limits are settings (environment variables, read when a file is read so that worker
+processes inherit them): DXLAKE_MAX_FILE_MB, DXLAKE_MAX_UNCOMPRESSED_MB, DXLAKE_MAX_RATIO,
+DXLAKE_MAX_ROWS, DXLAKE_MAX_COLUMNS, DXLAKE_MAX_CELLS, DXLAKE_MAX_LINE_BYTES.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+CHUNK = 1 << 20
+_MB = 1 << 20
+CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# Binary formats offices send by mistake, by their first bytes.
+_OTHER_BINARIES = {
+    b"%PDF": "PDF",
+    b"\x89PNG": "PNG",
+    b"\xff\xd8\xff": "JPEG",
+    b"GIF8": "GIF",
+    b"Rar!": "RAR",
+    b"7z\xbc\xaf": "7-Zip",
+    b"\x1f\x8b": "gzip",
+    b"MZ": "EXE",
+}
+
+
+class UnreadableFile(Exception):
+    """A file that cannot be read at all; the reason is given in Vietnamese and English.
+
+    Defined here (and re-exported by readers) so the limits can raise it without an import cycle.
+    """
+
+    def __init__(self, reason_vi: str, reason_en: str):
+        super().__init__(reason_en)
+        self.reason_vi = reason_vi
+        self.reason_en = reason_en
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-file limits. Defaults are far above any real report (a province has < 200 communes;
+    the national long table is ~30,000 rows) and far below what would exhaust the machine."""
+
+    max_file_mb: float = 50.0
+    max_uncompressed_mb: float = 300.0
+    max_ratio: float = 200.0  # uncompressed / compressed, for members over 1 MB
+    max_rows: int = 200_000  # per sheet
+    max_columns: int = 1_000  # per sheet
+    max_cells: int = 5_000_000  # per sheet, filled cells (and the dense grid calamine builds)
+    max_line_bytes: int = 1 << 20  # one line of delimited text
+    max_zip_entries: int = 10_000
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        """DXLAKE_MAX_<FIELD> overrides each field (DXLAKE_MAX_FILE_MB, ...)."""
+        values = {}
+        for f in fields(cls):
+            raw = os.environ.get("DXLAKE_" + f.name.upper(), "").strip()
+            if raw:
+                try:
+                    values[f.name] = type(f.default)(float(raw))
+                except ValueError as exc:
+                    raise ValueError(f"DXLAKE_{f.name.upper()}: {raw!r} is not a number") from exc
+        return cls(**values)
+
+
+def _refuse(name: str, vi: str, en: str) -> UnreadableFile:
+    return UnreadableFile(f"Tệp {name}: {vi}", f"file {name}: {en}")
+
+
+def column_letters(n: int) -> str:
+    """1 → A, 27 → AA: how Excel names a column."""
+    out = ""
+    while n > 0:
+        n, r = divmod(n - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def sniff(path: Path, limits: Limits) -> str:
+    """What the bytes are: "zip", "cfb" (OLE: .xls or an encrypted workbook) or "text".
+
+    Refuses empty and oversized files and known non-spreadsheet formats, whatever the name says.
+    """
+    size = path.stat().st_size
+    if size > limits.max_file_mb * _MB:
+        raise _refuse(
+            path.name,
+            f"dung lượng {size / _MB:.1f} MB vượt giới hạn {limits.max_file_mb:g} MB "
+            "(DXLAKE_MAX_FILE_MB); hãy tách tệp hoặc gửi bản chỉ có bảng số liệu",
+            f"{size / _MB:.1f} MB exceeds the {limits.max_file_mb:g} MB limit "
+            "(DXLAKE_MAX_FILE_MB); split it or send only the report table",
+        )
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if not head or (size < 64 and not path.read_bytes().strip()):
+        raise _refuse(path.name, "tệp rỗng", "the file is empty")
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "zip"
+    if head == CFB_MAGIC:
+        return "cfb"
+    for magic, kind in _OTHER_BINARIES.items():
+        if head.startswith(magic):
+            raise _refuse(
+                path.name,
+                f"nội dung là {kind}, không phải bảng tính (dù phần mở rộng là "
+                f"{path.suffix or 'không có'}); hãy gửi .xlsx, .xls, .ods hoặc .csv",
+                f"the content is {kind}, not a spreadsheet (whatever its {path.suffix or 'missing'} "
+                "extension says); send .xlsx, .xls, .ods or .csv",
+            )
+    return "text"
+
+
+# ---- zip containers (.xlsx, .xlsm, .ods) -------------------------------------------------------
+
+_XLSX_SHEET = re.compile(r"^xl/worksheets/[^/]+\.xml$")
+_XLSX_CELL = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,4})(\d{1,8})"[^>]*?(/?)>')
+_XLSX_BARE_CELL = re.compile(rb"<c(?:\s[^>]*?)?(/?)>")
+_ODS_TAG = re.compile(
+    rb"<table:(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^>]*?)(/?)>"
+    rb"|</table:(table-row)>"
+)
+_ODS_NAME = re.compile(rb'table:name="([^"]*)"')
+_ODS_ROWS = re.compile(rb'table:number-rows-repeated="(\d+)"')
+_ODS_COLS = re.compile(rb'table:number-columns-repeated="(\d+)"')
+
+
+def _chunks_of_tags(stream, budget: list[int]) -> Iterator[bytes]:
+    """Decompressed chunks cut at tag boundaries, so a regex never sees half a tag; counts the
+    bytes against `budget` (the actual uncompressed size left) and stops at it."""
+    tail = b""
+    while chunk := stream.read(CHUNK):
+        budget[0] -= len(chunk)
+        if budget[0] < 0:
+            raise OverflowError
+        buf = tail + chunk
+        cut = buf.rfind(b"<")
+        if cut != -1 and buf.find(b">", cut) == -1:
+            buf, tail = buf[:cut], buf[cut:]
+            tail = tail if len(tail) < 65536 else b""  # a "tag" this long is no cell
+        else:
+            tail = b""
+        yield buf
+
+
+def _check_xlsx_sheet(name: str, member: str, chunks: Iterator[bytes], limits: Limits) -> None:
+    sheet = member.rsplit("/", 1)[-1].removesuffix(".xml")
+    cells = max_row = max_col = 0
+    for buf in chunks:
+        for m in _XLSX_CELL.finditer(buf):
+            if m.group(3):  # <c .../>: no value, calamine skips it
+                continue
+            cells += 1
+            row, col = int(m.group(2)), _column_number(m.group(1))
+            if row > max_row:
+                max_row = row
+                if row > limits.max_rows:
+                    raise _too_many_rows(name, sheet, row, limits)
+            if col > max_col:
+                max_col = col
+                if col > limits.max_columns:
+                    raise _too_many_columns(name, sheet, max_row, col, limits)
+        if not cells:  # cells without r="": count them, position unknown
+            cells += sum(1 for m in _XLSX_BARE_CELL.finditer(buf) if not m.group(1))
+        if cells > limits.max_cells or max_row * max_col > limits.max_cells:
+            raise _too_many_cells(name, sheet, max(cells, max_row * max_col), limits)
+
+
+def _check_ods_content(name: str, chunks: Iterator[bytes], limits: Limits) -> None:
+    sheet, row_no, row_repeat, col, row_cells, grid = "?", 0, 1, 0, 0, 0
+    for buf in chunks:
+        for m in _ODS_TAG.finditer(buf):
+            kind, attrs, empty = m.group(1), m.group(2), m.group(3)
+            if kind == b"table":
+                n = _ODS_NAME.search(attrs)
+                sheet, row_no, grid = (n.group(1).decode("utf-8", "replace") if n else "?"), 0, 0
+            elif kind == b"table-row":
+                r = _ODS_ROWS.search(attrs)
+                row_repeat, col, row_cells = (int(r.group(1)) if r else 1), 0, 0
+                row_no += row_repeat
+                if empty:
+                    continue
+            elif m.group(4):  # </table:table-row>: its filled cells, repeated
+                if row_cells:
+                    if row_no > limits.max_rows:
+                        raise _too_many_rows(name, sheet, row_no, limits)
+                    grid += row_cells * row_repeat
+                    if grid > limits.max_cells:
+                        raise _too_many_cells(name, sheet, grid, limits)
+            else:  # a cell, maybe repeated; only filled ones count
+                c = _ODS_COLS.search(attrs)
+                repeat = int(c.group(1)) if c else 1
+                col += repeat
+                if not empty:
+                    row_cells += repeat
+                    if col > limits.max_columns:
+                        raise _too_many_columns(name, sheet, row_no, col, limits)
+
+
+def check_zip(path: Path, limits: Limits) -> list[tuple[str, str]]:
+    """Refuse a zip bomb before calamine opens it; returns notes (a macro project ignored).
+
+    Checks the declared sizes first (cheap), then decompresses every member as a stream and
+    counts the actual bytes, so a member that lies about its size is caught too; sheet XML is
+    scanned on the way for its cells and extent."""
+    cap = int(limits.max_uncompressed_mb * _MB)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            if len(infos) > limits.max_zip_entries:
+                raise _refuse(
+                    path.name,
+                    f"tệp nén chứa {len(infos)} thành phần (giới hạn {limits.max_zip_entries})",
+                    f"the zip holds {len(infos)} entries (limit {limits.max_zip_entries})",
+                )
+            declared = sum(i.file_size for i in infos)
+            if declared > cap:
+                raise _bomb(path.name, declared, limits)
+            for info in infos:
+                ratio = info.file_size / max(info.compress_size, 1)
+                if info.file_size > _MB and ratio > limits.max_ratio:
+                    raise _refuse(
+                        path.name,
+                        f"thành phần {info.filename} nén {ratio:.0f} lần (giới hạn "
+                        f"{limits.max_ratio:g}, DXLAKE_MAX_RATIO): nghi là bom nén",
+                        f"member {info.filename} is compressed {ratio:.0f}:1 (limit "
+                        f"{limits.max_ratio:g}:1, DXLAKE_MAX_RATIO): looks like a zip bomb",
+                    )
+            names = {i.filename for i in infos}
+            budget = [cap]
+            for info in infos:
+                with zf.open(info) as stream:
+                    chunks = _chunks_of_tags(stream, budget)
+                    if _XLSX_SHEET.match(info.filename):
+                        _check_xlsx_sheet(path.name, info.filename, chunks, limits)
+                    elif info.filename == "content.xml" and "mimetype" in names:
+                        _check_ods_content(path.name, chunks, limits)
+                    else:
+                        for _ in chunks:
+                            pass
+    except OverflowError:
+        raise _bomb(path.name, cap + 1, limits) from None
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        EOFError,
+        OSError,
+        NotImplementedError,
+        ValueError,
+    ) as exc:
+        raise _refuse(
+            path.name,
+            f"tệp nén bị hỏng hoặc bị cắt cụt ({str(exc)[:120]})",
+            f"the zip container is corrupt or truncated ({str(exc)[:120]})",
+        ) from exc
+    if any(n.lower().endswith("vbaproject.bin") for n in names):
+        return [
+            (
+                "có macro (vbaProject.bin): chỉ đọc giá trị, macro không được chạy",
+                "contains macros (vbaProject.bin): values read, macros never run",
+            )
+        ]
+    return []
+
+
+def check_cfb(path: Path) -> None:
+    """An OLE container holding an EncryptedPackage is a password-protected .xlsx: say so.
+
+    The stream names sit in the container's directory in UTF-16; the file is already under the
+    size limit, so it is scanned in chunks."""
+    needle = "EncryptedPackage".encode("utf-16-le")
+    with path.open("rb") as fh:
+        tail = b""
+        while chunk := fh.read(CHUNK):
+            if needle in tail + chunk:
+                raise _refuse(
+                    path.name,
+                    "tệp được bảo vệ bằng mật khẩu (mã hoá); hãy gửi lại bản không đặt mật khẩu",
+                    "the file is password-protected (encrypted); ask for a copy without a password",
+                )
+            tail = chunk[-len(needle) :]
+
+
+def check_grid(name: str, sheet: str, rows: int, columns: int, limits: Limits) -> None:
+    """The grid calamine built for a sheet (.xls too), before it becomes Python lists."""
+    if rows > limits.max_rows:
+        raise _too_many_rows(name, sheet, rows, limits)
+    if columns > limits.max_columns:
+        raise _too_many_columns(name, sheet, None, columns, limits)
+    if rows * columns > limits.max_cells:
+        raise _too_many_cells(name, sheet, rows * columns, limits)
+
+
+# ---- delimited text ----------------------------------------------------------------------------
+
+
+def read_text(path: Path, limits: Limits) -> bytes:
+    """The file's bytes, read in chunks; refused as soon as a line passes DXLAKE_MAX_LINE_BYTES
+    or the lines pass DXLAKE_MAX_ROWS, so a 1 GB line is never held in memory."""
+    parts, line, line_len = [], 1, 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(min(CHUNK, limits.max_line_bytes + 1)):
+            start = 0
+            while (nl := chunk.find(b"\n", start)) != -1:
+                if line_len + nl - start > limits.max_line_bytes:
+                    raise _long_line(path.name, line, limits)
+                line, line_len, start = line + 1, 0, nl + 1
+                if line > limits.max_rows + 1:
+                    raise _too_many_rows(path.name, None, line, limits)
+            line_len += len(chunk) - start
+            if line_len > limits.max_line_bytes:
+                raise _long_line(path.name, line, limits)
+            parts.append(chunk)
+    return b"".join(parts)
+
+
+def check_text(name: str, data: bytes) -> None:
+    """NUL bytes and mixed encodings in 8-bit text (UTF-16 has NULs by design: not here).
+
+    A line that is valid UTF-8 with accents beside one that is not means two encodings were
+    pasted together; decoding either way would garble names silently, so the file is refused."""
+    nul = data.find(b"\x00")
+    if nul != -1:
+        line = data.count(b"\n", 0, nul) + 1
+        raise _refuse(
+            name,
+            f"có ký tự NUL (byte 0) ở dòng {line}: tệp bị hỏng hoặc không phải văn bản",
+            f"NUL byte at line {line}: the file is corrupt or not text",
+        )
+    utf8_line = other_line = None
+    for n, raw in enumerate(data.split(b"\n"), start=1):
+        if raw.isascii():
+            continue
+        try:
+            raw.decode("utf-8")
+            utf8_line = utf8_line or n
+        except UnicodeDecodeError:
+            other_line = other_line or n
+        if utf8_line and other_line:
+            raise _refuse(
+                name,
+                f"lẫn nhiều bảng mã: dòng {utf8_line} là UTF-8 nhưng dòng {other_line} thì không; "
+                "hãy lưu lại toàn bộ tệp bằng UTF-8",
+                f"mixed encodings: line {utf8_line} is UTF-8 but line {other_line} is not; "
+                "save the whole file as UTF-8",
+            )
+
+
+def check_rows(name: str, sheet: str | None, rows: list[list[object]], limits: Limits) -> None:
+    """Delimited rows after parsing: too many rows, or a row wider than DXLAKE_MAX_COLUMNS."""
+    if len(rows) > limits.max_rows:
+        raise _too_many_rows(name, sheet, len(rows), limits)
+    for n, row in enumerate(rows, start=1):
+        if len(row) > limits.max_columns:
+            raise _too_many_columns(name, sheet, n, len(row), limits)
+
+
+# ---- messages ----------------------------------------------------------------------------------
+
+
+def _where(sheet: str | None, en: bool = False) -> str:
+    if sheet is None:
+        return ""
+    return f", sheet {sheet}" if en else f", trang {sheet}"
+
+
+def _bomb(name: str, size: int, limits: Limits) -> UnreadableFile:
+    return _refuse(
+        name,
+        f"giải nén ra hơn {size / _MB:.0f} MB, vượt giới hạn {limits.max_uncompressed_mb:g} MB "
+        "(DXLAKE_MAX_UNCOMPRESSED_MB): nghi là bom nén",
+        f"decompresses to more than {size / _MB:.0f} MB, over the "
+        f"{limits.max_uncompressed_mb:g} MB limit (DXLAKE_MAX_UNCOMPRESSED_MB): looks like a zip bomb",
+    )
+
+
+def _too_many_rows(name: str, sheet: str | None, rows: int, limits: Limits) -> UnreadableFile:
+    return _refuse(
+        name,
+        f"có dòng {rows}{_where(sheet)}, vượt giới hạn {limits.max_rows} dòng (DXLAKE_MAX_ROWS)",
+        f"reaches row {rows}{_where(sheet, True)}, over the {limits.max_rows}-row limit "
+        "(DXLAKE_MAX_ROWS)",
+    )
+
+
+def _too_many_columns(
+    name: str, sheet: str | None, row: int | None, columns: int, limits: Limits
+) -> UnreadableFile:
+    at_vi = f", dòng {row}" if row else ""
+    at_en = f", row {row}" if row else ""
+    col = column_letters(columns)
+    return _refuse(
+        name,
+        f"có {columns} cột (tới cột {col}){_where(sheet)}{at_vi}, vượt giới hạn "
+        f"{limits.max_columns} cột (DXLAKE_MAX_COLUMNS)",
+        f"has {columns} columns (up to column {col}){_where(sheet, True)}{at_en}, over the "
+        f"{limits.max_columns}-column limit (DXLAKE_MAX_COLUMNS)",
+    )
+
+
+def _too_many_cells(name: str, sheet: str | None, cells: int, limits: Limits) -> UnreadableFile:
+    return _refuse(
+        name,
+        f"có {cells:,} ô{_where(sheet)}, vượt giới hạn {limits.max_cells:,} ô (DXLAKE_MAX_CELLS)",
+        f"has {cells:,} cells{_where(sheet, True)}, over the {limits.max_cells:,}-cell limit "
+        "(DXLAKE_MAX_CELLS)",
+    )
+
+
+def _long_line(name: str, line: int, limits: Limits) -> UnreadableFile:
+    return _refuse(
+        name,
+        f"dòng {line} dài hơn {limits.max_line_bytes:,} byte (DXLAKE_MAX_LINE_BYTES)",
+        f"line {line} is longer than {limits.max_line_bytes:,} bytes (DXLAKE_MAX_LINE_BYTES)",
+    )
+
+
+# ---- the landing folder ------------------------------------------------------------------------
+
+
+def path_refusal(path: Path, folder: Path) -> tuple[str, str, str] | None:
+    """(status, vi, en) for an entry the landing folder must not follow or open, else None.
+
+    A link is followed only when it stays inside the folder; `..` in a name (a zip-slip style
+    name, or backslashes from Windows) and anything that is not a regular file (a FIFO would block
+    the run forever) are refused without being opened."""
+    rel = path.relative_to(folder).as_posix()
+    if ".." in re.split(r"[\\/]", rel):
+        return _entry(rel, "tên có '..' (trỏ ra ngoài thư mục nhận)", "name contains '..'")
+    if path.is_symlink():
+        target = path.resolve()
+        if not target.is_relative_to(folder.resolve()):
+            return _entry(
+                rel,
+                "là liên kết trỏ ra ngoài thư mục nhận; không đi theo",
+                "is a symbolic link pointing outside the landing folder; not followed",
+            )
+        if target.is_dir():
+            return _entry(
+                rel, "là liên kết tới thư mục; không đi theo", "is a linked folder; not followed"
+            )
+    if not path.is_file():
+        return _entry(rel, "không phải tệp thông thường", "is not a regular file")
+    if path.stat().st_size == 0:  # before the duplicate check: two empty files are both empty
+        return _entry(rel, "tệp rỗng", "the file is empty")
+    return None
+
+
+def _entry(rel: str, vi: str, en: str) -> tuple[str, str, str]:
+    return ("rejected", f"Tệp {rel}: {vi}", f"file {rel}: {en}")
+
+
+def stamp(path: Path) -> tuple[int, int]:
+    """(size, mtime in ns): what changes while a file is still being copied or saved."""
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
+def being_written(path: Path, before: tuple[int, int]) -> tuple[str, str, str] | None:
+    """("skipped", vi, en) when the file changed since `before` or an editor's lock file sits
+    beside it (Excel's ~$name, LibreOffice's .~lock.name#): it is read on the next run, never
+    half-read now."""
+    locks = (f"~${path.name}", f"~${path.name[2:]}", f".~lock.{path.name}#")
+    locked = any((path.parent / lock).exists() for lock in locks)
+    if locked or stamp(path) != before:
+        return (
+            "skipped",
+            f"Tệp {path.name} đang được ghi hoặc đang mở; sẽ đọc ở lần chạy sau",
+            f"file {path.name} is still being written or is open in an editor; read on the next run",
+        )
+    return None
