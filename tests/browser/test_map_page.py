@@ -29,6 +29,7 @@ from geo.maps import (
     render_map_page,
     render_province_pages,
 )
+from geo.previews import CLASS_LABELS
 from schemas.contracts import conform
 
 HUE = "46"
@@ -152,7 +153,7 @@ def hue_page(hue, hue_gaps, catalogue, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def national_page(units, catalogue, tmp_path_factory) -> tuple[Path, float]:
+def national_page(units, catalogue, tmp_path_factory) -> tuple[Path, float, pl.DataFrame]:
     rng = np.random.default_rng(57)
     n = len(units)
     frames = []
@@ -186,7 +187,7 @@ def national_page(units, catalogue, tmp_path_factory) -> tuple[Path, float]:
     out = tmp_path_factory.mktemp("maps") / "index.html"
     started = time.perf_counter()
     render_map_page(units, gaps, catalogue, out, title="Cả nước / Vietnam", period=PERIOD)
-    return out, time.perf_counter() - started
+    return out, time.perf_counter() - started, gaps
 
 
 # ------------------------------------------------------------------------------- browser
@@ -265,8 +266,8 @@ def screenshot_colours(browser, page) -> Counter:
 def hover_unit(page, geometry, code: str) -> str:
     """Centre the map on a point inside the unit, move the mouse there, return the tooltip."""
     pt = shapely.point_on_surface(geometry)
-    page.evaluate(
-        "([lat, lng]) => window.dxMap.map.setView([lat, lng], 12, {animate: false})",
+    page.evaluate(  # a block, not an expression: returning the map would serialize all of it
+        "([lat, lng]) => { window.dxMap.map.setView([lat, lng], 12, {animate: false}); }",
         [pt.y, pt.x],
     )
     box = page.locator(".folium-map").bounding_box()
@@ -277,9 +278,23 @@ def hover_unit(page, geometry, code: str) -> str:
     assert f"dx-u-{code}" in (under or ""), f"not over unit {code}: {under}"
     page.mouse.move(x - 40, y - 40)
     page.mouse.move(x, y, steps=4)
-    tip = page.locator(".leaflet-tooltip.dx-tooltip:not(.dx-found)")
+    # Not one still fading out (Leaflet removes a closed tooltip 200 ms after setting opacity 0).
+    tip = page.locator('.leaflet-tooltip.dx-tooltip:not(.dx-found):not([style*="opacity: 0;"])')
     tip.wait_for(timeout=5_000)
     return tip.inner_text()
+
+
+def unit_fills(page) -> dict[str, str]:
+    """unit_code -> fill of its drawn polygon (the unit's code is in its CSS class)."""
+    return page.evaluate(
+        """() => Object.fromEntries(Array.from(document.querySelectorAll('path.dx-u'), p => [
+            p.getAttribute('class').match(/dx-u-(\\S+)/)[1], p.getAttribute('fill')]))"""
+    )
+
+
+def expected_fills(gaps: pl.DataFrame, indicator_id: str) -> dict[str, str]:
+    rows = gaps.filter(pl.col("indicator_id") == indicator_id).select("unit_code", "gap_class")
+    return {code: CLASS_COLOURS[cls] for code, cls in rows.iter_rows()}
 
 
 def fills(page) -> list[str]:
@@ -412,8 +427,11 @@ def test_province_page_in_chromium(browser, hue, hue_page: Path, catalogue):
         page.close()
 
 
-def test_national_page(browser, national_page, units):
-    path, build_s = national_page
+def test_national_page(browser, national_page, units, catalogue):
+    """The issue's "done when": the national page from disk, network off, no console errors,
+    every unit drawn in its class's fill, a tooltip read, a layer switch, a search without
+    diacritics."""
+    path, build_s, gaps = national_page
     size_mb = path.stat().st_size / 1e6
     print(f"\nnational page: {size_mb:.2f} MB, built in {build_s:.1f} s")
     assert size_mb <= 4.0
@@ -425,15 +443,34 @@ def test_national_page(browser, national_page, units):
         print(f"national page ready in Chromium in {opened.seconds:.1f} s")
         assert page.locator("path.dx-u").count() == len(units) == 3321
         assert page.locator("path.dx-province").count() == 1
+        first, last = catalogue.ids[0], catalogue.ids[8]
+        assert unit_fills(page) == expected_fills(gaps, first)
         colours = screenshot_colours(browser, page)
         for cls in CYCLE:
             assert colours[CLASS_COLOURS[cls]] > 300, (cls, colours.most_common(12))
+        assert colours["#d9d9d9"] > 300, colours.most_common(12)  # not reported: hatched grey
+
+        # A tooltip: the unit under the mouse with its figures for the layer shown.
+        row = gaps.filter((pl.col("unit_code") == HOVER) & (pl.col("indicator_id") == first))
+        geometry = units.geometry[units["unit_code"] == HOVER].iloc[0]
+        text = hover_unit(page, geometry, HOVER)
+        assert "Phường Phong Điền" in text and "Huế" in text, text
+        assert row["gap_class"].to_list() == ["small"]  # seeded; a reported value to read
+        vi, en = CLASS_LABELS["small"]
+        assert f"{vi} / {en}" in text and f"{vi_number(row['value'][0])} %" in text, text
+        assert f"46/bao_cao_{PERIOD}.xlsx › Báo cáo" in text, text
+
+        # Switching layers restyles every unit to the new indicator's classes.
         page.locator(".leaflet-control-layers-base input").nth(8).check()
         assert page.locator("path.dx-u").count() == 3321
+        assert unit_fills(page) == expected_fills(gaps, last)
+        assert catalogue[last].name_vi in page.locator(".dx-legend h3").inner_text()
+
         search = page.locator(".dx-search input")
         search.fill("phu xuan")
         page.locator(".dx-search li button", has_text="Phường Phú Xuân — Huế").click()
         assert "Phường Phú Xuân" in page.locator(".leaflet-tooltip.dx-found").inner_text()
+        assert page.locator("path.dx-highlight").count() == 1
         opened.assert_offline_and_clean()
     finally:
         page.close()
