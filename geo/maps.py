@@ -41,6 +41,8 @@ import html
 import json
 import logging
 import math
+import os
+import tempfile
 import time
 from base64 import b64encode
 from importlib.util import find_spec
@@ -565,7 +567,16 @@ def render_map_page(
         page = page.replace(token, content.replace("</script", "<\\/script"), 1)
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(page, encoding="utf-8")
+    # Beside, then renamed: a planner opening the page mid-run sees the old one, never half a page.
+    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(page)
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600: a web server sharing the page could not read
+        os.replace(tmp, out_path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     log.info(
         "map page %s: %d units, %d indicators, %.2f MB, %.1f s",
         out_path,

@@ -226,6 +226,7 @@ def _write_atomic(fig, path: Path) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fig.savefig(fh, format="png", dpi=PNG_DPI, metadata=_PNG_METADATA)
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; slides and web servers need to read it
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -480,3 +480,6 @@ def test_province_pages(units, hue_gaps, catalogue, tmp_path: Path):
     paths = render_province_pages(units, hue_gaps, catalogue, tmp_path, PERIOD)
     assert [p.name for p in paths] == ["46-hue.html"]
     assert "Huế" in paths[0].read_text(encoding="utf-8")
+    # Written beside and renamed: nothing left over, readable by others (not mkstemp's 0600).
+    assert [p.name for p in tmp_path.iterdir()] == ["46-hue.html"]
+    assert paths[0].stat().st_mode & 0o777 == 0o644

@@ -99,8 +99,9 @@ def test_one_valid_png_per_indicator(pngs, catalogue):
         assert p.read_bytes()[:8] == PNG_SIGNATURE
         img = mpimg.imread(p)
         assert img.shape[:2] == (height, width), img.shape
-    # Nothing left behind by the atomic writes.
+    # Nothing left behind by the atomic writes, and readable by others (not mkstemp's 0600).
     assert sorted(x.name for x in pngs[0].parent.iterdir()) == sorted(p.name for p in pngs)
+    assert {p.stat().st_mode & 0o777 for p in pngs} == {0o644}
 
 
 def test_pixels_show_the_page_colours(pngs):
