@@ -52,3 +52,65 @@ def copy_good(good: Path, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for path in good.iterdir():
         shutil.copy2(path, folder / path.name)
+
+
+REPO = Path(__file__).resolve().parents[2]
+VOLATILE = ("ingested_at", "run_id")  # differ between two runs of the same files by design
+
+
+def dxlake_run(home: Path, **env: str):
+    """`dxlake run --period PERIOD` as its own process (python -m, so no installed script is
+    needed), with the lowered limits."""
+    import subprocess
+    import sys
+
+    full = {
+        **os.environ,
+        **LOWERED_LIMITS,
+        "DXLAKE_HOME": str(home),
+        "DAGSTER_HOME": str(home / ".dagster"),
+        **env,
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "orchestration.cli", "run", "--period", PERIOD],
+        cwd=REPO,
+        env=full,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def lake_tables(lake: Path) -> dict[str, list[str]]:
+    """Every Parquet file of the lake, read (a half-written one would fail here), as sorted row
+    texts without the columns that change from run to run."""
+    import polars as pl
+
+    out = {}
+    for path in sorted(lake.rglob("*.parquet")):
+        if "_staging" in path.parts:  # ingest's cache of a landing folder read, not a table
+            continue
+        df = pl.read_parquet(path)
+        df = df.drop([c for c in df.columns if c in VOLATILE or c.endswith("_at")])
+        out[path.relative_to(lake).as_posix()] = sorted(map(repr, df.rows()))
+    return out
+
+
+@pytest.fixture(scope="session")
+def hostile_lake(tmp_path_factory, good_landing):
+    """Two `dxlake run` of one period started together on the good files plus every hostile
+    case: (home, [(returncode, stdout, stderr), ...])."""
+    from tests.hostile.cases import write_cases
+
+    home = tmp_path_factory.mktemp("hostile_lake")
+    landing = home / "landing" / PERIOD
+    copy_good(good_landing, landing)
+    write_cases(landing, good_landing / "so_khcn_hue_2026-H1.xlsx")
+    procs = [dxlake_run(home), dxlake_run(home)]
+    done = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=400)
+        done.append((proc.returncode, out, err))
+    FIGURES["runs"] += len(done)
+    FIGURES["runs crashed"] += sum(rc != 0 for rc, _, _ in done)
+    return home, done
