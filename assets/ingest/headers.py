@@ -8,7 +8,7 @@ folded to plain words, abbreviations expanded, then matched exactly or by word o
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from geo.text import fold
@@ -85,9 +85,24 @@ def normalise_header(text: object) -> str:
 class Vocabulary:
     exact: dict[str, str]  # normalised header → column id
     words: tuple[tuple[frozenset[str], str], ...]  # word sets for overlap matching
+    # Every file of a national set repeats the same few dozen header and title texts: each is
+    # matched once per process, which takes header matching off the ingest's critical path.
+    _memo: dict[object, str | None] = field(default_factory=dict, compare=False, repr=False)
 
     def match(self, text: object) -> str | None:
         """The column id a header names, or None. Overlap matching needs one clear winner."""
+        try:
+            return self._memo[text]
+        except KeyError:
+            pass
+        except TypeError:  # unhashable: not a header
+            return None
+        if len(self._memo) > 100_000:
+            self._memo.clear()
+        found = self._memo[text] = self._match(text)
+        return found
+
+    def _match(self, text: object) -> str | None:
         norm = normalise_header(text)
         if not norm or norm in IGNORED:
             return None

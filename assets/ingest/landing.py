@@ -2,18 +2,27 @@
 
 Every file gets a `file_status` row: read, rejected (with the reason) or duplicate (the same
 content landed twice is read once). Landing files are opened read-only and never modified.
+A national half-year is thousands of small files, so they are read over a process pool (one
+worker per core) and everything that repeats across files (header texts, province titles) is
+matched once.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import itertools
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 
+from geo.text import fold
 from schemas.catalogue import Catalogue
 from schemas.contracts import conform, empty
 
@@ -22,9 +31,12 @@ from .layout import fill_merged, find_layout, parse_period, title_block
 from .observations import sheet_observations
 from .readers import SUPPORTED_SUFFIXES, UnreadableFile, read_sheets
 
+_AUTHORITY = "uy ban nhan dan "
 IGNORED_PREFIXES = (".", "~$", "~")  # hidden files and office lock files
 
 Progress = Callable[[int, int, str], None]
+PARALLEL_MIN_FILES = 200  # fewer files read faster in one process than a pool starts
+CHUNK_FILES = 32  # files per pool task: small enough for progress, large enough to amortise
 
 
 @dataclass(frozen=True)
@@ -63,7 +75,11 @@ def _province_from_title(
     texts: list[str], resolve_province: Callable[[str], str | None]
 ) -> str | None:
     for text in texts:
-        for candidate in (text, text.split(":", 1)[-1]):
+        words = text.split()
+        folded = fold(text)
+        # "UBND THÀNH PHỐ HUẾ", "Ủy ban nhân dân tỉnh Lào Cai": the issuing authority's line
+        authority = 1 if folded.startswith("ubnd ") else 4 if folded.startswith(_AUTHORITY) else 0
+        for candidate in (text, text.split(":", 1)[-1], " ".join(words[authority:])):
             code = resolve_province(candidate.strip())
             if code:
                 return code
@@ -73,9 +89,13 @@ def _province_from_title(
 def read_file(
     file: LandingFile,
     catalogue: Catalogue,
-    resolve_province: Callable[[str], str | None],
+    resolve_province: Callable[[str], str | None] | None = None,
 ) -> tuple[list[dict], dict]:
-    """Observations of one file and its status row. Never raises for a bad file: rejects it."""
+    """Observations of one file and its status row. Never raises for a bad file: rejects it.
+
+    Without `resolve_province` each observation carries its sheet's title lines in `_titles`
+    for the caller to resolve: a pool worker then needs no gazetteer, and the same title in a
+    thousand files is resolved once."""
     status = {**_blank_status(file), "status": "read"}
     if file.refusal:
         return [], _refused(status, *file.refusal)
@@ -102,16 +122,22 @@ def read_file(
             continue
         titles = title_block(filled, layout)
         period_hint = next((p for t in titles if (p := parse_period(t))), None)
-        province_hint = _province_from_title(titles, resolve_province)
+        province_hint = _province_from_title(titles, resolve_province) if resolve_province else None
         read.append(sheet.name)
-        observations += sheet_observations(
-            sheet.rows,
-            layout,
-            catalogue,
-            sheet_name=sheet.name,
-            province_hint=province_hint,
-            period_hint=period_hint,
+        found = list(
+            sheet_observations(
+                sheet.rows,
+                layout,
+                catalogue,
+                sheet_name=sheet.name,
+                province_hint=province_hint,
+                period_hint=period_hint,
+            )
         )
+        if resolve_province is None:
+            for obs in found:
+                obs["_titles"] = tuple(titles)
+        observations += found
     status["sheets_read"] = ", ".join(read) or None
     status["sheets_hidden"] = ", ".join(hidden) or None
     if not read:
@@ -149,27 +175,39 @@ def ingest_folder(
     *,
     ingested_at: datetime | None = None,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(raw_reports, file_status) for a period's landing folder."""
+    """(raw_reports, file_status) for a period's landing folder.
+
+    `workers`: processes reading files; by default one per core once there are
+    PARALLEL_MIN_FILES files to read, else the calling process alone."""
     ingested_at = ingested_at or datetime.now(tz=UTC)
     files = landing_files(folder) if folder.exists() else []
     seen: dict[str, str] = {}
-    rows: list[dict] = []
-    statuses: list[dict] = []
-    for n, file in enumerate(files, start=1):
+    by_file: dict[str, dict] = {}
+    unique: list[LandingFile] = []
+    for file in files:
         if file.sha256 and file.sha256 in seen:
-            statuses.append(
-                {
-                    **_blank_status(file),
-                    "status": "duplicate",
-                    "reason_vi": f"Trùng nội dung với tệp {seen[file.sha256]}; chỉ đọc một lần",
-                    "reason_en": f"same content as {seen[file.sha256]}; read once",
-                }
-            )
-            continue
-        seen[file.sha256] = file.rel
-        observations, status = read_file(file, catalogue, gazetteer.resolve_province)
+            by_file[file.rel] = {
+                **_blank_status(file),
+                "status": "duplicate",
+                "reason_vi": f"Trùng nội dung với tệp {seen[file.sha256]}; chỉ đọc một lần",
+                "reason_en": f"same content as {seen[file.sha256]}; read once",
+            }
+        else:
+            seen[file.sha256] = file.rel
+            unique.append(file)
+    rows: list[dict] = []
+    provinces: dict[tuple[str, ...], str | None] = {}  # title lines → province code
+    for n, (file, observations, status) in enumerate(
+        _read_files(unique, catalogue, workers), start=1
+    ):
         for obs in observations:
+            titles = obs.pop("_titles", ())
+            if obs["province_raw"] is None and titles:
+                if titles not in provinces:
+                    provinces[titles] = _province_from_title(titles, gazetteer.resolve_province)
+                obs["province_raw"] = provinces[titles]
             obs.update(
                 source_file=file.rel,
                 file_sha256=file.sha256,
@@ -177,9 +215,10 @@ def ingest_folder(
                 ingested_at=ingested_at,
             )
         rows += observations
-        statuses.append(status)
+        by_file[file.rel] = status
         if progress:
-            progress(n, len(files), file.rel)
+            progress(n, len(unique), file.rel)
+    statuses = [by_file[f.rel] for f in files]
     file_status = (
         pl.DataFrame(statuses, schema_overrides={"observations": pl.Int64}) if statuses else None
     )
@@ -189,6 +228,46 @@ def ingest_folder(
         else empty("file_status")
     )
     return _raw_frame(rows, period, gazetteer), file_status
+
+
+def _read_files(
+    files: list[LandingFile], catalogue: Catalogue, workers: int | None
+) -> Iterator[tuple[LandingFile, list[dict], dict]]:
+    """(file, observations, status) for each file, in order; over a pool when worth it."""
+    if workers is None:
+        workers = len(os.sched_getaffinity(0)) if len(files) >= PARALLEL_MIN_FILES else 1
+    if workers <= 1 or len(files) < 2:
+        for file in files:
+            yield file, *read_file(file, catalogue)
+        return
+    # Forked workers start in milliseconds with the code and the header memo already loaded.
+    # They only read files (calamine and the standard library) and never call polars: a polars
+    # call in a child forked after polars started its thread pool would hang. Frames are built
+    # here, in the parent.
+    chunks = [files[k : k + CHUNK_FILES] for k in range(0, len(files), CHUNK_FILES)]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=context) as pool:
+        for chunk, results in zip(
+            chunks, pool.map(_read_chunk, chunks, itertools.repeat(catalogue)), strict=True
+        ):
+            for file, (observations, status) in zip(chunk, results, strict=True):
+                yield file, observations, status
+
+
+def _read_chunk(files: list[LandingFile], catalogue: Catalogue) -> list[tuple[list, dict]]:
+    return [read_file(file, catalogue) for file in files]
+
+
+def progress_logger(log: Callable[[str], None], every: int = 100) -> Progress:
+    """A Progress that logs files read of total and the rate, every `every` files and at the end."""
+    started = time.monotonic()
+
+    def report(done: int, total: int, name: str) -> None:
+        if done == total or done % every == 0:
+            rate = done / max(time.monotonic() - started, 1e-6)
+            log(f"đã đọc / read {done}/{total} tệp / files ({rate:.0f} tệp/giây / files/s)")
+
+    return report
 
 
 def _blank_status(file: LandingFile) -> dict:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from geo.text import fold
 from schemas.catalogue import Catalogue
 
-from .headers import vocabulary
+from .headers import Vocabulary, vocabulary
 from .readers import Sheet
 
 HEADER_SCAN_ROWS = 40
@@ -51,6 +52,8 @@ class TableLayout:
 
 def fill_merged(sheet: Sheet) -> list[list[object]]:
     """Copy the value of each merged range into all its cells (header groups span columns)."""
+    if not sheet.merged:
+        return sheet.rows  # nothing to fill: no copy (most files)
     rows = [list(r) for r in sheet.rows]
     for (r0, c0), (r1, c1) in sheet.merged:
         if r0 >= len(rows) or c0 >= len(rows[r0]):
@@ -63,8 +66,7 @@ def fill_merged(sheet: Sheet) -> list[list[object]]:
     return rows
 
 
-def _match_row(cells: list[object], catalogue: Catalogue) -> dict[int, str]:
-    vocab = vocabulary(catalogue)
+def _match_row(cells: list[object], vocab: Vocabulary) -> dict[int, str]:
     out: dict[int, str] = {}
     seen: set[str] = set()
     for j, cell in enumerate(cells):
@@ -75,32 +77,42 @@ def _match_row(cells: list[object], catalogue: Catalogue) -> dict[int, str]:
     return out
 
 
-def _is_table_header(columns: dict[int, str], catalogue: Catalogue) -> bool:
+def _is_table_header(columns: dict[int, str], fields: frozenset[str]) -> bool:
     ids = set(columns.values())
-    fields = set(catalogue.report_fields())
     has_unit = bool(ids & set(UNIT_COLUMNS))
     wide = bool(ids & fields)
     long = "indicator" in ids and bool(ids & {"numerator", "denominator", "value"})
     return has_unit and (wide or long)
 
 
+@cache
+def _field_ids(catalogue: Catalogue) -> frozenset[str]:
+    return frozenset(catalogue.report_fields())
+
+
 def find_layout(rows: list[list[object]], catalogue: Catalogue) -> TableLayout | None:
     """The header of the sheet's table, trying one row and then two stacked rows as one header."""
     best: TableLayout | None = None
+    vocab, fields = vocabulary(catalogue), _field_ids(catalogue)
     for i in range(min(HEADER_SCAN_ROWS, len(rows))):
-        single = _match_row(rows[i], catalogue)
+        below = rows[i + 1] if i + 1 < len(rows) else []
+        if len(rows[i]) + len(below) - rows[i].count(None) - below.count(None) < 2:
+            continue  # a title line or a blank: a header names at least a unit and a figure
+        single = _match_row(rows[i], vocab)
         candidates = [((i,), single)]
         if i + 1 < len(rows) and not any(_is_code(c) for c in rows[i + 1]):
             width = max(len(rows[i]), len(rows[i + 1]))
             stacked = [_join(_cell(rows[i], j), _cell(rows[i + 1], j)) for j in range(width)]
-            lower = _match_row(rows[i + 1], catalogue)
-            both = {**_match_row(stacked, catalogue), **lower}
+            lower = _match_row(rows[i + 1], vocab)
+            both = {**_match_row(stacked, vocab), **lower}
             # A two-row header: the lower row names what the merged upper row groups. It must
-            # find more columns than either row alone, else the upper row is a title line.
-            if len(both) > max(len(single), len(lower)):
+            # find more columns than either row alone, else the upper row is a title line; or
+            # the lower row names more columns than the upper one, which then only heads the
+            # columns merged down across both rows (STT, code, name) and is no table of its own.
+            if len(both) > max(len(single), len(lower)) or len(lower) > len(single) > 0:
                 candidates.append(((i, i + 1), both))
         for header_rows, columns in candidates:
-            if not _is_table_header(columns, catalogue):
+            if not _is_table_header(columns, fields):
                 continue
             layout = TableLayout(header_rows, columns, header_rows[-1] + 1)
             if best is None or len(columns) > len(best.columns):

@@ -53,14 +53,23 @@ def sheet_observations(
     by_id = {col: j for j, col in layout.columns.items()}
     code_j, name_j = by_id.get("unit_code"), by_id.get("unit_name")
     province_j, period_j = by_id.get("province"), by_id.get("period")
+    # An indicator is read when the table has a column of its own: a denominator it shares with
+    # a fuller indicator ("Tổng số CBCC" under "Số CBCC có máy tính") is not a report of it.
+    present = {ind.id: {f.id for f in ind.fields if f.id in by_id} for ind in catalogue}
     wide = [
         (ind.id, {p: by_id.get(f.id) if f else None for p, f in _parts(ind)})
         for ind in catalogue
-        if any(by_id.get(f.id) is not None for f in ind.fields)
+        if present[ind.id] and not any(present[ind.id] < other for other in present.values())
     ]
     names = indicator_names(catalogue)
+    # A template sent to every commune of a province comes back with one row filled: a row
+    # empty in every column the table reads but the unit's yields nothing, so skip it unclassified.
+    data_js = {j for j, c in layout.columns.items() if c not in ("unit_code", "unit_name")}
     for i in range(layout.first_data_row, len(rows)):
         row = rows[i]
+        filled = len(row) - row.count(None)
+        if filled <= 3 and all(row[j] is None for j in data_js if j < len(row)):
+            continue  # (a cheap count first: this loop runs for every row of every file)
         kind = row_kind(row, layout)
         if kind == "signature":
             break

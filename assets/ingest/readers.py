@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -127,8 +128,8 @@ def decode_text(data: bytes) -> str:
         return data.decode("utf-16-le" if odd_nuls > len(sample) // 4 else "utf-16-be", "replace")
     try:
         return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1258", errors="replace")
+    except UnicodeDecodeError:  # cp1258 writes tone marks as combining characters: compose them
+        return unicodedata.normalize("NFC", data.decode("cp1258", errors="replace"))
 
 
 def _read_delimited(data: bytes, path: Path, limits: Limits | None = None) -> list[list[object]]:
