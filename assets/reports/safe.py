@@ -25,8 +25,13 @@ def neutralise(value: object) -> object:
 
 
 def safe_frame(df: pl.DataFrame) -> pl.DataFrame:
-    """Every string column neutralised (for .csv exports)."""
+    """Every text column neutralised (for .csv exports); categorical text is text too."""
     starts = "^[" + "".join("\\" + c if c in "+-" else c for c in "=+-@") + "\t\r\n]"
+    df = df.with_columns(
+        pl.col(c).cast(pl.String)
+        for c, t in df.schema.items()
+        if isinstance(t, pl.Categorical | pl.Enum)
+    )
     return df.with_columns(
         pl.when(pl.col(c).str.contains(starts)).then("'" + pl.col(c)).otherwise(pl.col(c)).alias(c)
         for c, t in df.schema.items()
@@ -43,7 +48,7 @@ def write_xlsx(path: Path, sheets: dict[str, pl.DataFrame], headers: dict[str, s
         wb.remove(wb.active)
         for name, df in sheets.items():
             ws = wb.create_sheet(name[:31])
-            ws.append([headers.get(c, c) for c in df.columns])
+            ws.append([neutralise(headers.get(c, c)) for c in df.columns])
             for cell in ws[1]:
                 cell.font = Font(bold=True)
             for row in df.iter_rows():
