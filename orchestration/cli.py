@@ -7,6 +7,7 @@ instance under DAGSTER_HOME, then prints a short summary read back from the lake
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import time
@@ -32,6 +33,11 @@ def run_period(settings: Settings, period: str) -> int:
         return EXIT_USAGE
     settings.ensure_dagster_home()
     started = time.monotonic()
+    progress = logging.getLogger("dxlake.progress")  # files read of total, rate (assets.ingest)
+    if not progress.handlers:
+        progress.setLevel(logging.INFO)
+        progress.propagate = False
+        progress.addHandler(logging.StreamHandler(sys.stderr))
 
     def waiting() -> None:
         print(

@@ -7,7 +7,7 @@ from orchestration.metadata import preview
 from orchestration.partitions import periods
 from orchestration.resources import LakeResource
 
-from .landing import ingest_folder
+from .landing import TERMINAL, ingest_folder, progress_logger
 
 
 @dg.multi_asset(
@@ -30,9 +30,11 @@ def raw_reports(context: dg.AssetExecutionContext, lake: LakeResource):
     period = context.partition_key
     folder = lake.settings.landing / period
 
-    def progress(done: int, total: int, name: str) -> None:
-        if done == total or done % 100 == 0:
-            context.log.info(f"read {done}/{total} files (last: {name})")
+    def log(message: str) -> None:  # the run's log, and a terminal through `dxlake run`
+        context.log.info(message)
+        TERMINAL.info(f"dxlake: {message}")
+
+    progress = progress_logger(log)
 
     raw, status = ingest_folder(
         folder, period, lake.catalogue(), Gazetteer.default(), progress=progress

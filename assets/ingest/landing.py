@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import logging
 import multiprocessing
 import os
 import time
@@ -35,6 +36,9 @@ _AUTHORITY = "uy ban nhan dan "
 IGNORED_PREFIXES = (".", "~$", "~")  # hidden files and office lock files
 
 Progress = Callable[[int, int, str], None]
+# Progress for a user at a terminal: `dxlake run` shows this logger's INFO lines on stderr while
+# Dagster's own console log stays at WARNING.
+TERMINAL = logging.getLogger("dxlake.progress")
 PARALLEL_MIN_FILES = 200  # fewer files read faster in one process than a pool starts
 CHUNK_FILES = 32  # files per pool task: small enough for progress, large enough to amortise
 
@@ -180,8 +184,11 @@ def ingest_folder(
     """(raw_reports, file_status) for a period's landing folder.
 
     `workers`: processes reading files; by default one per core once there are
-    PARALLEL_MIN_FILES files to read, else the calling process alone."""
+    PARALLEL_MIN_FILES files to read, else the calling process alone. Without `progress`, the
+    progress goes to the TERMINAL logger, so whoever reads the folder first (the runner planning
+    provinces, the sensor, the asset) shows it on `dxlake run`'s terminal."""
     ingested_at = ingested_at or datetime.now(tz=UTC)
+    progress = progress or progress_logger(lambda message: TERMINAL.info(f"dxlake: {message}"))
     files = landing_files(folder) if folder.exists() else []
     seen: dict[str, str] = {}
     by_file: dict[str, dict] = {}

@@ -22,6 +22,14 @@ from assets.ingest.layout import parse_period
         ("Tỷ lệ dân số được phủ sóng 5G (%)", "pop_5g_coverage_pct"),
         ("Số lãnh đạo có chuyên môn KHKT", "leaders_stem"),
         ("Số thôn, bản còn vùng lõm sóng", "villages_without_signal"),
+        ("Số hồ sơ DVCTT", "dossiers_online"),  # abbreviations: DVCTT, TTHC, KHKT, CĐS
+        ("so ho so TTHC nop truc tuyen", "dossiers_online"),
+        ("SỐ LÃNH ĐẠO CÓ CHUYÊN MÔN KHKT", "leaders_stem"),
+        ("Chi KHCN, ĐMST, CĐS (trđ)", "budget_sti_dx"),
+        ("Tổng chi ngân sách\n(triệu đồng)", "budget_total"),  # line break, unit suffix
+        ("TONG SO  CAN BO,  CONG CHUC CAP XA", "officials"),  # no diacritics, spacing
+        ("Dân số (người)", "population"),
+        ("Tổng số máy tính\r\ncủa cơ quan", "computers"),
         ("STT", None),
         ("Ghi chú", None),
     ],
