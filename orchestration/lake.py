@@ -1,12 +1,15 @@
-"""The lake on disk: table paths of DESIGN.md and atomic Parquet writes (write beside, rename).
+"""The lake: table paths of DESIGN.md and atomic Parquet writes.
 
-A crash mid-write leaves the previous good file, never half a file: readers see either the old
-table or the new one.
+On disk a table is written beside its place and renamed into it, so a crash mid-write leaves the
+previous good file, never half a file: readers see either the old table or the new one. The
+lake's root may also be an fsspec URL (DXLAKE_LAKE=s3://bucket/lake, memory://lake): a table is
+then one object written whole (object stores replace an object atomically).
 """
 
 from __future__ import annotations
 
 import fcntl
+import io
 import os
 import sys
 import tempfile
@@ -15,17 +18,57 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
+import fsspec
 import geopandas as gpd
 import polars as pl
 
 REFERENCE_TABLES = {"admin_units", "boundary_problems"}
 
 
-def table_path(lake: Path, table: str, period: str | None = None) -> Path:
-    """lake/reference/<table>.parquet, or lake/<table>/period=<period>/part-0.parquet."""
+Location = Path | str  # a local path, or an fsspec URL for a remote lake
+
+
+def is_remote(location: Location) -> bool:
+    return isinstance(location, str) and "://" in location
+
+
+def _join(root: Location, *parts: str) -> Location:
+    return "/".join([root.rstrip("/"), *parts]) if is_remote(root) else Path(root).joinpath(*parts)
+
+
+def exists(location: Location) -> bool:
+    if is_remote(location):
+        fs, path = fsspec.core.url_to_fs(location)
+        return fs.exists(path)
+    return Path(location).exists()
+
+
+def table_path(
+    lake: Location, table: str, period: str | None = None, province: str | None = None
+) -> Location:
+    """lake/reference/<table>.parquet; a period's table lake/<table>/period=<period>/part-0.parquet;
+    a province's part of it lake/<table>/period=<period>/province=<code>.parquet."""
     if table in REFERENCE_TABLES or period is None:
-        return lake / "reference" / f"{table}.parquet"
-    return lake / table / f"period={period}" / "part-0.parquet"
+        return _join(lake, "reference", f"{table}.parquet")
+    name = "part-0.parquet" if province is None else f"province={province}.parquet"
+    return _join(lake, table, f"period={period}", name)
+
+
+def period_parts(lake: Location, table: str, period: str) -> list[Location]:
+    """The files that make up a period's table (one per province, or one for the period)."""
+    folder = _join(lake, table, f"period={period}")
+    if is_remote(folder):
+        fs, path = fsspec.core.url_to_fs(folder)
+        return sorted(fs.unstrip_protocol(p) for p in fs.glob(f"{path}/*.parquet"))
+    return sorted(Path(folder).glob("*.parquet"))
+
+
+def read_period(lake: Location, table: str, period: str) -> pl.DataFrame:
+    """A period's whole table: its province parts concatenated (DESIGN: period=<p>/*.parquet)."""
+    parts = period_parts(lake, table, period)
+    if not parts:
+        raise FileNotFoundError(f"{table}: nothing at {_join(lake, table, f'period={period}')}")
+    return pl.concat([read_table(p) for p in parts], how="vertical")
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
@@ -53,8 +96,17 @@ def _pause_for_crash_test(path: Path) -> None:
         time.sleep(300)
 
 
-def write_table(path: Path, table: pl.DataFrame | gpd.GeoDataFrame) -> Path:
+def write_table(path: Location, table: pl.DataFrame | gpd.GeoDataFrame) -> Location:
     """Parquet for polars frames, GeoParquet for GeoDataFrames; zstd, atomic."""
+    if is_remote(path):
+        buffer = io.BytesIO()
+        if isinstance(table, gpd.GeoDataFrame):
+            table.to_parquet(buffer, compression="zstd", index=False)
+        else:
+            table.write_parquet(buffer, compression="zstd")
+        fs, target = fsspec.core.url_to_fs(path)
+        fs.pipe_file(target, buffer.getvalue())  # one whole object: readers never see half
+        return path
     if isinstance(table, gpd.GeoDataFrame):
         return atomic_write(
             path, lambda tmp: table.to_parquet(tmp, compression="zstd", index=False)
@@ -66,12 +118,21 @@ def write_text(path: Path, text: str) -> Path:
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
-def read_table(path: Path) -> pl.DataFrame:
-    return pl.read_parquet(path)
+def _open(location: Location):
+    if is_remote(location):
+        fs, path = fsspec.core.url_to_fs(location)
+        return fs.open(path, "rb")
+    return open(location, "rb")  # noqa: SIM115 - closed by the caller's with
 
 
-def read_geotable(path: Path) -> gpd.GeoDataFrame:
-    return gpd.read_parquet(path)
+def read_table(path: Location) -> pl.DataFrame:
+    with _open(path) as f:
+        return pl.read_parquet(f)
+
+
+def read_geotable(path: Location) -> gpd.GeoDataFrame:
+    with _open(path) as f:
+        return gpd.read_parquet(f)
 
 
 @contextmanager

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 
-from orchestration.lake import read_geotable, read_table, table_path, write_table
+from orchestration.lake import exists, read_geotable, read_table, table_path, write_table
 from orchestration.settings import Settings
 from schemas.catalogue import Catalogue, load_catalogue
+from schemas.contracts import empty
 
 GEO_TABLES = {"admin_units"}
 
@@ -23,6 +25,7 @@ class LakeResource(dg.ConfigurableResource):
     targets: str | None = None
     provinces: list[str] = []
     border_km: float = 1.0
+    lake_url: str | None = None
 
     @classmethod
     def from_settings(cls, s: Settings) -> LakeResource:
@@ -34,6 +37,7 @@ class LakeResource(dg.ConfigurableResource):
             targets=str(s.targets) if s.targets else None,
             provinces=list(s.provinces),
             border_km=s.border_km,
+            lake_url=s.lake_url,
         )
 
     @property
@@ -46,6 +50,7 @@ class LakeResource(dg.ConfigurableResource):
             targets=Path(self.targets) if self.targets else None,
             provinces=tuple(self.provinces),
             border_km=self.border_km,
+            lake_url=self.lake_url,
         )
 
     def catalogue(self) -> Catalogue:
@@ -58,26 +63,53 @@ class LakeResource(dg.ConfigurableResource):
         return path
 
 
+def _partition(key: str | dg.MultiPartitionKey | None) -> tuple[str | None, str | None]:
+    """(period, province) of a partition key; province None for a period-level partition."""
+    if key is None:
+        return None, None
+    if isinstance(key, dg.MultiPartitionKey):
+        return key.keys_by_dimension["period"], key.keys_by_dimension["province"]
+    return str(key), None
+
+
 class LakeIOManager(dg.ConfigurableIOManager):
-    """Tables as Parquet at the lake paths of DESIGN.md; admin_units as GeoParquet. Atomic writes."""
+    """Tables as Parquet at the lake paths of DESIGN.md; admin_units as GeoParquet. Atomic writes.
+
+    A (period, province) partition is one file, period=<p>/province=<code>.parquet; a period-level
+    asset reading a province-partitioned table gets the provinces that exist, concatenated.
+    """
 
     home: str
+    lake_url: str | None = None  # DXLAKE_LAKE: a path or an fsspec URL; else $home/lake
 
-    def _path(self, table: str, period: str | None) -> Path:
-        return table_path(Path(self.home) / "lake", table, period)
+    @property
+    def _lake(self) -> Path | str:
+        return Settings(home=Path(self.home), lake_url=self.lake_url).tables
 
     def handle_output(self, context: dg.OutputContext, obj) -> None:
         if obj is None:
             return
-        period = context.partition_key if context.has_partition_key else None
-        path = write_table(self._path(context.asset_key.path[-1], period), obj)
+        period, province = _partition(context.partition_key if context.has_partition_key else None)
+        path = table_path(self._lake, context.asset_key.path[-1], period, province)
+        path = write_table(path, obj)
         context.add_output_metadata({"path": str(path), "rows": len(obj)})
 
     def load_input(self, context: dg.InputContext):
         table = context.asset_key.path[-1]
-        period = context.asset_partition_key if context.has_asset_partitions else None
-        path = self._path(table, period)
-        if not path.exists():
+        if not context.has_asset_partitions:
+            return self._read(table, table_path(self._lake, table))
+        keys = context.asset_partition_keys
+        paths = [table_path(self._lake, table, *_partition(k)) for k in keys]
+        if len(paths) == 1:
+            return self._read(table, paths[0])
+        present = [p for p in paths if exists(p)]  # provinces that reported this period
+        if not present:
+            return empty(table)
+        return pl.concat([read_table(p) for p in present], how="vertical")
+
+    @staticmethod
+    def _read(table: str, path: Path | str):
+        if not exists(path):
             raise FileNotFoundError(
                 f"{table}: no table at {path}; materialize it first "
                 f"(bảng {table} chưa có, hãy chạy bước tạo bảng trước)"

@@ -7,9 +7,10 @@ from collections.abc import Callable
 import dagster as dg
 
 from assets.indicators.gaps import check_period
-from orchestration.definitions import build_definitions
+from assets.ingest.period import provinces_touched, read_landing
+from orchestration.definitions import JOBS_FROM_ENV, build_definitions
 from orchestration.lake import period_lock
-from orchestration.partitions import periods
+from orchestration.partitions import partition_key, partition_tags, periods
 from orchestration.settings import Settings
 
 
@@ -19,31 +20,52 @@ def materialize_period(
     instance: dg.DagsterInstance,
     log_level: str = "INFO",
     on_wait: Callable[[], None] | None = None,
-) -> list[dg.ExecuteInProcessResult]:
-    """Build admin_units, then the period's partition of everything downstream.
+    provinces: list[str] | None = None,
+) -> list:
+    """Build admin_units, then ingest each province of the period, then publish the period.
 
+    `provinces`: the partitions to (re)ingest; default those the landing files touch plus those
+    in scope (DXLAKE_PROVINCES), so a province in scope that sent nothing shows as not reported.
     `log_level` is what the console shows (the instance records every event regardless).
     Holds the period's lock: a second run of the same period waits for the first.
     Stops after the first job that fails (a blocking check failing fails its run); returns the
-    results of the jobs run, so callers can read asset-check evaluations and events.
+    results of the jobs run (ExecuteInProcessResult or JobExecutionResult), so callers can
+    read asset-check evaluations and events.
+    With DXLAKE_EXECUTOR other than in_process, `settings` must be Settings.from_env(): the
+    steps rebuild the job from the environment where they run.
     """
     check_period(period)
     if not instance.has_dynamic_partition(periods.name, period):
         instance.add_dynamic_partitions(periods.name, [period])
     defs = build_definitions(settings)
     with period_lock(settings.lake, period, on_wait):
-        return _run_jobs(defs, instance, period, log_level)
+        if provinces is None:
+            _, status = read_landing(settings, period)
+            provinces = sorted({*provinces_touched(status), *settings.provinces})
+        plan = [
+            ("reference_job", None),
+            *(("ingest_job", partition_key(period, p)) for p in provinces),
+            ("publish_job", period),
+        ]
+        return _run_jobs(defs, settings, instance, plan, log_level)
 
 
-def _run_jobs(defs, instance, period, log_level) -> list[dg.ExecuteInProcessResult]:
+def _run_jobs(defs, settings, instance, plan, log_level) -> list:
     results = []
-    for job, partition in (("reference_job", None), ("period_job", period)):
-        result = defs.resolve_job_def(job).execute_in_process(
-            instance=instance,
-            partition_key=partition,
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-        )
+    for job, partition in plan:
+        run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+        if settings.executor == "in_process":
+            result = defs.resolve_job_def(job).execute_in_process(
+                instance=instance, partition_key=partition, raise_on_error=False,
+                run_config=run_config,
+            )  # fmt: skip
+        else:  # steps run elsewhere (processes, a Dask cluster): they rebuild the job from env
+            result = dg.execute_job(
+                dg.reconstructable(JOBS_FROM_ENV[job]),
+                instance,
+                run_config=run_config,
+                tags=partition_tags(partition),
+            )
         results.append(result)
         if not result.success:
             break

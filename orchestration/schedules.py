@@ -1,7 +1,8 @@
 """Compilation runs that follow the plans' reporting calendar (seeds/README.md).
 
 Half-year reports are due 5–10 June and year reports 20 November – 10 December; the day after
-each configured deadline (DXLAKE_DEADLINES) a run compiles the period from whatever has landed.
+each configured deadline (DXLAKE_DEADLINES) the period is compiled from whatever has landed:
+an ingest run per province with files (publish_after_ingest then publishes the period).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import calendar
 
 import dagster as dg
 
-from orchestration.partitions import periods
+from assets.ingest.period import provinces_touched, read_landing
+from orchestration.partitions import partition_key, periods
 from orchestration.settings import Settings
 
 
@@ -21,7 +23,7 @@ def _day_after(month: int, day: int) -> tuple[int, int]:
     return month % 12 + 1, 1
 
 
-def _schedule(month: int, day: int, half: str) -> dg.ScheduleDefinition:
+def _schedule(settings: Settings, month: int, day: int, half: str) -> dg.ScheduleDefinition:
     run_month, run_day = _day_after(month, day)
 
     def evaluate(context: dg.ScheduleEvaluationContext):
@@ -29,18 +31,24 @@ def _schedule(month: int, day: int, half: str) -> dg.ScheduleDefinition:
         year = when.year - 1 if run_month < month else when.year  # ran in the new year
         period = f"{year}-{half}"
         if not context.instance.has_dynamic_partition(periods.name, period):
-            return dg.SkipReason(f"no files have landed for {period}")
-        return dg.RunRequest(run_key=f"compile:{period}:{when.date()}", partition_key=period)
+            yield dg.SkipReason(f"no files have landed for {period}")
+            return
+        _, status = read_landing(settings, period)
+        for province in provinces_touched(status):
+            yield dg.RunRequest(
+                run_key=f"compile:{period}|{province}:{when.date()}",
+                partition_key=partition_key(period, province),
+            )
 
     return dg.ScheduleDefinition(
         name=f"compile_{half.lower()}_after_{month:02d}_{day:02d}",
         cron_schedule=f"0 6 {run_day} {run_month} *",
         execution_timezone="Asia/Ho_Chi_Minh",
-        job_name="period_job",
+        job_name="ingest_job",
         execution_fn=evaluate,
         description=f"Compile {half} reports the day after the {day:02d}/{month:02d} deadline.",
     )
 
 
 def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
-    return [_schedule(m, d, h) for m, d, h in settings.deadlines]
+    return [_schedule(settings, m, d, h) for m, d, h in settings.deadlines]

@@ -1,16 +1,18 @@
-"""The landing sensor: new or changed report files request a run for their period.
+"""Sensors: new or changed report files request ingest runs for the (period, province)
+partitions they touch; when a period's ingest runs are done, its reports are published.
 
-A period's run key is the set of its files' content hashes, so the same content never triggers
-twice (a file landed again under another name changes nothing), and a changed file does.
-A file whose size or modification time moved since the previous tick is still being copied and
-is left for the next tick. Periods appear as dynamic partitions when their folder first holds
-a stable file.
+A partition's run key is the set of content hashes of the files that touch it, so the same
+content never triggers twice (a file landed again under another name changes nothing), and a
+changed file reruns only the provinces it covers. A file whose size or modification time moved
+since the previous tick is still being copied: its period waits for the next tick. Periods
+appear as dynamic partitions when their folder first holds stable files.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,9 +20,13 @@ import dagster as dg
 
 from assets.indicators.gaps import PeriodError, check_period
 from assets.ingest.landing import IGNORED_PREFIXES
-from orchestration.lake import table_path
-from orchestration.partitions import periods
+from assets.ingest.period import read_landing
+from orchestration.lake import exists, table_path
+from orchestration.partitions import partition_key, periods
 from orchestration.resources import LakeResource
+
+# period → {file sha256: provinces its rows belong to}
+ProvincesOf = Callable[[str], dict[str, list[str]]]
 
 
 def _scan(folder: Path) -> dict[str, tuple[int, int]]:
@@ -46,11 +52,13 @@ class LandingScan:
     """What a tick found: periods to add as partitions, runs to request, the next cursor."""
 
     new_periods: list[str] = field(default_factory=list)
-    runs: list[tuple[str, str]] = field(default_factory=list)  # (period, run_key)
+    runs: list[tuple[str, str, str]] = field(default_factory=list)  # (period, province, run_key)
     cursor: dict = field(default_factory=dict)
 
 
-def evaluate_landing(landing: Path, cursor: dict, known_periods: set[str]) -> LandingScan:
+def evaluate_landing(
+    landing: Path, cursor: dict, known_periods: set[str], provinces_of: ProvincesOf
+) -> LandingScan:
     """Scan the landing folder against the previous tick's cursor; plain Python, no Dagster.
 
     cursor: {"seen": {"<period>/<rel>": [size, mtime_ns, sha256 or None]}}.
@@ -63,41 +71,59 @@ def evaluate_landing(landing: Path, cursor: dict, known_periods: set[str]) -> La
             period = check_period(folder.name)
         except PeriodError:
             continue
-        hashes = []
+        hashes, settled = [], True
         for rel, (size, mtime) in _scan(folder).items():
             key = f"{period}/{rel}"
             before = seen.get(key)
             if before is None or before[:2] != [size, mtime]:
                 scan.cursor["seen"][key] = [size, mtime, None]  # new or still being copied
+                settled = False
                 continue
             digest = before[2] or _sha256(folder / rel)
             scan.cursor["seen"][key] = [size, mtime, digest]
             hashes.append(digest)
-        if not hashes:
+        if not hashes or not settled:
             continue
         if period not in known_periods:
             scan.new_periods.append(period)
-        fingerprint = hashlib.sha256("\n".join(sorted(set(hashes))).encode()).hexdigest()[:16]
-        scan.runs.append((period, f"{period}:{fingerprint}"))
+        by_province: dict[str, set[str]] = {}
+        for digest, provinces in provinces_of(period).items():
+            if digest in hashes:
+                for province in provinces:
+                    by_province.setdefault(province, set()).add(digest)
+        for province, digests in sorted(by_province.items()):
+            fingerprint = hashlib.sha256("\n".join(sorted(digests)).encode()).hexdigest()[:16]
+            scan.runs.append((period, province, f"{period}|{province}:{fingerprint}"))
     return scan
 
 
 @dg.sensor(
-    job_name="period_job",
+    job_name="ingest_job",
     minimum_interval_seconds=30,
     description="Watches $DXLAKE_HOME/landing/<period>/: new or changed files (by content hash) "
-    "request a run of the period; files still being copied wait for the next tick.",
+    "request an ingest run for each (period, province) they touch; files still being copied "
+    "wait for the next tick.",
 )
 def landing_sensor(context: dg.SensorEvaluationContext, lake: LakeResource):
     settings = lake.settings
+
+    def provinces_of(period: str) -> dict[str, list[str]]:
+        _, status = read_landing(settings, period)  # cached while the folder is unchanged
+        return {
+            row["file_sha256"]: row["provinces"]
+            for row in status.select("file_sha256", "provinces").iter_rows(named=True)
+        }
+
     known = set(context.instance.get_dynamic_partitions(periods.name))
-    scan = evaluate_landing(
-        settings.landing, json.loads(context.cursor) if context.cursor else {}, known
-    )
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    scan = evaluate_landing(settings.landing, cursor, known, provinces_of)
     requests = []
-    if scan.runs and not table_path(settings.lake, "admin_units").exists():
+    if scan.runs and not exists(table_path(settings.tables, "admin_units")):
         requests.append(dg.RunRequest(run_key="admin_units", job_name="reference_job"))
-    requests += [dg.RunRequest(run_key=key, partition_key=period) for period, key in scan.runs]
+    requests += [
+        dg.RunRequest(run_key=key, partition_key=partition_key(period, province))
+        for period, province, key in scan.runs
+    ]
     return dg.SensorResult(
         run_requests=requests,
         dynamic_partitions_requests=(
@@ -105,3 +131,39 @@ def landing_sensor(context: dg.SensorEvaluationContext, lake: LakeResource):
         ),
         cursor=json.dumps(scan.cursor, sort_keys=True),
     )
+
+
+IN_FLIGHT = {
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+}
+
+
+def publish_requests(instance: dg.DagsterInstance, period_keys: list[str]) -> list[dg.RunRequest]:
+    """A publish run per period whose ingest runs have all finished, keyed by the newest one, so
+    34 provinces landing together give one publish, and a later resubmission another."""
+    requests = []
+    for period in period_keys:
+        runs = instance.get_runs(
+            filters=dg.RunsFilter(job_name="ingest_job", tags={"dagster/partition/period": period}),
+            limit=100,
+        )
+        if runs and not any(r.status in IN_FLIGHT for r in runs):
+            newest = runs[0]  # newest first
+            requests.append(
+                dg.RunRequest(run_key=f"publish:{period}:{newest.run_id}", partition_key=period)
+            )
+    return requests
+
+
+@dg.sensor(
+    job_name="publish_job",
+    minimum_interval_seconds=30,
+    description="Once a period's ingest runs have all finished, publish the period: the gap "
+    "table, the maps and the quality report from all its provinces.",
+)
+def publish_after_ingest(context: dg.SensorEvaluationContext):
+    keys = context.instance.get_dynamic_partitions(periods.name)
+    return publish_requests(context.instance, keys) or dg.SkipReason("no finished ingest runs")

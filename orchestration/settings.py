@@ -16,6 +16,8 @@ DXLAKE_MAX_COLUMNS, DXLAKE_MAX_CELLS, DXLAKE_MAX_LINE_BYTES
                     what one landing file may cost to read (assets/ingest/limits.py: defaults
                     50 MB, 300 MB unzipped, 200:1, 200,000 rows, 1,000 columns, 5,000,000 cells
                     per sheet, 1 MiB per text line); a file over a limit is rejected with a reason
+DXLAKE_LAKE         where the lake's tables live when not $DXLAKE_HOME/lake: a path or an fsspec
+                    URL (s3://bucket/lake); landing files, reports, caches and locks stay local
 DXLAKE_EXECUTOR     in_process (default), multiprocess or dask (see orchestration/executors.py)
 DXLAKE_DASK_ADDRESS the dask.distributed scheduler for DXLAKE_EXECUTOR=dask
 """
@@ -62,6 +64,13 @@ def _deadlines(text: str) -> tuple[tuple[int, int, str], ...]:
     return tuple(out)
 
 
+def _choice(name: str, allowed: tuple[str, ...]) -> str:
+    value = os.environ.get(name, "").strip() or allowed[0]
+    if value not in allowed:
+        raise ValueError(f"{name}: {value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -73,6 +82,9 @@ class Settings:
     border_km: float = 1.0
     deadlines: tuple[tuple[int, int, str], ...] = ((6, 10, "H1"), (12, 10, "H2"))
     limits: Limits = Limits()  # readers read DXLAKE_MAX_* themselves, so worker processes agree
+    executor: str = "in_process"
+    dask_address: str | None = None
+    lake_url: str | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -87,6 +99,9 @@ class Settings:
             border_km=float(os.environ.get("DXLAKE_BORDER_KM", "1")),
             deadlines=_deadlines(os.environ.get("DXLAKE_DEADLINES", "06-10=H1,12-10=H2")),
             limits=Limits.from_env(),  # a bad value fails here, before a run starts
+            executor=_choice("DXLAKE_EXECUTOR", ("in_process", "multiprocess", "dask")),
+            dask_address=os.environ.get("DXLAKE_DASK_ADDRESS") or None,
+            lake_url=os.environ.get("DXLAKE_LAKE", "").strip() or None,
         )
 
     @property
@@ -96,6 +111,13 @@ class Settings:
     @property
     def lake(self) -> Path:
         return self.home / "lake"
+
+    @property
+    def tables(self) -> Path | str:
+        """The lake's tables: DXLAKE_LAKE (a path or an fsspec URL), else $DXLAKE_HOME/lake."""
+        if not self.lake_url:
+            return self.lake
+        return self.lake_url if "://" in self.lake_url else Path(self.lake_url).resolve()
 
     @property
     def reports(self) -> Path:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import polars as pl
 
-from orchestration.lake import table_path
+from orchestration.lake import read_period
 from orchestration.settings import Settings
 
 
 def summarise(settings: Settings, period: str, seconds: float, run_id: str) -> str:
     def read(table: str) -> pl.DataFrame:
-        return pl.read_parquet(table_path(settings.lake, table, period))
+        return read_period(settings.tables, table, period)
 
-    status = read("file_status")
+    status = read("file_status").unique("source_file", maintain_order=True)  # once per file
     counts = dict(status.group_by("status").len().iter_rows())
     reports = settings.reports / period
     lines = [

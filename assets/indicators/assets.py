@@ -4,9 +4,14 @@ import dagster as dg
 import geopandas as gpd
 import polars as pl
 
-from orchestration.lake import table_path
+from orchestration.lake import exists, read_table, table_path
 from orchestration.metadata import preview
-from orchestration.partitions import periods
+from orchestration.partitions import (
+    ALL_PROVINCES,
+    period_and_province,
+    period_province,
+    periods,
+)
 from orchestration.resources import LakeResource
 
 from .gaps import compute_coverage_gaps, compute_indicator_values, previous_period
@@ -18,31 +23,26 @@ def units_frame(admin_units: gpd.GeoDataFrame) -> pl.DataFrame:
 
 
 @dg.asset(
-    partitions_def=periods,
+    partitions_def=period_province,
     group_name="indicators",
-    description="Gold: every unit in scope × every indicator: value, target, gap (floored at 0), "
-    "meets_target, change since the previous period, remote flags. A unit that did not report "
+    description="Gold: every unit of the province × every indicator: value, target, gap "
+    "(floored at 0), meets_target, change since the previous period, remote flags. A unit that did not report "
     "has value null and status not_reported.",
 )
 def indicator_values(
     context: dg.AssetExecutionContext,
     lake: LakeResource,
     validated_observations: pl.DataFrame,
-    raw_reports: pl.DataFrame,
     admin_units: gpd.GeoDataFrame,
 ) -> pl.DataFrame:
-    period = context.partition_key
+    period, province = period_and_province(context)
     units = units_frame(admin_units)
-    provinces = list(lake.settings.provinces) or (
-        units.filter(pl.col("unit_code").is_in(raw_reports["unit_code"].drop_nulls().implode()))[
-            "province_code"
-        ]
-        .unique()
-        .sort()
-        .to_list()
+    in_scope = not lake.settings.provinces or province in lake.settings.provinces
+    provinces = [province] if in_scope else []  # DXLAKE_PROVINCES narrows what is published
+    prev_path = table_path(
+        lake.settings.tables, "indicator_values", previous_period(period), province
     )
-    prev_path = table_path(lake.settings.lake, "indicator_values", previous_period(period))
-    previous = pl.read_parquet(prev_path) if prev_path.exists() else None
+    previous = read_table(prev_path) if exists(prev_path) else None
     values = compute_indicator_values(
         validated_observations, units, lake.catalogue(), period, provinces, previous
     )
@@ -59,8 +59,10 @@ def indicator_values(
 @dg.asset(
     partitions_def=periods,
     group_name="indicators",
-    description="The gap table: each unit and indicator classed (meets target, small, medium, "
-    "large gap, not reported) and ranked furthest behind first, remote units first.",
+    ins={"indicator_values": dg.AssetIn(partition_mapping=ALL_PROVINCES)},
+    description="The gap table of the period, all provinces: each unit and indicator classed "
+    "(meets target, small, medium, large gap, not reported) and ranked furthest behind first, "
+    "remote units first.",
 )
 def coverage_gaps(
     context: dg.AssetExecutionContext, lake: LakeResource, indicator_values: pl.DataFrame

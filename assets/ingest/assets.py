@@ -1,17 +1,17 @@
-"""raw_reports and file_status for a period: every landing file read or rejected with a reason."""
+"""raw_reports and file_status for a (period, province): every landing file read or rejected."""
 
 import dagster as dg
 
-from geo.gazetteer import Gazetteer
 from orchestration.metadata import preview
-from orchestration.partitions import periods
+from orchestration.partitions import period_and_province, period_province
 from orchestration.resources import LakeResource
 
-from .landing import TERMINAL, ingest_folder, progress_logger
+from .landing import TERMINAL, progress_logger
+from .period import province_share, read_landing
 
 
 @dg.multi_asset(
-    partitions_def=periods,
+    partitions_def=period_province,
     outs={
         "raw_reports": dg.AssetOut(
             description="Bronze: one row per observation read (a source row × an indicator), "
@@ -27,7 +27,7 @@ from .landing import TERMINAL, ingest_folder, progress_logger
     },
 )
 def raw_reports(context: dg.AssetExecutionContext, lake: LakeResource):
-    period = context.partition_key
+    period, province = period_and_province(context)
     folder = lake.settings.landing / period
 
     def log(message: str) -> None:  # the run's log, and a terminal through `dxlake run`
@@ -36,9 +36,7 @@ def raw_reports(context: dg.AssetExecutionContext, lake: LakeResource):
 
     progress = progress_logger(log)
 
-    raw, status = ingest_folder(
-        folder, period, lake.catalogue(), Gazetteer.default(), progress=progress
-    )
+    raw, status = province_share(*read_landing(lake.settings, period, progress), province)
     rejected = status.filter(status["status"] == "rejected")
     for row in rejected.iter_rows(named=True):
         context.log.warning(f"rejected {row['source_file']}: {row['reason_en']}")

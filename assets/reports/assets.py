@@ -10,7 +10,7 @@ from assets.indicators.assets import units_frame
 from geo.maps import render_map_page, render_province_pages
 from geo.previews import png_preview_markdown, render_layer_pngs
 from orchestration.lake import write_table, write_text
-from orchestration.partitions import periods
+from orchestration.partitions import ALL_PROVINCES, periods
 from orchestration.resources import LakeResource
 
 from .gap_tables import write_gap_tables
@@ -81,6 +81,17 @@ def coverage_maps(
 @dg.asset(
     partitions_def=periods,
     group_name="reports",
+    ins={
+        name: dg.AssetIn(partition_mapping=ALL_PROVINCES)
+        for name in (
+            "file_status",
+            "raw_reports",
+            "validated_observations",
+            "quarantined_rows",
+            "superseded_observations",
+            "indicator_values",
+        )
+    },
     description="Auditors' data-quality report (reports/<period>/quality/index.html): files "
     "received and rejected, per-rule counts, reconciliation, units not reported, traceability "
     "of each accepted figure, and the quarantined rows per file as .xlsx to send back.",
@@ -102,7 +113,7 @@ def quality_report(
     html = render_quality_page(
         period=period,
         catalogue=lake.catalogue(),
-        file_status=file_status,
+        file_status=file_status.unique("source_file", maintain_order=True),  # once per file
         raw=raw_reports,
         validated=validated_observations,
         quarantined=quarantined_rows,
@@ -110,6 +121,10 @@ def quality_report(
         values=indicator_values,
         boundary_problems=boundary_problems,
         geometry_note=geometry_note(admin_units),
+        gx_pages={
+            p.parent.name: p.relative_to(out).as_posix()
+            for p in sorted(out.glob("gx/*/index.html"))
+        },
     )
     page = write_text(out / "index.html", html)
     trace = traceability(validated_observations, units_frame(admin_units))

@@ -147,7 +147,10 @@ def render_quality_page(
     values: pl.DataFrame,
     boundary_problems: pl.DataFrame,
     geometry_note: str,
+    gx_pages: dict[str, str] | None = None,
 ) -> str:
+    """The auditors' page. gx_pages: label → relative link of each Great Expectations Data Docs
+    site (one per province partition)."""
     files = reconcile(file_status, raw, validated, quarantined, superseded)
     balanced = bool(files["balanced"].all()) if len(files) else True
     total = {
@@ -298,7 +301,12 @@ def render_quality_page(
         "file, sheet, row (.csv)</a>, <a href='traceability.parquet'>(.parquet)</a></li>"
         "<li><a href='returns/'>Dòng bị cách ly theo tệp, để gửi lại đơn vị / quarantined "
         "rows per file, to send back (.xlsx)</a></li>"
-        "<li><a href='gx/index.html'>Great Expectations Data Docs</a></li></ul>"
+        "<li>Great Expectations Data Docs: "
+        + " · ".join(
+            f"<a href='{escape(link)}'>{escape(label)}</a>"
+            for label, link in (gx_pages or {"gx": "gx/index.html"}).items()
+        )
+        + "</li></ul>"
     )
     indicator_list = "".join(
         f"<li><code>{escape(i.id)}</code> {escape(i.name_vi)} <span class='en'>/ "

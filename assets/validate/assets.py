@@ -4,7 +4,7 @@ import dagster as dg
 import polars as pl
 
 from orchestration.metadata import preview
-from orchestration.partitions import periods
+from orchestration.partitions import period_and_province, period_province
 from orchestration.resources import LakeResource
 from schemas.expectations import ObservationValidator
 
@@ -12,7 +12,7 @@ from .checks import validate
 
 
 @dg.multi_asset(
-    partitions_def=periods,
+    partitions_def=period_province,
     outs={
         "validated_observations": dg.AssetOut(
             description="Silver: one accepted figure per (period, unit_code, indicator_id), with "
@@ -33,8 +33,8 @@ from .checks import validate
 def validated_observations(
     context: dg.AssetExecutionContext, lake: LakeResource, raw_reports: pl.DataFrame
 ):
-    period = context.partition_key
-    docs = lake.report_dir(period, "quality") / "gx"
+    period, province = period_and_province(context)
+    docs = lake.report_dir(period, "quality") / "gx" / province
     validator = ObservationValidator(lake.catalogue(), period, docs_dir=docs)
     validated, quarantined, superseded = validate(raw_reports, lake.catalogue(), validator)
     by_rule = quarantined.group_by("rule_id").len().sort("rule_id")

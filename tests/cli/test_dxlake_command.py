@@ -37,8 +37,8 @@ def test_demo_with_official_boundaries(tmp_path, shared_data, monkeypatch):
     out = done.stdout
     assert "chấp nhận / accepted:   338" in out and "cách ly / quarantined:  7" in out
     for path in (
-        tmp_path / "lake/validated_observations/period=2026-H1/part-0.parquet",
-        tmp_path / "lake/quarantined_rows/period=2026-H1/part-0.parquet",
+        tmp_path / "lake/validated_observations/period=2026-H1/province=46.parquet",
+        tmp_path / "lake/quarantined_rows/period=2026-H1/province=46.parquet",
         tmp_path / "reports/2026-H1/maps/index.html",
         tmp_path / "reports/2026-H1/quality/index.html",
     ):
@@ -62,7 +62,7 @@ def test_demo_with_official_boundaries(tmp_path, shared_data, monkeypatch):
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / ".dagster"))
     with dg.DagsterInstance.get() as inst:
         jobs = sorted(r.job_name for r in inst.get_runs())
-    assert jobs == ["period_job", "reference_job"]
+    assert jobs == ["ingest_job", "publish_job", "reference_job"]
 
 
 def test_run_without_landing_folder_is_a_clear_error(tmp_path):

@@ -49,6 +49,7 @@ class Ticks:
 
     @staticmethod
     def runs(result) -> list[tuple[str | None, str]]:
+        """(partition key "period|province", run key) of the ingest runs requested."""
         return [(r.partition_key, r.run_key) for r in result.run_requests if r.job_name is None]
 
 
@@ -63,23 +64,23 @@ def test_sensor_requests_once_per_content(tmp_path, instance):
     assert Ticks.runs(first) == [] and not first.dynamic_partitions_requests
     second = tick()
     runs = Ticks.runs(second)
-    assert [p for p, _ in runs] == ["2026-H1"]
+    assert [p for p, _ in runs] == ["2026-H1|46"]  # 19753 is Phường Phú Xuân, Huế
     assert second.dynamic_partitions_requests[0].partition_keys == ["2026-H1"]
     assert any(r.job_name == "reference_job" for r in second.run_requests)  # no admin_units yet
     assert instance.has_dynamic_partition("period", "2026-H1")
     key = runs[0][1]
 
-    assert Ticks.runs(tick()) == [("2026-H1", key)]  # same content: same run key, no new run
+    assert Ticks.runs(tick()) == [("2026-H1|46", key)]  # same content: same run key, no new run
 
     (landing / "a_copy.csv").write_bytes((landing / "a.csv").read_bytes())  # same file again
     tick()
-    assert Ticks.runs(tick()) == [("2026-H1", key)]
+    assert Ticks.runs(tick()) == [("2026-H1|46", key)]
 
     (landing / "a.csv").write_text("Mã xã;Số thôn, bản còn vùng lõm sóng\n19753;2\n")
     os.utime(landing / "a.csv", (time.time() + 5, time.time() + 5))
-    assert Ticks.runs(tick()) == [("2026-H1", key)]  # changed file waits one tick...
+    assert Ticks.runs(tick()) == []  # a changed file holds its period back one tick...
     changed = Ticks.runs(tick())
-    assert changed[0][0] == "2026-H1" and changed[0][1] != key  # ...then triggers a new run
+    assert changed[0][0] == "2026-H1|46" and changed[0][1] != key  # ...then triggers a new run
 
 
 def test_sensor_leaves_a_growing_file_for_the_next_tick(tmp_path, instance):
@@ -90,9 +91,9 @@ def test_sensor_leaves_a_growing_file_for_the_next_tick(tmp_path, instance):
     tick = Ticks(tmp_path, instance)
     for i in range(3):  # still being copied: the size changes between ticks
         with big.open("a") as f:
-            f.write(f"1975{i};{1000 + i}\n")
+            f.write(f"{('19753', '19774', '19777')[i]};{1000 + i}\n")
         assert Ticks.runs(tick()) == []
-    assert [p for p, _ in Ticks.runs(tick())] == ["2026-H2"]
+    assert [p for p, _ in Ticks.runs(tick())] == ["2026-H2|46"]
 
 
 @pytest.mark.parametrize(
@@ -110,8 +111,14 @@ def test_schedules_compile_the_day_after_each_deadline(instance, when, period):
     skipped = schedule.evaluate_tick(context)
     assert not skipped.run_requests and period in skipped.skip_message
     instance.add_dynamic_partitions("period", [period])
+    landing = Path(instance.root_directory) / "landing" / period
+    landing.mkdir(parents=True)
+    (landing / "hue.csv").write_text("Mã xã;Số thôn, bản còn vùng lõm sóng\n19753;1\n")
+    (landing / "da_nang.csv").write_text("Mã xã;Số thôn, bản còn vùng lõm sóng\n20194;0\n")
     ran = schedule.evaluate_tick(context)
-    assert [r.partition_key for r in ran.run_requests] == [period]
+    assert [r.partition_key for r in ran.run_requests] == [f"{period}|46", f"{period}|48"]
+    assert {r.job_name for r in ran.run_requests} == {None}  # the schedule's job: ingest_job
+    assert schedule.job_name == "ingest_job"
 
 
 def test_deadlines_are_settings(monkeypatch, tmp_path):

@@ -13,7 +13,7 @@ import pytest
 
 from assets.ingest.template import write_template
 from geo.units import official_units
-from orchestration.lake import table_path
+from orchestration.lake import read_period
 from orchestration.runner import materialize_period
 from orchestration.settings import Settings
 from schemas.rules import RULES
@@ -132,7 +132,7 @@ def _run(home):
     with dg.instance_for_test(temp_dir=str(home / ".dagster")) as instance:
         results = materialize_period(settings, PERIOD, instance)
     assert all(r.success for r in results)
-    return settings, results[-1].get_asset_check_evaluations()
+    return settings, [c for r in results for c in r.get_asset_check_evaluations()]
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +151,7 @@ def clean_run(tmp_path_factory):
 
 
 def _table(settings, name):
-    return pl.read_parquet(table_path(settings.lake, name, PERIOD))
+    return read_period(settings.lake, name, PERIOD)
 
 
 def test_the_plan_covers_every_rule(planted_run):
