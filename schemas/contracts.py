@@ -143,3 +143,78 @@ def conform(df: pl.DataFrame, table: str) -> pl.DataFrame:
     if missing:
         raise ContractError(f"{table}: missing column(s) {missing}")
     return df.select(pl.col(c).cast(t, strict=True) for c, t in schema.items())
+
+
+# --- Coverage computed from cell sites and a population grid (issue 13) -----------------------
+
+# Every site row read from a cell-site file: usable when reason_en is null, else the reason.
+CELL_SITES: dict[str, pl.DataType] = {
+    "period": Str,
+    "operator": Str,
+    "site_id": Str,
+    "technology": Str,  # 2G | 3G | 4G | 5G (a "4G/5G" row gives one row per technology)
+    "lat": F64,
+    "lon": F64,
+    "radius_m": F64,
+    "azimuth_deg": F64,  # null: omnidirectional
+    "beamwidth_deg": F64,
+    "reason_vi": Str,
+    "reason_en": Str,
+    "source_file": Str,
+    "source_sheet": Str,
+    "source_row": I64,
+    "file_sha256": Str,
+    "ingested_at": Time,
+}
+
+# One row per unit × technology: population and area covered, computed (not reported).
+COMPUTED_COVERAGE: dict[str, pl.DataType] = {
+    "period": Str,
+    "unit_code": Str,
+    "province_code": Str,
+    "technology": Str,
+    "population": F64,  # null when spread evenly and the unit's population is unknown
+    "population_covered": F64,
+    "share_covered": F64,  # percent 0–100 (of population; of area when population is unknown)
+    "area_km2": F64,
+    "area_covered_km2": F64,
+    "population_source": Str,  # grid | even (the unit's population spread over its area)
+    "population_grid": Str,  # the GeoTIFF used; null for even
+    "sites": I64,  # usable sites of the technology in the period
+}
+
+# Dead zones (vùng lõm sóng): populated cells outside a technology's coverage, one row per
+# zone; GeoParquet with a geometry column (EPSG:4326) after these columns.
+DEAD_ZONES: dict[str, pl.DataType] = {
+    "period": Str,
+    "unit_code": Str,
+    "province_code": Str,
+    "technology": Str,
+    "population": F64,
+    "area_km2": F64,
+}
+
+# pop_5g_coverage as reported and as computed, side by side, per unit in scope.
+COVERAGE_COMPARISON: dict[str, pl.DataType] = {
+    "period": Str,
+    "unit_code": Str,
+    "unit_name": Str,
+    "province_code": Str,
+    "indicator_id": Str,  # pop_5g_coverage
+    "reported_value": F64,  # null when the unit did not report it
+    "computed_value": F64,
+    "difference_pp": F64,  # reported − computed, percentage points
+    "exceeds_tolerance": Bool,
+    "tolerance_pp": F64,
+    "source_file": Str,
+    "source_row": I64,
+}
+
+CONTRACTS.update(
+    {
+        "cell_sites": CELL_SITES,
+        "computed_coverage": COMPUTED_COVERAGE,
+        "dead_zones": DEAD_ZONES,
+        "coverage_comparison": COVERAGE_COMPARISON,
+    }
+)
