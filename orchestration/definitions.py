@@ -49,17 +49,36 @@ publish_job = dg.define_asset_job(
 )
 
 
+# Who answers for each layer, shown in the UI: the data engineers run ingestion and
+# validation, the reference geography has its own keepers, planners own what they publish.
+OWNERS = {
+    "reference": ["team:geodata"],
+    "ingest": ["team:data-engineering"],
+    "validate": ["team:data-engineering"],
+    "indicators": ["team:planning"],
+    "reports": ["team:planning"],
+}
+
+
+def _with_owners(assets: list) -> list:
+    return dg.map_asset_specs(
+        lambda spec: spec.replace_attributes(owners=OWNERS.get(spec.group_name, [])), assets
+    )
+
+
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=[
-            admin_units,
-            raw_reports,
-            validated_observations,
-            indicator_values,
-            coverage_gaps,
-            coverage_maps,
-            quality_report,
-        ],
+        assets=_with_owners(
+            [
+                admin_units,
+                raw_reports,
+                validated_observations,
+                indicator_values,
+                coverage_gaps,
+                coverage_maps,
+                quality_report,
+            ]
+        ),
         asset_checks=dg.load_asset_checks_from_modules([asset_checks]),
         jobs=[reference_job, ingest_job, publish_job],
         sensors=[landing_sensor, publish_after_ingest],
