@@ -474,6 +474,16 @@ class _App(MacroElement):
         self._id = "dxlake"
 
 
+def prepare_units(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The units a page or a PNG draws: the unit columns checked, WGS 84, a 0..n-1 index."""
+    missing = [c for c in (*UNIT_COLUMNS, "geometry") if c not in units.columns]
+    if missing:
+        raise ValueError(f"units: missing column(s) {missing}")
+    if units.crs is not None and not units.crs.equals("EPSG:4326"):
+        units = units.to_crs("EPSG:4326")
+    return units.reset_index(drop=True)
+
+
 def render_map_page(
     units: gpd.GeoDataFrame,
     gaps: pl.DataFrame,
@@ -493,12 +503,7 @@ def render_map_page(
     coverage first (slower by a few seconds nationally, smaller page, no slivers).
     """
     started = time.perf_counter()
-    missing = [c for c in (*UNIT_COLUMNS, "geometry") if c not in units.columns]
-    if missing:
-        raise ValueError(f"units: missing column(s) {missing}")
-    if units.crs is not None and not units.crs.equals("EPSG:4326"):
-        units = units.to_crs("EPSG:4326")
-    units = units.reset_index(drop=True)
+    units = prepare_units(units)
     geoms = np.asarray(units.geometry.values, dtype=object)
     bounds = shapely.total_bounds(geoms)
     tol = auto_tolerance(bounds) if tolerance is None else float(tolerance)

@@ -38,9 +38,9 @@ from geo.maps import (
     CLASS_COLOURS,
     CLASSES,
     QUANTUM,
-    UNIT_COLUMNS,
     auto_tolerance,
     display_geometry,
+    prepare_units,
 )
 from schemas.catalogue import Catalogue, Indicator
 
@@ -263,12 +263,7 @@ def render_layer_pngs(
     from matplotlib.path import Path as MplPath
 
     started = time.perf_counter()
-    missing = [c for c in (*UNIT_COLUMNS, "geometry") if c not in units.columns]
-    if missing:
-        raise ValueError(f"units: missing column(s) {missing}")
-    if units.crs is not None and not units.crs.equals("EPSG:4326"):
-        units = units.to_crs("EPSG:4326")
-    units = units.reset_index(drop=True)
+    units = prepare_units(units)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     indicators, classes = _class_matrix(units, gaps, catalogue)
