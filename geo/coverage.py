@@ -1,0 +1,970 @@
+"""Mobile coverage computed from cell sites and a population grid (issue 13).
+
+Operators' own coverage percentages cannot be audited; a department holding the cell-site list
+and a population grid can compute the figure itself. The method, chosen so the national case
+runs in seconds and stays exact at the edges:
+
+1. Work on the population grid's own cells (any resolution, any CRS). Each site's disc or
+   sector is built in metres in the site's own UTM zone, then projected onto the grid's CRS,
+   so radii are true ground distances wherever the grid lives.
+2. Coverage of a technology is the union of its sites' shapes, rasterised onto the grid
+   (a cell is covered when its centre is): overlapping sites count once by construction.
+3. Units get exact per-cell fractions (exactextract): a cell cut by a unit boundary counts in
+   each unit by the share of its area inside it. Where unit polygons overlap (slivers left by
+   simplified boundaries), a cell is never given out more than once: units take their
+   fractions in ascending code order, each capped at what lower codes left of the cell
+   (w'_k = min(1, W_k) - min(1, W_{k-1}) over the cumulative fractions W), so the lower code
+   keeps an overlap and a person is counted in one unit only.
+4. Sums by unit are `bincount`s over those (cell, unit, fraction) entries.
+5. Dead zones: populated cells (population >= a threshold) outside a technology's coverage,
+   each given to the unit holding the largest fraction of it (ties: lower code), polygonised
+   into 4-connected zones per unit.
+
+Without a grid, each unit's population is spread evenly over its area: the same fractions are
+computed on a 100 m grid in UTM 48N and population_covered = population x covered area / area.
+
+The work is partitioned by province: a province's window is the bounding box of its units; the
+units of neighbouring provinces that reach into it take part in the overlap rule, and every site
+whose shape reaches the window covers it, so sites near a border cover both sides and every
+window gives its own units exactly what a national pass would. `compute_coverage` runs the
+windows in process (or as one national window); `compute_coverage_distributed` runs them on a
+dask.distributed cluster with equal results.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import chain
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import polars as pl
+import pyproj
+import rasterio
+import rasterio.features
+import rasterio.windows
+import shapely
+from affine import Affine
+from exactextract import exact_extract
+from exactextract.feature import Feature, FeatureSource
+from exactextract.raster import NumPyRasterSource
+
+from assets.ingest.numbers import parse_number
+from assets.ingest.readers import Sheet, read_sheets
+from geo.boundaries import polygonal
+from geo.text import fold
+
+WGS84 = "EPSG:4326"
+FALLBACK_CRS = "EPSG:32648"  # WGS 84 / UTM 48N: metric, and what geo.boundaries measures in
+FALLBACK_RESOLUTION_M = 100.0
+DEFAULT_MIN_CELL_POPULATION = 1.0  # a grid cell with fewer people is not a "populated place"
+DEFAULT_MIN_ZONE_POPULATION = 10.0  # a dead zone with fewer people is not listed
+MAX_WINDOW_CELLS = 150_000_000  # one national window up to this (~3 GB peak), else by province
+
+# --------------------------------------------------------------------------------------------
+# Cell sites
+# --------------------------------------------------------------------------------------------
+
+#: The sites table: one row per (site, technology) read, usable when reason_en is null.
+SITE_SCHEMA: dict[str, pl.DataType] = {
+    "operator": pl.String,
+    "site_id": pl.String,
+    "technology": pl.String,
+    "lat": pl.Float64,
+    "lon": pl.Float64,
+    "radius_m": pl.Float64,
+    "azimuth_deg": pl.Float64,  # null: omnidirectional
+    "beamwidth_deg": pl.Float64,
+    "reason_vi": pl.String,  # why the row cannot be used; null when it can
+    "reason_en": pl.String,
+    "source_file": pl.String,
+    "source_sheet": pl.String,
+    "source_row": pl.Int64,  # 1-based, as the office sees it in Excel
+    "file_sha256": pl.String,
+    "ingested_at": pl.Datetime("us", "UTC"),
+}
+
+# Folded header texts (geo.text.fold: no diacritics, lower case, punctuation as spaces).
+_SITE_HEADERS: dict[str, tuple[str, ...]] = {
+    "operator": ("operator", "nha mang", "doanh nghiep", "nha cung cap", "carrier", "mang"),
+    "site_id": ("site id", "site", "ma tram", "ten tram", "cell id", "site code", "id"),
+    "technology": ("technology", "tech", "cong nghe", "loai tram", "rat"),
+    "lat": ("lat", "latitude", "vi do", "y lat"),
+    "lon": ("lon", "lng", "long", "longitude", "kinh do", "x lon"),
+    "radius_m": ("radius", "radius m", "ban kinh", "ban kinh m", "ban kinh phu song"),
+    "radius_km": ("radius km", "ban kinh km", "ban kinh phu song km"),
+    "azimuth_deg": ("azimuth", "azimuth deg", "goc phuong vi", "phuong vi", "huong anten"),
+    "beamwidth_deg": ("beamwidth", "beam width", "beamwidth deg", "do rong bup song", "goc mo"),
+}
+_HEADER_OF = {alias: col for col, aliases in _SITE_HEADERS.items() for alias in aliases}
+_TECHNOLOGY = {"5g": "5G", "5g nr": "5G", "nr": "5G", "4g": "4G", "lte": "4G", "4g lte": "4G"}
+_TECHNOLOGY |= {"3g": "3G", "umts": "3G", "wcdma": "3G", "2g": "2G", "gsm": "2G"}
+VN_LAT, VN_LON = (4.0, 25.0), (100.0, 120.0)  # a generous box around Vietnam and its islands
+
+
+def _header_column(cell: object) -> str | None:
+    text = fold(cell) if cell is not None else ""
+    for unit in (" deg", " do", " m"):  # "Góc phương vị (độ)", "Bán kính (m)"
+        if text not in _HEADER_OF and text.endswith(unit):
+            text = text[: -len(unit)]
+    return _HEADER_OF.get(text)
+
+
+def find_site_header(rows: list[list[object]], scan: int = 30) -> tuple[int, dict] | None:
+    """(row index, {column: position}) of a cell-site header among the first `scan` rows.
+
+    A header names at least lat, lon and a radius: that is what tells a cell-site list from a
+    report, whose columns are indicators.
+    """
+    for i, row in enumerate(rows[:scan]):
+        found: dict[str, int] = {}
+        for j, cell in enumerate(row):
+            col = _header_column(cell)
+            if col and col not in found:
+                found[col] = j
+        if {"lat", "lon"} <= found.keys() and found.keys() & {"radius_m", "radius_km"}:
+            return i, found
+    return None
+
+
+def is_cell_site_file(path: str | Path) -> bool:
+    """True when a landing file is a cell-site list (a sheet with lat, lon and radius columns).
+
+    For ingest to leave such files to the coverage assets instead of rejecting them.
+    """
+    try:
+        return any(find_site_header(s.rows) for s in read_sheets(Path(path)) if not s.hidden)
+    except Exception:  # unreadable: ingest reports it; it is no cell-site list of ours
+        return False
+
+
+def _technologies(cell: object) -> list[str]:
+    """'5G' → ['5G']; '4G/5G' → ['4G', '5G'] (a site carrying both is a site of each)."""
+    if cell is None:
+        return []
+    parts = str(cell).replace(",", "/").replace(";", "/").replace("+", "/").split("/")
+    out = []
+    for part in parts:
+        key = fold(part)
+        if key:
+            out.append(_TECHNOLOGY.get(key, key.upper()))
+    return list(dict.fromkeys(out))
+
+
+def _number(row: list[object], where: int | None) -> tuple[float | None, str | None]:
+    if where is None or where >= len(row):
+        return None, None
+    parsed = parse_number(row[where])
+    return parsed.value, parsed.error
+
+
+def _site_rows(sheet: Sheet, header: int, cols: dict[str, int]) -> Iterable[dict]:
+    def text(row, col):
+        j = cols.get(col)
+        v = row[j] if j is not None and j < len(row) else None
+        return None if v is None or str(v).strip() == "" else str(v).strip()
+
+    for i in range(header + 1, len(sheet.rows)):
+        row = sheet.rows[i]
+        if all(c is None or str(c).strip() == "" for c in row):
+            continue
+        values, errors = {}, []
+        for col in ("lat", "lon", "radius_m", "radius_km", "azimuth_deg", "beamwidth_deg"):
+            values[col], err = _number(row, cols.get(col))
+            if err:
+                errors.append(f"{col}={err!r}")
+        if values["radius_m"] is None and values["radius_km"] is not None:
+            values["radius_m"] = values["radius_km"] * 1000
+        site = text(row, "site_id")
+        base = {
+            "operator": text(row, "operator"),
+            "site_id": site if site is not None else f"row-{i + 1}",
+            **{k: values[k] for k in ("lat", "lon", "radius_m", "azimuth_deg", "beamwidth_deg")},
+            "source_sheet": sheet.name,
+            "source_row": i + 1,
+        }
+        reason = _site_problem(values, errors)
+        techs = _technologies(text(row, "technology"))
+        if not techs:
+            reason = reason or ("thiếu công nghệ (4G/5G)", "technology missing (4G/5G)")
+            techs = [None]
+        for tech in techs:
+            yield {**base, "technology": tech, "reason_vi": reason and reason[0],
+                   "reason_en": reason and reason[1]}  # fmt: skip
+
+
+def _site_problem(v: dict, errors: list[str]) -> tuple[str, str] | None:
+    """Why a site row cannot be used (vi, en), or None."""
+    if errors:
+        return f"ô không phải số: {', '.join(errors)}", f"not a number: {', '.join(errors)}"
+    lat, lon, radius = v["lat"], v["lon"], v["radius_m"]
+    if lat is None or lon is None:
+        return "thiếu tọa độ (vĩ độ, kinh độ)", "coordinates missing (lat, lon)"
+    if not (VN_LAT[0] <= lat <= VN_LAT[1] and VN_LON[0] <= lon <= VN_LON[1]):
+        swapped = VN_LAT[0] <= lon <= VN_LAT[1] and VN_LON[0] <= lat <= VN_LON[1]
+        hint_vi, hint_en = (
+            (" (vĩ độ và kinh độ bị đảo?)", " (lat and lon swapped?)") if swapped else ("", "")
+        )
+        return (
+            f"tọa độ ngoài Việt Nam: vĩ độ {lat}, kinh độ {lon}{hint_vi}",
+            f"coordinates outside Vietnam: lat {lat}, lon {lon}{hint_en}",
+        )
+    if radius is None or not (0 < radius <= 100_000):
+        return (
+            f"bán kính phủ sóng không hợp lệ: {radius} m (cần 0–100.000 m)",
+            f"invalid coverage radius: {radius} m (must be 0–100,000 m)",
+        )
+    az, bw = v["azimuth_deg"], v["beamwidth_deg"]
+    if (az is None) != (bw is None):
+        return (
+            "trạm định hướng cần cả góc phương vị và độ rộng búp sóng",
+            "a sector needs both azimuth and beam width",
+        )
+    if bw is not None and not (0 < bw <= 360):
+        return f"độ rộng búp sóng không hợp lệ: {bw}°", f"invalid beam width: {bw}°"
+    return None
+
+
+def read_cell_sites(
+    path: str | Path,
+    source_file: str | None = None,
+    file_sha256: str | None = None,
+    ingested_at: datetime | None = None,
+) -> pl.DataFrame:
+    """Every site row of a cell-site file (.csv/.xlsx/... as ingest reads them), SITE_SCHEMA.
+
+    Each row carries its lineage (file, sheet, 1-based row, hash) and, when it cannot be used,
+    the reason in Vietnamese and English — rows are never dropped silently. Decimal commas,
+    radius in km ("Bán kính (km)") and "4G/5G" sites (one row per technology) are understood.
+    """
+    path = Path(path)
+    rows: list[dict] = []
+    for sheet in read_sheets(path):
+        if sheet.hidden:
+            continue
+        found = find_site_header(sheet.rows)
+        if found:
+            rows.extend(_site_rows(sheet, *found))
+    lineage = {
+        "source_file": source_file or path.name,
+        "file_sha256": file_sha256,
+        "ingested_at": ingested_at or datetime.now(UTC),
+    }
+    return pl.DataFrame([{**r, **lineage} for r in rows], schema=SITE_SCHEMA)
+
+
+def usable_sites(sites: pl.DataFrame) -> pl.DataFrame:
+    return sites.filter(pl.col("reason_en").is_null())
+
+
+# --------------------------------------------------------------------------------------------
+# Site shapes
+# --------------------------------------------------------------------------------------------
+
+
+def _arc_shapes(x, y, radius, azimuth, beamwidth) -> np.ndarray:
+    """Discs (azimuth NaN or beam >= 360) and sectors, in the metric CRS x/y are in.
+
+    Azimuth is clockwise from grid north (the UTM zone's own, within 1.5° of true north).
+    """
+    discs = np.isnan(azimuth) | (beamwidth >= 360)
+    out = np.empty(len(x), dtype=object)
+    if discs.any():
+        out[discs] = shapely.buffer(shapely.points(x[discs], y[discs]), radius[discs], quad_segs=16)
+    sec = np.flatnonzero(~discs)
+    if len(sec):  # fixed 65 arc points per sector: one vectorised build for all of them
+        steps = np.linspace(-0.5, 0.5, 65)
+        ang = np.radians(azimuth[sec, None] + beamwidth[sec, None] * steps)
+        ring_x = x[sec, None] + radius[sec, None] * np.sin(ang)
+        ring_y = y[sec, None] + radius[sec, None] * np.cos(ang)
+        apex_x, apex_y = x[sec, None], y[sec, None]
+        ring = np.stack(
+            [np.hstack([apex_x, ring_x, apex_x]), np.hstack([apex_y, ring_y, apex_y])], axis=-1
+        )
+        out[sec] = shapely.polygons(ring)
+    return out
+
+
+def site_shapes(sites: pl.DataFrame, crs: str | pyproj.CRS) -> np.ndarray:
+    """The coverage shape of each site (a disc or a sector), in `crs`.
+
+    Each shape is built in metres in its site's UTM zone, then projected: the radius is a true
+    ground distance whether the grid is in UTM 48N, VN-2000, another zone or lon/lat.
+    """
+    lon, lat = sites["lon"].to_numpy(), sites["lat"].to_numpy()
+    radius = sites["radius_m"].to_numpy()
+    azimuth = sites["azimuth_deg"].fill_null(np.nan).to_numpy().astype(float)
+    beam = sites["beamwidth_deg"].fill_null(360.0).to_numpy().astype(float)
+    target = pyproj.CRS(crs)
+    out = np.empty(len(sites), dtype=object)
+    zones = np.floor((lon + 180) / 6).astype(int) + 1
+    for zone in np.unique(zones):
+        sel = zones == zone
+        utm = pyproj.CRS(32600 + int(zone) if lat[sel].mean() >= 0 else 32700 + int(zone))
+        x, y = pyproj.Transformer.from_crs(WGS84, utm, always_xy=True).transform(lon[sel], lat[sel])
+        shapes = _arc_shapes(np.asarray(x), np.asarray(y), radius[sel], azimuth[sel], beam[sel])
+        if not utm.equals(target):
+            to = pyproj.Transformer.from_crs(utm, target, always_xy=True)
+            shapes = shapely.transform(shapes, lambda c, to=to: np.column_stack(to.transform(*c.T)))
+        out[sel] = shapes
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Population grid
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PopulationGrid:
+    """The grid the computation runs on: a GeoTIFF's, or an even grid when there is none.
+
+    `path` None means no population raster: units' populations are spread evenly over them.
+    """
+
+    crs: pyproj.CRS
+    transform: Affine
+    width: int
+    height: int
+    path: str | None = None
+    band: int = 1
+
+    @classmethod
+    def from_geotiff(cls, path: str | Path, band: int = 1) -> PopulationGrid:
+        with rasterio.open(path) as src:
+            t = src.transform
+            if t.b != 0 or t.d != 0 or t.e >= 0:
+                raise ValueError(f"{path}: only north-up, unrotated grids are supported")
+            if src.crs is None:
+                raise ValueError(f"{path}: the population grid has no CRS")
+            return cls(pyproj.CRS(src.crs.to_wkt()), t, src.width, src.height, str(path), band)
+
+    @classmethod
+    def even(
+        cls,
+        units: gpd.GeoDataFrame,
+        resolution_m: float = FALLBACK_RESOLUTION_M,
+        crs: str = FALLBACK_CRS,
+    ) -> PopulationGrid:
+        """A grid aligned on multiples of `resolution_m`, covering the units."""
+        x0, y0, x1, y1 = units.to_crs(crs).total_bounds
+        r = float(resolution_m)
+        left, top = math.floor(x0 / r) * r, math.ceil(y1 / r) * r
+        width = max(1, math.ceil((x1 - left) / r))
+        height = max(1, math.ceil((top - y0) / r))
+        return cls(pyproj.CRS(crs), Affine(r, 0, left, 0, -r, top), width, height)
+
+    @property
+    def is_even(self) -> bool:
+        return self.path is None
+
+    def window(self, bounds: tuple[float, float, float, float]) -> rasterio.windows.Window | None:
+        """The grid-aligned window covering `bounds` (grid CRS), clipped; None if outside."""
+        inv = ~self.transform
+        cols, rows = zip(
+            *(inv * (x, y) for x in (bounds[0], bounds[2]) for y in (bounds[1], bounds[3])),
+            strict=True,
+        )
+        c0, c1 = max(0, math.floor(min(cols))), min(self.width, math.ceil(max(cols)))
+        r0, r1 = max(0, math.floor(min(rows))), min(self.height, math.ceil(max(rows)))
+        if c1 <= c0 or r1 <= r0:
+            return None
+        return rasterio.windows.Window(c0, r0, c1 - c0, r1 - r0)
+
+    def read(self, window: rasterio.windows.Window) -> np.ndarray | None:
+        """People per cell in the window (nodata, NaN and negatives as 0); None for an even grid."""
+        if self.path is None:
+            return None
+        with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS"), rasterio.open(self.path) as src:
+            data = src.read(self.band, window=window, out_dtype="float32")
+            nodata = src.nodatavals[self.band - 1]
+        bad = ~np.isfinite(data) | (data < 0)
+        if nodata is not None and np.isfinite(nodata):
+            bad |= data == nodata
+        data[bad] = 0
+        return data
+
+    def row_area_m2(self, window: rasterio.windows.Window) -> np.ndarray:
+        """Area of one cell in each row of the window, m² (geodesic rows for lon/lat grids)."""
+        a, e = self.transform.a, self.transform.e
+        if self.crs.is_projected:
+            factor = self.crs.axis_info[0].unit_conversion_factor
+            return np.full(int(window.height), abs(a * e) * factor**2)
+        geod = pyproj.Geod(ellps="WGS84")
+        top = self.transform.f + e * window.row_off
+        out = np.empty(int(window.height))
+        for i in range(int(window.height)):
+            y0, y1 = top + e * i, top + e * (i + 1)
+            area, _ = geod.polygon_area_perimeter([0, a, a, 0], [y0, y0, y1, y1])
+            out[i] = abs(area)
+        return out
+
+
+# --------------------------------------------------------------------------------------------
+# One window
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CoverageOptions:
+    """The method's settings. Without a grid, `resolution_m` is the even grid's cell size."""
+
+    resolution_m: float = FALLBACK_RESOLUTION_M
+    min_cell_population: float = DEFAULT_MIN_CELL_POPULATION  # a populated cell has at least
+    min_zone_population: float = DEFAULT_MIN_ZONE_POPULATION  # a listed dead zone has at least
+    dead_zones: bool = True
+
+
+@dataclass
+class WindowResult:
+    """What one window gives its own units: sums per unit and technology, and dead zones."""
+
+    unit_codes: np.ndarray  # own units, in the order of the arrays below
+    area_m2: np.ndarray
+    population: np.ndarray  # NaN for an even grid (the unit's own population is used)
+    covered_m2: dict[str, np.ndarray] = field(default_factory=dict)
+    covered_population: dict[str, np.ndarray] = field(default_factory=dict)
+    dead_zones: list[dict] = field(default_factory=list)  # geometry in the grid CRS
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per step
+
+    @contextmanager
+    def timed(self, step: str):
+        started = time.perf_counter()
+        yield
+        self.timings[step] = self.timings.get(step, 0.0) + time.perf_counter() - started
+
+
+class _WKBFeature(Feature):
+    """A unit handed to exactextract as WKB (its GeoJSON path costs more than the extraction)."""
+
+    def __init__(self, pos: int, wkb: bytes):
+        super().__init__()
+        self.pos, self.wkb = pos, wkb
+
+    def geometry(self) -> bytes:
+        return self.wkb
+
+    def get(self, name: str) -> int:
+        return self.pos
+
+    def fields(self) -> list[str]:
+        return ["pos"]
+
+
+class _WKBSource(FeatureSource):
+    def __init__(self, geoms: np.ndarray, crs: pyproj.CRS):
+        super().__init__()
+        self.geoms, self.wkt = geoms, crs.to_wkt()
+
+    def count(self) -> int:
+        return len(self.geoms)
+
+    def __iter__(self):
+        for i, wkb in enumerate(shapely.to_wkb(self.geoms)):
+            yield _WKBFeature(i, wkb)
+
+    def srs_wkt(self) -> str:
+        return self.wkt
+
+
+def _fractions(
+    units: gpd.GeoDataFrame, shape: tuple[int, int], transform: Affine, crs: pyproj.CRS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact (cell, unit position, fraction) entries for the window, overlaps given out once."""
+    h, w = shape
+    x0, y1 = transform.c, transform.f
+    x1, y0 = x0 + transform.a * w, y1 + transform.e * h
+    raster = NumPyRasterSource(
+        np.broadcast_to(np.uint8(0), shape), x0, y0, x1, y1, srs_wkt=crs.to_wkt()
+    )
+    found = exact_extract(
+        raster, _WKBSource(units.geometry.values, crs), ["cell_id", "coverage"],
+        include_cols=["pos"], output="pandas",
+    )  # fmt: skip
+    # Cells met by two units: only they can be given out twice (cell ids within one unit are
+    # unique, so a running "seen" mask finds them without a window-sized float array).
+    seen, shared = np.zeros(h * w, dtype=bool), np.zeros(h * w, dtype=bool)
+    for ids in found["cell_id"]:
+        shared[ids] |= seen[ids]
+        seen[ids] = True
+    del seen
+    sizes = np.fromiter((len(c) for c in found["cell_id"]), dtype=np.int64, count=len(found))
+    cells = np.concatenate([np.asarray(c, dtype=np.int64) for c in found["cell_id"]] or [[]])
+    frac = np.concatenate([np.asarray(c, dtype=np.float64) for c in found["coverage"]] or [[]])
+    pos = np.repeat(found["pos"].to_numpy(dtype=np.int32), sizes)
+    del found
+    if not (frac > 0).all():
+        keep = frac > 0
+        cells, pos, frac = cells[keep], pos[keep], frac[keep]
+    # Shared cells: fractions taken in code order, each capped at what lower codes left.
+    over = np.flatnonzero(shared[cells])
+    if len(over):
+        rank = units["code_rank"].to_numpy()[pos[over]]
+        order = over[np.argsort(cells[over] * (len(units) + 1) + rank)]
+        c, f = cells[order], frac[order]
+        incl = np.cumsum(f)
+        start = np.r_[0, np.flatnonzero(np.diff(c)) + 1]
+        incl -= np.repeat(incl[start] - f[start], np.diff(np.r_[start, len(c)]))
+        frac[order] = np.minimum(1, incl) - np.minimum(1, incl - f)
+    return cells, pos, frac
+
+
+def _label_entries(cells, pos, frac, ranks) -> np.ndarray:
+    """Entries (bool) naming each cell's unit: the largest fraction, ties to the lower code."""
+    label = frac >= 1 - 1e-12
+    part = np.flatnonzero((frac > 0) & ~label)
+    order = part[np.lexsort((ranks[pos[part]], -frac[part], cells[part]))]
+    label[order[np.unique(cells[order], return_index=True)[1]]] = True
+    return label
+
+
+def rasterize_union(geoms: np.ndarray, shape: tuple[int, int], transform: Affine) -> np.ndarray:
+    """Cells (bool, `shape`) whose centre lies inside any of the polygons: their union.
+
+    A vectorised scanline fill — the cell-centre rule GDAL uses — written in numpy because
+    handing 100,000 shapely shapes to GDAL goes through GeoJSON in Python and costs more than
+    the fill itself. Each polygon is filled even-odd along every row centre it crosses (holes
+    and multipolygon parts included); the spans of all polygons are summed, so overlaps count
+    once. Crossings are half-open in y, so a vertex on a row centre is never counted twice.
+    """
+    h, w = shape
+    covered = np.zeros(shape, dtype=bool)
+    if not len(geoms):
+        return covered
+    rings, owner = shapely.get_rings(geoms, return_index=True)
+    xy, ring = shapely.get_coordinates(rings, return_index=True)
+    col = (xy[:, 0] - transform.c) / transform.a  # pixel space: rows grow downwards
+    row = (xy[:, 1] - transform.f) / transform.e
+    same = ring[:-1] == ring[1:]  # edges join consecutive points of one ring
+    c0, c1, r0, r1 = col[:-1][same], col[1:][same], row[:-1][same], row[1:][same]
+    gid = owner[ring[:-1][same]]
+    lo = np.clip(np.ceil(np.minimum(r0, r1) - 0.5), 0, h).astype(np.int64)
+    hi = np.clip(np.ceil(np.maximum(r0, r1) - 0.5), 0, h).astype(np.int64)
+    n = np.maximum(hi - lo, 0)
+    if not n.sum():
+        return covered
+    edge = np.repeat(np.arange(len(n)), n)
+    rows = lo[edge] + (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n))
+    t = (rows + 0.5 - r0[edge]) / (r1[edge] - r0[edge])
+    x = c0[edge] + t * (c1[edge] - c0[edge])
+    order = np.lexsort((x, gid[edge] * h + rows))  # by shape and row, then x
+    x, rows = x[order], rows[order]
+    start = np.clip(np.ceil(x[0::2] - 0.5), 0, w).astype(np.int64)
+    end = np.clip(np.ceil(x[1::2] - 0.5), 0, w).astype(np.int64)
+    span_rows = rows[0::2]
+    real = end > start
+    # Span ends as +1/-1 along each row, summed: a cell's count is the spans over it. int16
+    # holds the count while fewer than 32,767 shapes exist (half the memory traffic of int32).
+    dtype = np.int16 if len(geoms) < np.iinfo(np.int16).max else np.int32
+    diff = np.zeros((h, w + 1), dtype=dtype)
+    flat = diff.reshape(-1)
+    np.add.at(flat, span_rows[real] * (w + 1) + start[real], 1)
+    np.add.at(flat, span_rows[real] * (w + 1) + end[real], -1)
+    np.cumsum(diff, axis=1, out=diff)
+    return diff[:, :w] > 0
+
+
+def _dead_zones(
+    cells, unit, share, people, shape, transform, row_area, codes, tech, min_zone_population
+) -> list[dict]:
+    """Zones of dead cells (given as entries): 8-connected within one unit, with at least
+    `min_zone_population` people.
+
+    Zones are found on the raster (scipy.ndimage) and only the kept ones are polygonised, so
+    scattered single cells do not become millions of features; a zone's geometry is its cells
+    (4-connected polygons, a MultiPolygon when cells touch only at corners).
+    """
+    from scipy import ndimage
+
+    if not len(cells):
+        return []
+    dead = np.zeros(shape, dtype=bool)
+    dead.ravel()[cells] = True
+    comp, _ = ndimage.label(dead, structure=np.ones((3, 3), dtype=bool))
+    del dead
+    key = comp.ravel()[cells].astype(np.int64) * (len(codes) + 1) + unit
+    uniq, zone = np.unique(key, return_inverse=True)
+    pop = np.bincount(zone, people * share, minlength=len(uniq))
+    area = np.bincount(zone, row_area[cells // shape[1]], minlength=len(uniq))
+    keep = ~(pop < min_zone_population)  # NaN (unknown population) kept
+    if not keep.any():
+        return []
+    ids = comp  # reused: zone id + 1 on kept cells, 0 elsewhere
+    ids[:] = 0
+    ids.ravel()[cells[keep[zone]]] = zone[keep[zone]] + 1
+    polys, zone_of = _polygonise(ids, transform)
+    unit_of = uniq % (len(codes) + 1)
+    order = np.argsort(zone_of, kind="stable")
+    zone_of, polys = zone_of[order], polys[order]
+    first = np.r_[0, np.flatnonzero(np.diff(zone_of)) + 1]
+    out = []
+    for z, part in zip(zone_of[first], np.split(polys, first[1:]), strict=True):
+        out.append(
+            {
+                "unit_code": codes[unit_of[z]],
+                "technology": tech,
+                "population": float(pop[z]),
+                "area_km2": float(area[z]) / 1e6,
+                "geometry": part[0] if len(part) == 1 else shapely.MultiPolygon(list(part)),
+            }
+        )
+    return out
+
+
+def _polygonise(ids: np.ndarray, transform: Affine) -> tuple[np.ndarray, np.ndarray]:
+    """Polygons (4-connected) of the non-zero cells of `ids`, and the zone (id - 1) of each.
+
+    GDAL traces the rings; the shapely geometries are built in one vectorised call from the
+    flattened coordinates, which is several times faster than one `shape()` per polygon.
+    """
+    values, ring_sizes, ring_poly, coords = [], [], [], []
+    for geom, value in rasterio.features.shapes(
+        ids, mask=ids > 0, connectivity=4, transform=transform
+    ):
+        for ring in geom["coordinates"]:
+            ring_sizes.append(len(ring))
+            ring_poly.append(len(values))
+            coords.append(ring)
+        values.append(int(value) - 1)
+    xy = np.fromiter(
+        chain.from_iterable(chain.from_iterable(coords)), dtype=np.float64,
+        count=2 * sum(ring_sizes),
+    ).reshape(-1, 2)  # fmt: skip
+    rings = shapely.linearrings(xy, indices=np.repeat(np.arange(len(ring_sizes)), ring_sizes))
+    polys = shapely.polygons(rings, indices=np.asarray(ring_poly))
+    return polys, np.asarray(values, dtype=np.int64)
+
+
+def coverage_window(
+    grid: PopulationGrid,
+    window: rasterio.windows.Window,
+    units: gpd.GeoDataFrame,
+    own: np.ndarray,
+    shapes: dict[str, np.ndarray],
+    options: CoverageOptions | None = None,
+) -> WindowResult:
+    """Sums for the `own` units of `units` (grid CRS, with code_rank) over one grid window.
+
+    `units` also holds every other unit reaching into the window (for the overlap rule);
+    `shapes` every site shape reaching it, per technology. On an even grid a unit's people are
+    its `population` spread over its area (own units lie wholly inside their window, so their
+    area here is their whole area); unknown populations count every cell as populated.
+    """
+    opt = options or CoverageOptions()
+    shape = (int(window.height), int(window.width))
+    transform = rasterio.windows.transform(window, grid.transform)
+    codes, k = units["unit_code"].to_numpy(), len(units)
+    result = WindowResult(codes[own], np.empty(0), np.empty(0))
+    with result.timed("unit fractions (exactextract)"):
+        cells, pos, frac = _fractions(units, shape, transform, grid.crs)
+    with result.timed("population grid read"):
+        raster = grid.read(window)
+    with result.timed("sums by unit"):
+        row_area = grid.row_area_m2(window)
+        area_w = frac * row_area[cells // shape[1]]
+        area = np.bincount(pos, area_w, minlength=k)
+        if raster is None:  # even grid: people = the unit's density × area
+            density = units["population"].to_numpy(dtype=float) / np.where(area > 0, area, np.nan)
+            people_w = area_w * np.nan_to_num(density)[pos]
+            result.population = np.full(own.sum(), np.nan)
+        else:
+            people_w = frac * raster.ravel()[cells]
+            result.population = np.bincount(pos, people_w, minlength=k)[own]
+        result.area_m2 = area[own]
+    if opt.dead_zones and shapes:
+        with result.timed("dead zones"):
+            # Candidate entries: the cell's unit (largest fraction), one of ours, populated.
+            cand = _label_entries(cells, pos, frac, units["code_rank"].to_numpy()) & own[pos]
+            if raster is None:
+                cand &= ~(density[pos] <= 0)  # NaN: population unknown, counted as populated
+            else:
+                cand &= raster.ravel()[cells] >= opt.min_cell_population
+            cand = np.flatnonzero(cand)
+            if raster is None:
+                people = density[pos[cand]] * row_area[cells[cand] // shape[1]]
+            else:
+                people = raster.ravel()[cells[cand]].astype(np.float64)
+    del raster
+    for tech, tech_shapes in shapes.items():
+        with result.timed("site coverage (scanline)"):
+            on = rasterize_union(tech_shapes, shape, transform).ravel()[cells]
+        with result.timed("sums by unit"):
+            result.covered_m2[tech] = np.bincount(pos, area_w * on, minlength=k)[own]
+            result.covered_population[tech] = np.bincount(pos, people_w * on, minlength=k)[own]
+        if opt.dead_zones:
+            with result.timed("dead zones"):
+                d = ~on[cand]
+                result.dead_zones += _dead_zones(
+                    cells[cand[d]], pos[cand[d]], frac[cand[d]], people[d], shape, transform,
+                    row_area, codes, tech, opt.min_zone_population,
+                )  # fmt: skip
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# The whole computation
+# --------------------------------------------------------------------------------------------
+
+#: computed_coverage without its period column (schemas.contracts.COMPUTED_COVERAGE).
+RESULT_SCHEMA: dict[str, pl.DataType] = {
+    "unit_code": pl.String,
+    "province_code": pl.String,
+    "technology": pl.String,
+    "population": pl.Float64,
+    "population_covered": pl.Float64,
+    "share_covered": pl.Float64,  # percent, 0–100, as pop_5g_coverage
+    "area_km2": pl.Float64,
+    "area_covered_km2": pl.Float64,
+    "population_source": pl.String,  # grid | even (unit population spread over its area)
+}
+DEAD_ZONE_COLUMNS = ("unit_code", "province_code", "technology", "population", "area_km2")
+
+
+@dataclass
+class CoverageResult:
+    table: pl.DataFrame  # RESULT_SCHEMA, one row per unit × technology
+    dead_zones: gpd.GeoDataFrame  # DEAD_ZONE_COLUMNS + geometry, EPSG:4326
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per step, all windows
+
+
+@dataclass
+class _Plan:
+    """Everything the windows need, in the grid's CRS (picklable, for dask workers)."""
+
+    grid: PopulationGrid
+    units: gpd.GeoDataFrame  # unit_code, province_code, code_rank, population, geometry
+    shapes: dict[str, np.ndarray]
+    shape_bounds: dict[str, np.ndarray]
+    options: CoverageOptions
+
+
+def _plan(units, sites, grid_path, options: CoverageOptions) -> _Plan:
+    keep = ["unit_code", "province_code", "geometry"]
+    prepared = units[keep].copy()
+    prepared["population"] = (
+        units["population"].astype("float64").to_numpy()
+        if "population" in units
+        else np.full(len(units), np.nan)
+    )
+    grid = (
+        PopulationGrid.from_geotiff(grid_path)
+        if grid_path
+        else PopulationGrid.even(prepared, options.resolution_m)
+    )
+    prepared = prepared.to_crs(grid.crs)
+    # Reprojection can make rounded polygons self-intersect; exactextract needs valid ones.
+    geoms = prepared.geometry.to_numpy()
+    bad = ~shapely.is_valid(geoms)
+    if bad.any():
+        geoms[bad] = [polygonal(g) for g in shapely.make_valid(geoms[bad])]
+        prepared = prepared.set_geometry(gpd.GeoSeries(geoms, crs=grid.crs))
+    prepared["code_rank"] = prepared["unit_code"].rank(method="first").astype(int).to_numpy()
+    prepared = prepared.reset_index(drop=True)
+    sites = usable_sites(sites) if "reason_en" in sites.columns else sites
+    shapes, bounds = {}, {}
+    for tech in sorted(sites["technology"].unique().to_list()):
+        geoms = site_shapes(sites.filter(pl.col("technology") == tech), grid.crs)
+        shapes[tech], bounds[tech] = geoms, shapely.bounds(geoms)
+    return _Plan(grid, prepared, shapes, bounds, options)
+
+
+def _run_window(plan: _Plan, provinces: list[str] | None) -> WindowResult | None:
+    """The window of `provinces`' units (all units when None), computed for those units."""
+    units = plan.units
+    own = (
+        np.ones(len(units), bool)
+        if provinces is None
+        else units["province_code"].isin(provinces).to_numpy()
+    )
+    window = plan.grid.window(tuple(units[own].total_bounds))
+    if window is None:
+        return None
+    wb = rasterio.windows.bounds(window, plan.grid.transform)
+    near = units.sindex.query(shapely.box(*wb), predicate="intersects")
+    near = np.union1d(near, np.flatnonzero(own))
+    sub, sub_own = units.iloc[near].reset_index(drop=True), own[near]
+    shapes = {}
+    for tech, geoms in plan.shapes.items():
+        b = plan.shape_bounds[tech]
+        hit = (b[:, 0] < wb[2]) & (b[:, 2] > wb[0]) & (b[:, 1] < wb[3]) & (b[:, 3] > wb[1])
+        shapes[tech] = geoms[hit]
+    return coverage_window(plan.grid, window, sub, sub_own, shapes, plan.options)
+
+
+def _assemble(plan: _Plan, parts: list[WindowResult | None]) -> CoverageResult:
+    parts = [p for p in parts if p is not None and len(p.unit_codes)]
+    techs = list(plan.shapes)
+    units = plan.units.set_index("unit_code")
+    rows = []
+    for p in parts:
+        for tech in techs:
+            rows.append(
+                pl.DataFrame(
+                    {
+                        "unit_code": p.unit_codes,
+                        "technology": tech,
+                        "grid_population": p.population,
+                        "area_m2": p.area_m2,
+                        "covered_m2": p.covered_m2[tech],
+                        "covered_population": p.covered_population[tech],
+                    },
+                    schema_overrides={"technology": pl.String},
+                )
+            )
+    even = plan.grid.is_even
+    info = pl.DataFrame(
+        {
+            "unit_code": units.index.to_numpy(),
+            "province_code": units["province_code"].to_numpy(),
+            "unit_population": units["population"].to_numpy(),
+        }
+    )
+    if not rows:
+        return CoverageResult(pl.DataFrame(schema=RESULT_SCHEMA), _dead_zone_frame([], plan))
+    df = pl.concat(rows).join(info, on="unit_code", how="left")
+    share_area = pl.when(pl.col("area_m2") > 0).then(pl.col("covered_m2") / pl.col("area_m2"))
+    if even:
+        population = pl.col("unit_population").fill_nan(None)
+        covered = population * share_area
+        share = share_area * 100
+    else:
+        population = pl.col("grid_population")
+        covered = pl.col("covered_population")
+        share = pl.when(population > 0).then(covered / population * 100)
+    table = df.select(
+        "unit_code",
+        "province_code",
+        "technology",
+        population.alias("population"),
+        covered.alias("population_covered"),
+        share.alias("share_covered"),
+        (pl.col("area_m2") / 1e6).alias("area_km2"),
+        (pl.col("covered_m2") / 1e6).alias("area_covered_km2"),
+        pl.lit("even" if even else "grid").alias("population_source"),
+    ).sort("unit_code", "technology")
+    zones = [z for p in parts for z in p.dead_zones]
+    timings: dict[str, float] = {}
+    for p in parts:
+        for step, seconds in p.timings.items():
+            timings[step] = timings.get(step, 0.0) + seconds
+    return CoverageResult(table.cast(RESULT_SCHEMA), _dead_zone_frame(zones, plan), timings)
+
+
+def _dead_zone_frame(zones: list[dict], plan: _Plan) -> gpd.GeoDataFrame:
+    province = dict(zip(plan.units["unit_code"], plan.units["province_code"], strict=True))
+    frame = gpd.GeoDataFrame(
+        {
+            "unit_code": [z["unit_code"] for z in zones],
+            "province_code": [province[z["unit_code"]] for z in zones],
+            "technology": [z["technology"] for z in zones],
+            "population": np.array([z["population"] for z in zones], dtype=float),
+            "area_km2": np.array([z["area_km2"] for z in zones], dtype=float),
+        },
+        geometry=gpd.GeoSeries([z["geometry"] for z in zones], crs=plan.grid.crs),
+    ).to_crs(WGS84)
+    frame = frame.sort_values(["unit_code", "technology", "population"], ascending=[1, 1, 0])
+    return frame.reset_index(drop=True)
+
+
+def _provinces(plan: _Plan, provinces: Iterable[str] | None) -> list[str]:
+    present = sorted(plan.units["province_code"].unique())
+    return [p for p in present if provinces is None or p in set(provinces)]
+
+
+def compute_coverage(
+    units: gpd.GeoDataFrame,
+    sites: pl.DataFrame,
+    grid_path: str | Path | None = None,
+    *,
+    provinces: Iterable[str] | None = None,
+    by_province: bool | None = None,
+    options: CoverageOptions | None = None,
+) -> CoverageResult:
+    """Coverage per unit × technology and dead zones, in this process.
+
+    `units`: unit_code, province_code, geometry (any CRS) and optionally population (used when
+    there is no grid). `sites`: SITE_SCHEMA rows (unusable ones are left out). `provinces`
+    limits the units reported (all units still take part in the overlap rule). `by_province`:
+    one window per province (bounded memory) or one window over all units (fastest: a unit is
+    extracted once, not again in each neighbour's window); by default one window unless it
+    would exceed MAX_WINDOW_CELLS or `provinces` is given.
+    `options`: resolution of the even grid, populated-cell and dead-zone thresholds.
+    """
+    started = time.perf_counter()
+    plan = _plan(units, sites, grid_path, options or CoverageOptions())
+    planned = time.perf_counter() - started
+    if by_province is None:
+        whole = plan.grid.window(tuple(plan.units.total_bounds))
+        cells = 0 if whole is None else int(whole.width) * int(whole.height)
+        by_province = provinces is not None or cells > MAX_WINDOW_CELLS
+    if by_province:
+        parts = [_run_window(plan, [p]) for p in _provinces(plan, provinces)]
+    else:
+        if provinces is not None:
+            raise ValueError("provinces needs by_province=True")
+        parts = [_run_window(plan, None)]
+    result = _assemble(plan, parts)
+    result.timings = {"plan (units, site shapes)": planned, **result.timings}
+    return result
+
+
+def compute_coverage_distributed(
+    units: gpd.GeoDataFrame,
+    sites: pl.DataFrame,
+    client,
+    grid_path: str | Path | None = None,
+    *,
+    provinces: Iterable[str] | None = None,
+    options: CoverageOptions | None = None,
+) -> CoverageResult:
+    """The same as `compute_coverage`, one task per province on a dask.distributed `client`.
+
+    The plan (units and site shapes in the grid CRS) is scattered once; each worker reads only
+    its province's window of the GeoTIFF, so the grid is never shipped.
+    """
+    plan = _plan(units, sites, grid_path, options or CoverageOptions())
+    shared = client.scatter(plan, broadcast=True)
+    futures = client.map(
+        lambda p, plan: _run_window(plan, [p]), _provinces(plan, provinces), plan=shared,
+        pure=False,
+    )  # fmt: skip
+    return _assemble(plan, client.gather(futures))
+
+
+# --------------------------------------------------------------------------------------------
+# Map layer
+# --------------------------------------------------------------------------------------------
+
+
+def dead_zone_layer(
+    dead_zones: gpd.GeoDataFrame,
+    units: gpd.GeoDataFrame | None = None,
+    technology: str = "5G",
+    min_population: float = 1.0,
+    tolerance_m: float = 25.0,
+) -> gpd.GeoDataFrame:
+    """Dead zones of one technology as a display layer for geo/maps.py (EPSG:4326).
+
+    One feature per zone with at least `min_population` people, cell staircases smoothed by a
+    topology-preserving simplification (`tolerance_m`, metres); with `units` (admin_units), the
+    unit's name, province name and remote flag ride along for tooltips. Largest zones first.
+    """
+    layer = dead_zones[
+        (dead_zones["technology"] == technology) & (dead_zones["population"] >= min_population)
+    ].copy()
+    if len(layer):
+        metric = layer.geometry.to_crs(FALLBACK_CRS).simplify(tolerance_m)
+        layer = layer.set_geometry(metric.to_crs(WGS84).make_valid())
+    if units is not None:
+        extra = [c for c in ("unit_name", "province_name", "is_remote") if c in units.columns]
+        info = units[["unit_code", *extra]].drop_duplicates("unit_code")
+        layer = layer.merge(info, on="unit_code", how="left")
+    layer["population"] = layer["population"].round(1)
+    layer["area_km2"] = layer["area_km2"].round(4)
+    return layer.sort_values("population", ascending=False).reset_index(drop=True)
