@@ -6,7 +6,7 @@ The case (synthetic, deterministic, generated once into the cache directory in a
 so its memory does not count): the 3,321 units of ../shared/data/vn_communes_2025.parquet; a
 100 m population grid (EPSG:32648) over mainland Vietnam and its near islands (~33 M land
 cells; Hoàng Sa and Trường Sa lie outside it) holding each unit's published population, spread
-unevenly (smooth lognormal density, rural people in ~500 m village clusters, blurred 200 m
+unevenly (smooth lognormal density, rural people in ~500 m village clusters, blurred 500 m
 across commune lines as real population is); 60,000 sites placed where
 people live (radius 0.3–4 km by density, a quarter of them sectors, ~40 % 5G).
 
@@ -106,11 +106,12 @@ def _generate(cache: Path) -> None:
     raw = np.bincount(label.ravel(), values.ravel().astype("float64"), minlength=len(units) + 1)
     scale = np.divide(pop, raw, out=np.zeros_like(pop), where=raw > 0).astype("float32")
     values *= scale[label]
-    # Real population does not jump at a commune line: blur across boundaries (sigma 200 m),
+    # Real population does not jump at a commune line (nor know its 50 m fragments): blur the
+    # per-unit field across boundaries (sigma 500 m),
     # then nobody lives at sea or abroad.
     from scipy.ndimage import gaussian_filter
 
-    values = gaussian_filter(values, sigma=2.0, truncate=3.0, output=np.float32)
+    values = gaussian_filter(values, sigma=5.0, truncate=3.0, output=np.float32)
     values[label == 0] = 0
     del label
     profile = dict(

@@ -368,7 +368,7 @@ class PopulationGrid:
         """The grid-aligned window covering `bounds` (grid CRS), clipped; None if outside."""
         inv = ~self.transform
         cols, rows = zip(
-            *(inv * (x, y) for x in (bounds[0], bounds[2]) for y in (bounds[1], bounds[3])),
+            *(inv @ (x, y) for x in (bounds[0], bounds[2]) for y in (bounds[1], bounds[3])),
             strict=True,
         )
         c0, c1 = max(0, math.floor(min(cols))), min(self.width, math.ceil(max(cols)))

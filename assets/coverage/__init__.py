@@ -1,0 +1,14 @@
+"""Coverage computed from cell sites and a population grid (issue 13): cell_sites →
+computed_coverage + dead_zones → coverage_comparison (reported vs computed pop_5g_coverage)."""
+
+import dagster as dg
+
+from .assets import cell_sites, computed_coverage, coverage_comparison
+
+COVERAGE_ASSETS = [cell_sites, computed_coverage, coverage_comparison]
+#: Period-level assets: run them with the period's publishing, after ingest and validation.
+COVERAGE_SELECTION = dg.AssetSelection.assets(
+    "cell_sites", "computed_coverage", "dead_zones", "coverage_comparison"
+)
+
+__all__ = ["COVERAGE_ASSETS", "COVERAGE_SELECTION"]
