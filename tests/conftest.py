@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.chromium import browser, chromium_path  # noqa: F401 - one browser for every test
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 

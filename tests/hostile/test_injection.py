@@ -9,13 +9,12 @@ import re
 
 from openpyxl import load_workbook
 
-from tests.browser.conftest import browser, chromium_path  # noqa: F401 - the fixtures
 from tests.hostile.cases import INJECTION_FILE, INJECTION_NAMES, PERIOD, _units
 
 FORMULA = re.compile(r"^[=+\-@\t\r]")
 
 
-def _open(browser, path):  # noqa: F811
+def _open(browser, path):
     page = browser.new_page()
     fired = []
     page.on("dialog", lambda d: (fired.append(d.message), d.dismiss()))
@@ -26,7 +25,7 @@ def _open(browser, path):  # noqa: F811
     return page, fired
 
 
-def test_quality_page_shows_hostile_names_as_text(browser, hostile_lake):  # noqa: F811
+def test_quality_page_shows_hostile_names_as_text(browser, hostile_lake):
     home, _ = hostile_lake
     page, fired = _open(browser, home / "reports" / PERIOD / "quality" / "index.html")
     unresolved = (
@@ -40,7 +39,7 @@ def test_quality_page_shows_hostile_names_as_text(browser, hostile_lake):  # noq
     page.close()
 
 
-def test_map_tooltip_shows_a_hostile_file_name_as_text(browser, hostile_lake):  # noqa: F811
+def test_map_tooltip_shows_a_hostile_file_name_as_text(browser, hostile_lake):
     home, _ = hostile_lake
     page, fired = _open(browser, home / "reports" / PERIOD / "maps" / "index.html")
     page.wait_for_selector("html[data-dx-ready='1']")

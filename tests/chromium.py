@@ -1,4 +1,5 @@
-"""Real headless Chromium (Debian's /usr/bin/chromium) for the map page tests.
+"""Real headless Chromium (Debian's /usr/bin/chromium) for every browser test (map and quality
+pages, injection), as one session-wide browser: Playwright's sync API allows one at a time.
 
 The browser is found, or installed with apt when the tests run as root; otherwise the tests fail
 with a message saying how to install it. They are never skipped: a map page nobody opened in a
