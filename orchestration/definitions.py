@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dagster as dg
 
+from assets.coverage import COVERAGE_ASSETS, COVERAGE_SELECTION
+from assets.coverage import checks as coverage_checks
 from assets.indicators.assets import coverage_gaps, indicator_values
 from assets.ingest.assets import raw_reports
 from assets.reference.assets import admin_units
@@ -22,7 +24,10 @@ from orchestration.sensors import landing_sensor, publish_after_ingest
 from orchestration.settings import Settings
 
 REFERENCE = dg.AssetSelection.assets("admin_units", "boundary_problems")
-PUBLISH = dg.AssetSelection.assets("coverage_gaps", "coverage_maps", "quality_report")
+PUBLISH = (
+    dg.AssetSelection.assets("coverage_gaps", "coverage_maps", "quality_report")
+    | COVERAGE_SELECTION  # period-level: cell sites → computed coverage, with the publishing
+)
 
 reference_job = dg.define_asset_job(
     "reference_job",
@@ -77,9 +82,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 coverage_gaps,
                 coverage_maps,
                 quality_report,
+                *COVERAGE_ASSETS,
             ]
         ),
-        asset_checks=dg.load_asset_checks_from_modules([asset_checks]),
+        asset_checks=dg.load_asset_checks_from_modules([asset_checks, coverage_checks]),
         jobs=[reference_job, ingest_job, publish_job],
         sensors=[landing_sensor, publish_after_ingest],
         schedules=build_schedules(settings),

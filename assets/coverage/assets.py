@@ -1,5 +1,9 @@
 """Coverage assets: thin wrappers around geo.coverage and .compare (issue 13).
 
+cell_sites sits with ingest (it reads landing files, with their lineage); the computed
+coverage, its dead zones and the comparison sit with the indicators they feed. All are
+period-level: they run with the period's publishing, after ingest and validation.
+
 Settings (run config, else the environment):
 DXLAKE_POPULATION_GRID          population GeoTIFF (any CRS and resolution); unset → the one
                                 GeoTIFF in $DXLAKE_HOME/grids/ if there is exactly one; else each
@@ -62,7 +66,7 @@ def population_grid(config_value: str, home: Path) -> Path | None:
 
 @dg.asset(
     partitions_def=periods,
-    group_name="coverage",
+    group_name="ingest",
     description="Every cell-site row of the period's landing files (operator, site, technology, "
     "lat/lon, radius, optional azimuth and beam width), with file/sheet/row lineage; rows that "
     "cannot be used carry the reason (vi/en). Cell-site files are told from reports by their "
@@ -105,7 +109,7 @@ def cell_sites(context: dg.AssetExecutionContext, lake: LakeResource) -> pl.Data
 
 @dg.multi_asset(
     partitions_def=periods,
-    group_name="coverage",
+    group_name="indicators",
     outs={
         "computed_coverage": dg.AssetOut(
             description="Per unit × technology: population, population covered, share covered "
@@ -191,7 +195,7 @@ def computed_coverage(
 
 @dg.asset(
     partitions_def=periods,
-    group_name="coverage",
+    group_name="indicators",
     description="pop_5g_coverage beside itself: the reported value (validated_observations) and "
     "the value computed from the cell sites, per unit, with the difference in points and "
     "whether it exceeds the tolerance (DXLAKE_COVERAGE_TOLERANCE_PP, default 5).",
