@@ -33,12 +33,8 @@ def hue_units(shared_data):
     )
 
 
-@pytest.fixture(scope="module")
-def demo_lake(tmp_path_factory, hue_units):
-    home = tmp_path_factory.mktemp("coverage_lake")
-    spec = write_demo_coverage(home, PERIOD)
-    codes = hue_units["unit_code"].tolist()
-    reported = {codes[0]: 100.0, codes[1]: 0.0, spec.no_signal[0]: 0.0}
+def _materialize(home, hue_units, reported: dict[str, float]):
+    """Run the coverage assets for PERIOD under `home`, with stand-in upstream tables."""
 
     @dg.asset(name="admin_units")
     def admin_units_stub() -> gpd.GeoDataFrame:
@@ -52,8 +48,9 @@ def demo_lake(tmp_path_factory, hue_units):
                 "indicator_id": "pop_5g_coverage",
                 "value": list(reported.values()),
                 "source_file": "operator.csv",
-                "source_row": [6, 7, 8],
-            }
+                "source_row": list(range(6, 6 + len(reported))),
+            },
+            schema_overrides={"unit_code": pl.String, "value": pl.Float64},
         )
 
     with dg.instance_for_test() as instance:
@@ -63,7 +60,7 @@ def demo_lake(tmp_path_factory, hue_units):
             "io_manager": LakeIOManager(home=str(home)),
         }
         dg.materialize([admin_units_stub], instance=instance, resources=resources)
-        result = dg.materialize(
+        return dg.materialize(
             [admin_units_stub, validated_stub, *COVERAGE_ASSETS, computed_matches_reported],
             selection=[
                 "validated_observations", "cell_sites", "computed_coverage", "dead_zones",
@@ -73,7 +70,26 @@ def demo_lake(tmp_path_factory, hue_units):
             instance=instance,
             resources=resources,
         )  # fmt: skip
-    return home, spec, result, reported
+
+
+@pytest.fixture(scope="module")
+def demo_lake(tmp_path_factory, hue_units):
+    home = tmp_path_factory.mktemp("coverage_lake")
+    spec = write_demo_coverage(home, PERIOD)
+    codes = hue_units["unit_code"].tolist()
+    reported = {codes[0]: 100.0, codes[1]: 0.0, spec.no_signal[0]: 0.0}
+    return home, spec, _materialize(home, hue_units, reported), reported
+
+
+def test_a_period_without_cell_sites_gives_empty_tables(tmp_path, hue_units):
+    result = _materialize(tmp_path, hue_units, {hue_units["unit_code"].iloc[0]: 90.0})
+    assert result.success
+    lake = tmp_path / "lake"
+    assert pl.read_parquet(table_path(lake, "cell_sites", PERIOD)).is_empty()
+    assert pl.read_parquet(table_path(lake, "computed_coverage", PERIOD)).is_empty()
+    assert len(gpd.read_parquet(table_path(lake, "dead_zones", PERIOD))) == 0
+    assert pl.read_parquet(table_path(lake, "coverage_comparison", PERIOD)).is_empty()
+    assert result.get_asset_check_evaluations()[0].passed
 
 
 def test_the_demo_lake_has_the_coverage_tables(demo_lake, hue_units):
