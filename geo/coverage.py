@@ -667,7 +667,8 @@ def coverage_window(
         raster = grid.read(window)
     with result.timed("sums by unit"):
         row_area = grid.row_area_m2(window)
-        area_w = frac * row_area[cells // shape[1]]
+        uniform = bool((row_area == row_area[0]).all())  # projected grid: one cell area
+        area_w = frac * (row_area[0] if uniform else row_area[cells // shape[1]])
         area = np.bincount(pos, area_w, minlength=k)
         if raster is None:  # even grid: people = the unit's density × area
             density = units["population"].to_numpy(dtype=float) / np.where(area > 0, area, np.nan)
