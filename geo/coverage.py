@@ -497,7 +497,7 @@ def _fractions(
     sizes = np.fromiter((len(c) for c in found["cell_id"]), dtype=np.int64, count=len(found))
     cells = np.concatenate([np.asarray(c, dtype=np.int64) for c in found["cell_id"]] or [[]])
     frac = np.concatenate([np.asarray(c, dtype=np.float64) for c in found["coverage"]] or [[]])
-    pos = np.repeat(found["pos"].to_numpy(dtype=np.int32), sizes)
+    pos = np.repeat(found["pos"].to_numpy(dtype=np.intp), sizes)  # bincount's own index type
     del found
     if not (frac > 0).all():
         keep = frac > 0
