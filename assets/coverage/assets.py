@@ -78,8 +78,8 @@ def cell_sites(context: dg.AssetExecutionContext, lake: LakeResource) -> pl.Data
     frames = []
     ingested_at = datetime.now(UTC)
     for file in landing_files(folder) if folder.is_dir() else []:
-        if file.path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            continue
+        if file.refusal or file.path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            continue  # refused files (links out, FIFOs, files being written) are never opened
         try:
             sites = read_cell_sites(file.path, file.rel, file.sha256, ingested_at)
         except UnreadableFile:
