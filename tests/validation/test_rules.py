@@ -13,6 +13,7 @@ import pytest
 
 from assets.ingest.template import write_template
 from geo.units import official_units
+from orchestration.definitions import build_definitions
 from orchestration.lake import read_period
 from orchestration.runner import materialize_period
 from orchestration.settings import Settings
@@ -216,7 +217,9 @@ def test_returned_workbooks_list_each_file_s_rows(planted_run):
 
 def test_a_clean_input_passes_every_check(clean_run):
     settings, checks = clean_run
-    assert len(checks) == 7
+    defined = build_definitions(settings).resolve_asset_graph().asset_check_keys
+    assert sorted(c.check_name for c in checks) == sorted(k.name for k in defined)  # each once
+    assert len(checks) == 8  # 7 on the observations, 1 on computed 5G coverage
     assert all(c.passed for c in checks), [c.check_name for c in checks if not c.passed]
     assert _table(settings, "quarantined_rows").is_empty()
     assert _table(settings, "validated_observations").height == 40 * 9
