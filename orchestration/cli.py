@@ -18,9 +18,25 @@ from orchestration.settings import Settings
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
+def open_instance(attempts: int = 30):
+    """The Dagster instance under DAGSTER_HOME. Its SQLite files may be locked for a moment by
+    another run, the UI or the daemon creating or migrating them: wait, do not fail the run."""
+    import sqlite3
+
+    import dagster as dg
+    import sqlalchemy.exc
+
+    for attempt in range(attempts):
+        try:
+            return dg.DagsterInstance.get()
+        except (sqlite3.OperationalError, sqlalchemy.exc.OperationalError) as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
+
+
 def run_period(settings: Settings, period: str) -> int:
     """Materialize admin_units and the period's graph; print the summary. Returns an exit code."""
-    import dagster as dg
 
     from assets.indicators.gaps import check_period
     from orchestration.runner import materialize_period
@@ -47,7 +63,7 @@ def run_period(settings: Settings, period: str) -> int:
         )
 
     results = materialize_period(
-        settings, period, dg.DagsterInstance.get(), log_level="WARNING", on_wait=waiting
+        settings, period, open_instance(), log_level="WARNING", on_wait=waiting
     )
     last = results[-1]
     if not last.success:

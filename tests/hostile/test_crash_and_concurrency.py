@@ -71,9 +71,11 @@ def test_a_run_killed_mid_write_leaves_the_lake_readable_and_the_next_run_comple
     before = lake_tables(lake)
     proc = dxlake_run(home, DXLAKE_PAUSE_BEFORE_RENAME="validated_observations")
     paused: list[str] = []
+    seen: list[str] = []  # what the run said, for the failure message
 
     def watch() -> None:
         for line in proc.stderr:
+            seen.append(line)
             if "paused before rename" in line:
                 paused.append(line.split("paused before rename", 1)[1].strip())
                 return
@@ -81,7 +83,7 @@ def test_a_run_killed_mid_write_leaves_the_lake_readable_and_the_next_run_comple
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     watcher.join(timeout=300)
-    assert paused, "the run never reached the table write"
+    assert paused, f"the run never reached the table write:\n{''.join(seen[-40:])}"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     FIGURES["runs"] += 1  # killed on purpose: not a crash of ours
