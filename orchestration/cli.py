@@ -19,20 +19,26 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def open_instance(attempts: int = 30):
-    """The Dagster instance under DAGSTER_HOME. Its SQLite files may be locked for a moment by
-    another run, the UI or the daemon creating or migrating them: wait, do not fail the run."""
+    """The Dagster instance under DAGSTER_HOME. Opening a new instance creates its SQLite files,
+    and two `dxlake run` started together would both create them (one then fails stamping the
+    schema version): opening is serialised by a file lock. The files may also be locked for a
+    moment by the UI or the daemon: wait, do not fail the run."""
+    import fcntl
     import sqlite3
 
     import dagster as dg
     import sqlalchemy.exc
 
-    for attempt in range(attempts):
-        try:
-            return dg.DagsterInstance.get()
-        except (sqlite3.OperationalError, sqlalchemy.exc.OperationalError) as exc:
-            if "locked" not in str(exc) or attempt == attempts - 1:
-                raise
-            time.sleep(0.5)
+    home = Path(os.environ["DAGSTER_HOME"])
+    with (home / ".dxlake-open.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released on close, or by the kernel if we die
+        for attempt in range(attempts):
+            try:
+                return dg.DagsterInstance.get()
+            except (sqlite3.OperationalError, sqlalchemy.exc.OperationalError) as exc:
+                if "locked" not in str(exc) or attempt == attempts - 1:
+                    raise
+                time.sleep(0.5)
 
 
 def run_period(settings: Settings, period: str) -> int:
