@@ -40,7 +40,8 @@ from rasterio.transform import from_origin
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from geo.coverage import SITE_SCHEMA, CoverageOptions, compute_coverage  # noqa: E402
+from assets.ingest.sites import SITE_SCHEMA  # noqa: E402
+from geo.coverage import CoverageOptions, compute_coverage  # noqa: E402
 
 COMMUNES = REPO.parent / "shared" / "data" / "vn_communes_2025.parquet"
 CRS = "EPSG:32648"

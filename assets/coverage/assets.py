@@ -22,6 +22,7 @@ import polars as pl
 
 from assets.ingest.landing import landing_files
 from assets.ingest.readers import SUPPORTED_SUFFIXES, UnreadableFile
+from assets.ingest.sites import read_cell_sites, usable_sites
 from geo.coverage import (
     DEFAULT_MIN_CELL_POPULATION,
     DEFAULT_MIN_ZONE_POPULATION,
@@ -29,8 +30,6 @@ from geo.coverage import (
     CoverageOptions,
     compute_coverage,
     compute_coverage_distributed,
-    read_cell_sites,
-    usable_sites,
 )
 from orchestration.partitions import periods
 from orchestration.resources import LakeResource

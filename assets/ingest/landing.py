@@ -1,7 +1,8 @@
 """Read a period's landing folder into raw observations and a status per file.
 
-Every file gets a `file_status` row: read, rejected (with the reason) or duplicate (the same
-content landed twice is read once). Landing files are opened read-only and never modified.
+Every file gets a `file_status` row: read, rejected (with the reason), duplicate (the same
+content landed twice is read once), skipped (still being written) or cell_sites (an operator's
+site list, left to the coverage assets). Landing files are opened read-only and never modified.
 A national half-year is thousands of small files, so they are read over a process pool (one
 worker per core) and everything that repeats across files (header texts, province titles) is
 matched once.
@@ -31,6 +32,7 @@ from . import limits as lim
 from .layout import fill_merged, find_layout, parse_period, title_block
 from .observations import sheet_observations
 from .readers import SUPPORTED_SUFFIXES, UnreadableFile, read_sheets
+from .sites import find_site_header
 
 _AUTHORITY = "uy ban nhan dan "
 IGNORED_PREFIXES = (".", "~$", "~")  # hidden files and office lock files
@@ -144,6 +146,16 @@ def read_file(
         observations += found
     status["sheets_read"] = ", ".join(read) or None
     status["sheets_hidden"] = ", ".join(hidden) or None
+    if not read and (
+        sites := [s.name for s in sheets if not s.hidden and find_site_header(s.rows)]
+    ):
+        return [], {
+            **status,
+            "status": "cell_sites",
+            "sheets_read": ", ".join(sites),
+            "reason_vi": "Danh sách trạm phát sóng: đọc vào bảng cell_sites để tính vùng phủ sóng",
+            "reason_en": "cell-site list: read into cell_sites for the coverage computation",
+        }
     if not read:
         return [], _reject(
             status,

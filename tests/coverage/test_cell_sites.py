@@ -4,7 +4,7 @@ import openpyxl
 import polars as pl
 import pytest
 
-from geo.coverage import is_cell_site_file, read_cell_sites
+from assets.ingest.sites import is_cell_site_file, read_cell_sites
 
 
 def test_a_semicolon_csv_with_vietnamese_headers_and_decimal_commas(tmp_path):

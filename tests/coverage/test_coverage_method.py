@@ -15,8 +15,8 @@ import rasterio.features
 import shapely
 from rasterio.transform import from_origin
 
+from assets.ingest.sites import SITE_SCHEMA
 from geo.coverage import (
-    SITE_SCHEMA,
     CoverageOptions,
     compute_coverage,
     dead_zone_layer,
