@@ -579,8 +579,11 @@ class Gazetteer:
     def _names_code(self, text: str, code: str) -> bool:
         """Could the name be the unit with this code: its current name, or an old one that
         went (wholly or in part) into it?"""
+        unit = self._units[code]
+        if text == unit.name or text == unit.name[len(unit.unit_type) + 1 :]:
+            return True  # spelt as the register spells it (a template's prefilled name)
         readings = self._interpretations(text)
-        unit_context = _Context(self._units[code].province_code, None)
+        unit_context = _Context(unit.province_code, None)
         if code in self._current(readings, unit_context):
             return True
         return any(code in self._old[i].targets for i in self._previous(readings, unit_context))

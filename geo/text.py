@@ -7,6 +7,7 @@ import unicodedata
 
 _SPACES = re.compile(r"\s+")
 _NON_ALNUM = re.compile(r"[^0-9a-z ]+")
+_COMBINING = re.compile("[\u0300-\u036f]+")  # the combining diacritical marks block (all Mn)
 
 
 def fold(text: str) -> str:
@@ -16,7 +17,9 @@ def fold(text: str) -> str:
     report typed without diacritics or in capitals matches the official spelling.
     """
     text = unicodedata.normalize("NFD", str(text)).replace("đ", "d").replace("Đ", "D")
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
+    text = _COMBINING.sub("", text)  # Vietnamese marks, in C; other scripts' marks below
+    if not text.isascii():
+        text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
     text = _NON_ALNUM.sub(" ", text.lower().replace("\u00a0", " "))
     return _SPACES.sub(" ", text).strip()
 

@@ -69,6 +69,11 @@ class Catalogue:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_id", {i.id: i for i in self.indicators})
+        object.__setattr__(self, "_hash", hash(self.indicators))
+
+    def __hash__(self) -> int:
+        """Computed once: the catalogue keys the readers' memos, looked up for every row read."""
+        return self._hash
 
     def __iter__(self):
         return iter(self.indicators)

@@ -11,14 +11,13 @@ matched once.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import logging
 import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -56,11 +55,14 @@ class LandingFile:
     refusal: tuple[str, str, str] | None = None  # (status, vi, en): not opened at all
 
 
-def landing_files(folder: Path) -> list[LandingFile]:
-    """The files of a landing folder, oldest first (ties by name): later files win on conflicts."""
+def landing_files(folder: Path, *, hashed: bool = True) -> list[LandingFile]:
+    """The files of a landing folder, oldest first (ties by name): later files win on conflicts.
+
+    `hashed=False` leaves sha256 empty for the reader to fill in (read_file hashes the file in
+    the worker that reads it, so a national folder is not hashed on one core first)."""
     out = []
-    for path in sorted(folder.rglob("*")):  # rglob never descends a linked folder
-        if path.name.startswith(IGNORED_PREFIXES) or (path.is_dir() and not path.is_symlink()):
+    for path, beside in _entries(folder):
+        if path.name.startswith(IGNORED_PREFIXES):
             continue
         rel = path.relative_to(folder).as_posix()
         refusal = lim.path_refusal(path, folder)
@@ -69,12 +71,26 @@ def landing_files(folder: Path) -> list[LandingFile]:
             out.append(LandingFile(path, rel, "", mtime, refusal=refusal))
             continue
         before = lim.stamp(path)
-        with path.open("rb") as fh:  # streamed: a huge file costs time, not memory
-            digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        digest = _sha256(path) if hashed else ""
         mtime = datetime.fromtimestamp(before[1] / 1e9, tz=UTC)
-        refusal = lim.being_written(path, before)
+        refusal = lim.being_written(path, before, beside.__contains__)
         out.append(LandingFile(path, rel, digest, mtime, stamp=before, refusal=refusal))
     return sorted(out, key=lambda f: (f.mtime, f.rel))
+
+
+def _entries(folder: Path) -> Iterator[tuple[Path, set[str]]]:
+    """(path, names beside it) for every entry but folders, at any depth; a linked folder is an
+    entry (refused later), never descended."""
+    for dirpath, dirnames, filenames in os.walk(folder):
+        base, beside = Path(dirpath), {*dirnames, *filenames}
+        links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+        for name in (*filenames, *links):
+            yield base / name, beside
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as fh:  # streamed: a huge file costs time, not memory
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _province_from_title(
@@ -96,12 +112,15 @@ def read_file(
     file: LandingFile,
     catalogue: Catalogue,
     resolve_province: Callable[[str], str | None] | None = None,
+    limits: lim.Limits | None = None,
 ) -> tuple[list[dict], dict]:
     """Observations of one file and its status row. Never raises for a bad file: rejects it.
 
     Without `resolve_province` each observation carries its sheet's title lines in `_titles`
     for the caller to resolve: a pool worker then needs no gazetteer, and the same title in a
     thousand files is resolved once."""
+    if not file.sha256 and not file.refusal:
+        file = replace(file, sha256=_sha256(file.path))
     status = {**_blank_status(file), "status": "read"}
     if file.refusal:
         return [], _refused(status, *file.refusal)
@@ -109,7 +128,7 @@ def read_file(
         return [], _reject(status, *_unsupported(file.path.suffix))
     notes: list[tuple[str, str]] = []
     try:
-        sheets = read_sheets(file.path, notes=notes)
+        sheets = read_sheets(file.path, limits, notes=notes)
     except UnreadableFile as exc:
         return [], _reject(status, exc.reason_vi, exc.reason_en)
     if file.stamp and (changed := lim.being_written(file.path, file.stamp)):
@@ -201,26 +220,27 @@ def ingest_folder(
     provinces, the sensor, the asset) shows it on `dxlake run`'s terminal."""
     ingested_at = ingested_at or datetime.now(tz=UTC)
     progress = progress or progress_logger(lambda message: TERMINAL.info(f"dxlake: {message}"))
-    files = landing_files(folder) if folder.exists() else []
-    seen: dict[str, str] = {}
+    files = landing_files(folder, hashed=False) if folder.exists() else []
+    seen: dict[str, str] = {}  # sha256 → the first (oldest) file with that content
     by_file: dict[str, dict] = {}
-    unique: list[LandingFile] = []
-    for file in files:
-        if file.sha256 and file.sha256 in seen:
-            by_file[file.rel] = {
-                **_blank_status(file),
-                "status": "duplicate",
-                "reason_vi": f"Trùng nội dung với tệp {seen[file.sha256]}; chỉ đọc một lần",
-                "reason_en": f"same content as {seen[file.sha256]}; read once",
-            }
-        else:
-            seen[file.sha256] = file.rel
-            unique.append(file)
     rows: list[dict] = []
     provinces: dict[tuple[str, ...], str | None] = {}  # title lines → province code
+    limits = lim.Limits.from_env()
     for n, (file, observations, status) in enumerate(
-        _read_files(unique, catalogue, workers), start=1
+        _read_files(files, catalogue, limits, workers), start=1
     ):
+        sha = status["file_sha256"]
+        if sha and sha in seen:  # hashed by its reader; read, but only the first copy counts
+            by_file[file.rel] = {
+                **_blank_status(file),
+                "file_sha256": sha,
+                "status": "duplicate",
+                "reason_vi": f"Trùng nội dung với tệp {seen[sha]}; chỉ đọc một lần",
+                "reason_en": f"same content as {seen[sha]}; read once",
+            }
+            continue
+        if sha:
+            seen[sha] = file.rel
         for obs in observations:
             titles = obs.pop("_titles", ())
             if obs["province_raw"] is None and titles:
@@ -229,14 +249,14 @@ def ingest_folder(
                 obs["province_raw"] = provinces[titles]
             obs.update(
                 source_file=file.rel,
-                file_sha256=file.sha256,
+                file_sha256=sha,
                 file_mtime=file.mtime,
                 ingested_at=ingested_at,
             )
         rows += observations
         by_file[file.rel] = status
         if progress:
-            progress(n, len(unique), file.rel)
+            progress(n, len(files), file.rel)
     statuses = [by_file[f.rel] for f in files]
     file_status = (
         pl.DataFrame(statuses, schema_overrides={"observations": pl.Int64}) if statuses else None
@@ -250,31 +270,42 @@ def ingest_folder(
 
 
 def _read_files(
-    files: list[LandingFile], catalogue: Catalogue, workers: int | None
+    files: list[LandingFile], catalogue: Catalogue, limits: lim.Limits, workers: int | None
 ) -> Iterator[tuple[LandingFile, list[dict], dict]]:
     """(file, observations, status) for each file, in order; over a pool when worth it."""
     if workers is None:
         workers = len(os.sched_getaffinity(0)) if len(files) >= PARALLEL_MIN_FILES else 1
     if workers <= 1 or len(files) < 2:
         for file in files:
-            yield file, *read_file(file, catalogue)
+            yield file, *read_file(file, catalogue, limits=limits)
         return
     # Forked workers start in milliseconds with the code and the header memo already loaded.
     # They only read files (calamine and the standard library) and never call polars: a polars
     # call in a child forked after polars started its thread pool would hang. Frames are built
-    # here, in the parent.
+    # here, in the parent. The catalogue and limits reach each worker once, through the fork
+    # (initargs are not pickled then): a catalogue unpickled per task would be a new object and
+    # miss every per-catalogue memo.
     chunks = [files[k : k + CHUNK_FILES] for k in range(0, len(files), CHUNK_FILES)]
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=context) as pool:
-        for chunk, results in zip(
-            chunks, pool.map(_read_chunk, chunks, itertools.repeat(catalogue)), strict=True
-        ):
+    with ProcessPoolExecutor(
+        min(workers, len(chunks)),
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_start_worker,
+        initargs=(catalogue, limits),
+    ) as pool:
+        for chunk, results in zip(chunks, pool.map(_read_chunk, chunks), strict=True):
             for file, (observations, status) in zip(chunk, results, strict=True):
                 yield file, observations, status
 
 
-def _read_chunk(files: list[LandingFile], catalogue: Catalogue) -> list[tuple[list, dict]]:
-    return [read_file(file, catalogue) for file in files]
+_WORKER: dict[str, object] = {}  # in a pool worker: the catalogue and limits it reads with
+
+
+def _start_worker(catalogue: Catalogue, limits: lim.Limits) -> None:
+    _WORKER.update(catalogue=catalogue, limits=limits)
+
+
+def _read_chunk(files: list[LandingFile]) -> list[tuple[list, dict]]:
+    return [read_file(f, _WORKER["catalogue"], limits=_WORKER["limits"]) for f in files]
 
 
 def progress_logger(log: Callable[[str], None], every: int = 100) -> Progress:

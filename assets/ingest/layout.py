@@ -8,8 +8,9 @@ and signature lines below. This module turns that into a header map and the rows
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from geo.text import fold
 from schemas.catalogue import Catalogue
@@ -54,19 +55,23 @@ def fill_merged(sheet: Sheet) -> list[list[object]]:
     """Copy the value of each merged range into all its cells (header groups span columns)."""
     if not sheet.merged:
         return sheet.rows  # nothing to fill: no copy (most files)
-    rows = [list(r) for r in sheet.rows]
+    rows = list(sheet.rows)  # only the rows a range touches are copied before they change
+    copied: set[int] = set()
     for (r0, c0), (r1, c1) in sheet.merged:
         if r0 >= len(rows) or c0 >= len(rows[r0]):
             continue
         value = rows[r0][c0]
         for r in range(r0, min(r1 + 1, len(rows))):
+            if r not in copied:
+                rows[r] = list(rows[r])
+                copied.add(r)
             for c in range(c0, min(c1 + 1, len(rows[r]))):
                 if rows[r][c] is None:
                     rows[r][c] = value
     return rows
 
 
-def _match_row(cells: list[object], vocab: Vocabulary) -> dict[int, str]:
+def _match_row(cells: Sequence[object], vocab: Vocabulary) -> dict[int, str]:
     out: dict[int, str] = {}
     seen: set[str] = set()
     for j, cell in enumerate(cells):
@@ -93,28 +98,20 @@ def _field_ids(catalogue: Catalogue) -> frozenset[str]:
 def find_layout(rows: list[list[object]], catalogue: Catalogue) -> TableLayout | None:
     """The header of the sheet's table, trying one row and then two stacked rows as one header."""
     best: TableLayout | None = None
-    vocab, fields = vocabulary(catalogue), _field_ids(catalogue)
+    fields = _field_ids(catalogue)
     for i in range(min(HEADER_SCAN_ROWS, len(rows))):
-        below = rows[i + 1] if i + 1 < len(rows) else []
-        if len(rows[i]) + len(below) - rows[i].count(None) - below.count(None) < 2:
+        below = rows[i + 1] if i + 1 < len(rows) else None
+        filled = len(rows[i]) - rows[i].count(None)
+        if below is not None:
+            filled += len(below) - below.count(None)
+        if filled < 2:
             continue  # a title line or a blank: a header names at least a unit and a figure
-        single = _match_row(rows[i], vocab)
-        candidates = [((i,), single)]
-        if i + 1 < len(rows) and not any(_is_code(c) for c in rows[i + 1]):
-            width = max(len(rows[i]), len(rows[i + 1]))
-            stacked = [_join(_cell(rows[i], j), _cell(rows[i + 1], j)) for j in range(width)]
-            lower = _match_row(rows[i + 1], vocab)
-            both = {**_match_row(stacked, vocab), **lower}
-            # A two-row header: the lower row names what the merged upper row groups. It must
-            # find more columns than either row alone, else the upper row is a title line; or
-            # the lower row names more columns than the upper one, which then only heads the
-            # columns merged down across both rows (STT, code, name) and is no table of its own.
-            if len(both) > max(len(single), len(lower)) or len(lower) > len(single) > 0:
-                candidates.append(((i, i + 1), both))
-        for header_rows, columns in candidates:
+        lower = tuple(below) if below is not None else None
+        for offsets, columns in _header_candidates(tuple(rows[i]), lower, catalogue):
             if not _is_table_header(columns, fields):
                 continue
-            layout = TableLayout(header_rows, columns, header_rows[-1] + 1)
+            header_rows = tuple(i + k for k in offsets)
+            layout = TableLayout(header_rows, dict(columns), header_rows[-1] + 1)
             if best is None or len(columns) > len(best.columns):
                 best = layout
         if best is not None:
@@ -122,7 +119,31 @@ def find_layout(rows: list[list[object]], catalogue: Catalogue) -> TableLayout |
     return best
 
 
-def _cell(row: list[object], j: int) -> object:
+@lru_cache(maxsize=4096)
+def _header_candidates(
+    upper: tuple[object, ...], lower: tuple[object, ...] | None, catalogue: Catalogue
+) -> tuple[tuple[tuple[int, ...], dict[int, str]], ...]:
+    """Header readings of a row (offset 0) and of it stacked on the next (offsets 0, 1).
+
+    Memoised: a province's template sends the same header rows back in every commune's file."""
+    vocab = vocabulary(catalogue)
+    single = _match_row(upper, vocab)
+    candidates = [((0,), single)]
+    if lower is not None and not any(_is_code(c) for c in lower):
+        width = max(len(upper), len(lower))
+        stacked = [_join(_cell(upper, j), _cell(lower, j)) for j in range(width)]
+        below = _match_row(lower, vocab)
+        both = {**_match_row(stacked, vocab), **below}
+        # A two-row header: the lower row names what the merged upper row groups. It must
+        # find more columns than either row alone, else the upper row is a title line; or
+        # the lower row names more columns than the upper one, which then only heads the
+        # columns merged down across both rows (STT, code, name) and is no table of its own.
+        if len(both) > max(len(single), len(below)) or len(below) > len(single) > 0:
+            candidates.append(((0, 1), both))
+    return tuple(candidates)
+
+
+def _cell(row: Sequence[object], j: int) -> object:
     return row[j] if j < len(row) else None
 
 

@@ -15,11 +15,14 @@ DXLAKE_MAX_ROWS, DXLAKE_MAX_COLUMNS, DXLAKE_MAX_CELLS, DXLAKE_MAX_LINE_BYTES.
 
 from __future__ import annotations
 
+import io
+import itertools
 import os
 import re
+import struct
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -136,8 +139,9 @@ def sniff(path: Path, limits: Limits) -> str:
 # ---- zip containers (.xlsx, .xlsm, .ods) -------------------------------------------------------
 
 _XLSX_SHEET = re.compile(r"^xl/worksheets/[^/]+\.xml$")
-_XLSX_CELL = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,4})(\d{1,8})"[^>]*?(/?)>')
-_XLSX_BARE_CELL = re.compile(rb"<c(?:\s[^>]*?)?(/?)>")
+# A cell with a value (<c .../> has none: calamine skips it); r="" gives its column and row.
+_XLSX_CELL = re.compile(rb'<c\s[^>]*?\br="([A-Z]{1,4})(\d{1,8})"[^>]*(?<!/)>')
+_XLSX_BARE_CELL = re.compile(rb"<c(?:\s[^>]*?)?(?<!/)>")
 _ODS_TAG = re.compile(
     rb"<table:(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^>]*?)(/?)>"
     rb"|</table:(table-row)>"
@@ -165,25 +169,33 @@ def _chunks_of_tags(stream, budget: list[int]) -> Iterator[bytes]:
         yield buf
 
 
-def _check_xlsx_sheet(name: str, member: str, chunks: Iterator[bytes], limits: Limits) -> None:
+def _xlsx_cells(xml: bytes) -> tuple[int, int, int, int]:
+    """(cells with a value, max row, max column, a row holding that column) in a tag-aligned
+    piece of sheet XML. The regexes run in C and the maxima are taken without a Python loop per
+    cell: the row by int(), the column by its letters right-justified (so "AA" > "Z")."""
+    refs = _XLSX_CELL.findall(xml)  # (letters, digits) of each <c> that is not self-closing
+    if not refs:  # cells without r="": count them, position unknown
+        return len(_XLSX_BARE_CELL.findall(xml)), 0, 0, 0
+    letters, digits = zip(*refs, strict=True)
+    widest = max(map(bytes.rjust, letters, itertools.repeat(4))).lstrip()
+    row_of_widest = int(digits[letters.index(widest)])
+    return len(refs), max(map(int, digits)), _column_number(widest), row_of_widest
+
+
+def _check_xlsx_sheet(name: str, member: str, pieces: Iterable[bytes], limits: Limits) -> None:
     sheet = member.rsplit("/", 1)[-1].removesuffix(".xml")
     cells = max_row = max_col = 0
-    for buf in chunks:
-        for m in _XLSX_CELL.finditer(buf):
-            if m.group(3):  # <c .../>: no value, calamine skips it
-                continue
-            cells += 1
-            row, col = int(m.group(2)), _column_number(m.group(1))
-            if row > max_row:
-                max_row = row
-                if row > limits.max_rows:
-                    raise _too_many_rows(name, sheet, row, limits)
-            if col > max_col:
-                max_col = col
-                if col > limits.max_columns:
-                    raise _too_many_columns(name, sheet, max_row, col, limits)
-        if not cells:  # cells without r="": count them, position unknown
-            cells += sum(1 for m in _XLSX_BARE_CELL.finditer(buf) if not m.group(1))
+    for xml in pieces:
+        n, rows, cols, row_of_widest = _xlsx_cells(xml)
+        cells += n
+        if rows > max_row:
+            max_row = rows
+            if rows > limits.max_rows:
+                raise _too_many_rows(name, sheet, rows, limits)
+        if cols > max_col:
+            max_col = cols
+            if cols > limits.max_columns:
+                raise _too_many_columns(name, sheet, row_of_widest, cols, limits)
         if cells > limits.max_cells or max_row * max_col > limits.max_cells:
             raise _too_many_cells(name, sheet, max(cells, max_row * max_col), limits)
 
@@ -219,15 +231,19 @@ def _check_ods_content(name: str, chunks: Iterator[bytes], limits: Limits) -> No
                         raise _too_many_columns(name, sheet, row_no, col, limits)
 
 
-def check_zip(path: Path, limits: Limits) -> list[tuple[str, str]]:
+def check_zip(path: Path, limits: Limits, data: bytes | None = None) -> list[tuple[str, str]]:
     """Refuse a zip bomb before calamine opens it; returns notes (a macro project ignored).
 
-    Checks the declared sizes first (cheap), then decompresses every member as a stream and
-    counts the actual bytes, so a member that lies about its size is caught too; sheet XML is
-    scanned on the way for its cells and extent."""
+    Checks the declared sizes first (cheap), then inflates every member and counts the actual
+    bytes, so a member that lies about its size is caught too; sheet XML is scanned on the way
+    for its cells and extent. `data`: the file's bytes when the caller already holds them (the
+    size limit has been checked). Ordinary members are inflated whole with zlib and scanned by
+    C-level regexes (a national half-year is thousands of files: this is on the hot path);
+    large or unusual ones (over STREAM_MEMBER_BYTES, bzip2/lzma, encrypted) are streamed."""
     cap = int(limits.max_uncompressed_mb * _MB)
+    data = path.read_bytes() if data is None else data
     try:
-        with zipfile.ZipFile(path) as zf:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
             infos = zf.infolist()
             if len(infos) > limits.max_zip_entries:
                 raise _refuse(
@@ -251,11 +267,23 @@ def check_zip(path: Path, limits: Limits) -> list[tuple[str, str]]:
             names = {i.filename for i in infos}
             budget = [cap]
             for info in infos:
+                is_sheet = bool(_XLSX_SHEET.match(info.filename))
+                is_ods = info.filename == "content.xml" and "mimetype" in names
+                xml = _inflate_whole(data, info)
+                if xml is not None:
+                    budget[0] -= len(xml)
+                    if budget[0] < 0:
+                        raise OverflowError
+                    if is_sheet:
+                        _check_xlsx_sheet(path.name, info.filename, (xml,), limits)
+                    elif is_ods:
+                        _check_ods_content(path.name, iter((xml,)), limits)
+                    continue
                 with zf.open(info) as stream:
                     chunks = _chunks_of_tags(stream, budget)
-                    if _XLSX_SHEET.match(info.filename):
+                    if is_sheet:
                         _check_xlsx_sheet(path.name, info.filename, chunks, limits)
-                    elif info.filename == "content.xml" and "mimetype" in names:
+                    elif is_ods:
                         _check_ods_content(path.name, chunks, limits)
                     else:
                         for _ in chunks:
@@ -270,6 +298,7 @@ def check_zip(path: Path, limits: Limits) -> list[tuple[str, str]]:
         OSError,
         NotImplementedError,
         ValueError,
+        RuntimeError,  # zipfile: "File ... is encrypted, password required"
     ) as exc:
         raise _refuse(
             path.name,
@@ -284,6 +313,44 @@ def check_zip(path: Path, limits: Limits) -> list[tuple[str, str]]:
             )
         ]
     return []
+
+
+STREAM_MEMBER_BYTES = 4 * _MB  # members declared larger are inflated in chunks, not whole
+_LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature ... file name length, extra field length
+
+
+def _inflate_whole(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
+    """The member's bytes, inflated in one C call; None when it should be streamed instead.
+
+    Never returns more than the declared size: a member inflating beyond it is corrupt (and the
+    declared sizes were checked against the limits), and so is a CRC mismatch."""
+    stored = info.compress_type == zipfile.ZIP_STORED
+    if (
+        info.file_size > STREAM_MEMBER_BYTES
+        or info.flag_bits & 0x1  # encrypted
+        or not (stored or info.compress_type == zipfile.ZIP_DEFLATED)
+    ):
+        return None
+    magic, name_len, extra_len = _LOCAL_HEADER.unpack_from(data, info.header_offset)
+    if magic != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"bad local header for {info.filename}")
+    start = info.header_offset + _LOCAL_HEADER.size + name_len + extra_len
+    raw = data[start : start + info.compress_size]
+    if len(raw) < info.compress_size:
+        raise EOFError(f"{info.filename} is cut short")
+    if stored:
+        out = raw
+    else:
+        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        out = inflater.decompress(raw, info.file_size + 1)
+    if len(out) != info.file_size:
+        raise zipfile.BadZipFile(
+            f"{info.filename} inflates to {'more' if len(out) > info.file_size else 'less'} "
+            f"than its declared {info.file_size} bytes"
+        )
+    if zlib.crc32(out) != info.CRC:
+        raise zipfile.BadZipFile(f"bad CRC-32 for {info.filename}")
+    return out
 
 
 def check_cfb(path: Path) -> None:
@@ -479,12 +546,16 @@ def stamp(path: Path) -> tuple[int, int]:
     return st.st_size, st.st_mtime_ns
 
 
-def being_written(path: Path, before: tuple[int, int]) -> tuple[str, str, str] | None:
+def being_written(
+    path: Path, before: tuple[int, int], exists: Callable[[str], bool] | None = None
+) -> tuple[str, str, str] | None:
     """("skipped", vi, en) when the file changed since `before` or an editor's lock file sits
     beside it (Excel's ~$name, LibreOffice's .~lock.name#): it is read on the next run, never
-    half-read now."""
+    half-read now. `exists(name)`: whether a name sits beside the file, from a listing the
+    caller already holds (else the folder is asked)."""
+    exists = exists or (lambda name: (path.parent / name).exists())
     locks = (f"~${path.name}", f"~${path.name[2:]}", f".~lock.{path.name}#")
-    locked = any((path.parent / lock).exists() for lock in locks)
+    locked = any(exists(lock) for lock in locks)
     if locked or stamp(path) != before:
         return (
             "skipped",

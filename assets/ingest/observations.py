@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from operator import itemgetter
 
 from openpyxl.utils import get_column_letter
 
@@ -64,12 +65,22 @@ def sheet_observations(
     names = indicator_names(catalogue)
     # A template sent to every commune of a province comes back with one row filled: a row
     # empty in every column the table reads but the unit's yields nothing, so skip it unclassified.
+    # This loop runs for every row of every file, so the test is two C-level counts: the row's
+    # filled cells, and (for rows with at most 3) those outside the columns read as figures.
     data_js = {j for j, c in layout.columns.items() if c not in ("unit_code", "unit_name")}
+    outside_of: dict[int, Callable[[list[object]], tuple]] = {}  # row width → picker
     for i in range(layout.first_data_row, len(rows)):
         row = rows[i]
         filled = len(row) - row.count(None)
-        if filled <= 3 and all(row[j] is None for j in data_js if j < len(row)):
-            continue  # (a cheap count first: this loop runs for every row of every file)
+        if filled <= 3:
+            outside = outside_of.get(len(row))
+            if outside is None:
+                outside = outside_of[len(row)] = _picker(
+                    [j for j in range(len(row)) if j not in data_js]
+                )
+            cells = outside(row)
+            if len(cells) - cells.count(None) == filled:
+                continue  # every filled cell is outside the figures: nothing to read
         kind = row_kind(row, layout)
         if kind == "signature":
             break
@@ -101,3 +112,13 @@ def sheet_observations(
 
 def _parts(ind):
     return (("numerator", ind.numerator), ("denominator", ind.denominator), ("value", ind.value))
+
+
+def _picker(js: list[int]) -> Callable[[list[object]], tuple]:
+    """A function returning the cells at `js` as a tuple (itemgetter, whatever len(js) is)."""
+    if not js:
+        return lambda row: ()
+    if len(js) == 1:
+        get = itemgetter(js[0])
+        return lambda row: (get(row),)
+    return itemgetter(*js)
