@@ -13,7 +13,8 @@ people live (radius 0.3–4 km by density, a quarter of them sectors, ~40 % 5G).
 Both methods run on it in this process and their 5G shares are compared unit by unit:
 - project: geo.coverage.compute_coverage on the 5G sites (wall_s, like for like), after the
   full run the asset makes (every technology and the dead zones), itself timed and printed;
-- baseline: buffer the 5G sites, dissolve, overlay with the units, rasterstats zonal sums.
+- baseline: buffer the 5G sites (in metres on the ground: each in its UTM zone), dissolve,
+  overlay with the units, rasterstats zonal sums (cell centres).
 The last line is the RESULT line of issue 13.
 """
 
@@ -188,15 +189,24 @@ def _wedge(x: float, y: float, r: float, azimuth: float, beam: float) -> shapely
 
 def baseline(units: gpd.GeoDataFrame, sites: pl.DataFrame, tif: Path) -> dict[str, float]:
     """5G share per unit: buffer, dissolve, overlay, rasterstats zonal sums (cell centres)."""
+    import pandas as pd
     from rasterstats import zonal_stats
 
     five = sites.filter(pl.col("technology") == "5G").to_pandas()
-    pts = gpd.GeoSeries(gpd.points_from_xy(five["lon"], five["lat"]), crs=4326).to_crs(CRS)
-    shapes = []
-    cols = (five["radius_m"], five["azimuth_deg"], five["beamwidth_deg"])
-    for p, r, az, bw in zip(pts, *cols, strict=True):
-        shapes.append(p.buffer(r) if np.isnan(az) else _wedge(p.x, p.y, r, az, bw))
-    cover = gpd.GeoDataFrame(geometry=shapes, crs=CRS).dissolve()
+    # Radii are ground distances: each site is buffered in its own UTM zone (east of 108°E,
+    # zone 48's metres are 0.2 % short of the ground's), then brought into the grid's CRS.
+    zones = np.floor((five["lon"].to_numpy() + 180) / 6).astype(int) + 1
+    parts = []
+    for zone in np.unique(zones):
+        here = five[zones == zone]
+        utm = f"EPSG:{32600 + int(zone)}"
+        pts = gpd.GeoSeries(gpd.points_from_xy(here["lon"], here["lat"]), crs=4326).to_crs(utm)
+        shapes = []
+        cols = (here["radius_m"], here["azimuth_deg"], here["beamwidth_deg"])
+        for p, r, az, bw in zip(pts, *cols, strict=True):
+            shapes.append(p.buffer(r) if np.isnan(az) else _wedge(p.x, p.y, r, az, bw))
+        parts.append(gpd.GeoSeries(shapes, crs=utm).to_crs(CRS))
+    cover = gpd.GeoDataFrame(geometry=pd.concat(parts, ignore_index=True), crs=CRS).dissolve()
     units_m = units[["unit_code", "geometry"]].to_crs(CRS)
     pieces = gpd.overlay(units_m, cover, how="intersection")
     pop = zonal_stats(list(units_m.geometry), str(tif), stats=["sum"])

@@ -14,7 +14,9 @@ runs in seconds and stays exact at the edges:
    simplified boundaries), a cell is never given out more than once: units take their
    fractions in ascending code order, each capped at what lower codes left of the cell
    (w'_k = min(1, W_k) - min(1, W_{k-1}) over the cumulative fractions W), so the lower code
-   keeps an overlap and a person is counted in one unit only.
+   keeps an overlap and a person is counted in one unit only. The part of a cell outside
+   every unit (sea, abroad) holds nobody: a cell's people are shared by the units in it in
+   proportion to their areas there, so a coastal cell's people all count in its unit.
 4. Sums by unit are `bincount`s over those (cell, unit, fraction) entries.
 5. Dead zones: populated cells (population >= a threshold) outside a technology's coverage,
    each given to the unit holding the largest fraction of it (ties: lower code), polygonised
@@ -316,6 +318,25 @@ def _fractions(
     return cells, pos, frac
 
 
+def _people_shares(cells: np.ndarray, frac: np.ndarray) -> np.ndarray:
+    """Each entry's share of its cell's people: its area fraction over the cell's total.
+
+    A grid puts a cell's people where people live: the part of a cell outside every unit (sea,
+    abroad, a gap between simplified polygons) holds nobody, so a coastal cell's people all
+    belong to its unit, and a cell cut between two units is shared by their areas in it. Only
+    cells partly outside every unit change (their entries are all partial: a whole entry leaves
+    the others at 0), so the sort runs over the boundary entries alone."""
+    part = np.flatnonzero((frac > 0) & (frac < 1))
+    if not len(part):
+        return frac
+    ids, inverse = np.unique(cells[part], return_inverse=True)
+    total = np.bincount(inverse, frac[part], minlength=len(ids))[inverse]
+    shares = frac.copy()
+    short = total < 1 - 1e-6  # not rounding: float32 fractions of a whole cell sum to ~1
+    shares[part[short]] = frac[part[short]] / total[short]
+    return shares
+
+
 def _label_entries(cells, pos, frac, ranks) -> np.ndarray:
     """Entries (bool) naming each cell's unit: the largest fraction, ties to the lower code."""
     label = frac >= 1 - 1e-12
@@ -476,7 +497,7 @@ def coverage_window(
             people_w = area_w * np.nan_to_num(density)[pos]
             result.population = np.full(own.sum(), np.nan)
         else:
-            people_w = frac * raster.ravel()[cells]
+            people_w = _people_shares(cells, frac) * raster.ravel()[cells]
             result.population = np.bincount(pos, people_w, minlength=k)[own]
         result.area_m2 = area[own]
     if opt.dead_zones and shapes:

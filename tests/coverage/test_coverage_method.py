@@ -99,6 +99,19 @@ def test_a_cell_cut_by_a_unit_boundary_counts_by_its_fraction(grid):
     assert a["population_source"] == "grid"
 
 
+def test_a_cell_partly_outside_every_unit_keeps_its_people_in_its_unit(grid):
+    # The coast at x=530 m: column 5 is 30 % land (unit A), 70 % sea. Its 10 people per cell
+    # live on the land part, so A has 50 whole cells and 10 coastal cells: 600 people, while
+    # its area counts only the land (0.53 km²). The disc covers columns 3–4 and 5–6 (centres).
+    u = units(("00001", "01", box(0, 0, 530, 1000)))
+    res = compute_coverage(u, sites({"x": 500, "y": 500, "r": 240}), grid(), options=NO_ZONES)
+    a = row(res, "00001")
+    assert a["population"] == exact(600.0)
+    assert a["area_km2"] == exact(0.53)
+    assert a["population_covered"] == exact(10 * (8 + 4))  # 4 coastal cells whole: 120
+    assert a["share_covered"] == exact(120 / 600 * 100)
+
+
 def test_two_overlapping_sites_count_their_overlap_once(grid):
     # 150 m discs centred on cells (350, 550) and (450, 550) cover 3×3 blocks each, sharing
     # 6 cells: the union is 12 cells (120 people), not 18.
