@@ -84,12 +84,16 @@ def run_period(settings: Settings, period: str) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from orchestration.demo import write_demo_landing
+    from orchestration.demo import write_demo
 
     settings = Settings.from_env()
-    spec = write_demo_landing(settings.landing / args.period, args.period)
+    spec = write_demo(settings.home, args.period)
     print(
         f"dxlake demo: {len(spec.files)} tệp mẫu / demo files in {settings.landing / args.period}"
+    )
+    print(
+        f"dxlake demo: lưới dân số giả lập / synthetic population grid {spec.coverage.grid}, "
+        f"{spec.coverage.sites} trạm / cell sites"
     )
     return run_period(settings, args.period)
 

@@ -5,6 +5,10 @@ supplement that resubmits two units (.xlsx, later), and an operator's 5G coverag
 (.csv, semicolon-delimited, UTF-8 with BOM, decimal commas, one pre-2025 commune name). The
 `DemoSpec` says what each file holds and which rows must be quarantined under which rule, so
 tests can check the lake against what was written.
+
+`write_demo` (what `dxlake demo` runs) adds the synthetic coverage inputs of
+orchestration.demo_coverage: a cell-site list in the landing folder and a population grid under
+$DXLAKE_HOME/grids, so the demo also computes 5G coverage and its dead zones.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import polars as pl
 
 from assets.ingest.template import write_template
 from geo.units import official_units
+from orchestration.demo_coverage import DemoCoverageSpec, write_demo_coverage
 from schemas.catalogue import load_catalogue
 
 PROVINCE = "46"
@@ -39,6 +44,7 @@ class DemoSpec:
     # (file, unit code or name as written, indicator id, rule id)
     planted: list[tuple[str, str, str, str]] = field(default_factory=list)
     not_reported: list[str] = field(default_factory=list)
+    coverage: DemoCoverageSpec | None = None  # the synthetic grid and cell sites, if written
 
 
 def _commune_figures(rng: random.Random) -> dict[str, object]:
@@ -166,7 +172,25 @@ def write_demo_landing(landing: Path, period: str = PERIOD) -> DemoSpec:
     (landing / OPERATOR_FILE).write_bytes(("\ufeff" + "\r\n".join(lines) + "\r\n").encode())
 
     # The supplement is the latest word on its units; the operator file comes last.
-    base = 1_780_000_000  # 2026-05-28, a fixed time so reruns read identical files
-    for i, name in enumerate(spec.files):
+    _fix_times(landing, spec.files)
+    return spec
+
+
+def _fix_times(landing: Path, files: list[str]) -> None:
+    """Landing order is file time: fixed times, in `files` order, so reruns read identical files."""
+    base = 1_780_000_000  # 2026-05-28
+    for i, name in enumerate(files):
         os.utime(landing / name, (base + i * 3600, base + i * 3600))
+
+
+def write_demo(home: Path, period: str = PERIOD) -> DemoSpec:
+    """The whole demo under `home` ($DXLAKE_HOME): the report files, and the synthetic cell-site
+    list (landing, last; it holds no report figures) and population grid (home/grids)."""
+    landing = Path(home) / "landing" / period
+    spec = write_demo_landing(landing, period)
+    spec.coverage = write_demo_coverage(home, period, PROVINCE)
+    sites = spec.coverage.sites_file.name
+    spec.files.append(sites)
+    spec.figures[sites] = {}
+    _fix_times(landing, spec.files)
     return spec

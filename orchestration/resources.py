@@ -5,14 +5,30 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
+import geopandas as gpd
 import polars as pl
 
 from orchestration.lake import exists, read_geotable, read_table, table_path, write_table
 from orchestration.settings import Settings
 from schemas.catalogue import Catalogue, load_catalogue
-from schemas.contracts import empty
+from schemas.contracts import CONTRACTS, empty
 
-GEO_TABLES = {"admin_units"}
+#: Tables stored as GeoParquet and read back as GeoDataFrames.
+GEO_TABLES = {"admin_units", "dead_zones"}
+_PANDAS_DTYPES = {pl.String: "str", pl.Float64: "float64"}
+
+
+def geo_contract(table: str, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A GeoParquet table's contract columns in their dtypes. Why: a column with no values is
+    float by default, so an empty dead_zones would store its unit codes as float."""
+    casts = {}
+    for column, dtype in CONTRACTS.get(table, {}).items():
+        want = _PANDAS_DTYPES.get(dtype)
+        if want is None or column not in frame.columns or frame[column].dtype == want:
+            continue
+        if want == "float64" or frame[column].isna().all() or frame[column].dtype == object:
+            casts[column] = want  # never numbers to text: that is an upstream bug to see
+    return frame.astype(casts) if casts else frame
 
 
 class LakeResource(dg.ConfigurableResource):
@@ -73,7 +89,7 @@ def _partition(key: str | dg.MultiPartitionKey | None) -> tuple[str | None, str 
 
 
 class LakeIOManager(dg.ConfigurableIOManager):
-    """Tables as Parquet at the lake paths of DESIGN.md; admin_units as GeoParquet. Atomic writes.
+    """Tables as Parquet at the lake paths of DESIGN.md; GEO_TABLES as GeoParquet. Atomic writes.
 
     A (period, province) partition is one file, period=<p>/province=<code>.parquet; a period-level
     asset reading a province-partitioned table gets the provinces that exist, concatenated.
@@ -90,8 +106,10 @@ class LakeIOManager(dg.ConfigurableIOManager):
         if obj is None:
             return
         period, province = _partition(context.partition_key if context.has_partition_key else None)
-        path = table_path(self._lake, context.asset_key.path[-1], period, province)
-        path = write_table(path, obj)
+        table = context.asset_key.path[-1]
+        if isinstance(obj, gpd.GeoDataFrame):
+            obj = geo_contract(table, obj)
+        path = write_table(table_path(self._lake, table, period, province), obj)
         context.add_output_metadata({"path": str(path), "rows": len(obj)})
 
     def load_input(self, context: dg.InputContext):

@@ -36,17 +36,18 @@ def gazetteer():
 
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory):
-    """The demo's landing files for 2026-H1 materialized through Dagster once per session:
-    (settings, demo spec, job results, runs recorded in the instance)."""
+    """The demo (`dxlake demo`'s files: reports, cell-site list, population grid) for 2026-H1
+    materialized through Dagster once per session: (settings, demo spec, job results, runs
+    recorded in the instance)."""
     import dagster as dg
 
-    from orchestration.demo import PERIOD, write_demo_landing
+    from orchestration.demo import PERIOD, write_demo
     from orchestration.runner import materialize_period
     from orchestration.settings import Settings
 
     home = tmp_path_factory.mktemp("demo_lake")
     settings = Settings(home=home)
-    spec = write_demo_landing(settings.landing / PERIOD, PERIOD)
+    spec = write_demo(home, PERIOD)
     (home / ".dagster").mkdir()
     with dg.instance_for_test(temp_dir=str(home / ".dagster")) as instance:
         results = materialize_period(settings, PERIOD, instance)

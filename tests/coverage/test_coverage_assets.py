@@ -15,6 +15,7 @@ from orchestration.demo_coverage import PERIOD, write_demo_coverage
 from orchestration.lake import table_path
 from orchestration.partitions import periods
 from orchestration.resources import LakeIOManager, LakeResource
+from schemas.contracts import DEAD_ZONES
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +34,14 @@ def hue_units(shared_data):
     )
 
 
-def _materialize(home, hue_units, reported: dict[str, float]):
-    """Run the coverage assets for PERIOD under `home`, with stand-in upstream tables."""
+def _materialize(home, hue_units, reported: dict[str, float], loaded: dict | None = None):
+    """Run the coverage assets for PERIOD under `home`, with stand-in upstream tables; `loaded`
+    gets dead_zones as a downstream asset (the map) receives it through the IO manager."""
+
+    @dg.asset(name="dead_zones_reader", partitions_def=periods)
+    def reader(dead_zones):
+        if loaded is not None:
+            loaded["dead_zones"] = dead_zones
 
     @dg.asset(name="admin_units")
     def admin_units_stub() -> gpd.GeoDataFrame:
@@ -61,10 +68,10 @@ def _materialize(home, hue_units, reported: dict[str, float]):
         }
         dg.materialize([admin_units_stub], instance=instance, resources=resources)
         return dg.materialize(
-            [admin_units_stub, validated_stub, *COVERAGE_ASSETS, computed_matches_reported],
+            [admin_units_stub, validated_stub, *COVERAGE_ASSETS, computed_matches_reported, reader],
             selection=[
                 "validated_observations", "cell_sites", "computed_coverage", "dead_zones",
-                "coverage_comparison",
+                "coverage_comparison", "dead_zones_reader",
             ],
             partition_key=PERIOD,
             instance=instance,
@@ -78,22 +85,29 @@ def demo_lake(tmp_path_factory, hue_units):
     spec = write_demo_coverage(home, PERIOD)
     codes = hue_units["unit_code"].tolist()
     reported = {codes[0]: 100.0, codes[1]: 0.0, spec.no_signal[0]: 0.0}
-    return home, spec, _materialize(home, hue_units, reported), reported
+    loaded: dict = {}
+    return home, spec, _materialize(home, hue_units, reported, loaded), reported, loaded
 
 
 def test_a_period_without_cell_sites_gives_empty_tables(tmp_path, hue_units):
-    result = _materialize(tmp_path, hue_units, {hue_units["unit_code"].iloc[0]: 90.0})
+    loaded: dict = {}
+    result = _materialize(tmp_path, hue_units, {hue_units["unit_code"].iloc[0]: 90.0}, loaded)
     assert result.success
     lake = tmp_path / "lake"
     assert pl.read_parquet(table_path(lake, "cell_sites", PERIOD)).is_empty()
     assert pl.read_parquet(table_path(lake, "computed_coverage", PERIOD)).is_empty()
-    assert len(gpd.read_parquet(table_path(lake, "dead_zones", PERIOD))) == 0
+    zones = gpd.read_parquet(table_path(lake, "dead_zones", PERIOD))
+    assert len(zones) == 0 and zones.crs.to_epsg() == 4326
+    # Empty, yet in its contract's dtypes (not the float an empty column defaults to).
+    expected = {**dict.fromkeys(DEAD_ZONES, "str"), "population": "float64", "area_km2": "float64"}
+    assert {c: str(zones[c].dtype) for c in DEAD_ZONES} == expected
+    assert isinstance(loaded["dead_zones"], gpd.GeoDataFrame) and len(loaded["dead_zones"]) == 0
     assert pl.read_parquet(table_path(lake, "coverage_comparison", PERIOD)).is_empty()
     assert result.get_asset_check_evaluations()[0].passed
 
 
 def test_the_demo_lake_has_the_coverage_tables(demo_lake, hue_units):
-    home, spec, result, _ = demo_lake
+    home, spec, result, _, loaded = demo_lake
     assert result.success
     lake = home / "lake"
     sites = pl.read_parquet(table_path(lake, "cell_sites", PERIOD))
@@ -121,10 +135,15 @@ def test_the_demo_lake_has_the_coverage_tables(demo_lake, hue_units):
     assert list(zones.columns[:6]) == [
         "period", "unit_code", "province_code", "technology", "population", "area_km2",
     ]  # fmt: skip
+    # A downstream asset gets the same GeoDataFrame back through the IO manager.
+    back = loaded["dead_zones"]
+    assert isinstance(back, gpd.GeoDataFrame) and back.crs.to_epsg() == 4326
+    assert back.drop(columns="geometry").equals(zones.drop(columns="geometry"))
+    assert back.geometry.geom_equals_exact(zones.geometry, 0).all()
 
 
 def test_the_comparison_and_its_warning(demo_lake):
-    home, spec, result, reported = demo_lake
+    home, spec, result, reported, _ = demo_lake
     comparison = pl.read_parquet(table_path(home / "lake", "coverage_comparison", PERIOD))
     rows = {r["unit_code"]: r for r in comparison.iter_rows(named=True)}
     for code, value in reported.items():

@@ -226,3 +226,47 @@ def test_without_a_progress_callback_progress_goes_to_the_terminal_logger(tmp_pa
     assert [r.getMessage().split(" (")[0] for r in caplog.records] == [
         "dxlake: đã đọc / read 1/1 tệp / files"
     ]
+
+
+def test_a_cell_site_list_beside_a_report_is_left_to_the_coverage_assets(tmp_path, ingest, judge):
+    """An operator's site list in the landing folder is told from a report by its lat, lon and
+    radius columns: file status cell_sites (not rejected), no observations; the report beside it
+    is read exactly as it is without it."""
+    alone, both = tmp_path / "alone", tmp_path / "both"
+    for folder in (alone, both):
+        _wide(folder / "bao_cao.csv", [("19753", 30, 28), ("19774", 20, 15)], mtime=1_000)
+    sites = _csv(
+        both / "tram_bts.csv",
+        [
+            "DANH SÁCH TRẠM PHÁT SÓNG;;;;;",
+            "Nhà mạng;Mã trạm;Công nghệ;Vĩ độ;Kinh độ;Bán kính (m)",
+            "Viettel;HUE001;5G;16,4637;107,5909;1200",
+            "VNPT;HUE002;4G;16,47;107,6;800",
+        ],
+    )
+    raw_alone, status_alone = ingest(alone)
+    raw, status = ingest(both)
+
+    by_file = {r["source_file"]: r for r in status.iter_rows(named=True)}
+    assert sorted(by_file) == ["bao_cao.csv", "tram_bts.csv"]
+    site_list = by_file["tram_bts.csv"]
+    assert site_list["status"] == "cell_sites"
+    assert site_list["observations"] == 0
+    assert site_list["reason_en"] == (
+        "cell-site list: read into cell_sites for the coverage computation"
+    )
+    assert site_list["reason_vi"].startswith("Danh sách trạm phát sóng")
+    assert site_list["sheets_read"] == "tram_bts"
+    assert site_list["file_sha256"] == hashlib.sha256(sites.read_bytes()).hexdigest()
+
+    assert by_file["bao_cao.csv"] == status_alone.row(0, named=True)
+    assert by_file["bao_cao.csv"]["status"] == "read"
+    assert raw.equals(raw_alone) and set(raw["source_file"]) == {"bao_cao.csv"}
+    accepted, rules, *_ = judge(raw)
+    assert accepted == pytest.approx(
+        {
+            ("19753", "officials_with_computer"): 28 / 30 * 100,
+            ("19774", "officials_with_computer"): 15 / 20 * 100,
+        }
+    )
+    assert rules == {}

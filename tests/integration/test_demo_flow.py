@@ -1,13 +1,17 @@
 """The whole graph materialized through Dagster on the demo files; the lake checked against
-what the demo wrote, figure by figure, and every planted error found under its rule."""
+what the demo wrote, figure by figure, and every planted error found under its rule; the 5G
+coverage computed from the demo's synthetic cell sites and population grid."""
 
 from __future__ import annotations
 
 import dagster as dg
+import geopandas as gpd
 import polars as pl
 import pytest
 
-from orchestration.lake import read_period
+from geo.coverage import DEFAULT_MIN_ZONE_POPULATION
+from orchestration.demo import PROVINCE
+from orchestration.lake import read_period, table_path
 
 PERIOD = "2026-H1"
 
@@ -49,13 +53,18 @@ def _expected_values(spec, catalogue) -> dict[tuple[str, str], float]:
 
 def test_the_runs_succeed_and_are_recorded(demo):
     _, _, results, runs = demo
-    assert [(r.job_def.name, r.success) for r in results] == [
-        ("reference_job", True),
-        ("ingest_job", True),  # Huế (46) is the only province the demo files touch
-        ("publish_job", True),
+    assert [
+        (r.job_def.name, r.dagster_run.tags.get("dagster/partition/province"), r.success)
+        for r in results
+    ] == [
+        ("reference_job", None, True),
+        # The cell-site list names no unit: its file status is in "00", province unknown.
+        ("ingest_job", "00", True),
+        ("ingest_job", "46", True),  # Huế is the only province the reports touch
+        ("publish_job", None, True),
     ]
     assert {r.job_name for r in runs} == {"reference_job", "ingest_job", "publish_job"}
-    checks = results[1].get_asset_check_evaluations()
+    checks = results[2].get_asset_check_evaluations()
     assert {c.check_name for c in checks} >= {
         "observations_accounted_for",
         "one_row_per_unit_indicator",
@@ -157,3 +166,54 @@ def test_reports_are_written(demo):
     trace = pl.read_parquet(reports / "quality" / "traceability.parquet")
     assert trace.height == _table(settings, "validated_observations").height
     assert trace["source_row"].null_count() == 0
+
+
+def test_the_cell_site_list_is_not_a_report(demo):
+    settings, spec, _, _ = demo
+    status = _table(settings, "file_status").unique("source_file").sort("source_file")
+    assert dict(status.select("source_file", "status").rows()) == {
+        **{f: "read" for f in spec.files[:3]},
+        spec.coverage.sites_file.name: "cell_sites",
+    }
+    sites = _table(settings, "cell_sites")
+    assert sites.filter(pl.col("reason_en").is_null()).height == spec.coverage.sites
+    assert sorted(sites.filter(pl.col("reason_en").is_not_null())["source_row"]) == [
+        row for row, _ in spec.coverage.planted
+    ]
+
+
+def test_the_demo_computes_5g_coverage_and_dead_zones(demo):
+    settings, spec, _, _ = demo
+    units = gpd.read_parquet(table_path(settings.lake, "admin_units"))
+    hue = set(units.loc[units["province_code"] == PROVINCE, "unit_code"])
+    coverage = _table(settings, "computed_coverage")
+    sites = _table(settings, "cell_sites").filter(pl.col("reason_en").is_null())
+
+    five = coverage.filter(pl.col("technology") == "5G")
+    assert len(hue) == 40 and five["unit_code"].sort().to_list() == sorted(hue)
+    assert five["share_covered"].null_count() == 0
+    assert five["share_covered"].is_between(0, 100).all()
+    assert five["share_covered"].min() < 100  # the no-signal communes are not covered
+    assert (five["population_covered"] <= five["population"] + 1e-6).all()
+    assert five["share_covered"].to_list() == pytest.approx(
+        (five["population_covered"] / five["population"] * 100).to_list()
+    )
+    assert set(five["sites"]) == {sites.filter(pl.col("technology") == "5G").height}
+    assert set(coverage["population_grid"]) == {str(spec.coverage.grid)}
+    # The grid's people, less what lies beyond Huế's units, are the people counted.
+    assert five["population"].sum() <= sum(spec.coverage.population.values())
+
+    zones = gpd.read_parquet(table_path(settings.lake, "dead_zones", PERIOD))
+    assert len(zones) > 0 and zones.crs.to_epsg() == 4326
+    assert set(zones["period"]) == {PERIOD} and set(zones["unit_code"]) <= hue
+    assert set(zones["technology"]) <= {"4G", "5G"}
+    assert (zones["population"] >= DEFAULT_MIN_ZONE_POPULATION).all()
+    assert zones.geometry.is_valid.all() and not zones.geometry.is_empty.any()
+    five_zones = zones[zones["technology"] == "5G"]
+    assert len(five_zones) > 0
+    # A unit with a 5G dead zone has people the 5G sites miss.
+    short = set(five.filter(pl.col("share_covered") < 100)["unit_code"])
+    assert set(five_zones["unit_code"]) <= short
+    # Communes given no site at all are among them (not all: a commune whose people are spread
+    # thinner than one per grid cell has no populated cell to list, however uncovered).
+    assert set(spec.coverage.no_signal) & set(five_zones["unit_code"])
