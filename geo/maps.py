@@ -28,8 +28,15 @@ The embedded data (`<script type="application/json" id="dxlake-map-data">`), com
                   source index (meta.sources), source_row], trailing nulls dropped;
                   class indexes meta.classes; null when the unit has no row}}]},
        "provinces": {"type": "GeometryCollection", "geometries": [
-         {"type": "MultiLineString", "arcs": [[arc], ...]}]}},
-     "meta": {"title", "period", "indicators", "classes", "sources", "provinces", "geometry"}}
+         {"type": "MultiLineString", "arcs": [[arc], ...]}]},
+       "deadZones": {"type": "GeometryCollection", "geometries": [   (only when there are any)
+         {"type": "MultiPolygon", "arcs": [...], "properties": {
+            "u": index of the zone's unit in units.geometries, "q": population, "a": area_km2}}]}},
+     "meta": {"title", "period", "indicators", "classes", "sources", "provinces", "geometry",
+              "deadZones": {"technology", "count", "population"} (only with dead zones)}}
+
+Dead zones (vùng lõm sóng, from geo.coverage.dead_zone_layer) are a toggleable overlay: their
+own arcs in the same topology (same quantization), a unit index instead of repeated names.
 
 Text from reports (names, file names) is only ever put in the page through `textContent`, and the
 JSON is escaped so that `</script>` inside a string cannot close its script tag.
@@ -165,12 +172,13 @@ def _across_boundary(
 
 
 def build_topology(
-    geoms: np.ndarray, feat_prov: np.ndarray, *, offset: float = 0.003
+    geoms: np.ndarray, feat_prov: np.ndarray | None, *, offset: float = 0.003
 ) -> tuple[dict, list[list[list[list[int]]]], list[int]]:
     """Arcs shared by neighbours (TopoJSON, quantized to QUANTUM and delta-encoded).
 
     Returns (topology head with transform and arcs, per feature its MultiPolygon arc indexes,
-    the arcs of the province outlines). `feat_prov` gives each geometry's province (any ints).
+    the arcs of the province outlines). `feat_prov` gives each geometry's province (any ints);
+    None: no outlines (shapes that are not units, such as dead zones).
     """
     n_feat = len(geoms)
     polys, poly_feat = shapely.get_parts(geoms, return_index=True)
@@ -228,12 +236,15 @@ def build_topology(
     # Province outline per edge: shared by two provinces, or only one unit and across it
     # nothing or another province.
     efeat_min, efeat_max = ring_feat[emin], ring_feat[np.maximum(emax, 0)]
-    boundary = feat_prov[efeat_min] != feat_prov[efeat_max]
-    single = np.flatnonzero(ecount == 1)
-    if len(single):
-        boundary[single] = _across_boundary(
-            q, nxt, efirst[single], efeat_min[single], feat_prov, geoms, origin, offset
-        )
+    if feat_prov is None:
+        boundary = np.zeros(len(ekeys), bool)
+    else:
+        boundary = feat_prov[efeat_min] != feat_prov[efeat_max]
+        single = np.flatnonzero(ecount == 1)
+        if len(single):
+            boundary[single] = _across_boundary(
+                q, nxt, efirst[single], efeat_min[single], feat_prov, geoms, origin, offset
+            )
     # An arc runs while the same rings use its edges (and the same outline status).
     sig = np.where(ecount >= 2, emin * (n_rings + 2) + emax, emin * (n_rings + 2) + n_rings)
     sig = sig * 2 + boundary
@@ -438,6 +449,64 @@ def _unit_properties(
 
 
 # --------------------------------------------------------------------------------------------
+# Dead zones
+# --------------------------------------------------------------------------------------------
+
+
+def _dead_zone_object(
+    zones: gpd.GeoDataFrame | None, codes: list[str], head: dict
+) -> tuple[dict | None, dict | None]:
+    """The dead-zone overlay as a TopoJSON object on the units' topology (its arcs appended to
+    head["arcs"], rebased on the units' origin) and its meta; (None, None) when there is none.
+
+    `zones`: a geo.coverage.dead_zone_layer frame (one technology, already simplified); zones of
+    units not on the page are left out, so a province page shows its own.
+    """
+    if zones is None or len(zones) == 0:
+        return None, None
+    code_pos = {c: k for k, c in enumerate(codes)}
+    zones = zones[zones["unit_code"].astype(str).isin(code_pos)]
+    if zones.crs is not None and not zones.crs.equals("EPSG:4326"):
+        zones = zones.to_crs("EPSG:4326")
+    geoms = _polygonal(np.asarray(zones.geometry.values, dtype=object))
+    zhead, zone_arcs, _ = build_topology(geoms, None)
+    units_at = np.rint(np.array(head["transform"]["translate"]) / QUANTUM)
+    zones_at = np.rint(np.array(zhead["transform"]["translate"]) / QUANTUM)
+    dx, dy = (int(d) for d in zones_at - units_at)
+    first = len(head["arcs"])
+    for arc in zhead["arcs"]:  # delta-encoded: only the first point is absolute
+        arc[0] = [arc[0][0] + dx, arc[0][1] + dy]
+    head["arcs"].extend(zhead["arcs"])
+
+    def ref(r: int) -> int:
+        return r + first if r >= 0 else ~(~r + first)
+
+    geometries, people = [], 0.0
+    for arcs, code, pop, area in zip(
+        zone_arcs, zones["unit_code"], zones["population"], zones["area_km2"], strict=True
+    ):
+        if not arcs:  # a zone too small to keep three distinct points at 1 m is not drawn
+            continue
+        people += float(pop)
+        geometries.append(
+            {
+                "type": "MultiPolygon",
+                "arcs": [[[ref(r) for r in ring] for ring in poly] for poly in arcs],
+                "properties": {"u": code_pos[str(code)], "q": _num(pop, 1), "a": _num(area, 4)},
+            }
+        )
+    if not geometries:
+        return None, None
+    technologies = sorted(zones["technology"].astype(str).unique())
+    meta = {
+        "technology": " / ".join(technologies),
+        "count": len(geometries),
+        "population": _num(people, 0),
+    }
+    return {"type": "GeometryCollection", "geometries": geometries}, meta
+
+
+# --------------------------------------------------------------------------------------------
 # The page
 # --------------------------------------------------------------------------------------------
 
@@ -494,6 +563,7 @@ def render_map_page(
     period: str,
     tolerance: float | None = None,
     clean: bool = True,
+    dead_zones: gpd.GeoDataFrame | None = None,
 ) -> Path:
     """Write one self-contained offline map page (a layer per indicator) and return its path.
 
@@ -501,6 +571,8 @@ def render_map_page(
     remote flags); gaps: COVERAGE_GAPS rows for those units. `tolerance` (degrees) defaults to
     `auto_tolerance` of the units' extent; `clean` snaps the polygons into an edge-matched
     coverage first (slower by a few seconds nationally, smaller page, no slivers).
+    `dead_zones`: a geo.coverage.dead_zone_layer frame, drawn as a toggleable overlay (those of
+    the page's units); None or empty: no such overlay.
     """
     started = time.perf_counter()
     units = prepare_units(units)
@@ -516,23 +588,24 @@ def render_map_page(
     meta["geometry"]["tolerance"] = round(tol, 5)
     sb = shapely.total_bounds(shown)
     meta["bbox"] = [round(float(b), 5) for b in sb] if np.isfinite(sb).all() else None
-    topology = {
-        **head,
-        "objects": {
-            "units": {
-                "type": "GeometryCollection",
-                "geometries": [
-                    {"type": "MultiPolygon", "arcs": arcs, "properties": p}
-                    for arcs, p in zip(feature_arcs, props, strict=True)
-                ],
-            },
-            "provinces": {
-                "type": "GeometryCollection",
-                "geometries": [{"type": "MultiLineString", "arcs": [[i] for i in outline]}],
-            },
+    objects = {
+        "units": {
+            "type": "GeometryCollection",
+            "geometries": [
+                {"type": "MultiPolygon", "arcs": arcs, "properties": p}
+                for arcs, p in zip(feature_arcs, props, strict=True)
+            ],
         },
-        "meta": meta,
+        "provinces": {
+            "type": "GeometryCollection",
+            "geometries": [{"type": "MultiLineString", "arcs": [[i] for i in outline]}],
+        },
     }
+    zones, zones_meta = _dead_zone_object(dead_zones, [p["c"] for p in props], head)
+    if zones is not None:
+        objects["deadZones"] = zones
+        meta["deadZones"] = zones_meta
+    topology = {**head, "objects": objects, "meta": meta}
     data = _json_for_script(topology)
 
     finite = np.isfinite(bounds).all()
@@ -583,10 +656,11 @@ def render_map_page(
         Path(tmp).unlink(missing_ok=True)
         raise
     log.info(
-        "map page %s: %d units, %d indicators, %.2f MB, %.1f s",
+        "map page %s: %d units, %d indicators, %d dead zones, %.2f MB, %.1f s",
         out_path,
         len(units),
         len(meta["indicators"]),
+        zones_meta["count"] if zones_meta else 0,
         out_path.stat().st_size / 1e6,
         time.perf_counter() - started,
     )
@@ -599,8 +673,10 @@ def render_province_pages(
     catalogue: Catalogue,
     out_dir: Path,
     period: str,
+    dead_zones: gpd.GeoDataFrame | None = None,
 ) -> list[Path]:
-    """One page per province present in `gaps`: out_dir/<province_code>-<name>.html."""
+    """One page per province present in `gaps`: out_dir/<province_code>-<name>.html, each with
+    the dead zones (a geo.coverage.dead_zone_layer frame) of its own units."""
     out_dir = Path(out_dir)
     paths = []
     codes = units["province_code"].astype(str)
@@ -620,6 +696,7 @@ def render_province_pages(
                 out_dir / f"{prov}-{slug}.html",
                 title=title,
                 period=period,
+                dead_zones=dead_zones,
             )
         )
     return paths
@@ -643,6 +720,7 @@ _APP_CSS = """
 .dx-sw-remote { background: #fff; border: 3px solid #2d004b; }
 .dx-sw-prov { background: #fff; border: 0; border-top: 2px solid #1a1a1a; height: 2px; }
 .dx-sw-approx { background: #fff; border: 1.5px dashed #555; }
+.dx-sw-dz { background: rgba(20,20,20,.6); border: 1px solid #000; }
 .dx-count { margin-left: auto; color: #555; padding-left: 8px; }
 .dx-search input { width: 250px; font-size: 13px; padding: 4px 6px; box-sizing: border-box; }
 .dx-search ul { list-style: none; margin: 4px 0 0; padding: 0; max-height: 220px;
@@ -748,6 +826,13 @@ _APP_JS = r"""
     g.arcs.forEach(function (refs) { outlineLatLngs.push(line(refs)); });
   });
 
+  // ---- dead zones: their own arcs, each naming its unit by index ----
+  var DZ = META.deadZones || null;
+  var zoneFeatures = ((DATA.objects.deadZones || {}).geometries || []).map(function (g) {
+    return {properties: g.properties, unit: features[g.properties.u],
+            latlngs: g.arcs.map(function (poly) { return poly.map(ring); })};
+  });
+
   function row(f, k) { return (f.properties.v && f.properties.v[k]) || null; }
   function classOf(f, k) { var r = row(f, k); return r ? r[3] : NO_DATA; }
 
@@ -759,16 +844,17 @@ _APP_JS = r"""
   });
 
   // ---- tooltips, built with textContent only ----
+  function tipRow(table, vi, en, value) {
+    var tr_ = el("tr", null, null, table);
+    bi(el("th", null, null, tr_), vi, en);
+    el("td", null, value, tr_);
+  }
   function tooltipFor(f, k) {
     var p = f.properties, ind = IND[k], r = row(f, k) || [];
     var box = el("div", "dx-tip");
     el("div", "dx-tip-title", p.n, box);
     var table = el("table", null, null, box);
-    function addRow(vi, en, value) {
-      var tr_ = el("tr", null, null, table);
-      bi(el("th", null, null, tr_), vi, en);
-      el("td", null, value, tr_);
-    }
+    function addRow(vi, en, value) { tipRow(table, vi, en, value); }
     var prov = META.provinces[p.p] || ["", ""];
     addRow("Loại", "Type", p.t + " / " + (TYPES[p.t] || p.t));
     addRow("Tỉnh, thành phố", "Province", prov[1]);
@@ -798,6 +884,20 @@ _APP_JS = r"""
     addRow("Nguồn", "Source", src ? src[0] + (src[1] ? " › " + src[1] : "") +
          (r[6] !== undefined && r[6] !== null ? ", dòng / row " + r[6] : "") : "—");
     addRow("Ranh giới", "Boundary", ["chính thức / official", "xấp xỉ / approximate", "khác / other"][p.g] || "—");
+    return box;
+  }
+
+  function zoneTooltipFor(z) {
+    var p = z.properties, u = z.unit.properties, prov = META.provinces[u.p] || ["", ""];
+    var box = el("div", "dx-tip");
+    bi(el("div", "dx-tip-title", null, box), "Vùng lõm sóng " + DZ.technology,
+       DZ.technology + " dead zone");
+    var table = el("table", null, null, box);
+    tipRow(table, "Đơn vị", "Unit", u.n);
+    tipRow(table, "Tỉnh, thành phố", "Province", prov[1]);
+    tipRow(table, "Dân số chưa được phủ sóng", "Population not covered",
+           fmt(p.q) + " người / people");
+    tipRow(table, "Diện tích", "Area", fmt(p.a) + " km²");
     return box;
   }
 
@@ -850,6 +950,26 @@ _APP_JS = r"""
   var provinces = L.polyline(outlineLatLngs, {pane: "dxProvinces", color: "#1a1a1a", weight: 2,
                                               opacity: 1, interactive: false,
                                               className: "dx-province"});
+  // Dead zones above the units, below the outlines, with their own tooltips. The pane lets
+  // the mouse through (only the zones' own paths take it), so units around them keep theirs.
+  var deadZones = null;
+  if (zoneFeatures.length) {
+    var dzPane = map.createPane("dxDeadZones");
+    dzPane.style.zIndex = 405;
+    dzPane.style.pointerEvents = "none";
+    var dzStyle = {pane: "dxDeadZones", fillColor: "#141414", fillOpacity: 0.6, color: "#000",
+                   weight: 0.6, opacity: 0.9, className: "dx-dz"};
+    deadZones = L.featureGroup(zoneFeatures.map(function (z) {
+      var poly = L.polygon(z.latlngs, dzStyle);
+      poly.feature = z;
+      return poly;
+    }));
+    deadZones.bindTooltip(function (layer) { return zoneTooltipFor(layer.feature); },
+                          {sticky: true, direction: "top", offset: [0, -8],
+                           className: "dx-tooltip dx-dz-tip", opacity: 1});
+    deadZones.on("mouseover", function (e) { e.layer.setStyle({color: "#00b7ff", weight: 2}); });
+    deadZones.on("mouseout", function (e) { e.layer.setStyle({color: "#000", weight: 0.6}); });
+  }
 
   function esc(s) {
     var d = document.createElement("div"); d.textContent = s; return d.innerHTML;
@@ -861,6 +981,10 @@ _APP_JS = r"""
   var overlays = {};
   overlays['Vùng khó khăn (biên giới, hải đảo, vùng sâu, vùng xa) <span class="dx-en">/ remote units</span>'] = remote;
   overlays['Ranh giới tỉnh <span class="dx-en">/ province outlines</span>'] = provinces;
+  if (deadZones) {
+    overlays[esc("Vùng lõm sóng " + DZ.technology) + ' <span class="dx-en">/ ' +
+             esc(DZ.technology + " dead zones") + "</span>"] = deadZones;
+  }
 
   // ---- legend ----
   var legend = L.control({position: "bottomright"});
@@ -906,6 +1030,13 @@ _APP_JS = r"""
     var pr = el("div", "dx-row", null, d);
     el("span", "dx-sw dx-sw-prov", null, pr);
     bi(el("span", null, null, pr), "Ranh giới tỉnh", "province outline");
+    if (deadZones) {
+      var dz = el("div", "dx-row", null, d);
+      el("span", "dx-sw dx-sw-dz", null, dz);
+      bi(el("span", null, null, dz), "Vùng lõm sóng " + DZ.technology + " (" +
+         fmt(DZ.population) + " người)", DZ.technology + " dead zones, people in them");
+      el("span", "dx-count", zoneFeatures.length, dz);
+    }
     if (MIXED) {
       var ap = el("div", "dx-row", null, d);
       el("span", "dx-sw dx-sw-approx", null, ap);
@@ -1005,6 +1136,7 @@ _APP_JS = r"""
   layers[0].addTo(map);
   remote.addTo(map);
   provinces.addTo(map);
+  if (deadZones) { deadZones.addTo(map); }
   L.control.layers(base, overlays, {collapsed: false, position: "topright"}).addTo(map);
   legend.addTo(map);
   drawLegend(0);
@@ -1014,6 +1146,7 @@ _APP_JS = r"""
     drawLegend(current);
   });
   window.dxMap = {map: map, layers: layers, features: features, select: select,
+                  deadZones: deadZones,
                   current: function () { return current; }, meta: META,
                   timing: {scriptStart: T0, ready: performance.now()}};
   document.documentElement.setAttribute("data-dx-ready", "1");

@@ -7,6 +7,7 @@ import geopandas as gpd
 import polars as pl
 
 from assets.indicators.assets import units_frame
+from geo.coverage import dead_zone_layer
 from geo.maps import render_map_page, render_province_pages
 from geo.previews import png_preview_markdown, render_layer_pngs
 from orchestration.lake import write_table, write_text
@@ -35,7 +36,8 @@ def geometry_note(admin_units: gpd.GeoDataFrame) -> str:
     partitions_def=periods,
     group_name="reports",
     description="Planners' map page (reports/<period>/maps/index.html, a layer per indicator "
-    "coloured by gap class, remote units outlined), one page per province (maps/provinces/), a "
+    "coloured by gap class, remote units outlined, 5G dead zones as an overlay), one page per "
+    "province (maps/provinces/), a "
     "PNG per layer for slides (maps/png/<indicator_id>.png) and gap tables "
     "(reports/<period>/gaps/).",
 )
@@ -44,10 +46,13 @@ def coverage_maps(
     lake: LakeResource,
     coverage_gaps: pl.DataFrame,
     admin_units: gpd.GeoDataFrame,
+    dead_zones: gpd.GeoDataFrame,
 ) -> dg.MaterializeResult:
     period = context.partition_key
     catalogue = lake.catalogue()
     in_scope = admin_units[admin_units["unit_code"].isin(coverage_gaps["unit_code"].to_list())]
+    # The 5G target is about people: zones with fewer than one person are not drawn.
+    zones = dead_zone_layer(dead_zones, units=admin_units, technology="5G", min_population=1)
     maps = lake.report_dir(period, "maps")
     page = render_map_page(
         in_scope,
@@ -56,9 +61,10 @@ def coverage_maps(
         maps / "index.html",
         title=f"Khoảng cách đến mục tiêu chuyển đổi số — {period}",
         period=period,
+        dead_zones=zones,
     )
     provinces = render_province_pages(
-        in_scope, coverage_gaps, catalogue, maps / "provinces", period
+        in_scope, coverage_gaps, catalogue, maps / "provinces", period, dead_zones=zones
     )
     pngs = render_layer_pngs(in_scope, coverage_gaps, catalogue, maps / "png", period=period)
     for stale in set((maps / "png").glob("*.png")) - set(pngs):  # an indicator no longer shown
@@ -74,6 +80,7 @@ def coverage_maps(
             "preview": dg.MetadataValue.md(png_preview_markdown(pngs[0])),
             "gap_tables": dg.MetadataValue.path(str(tables[0].parent)),
             "geometry": geometry_note(in_scope),
+            "dead_zones_5g": len(zones),
         }
     )
 

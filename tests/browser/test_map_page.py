@@ -483,3 +483,144 @@ def test_province_pages(units, hue_gaps, catalogue, tmp_path: Path):
     # Written beside and renamed: nothing left over, readable by others (not mkstemp's 0600).
     assert [p.name for p in tmp_path.iterdir()] == ["46-hue.html"]
     assert paths[0].stat().st_mode & 0o777 == 0o644
+
+
+# ------------------------------------------------------------------------- 5G dead zones
+
+DEMO_PERIOD = "2026-H1"
+DZ_LABEL = "Vùng lõm sóng 5G / 5G dead zones"
+
+
+def vi_grouped(x: float) -> str:
+    """A number as the page's fmt() shows it in vi-VN: 12.345,6 (at most 2 decimals)."""
+    s = f"{x:,.2f}".rstrip("0").rstrip(".")
+    return s.translate(str.maketrans(",.", ".,"))
+
+
+def test_demo_map_page_shows_the_5g_dead_zones(browser, demo_run):
+    """The demo's map page: one overlay polygon per 5G dead zone of at least one person in the
+    lake's dead_zones table, toggled from the layer control, each with its tooltip."""
+    from geo.coverage import dead_zone_layer
+    from orchestration.lake import table_path
+
+    settings, _, _, _ = demo_run
+    zones = gpd.read_parquet(table_path(settings.lake, "dead_zones", DEMO_PERIOD))
+    expected = zones[(zones["technology"] == "5G") & (zones["population"] >= 1)]
+    assert len(expected) > 0
+    admin = gpd.read_parquet(table_path(settings.lake, "admin_units"))
+    shown = dead_zone_layer(zones, units=admin, technology="5G", min_population=1)
+    assert len(shown) == len(expected)
+
+    path = settings.reports / DEMO_PERIOD / "maps" / "index.html"
+    html = path.read_text(encoding="utf-8")
+    assert not FETCHING.findall(html)
+    assert html.count('"type":"Topology"') == 1  # the zones share the page's one topology
+    # Their arcs, decoded on the page's one transform, redraw the zones (to the 1 m quantum),
+    # each naming its unit, people and area.
+    topo = json.loads(re.search(r'id="dxlake-map-data">(.*?)</script>', html, re.S).group(1))
+    (sx, sy), (tx, ty) = topo["transform"]["scale"], topo["transform"]["translate"]
+    arcs = [np.cumsum(np.array(a), axis=0) * (sx, sy) + (tx, ty) for a in topo["arcs"]]
+
+    def ring(refs):
+        parts = [arcs[r] if r >= 0 else arcs[~r][::-1] for r in refs]
+        return np.concatenate([parts[0], *(p[1:] for p in parts[1:])])
+
+    geometries = topo["objects"]["deadZones"]["geometries"]
+    decoded = [
+        shapely.MultiPolygon([(ring(p[0]), [ring(h) for h in p[1:]]) for p in g["arcs"]])
+        for g in geometries
+    ]
+    assert len(decoded) == len(expected)
+    diff = shapely.area(shapely.symmetric_difference(decoded, shown.geometry.values))
+    assert (diff <= shapely.length(shown.geometry.values) * 1e-5).all()  # rounding to 1e-5°
+    codes = [u["c"] for u in (g["properties"] for g in topo["objects"]["units"]["geometries"])]
+    assert [codes[g["properties"]["u"]] for g in geometries] == shown["unit_code"].tolist()
+    assert [g["properties"]["q"] for g in geometries] == shown["population"].tolist()
+    assert topo["meta"]["deadZones"]["count"] == len(expected)
+
+    opened = open_offline(browser, path)
+    page = opened.page
+    try:
+        assert page.locator("path.dx-dz").count() == len(expected)
+        assert page.evaluate("() => window.dxMap.deadZones.getLayers().length") == len(expected)
+        overlay = page.locator(".leaflet-control-layers-overlays label", has_text=DZ_LABEL)
+        assert overlay.count() == 1
+        legend = page.locator(".dx-legend .dx-row", has_text="Vùng lõm sóng 5G")
+        assert legend.locator(".dx-count").inner_text() == str(len(expected))
+        people = vi_grouped(round(float(expected["population"].sum())))
+        assert f"({people} người)" in legend.inner_text()
+
+        # Toggled off and on again from the layer control.
+        overlay.locator("input").uncheck()
+        assert page.locator("path.dx-dz").count() == 0
+        overlay.locator("input").check()
+        assert page.locator("path.dx-dz").count() == len(expected)
+
+        # The largest zone's tooltip: its unit, province, people and area.
+        zone = shown.iloc[0]
+        unit = admin[admin["unit_code"] == zone["unit_code"]].iloc[0]
+        pt = shapely.point_on_surface(zone.geometry)
+        page.evaluate(
+            "([lat, lng]) => { window.dxMap.map.setView([lat, lng], 14, {animate: false}); }",
+            [pt.y, pt.x],
+        )
+        box = page.locator(".folium-map").bounding_box()
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        under = page.evaluate(
+            "([x, y]) => document.elementFromPoint(x, y).getAttribute('class')", [x, y]
+        )
+        assert "dx-dz" in (under or ""), under
+        page.mouse.move(x - 3, y - 3)
+        page.mouse.move(x, y, steps=3)
+        tip = page.locator(".leaflet-tooltip.dx-dz-tip")
+        tip.wait_for(timeout=5_000)
+        text = tip.inner_text()
+        assert "Vùng lõm sóng 5G / 5G dead zone" in text, text
+        assert unit["unit_name"] in text and unit["province_name"] in text, text
+        assert f"{vi_grouped(zone['population'])} người / people" in text, text
+        assert f"{vi_grouped(zone['area_km2'])} km²" in text, text
+
+        # Beside the zones, the units below still answer the mouse with their own tooltips.
+        outside = unit.geometry.difference(shapely.union_all(shown.geometry.values))
+        text = hover_unit(page, outside, unit["unit_code"])
+        assert unit["unit_name"] in text and "Khoảng cách" in text, text
+        assert "người / people" not in text, text
+        opened.assert_offline_and_clean()
+    finally:
+        page.close()
+
+
+def test_an_empty_dead_zone_table_gives_a_page_without_the_overlay(
+    browser, hue, hue_gaps, catalogue, tmp_path: Path
+):
+    """An empty dead_zones table (a period without cell sites), as the lake stores it: the
+    page is written and works, with no dead-zone layer, legend row or data."""
+    from geo.coverage import dead_zone_layer
+    from orchestration.lake import read_geotable, write_table
+    from orchestration.resources import geo_contract
+    from schemas.contracts import DEAD_ZONES
+
+    empty = gpd.GeoDataFrame(
+        {c: [] for c in DEAD_ZONES if c != "period"}, geometry=[], crs="EPSG:4326"
+    )
+    empty.insert(0, "period", PERIOD)
+    stored = write_table(tmp_path / "dead_zones.parquet", geo_contract("dead_zones", empty))
+    layer = dead_zone_layer(read_geotable(stored), units=hue, technology="5G", min_population=1)
+    assert len(layer) == 0
+    out = render_map_page(
+        hue, hue_gaps, catalogue, tmp_path / "46.html", title="Huế", period=PERIOD,
+        dead_zones=layer,
+    )  # fmt: skip
+    html = out.read_text(encoding="utf-8")
+    assert '"deadZones"' not in html and not FETCHING.findall(html)
+    opened = open_offline(browser, out)
+    page = opened.page
+    try:
+        assert page.locator("path.dx-u").count() == 40
+        assert page.locator("path.dx-dz").count() == 0
+        assert "Vùng lõm sóng" not in page.locator(".leaflet-control-layers").inner_text()
+        assert "Vùng lõm sóng" not in page.locator(".dx-legend").inner_text()
+        assert page.evaluate("() => window.dxMap.deadZones") is None
+        opened.assert_offline_and_clean()
+    finally:
+        page.close()

@@ -3,7 +3,9 @@ boundary file; exit code, summary, lake paths and contracts checked."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 
@@ -36,6 +38,10 @@ def test_demo_with_official_boundaries(tmp_path, shared_data, monkeypatch):
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
     assert "chấp nhận / accepted:   338" in out and "cách ly / quarantined:  7" in out
+    assert "tệp / files:            4 (đọc/read 3, từ chối/rejected 0" in out
+    assert "trạm/cell sites 1)" in out
+    grid = tmp_path / "grids/population_synthetic_46_100m.tif"
+    assert f"lưới dân số giả lập / synthetic population grid {grid}" in out and grid.exists()
     for path in (
         tmp_path / "lake/validated_observations/period=2026-H1/province=46.parquet",
         tmp_path / "lake/quarantined_rows/period=2026-H1/province=46.parquet",
@@ -58,11 +64,35 @@ def test_demo_with_official_boundaries(tmp_path, shared_data, monkeypatch):
     page = (tmp_path / "reports/2026-H1/maps/index.html").read_text(encoding="utf-8")
     assert "official" in page or "chính thức" in page
 
-    # The runs are recorded in the instance under the default DAGSTER_HOME.
+    # 5G coverage computed from the synthetic cell sites and grid, on the official boundaries.
+    hue = sorted(units.loc[units["province_code"] == "46", "unit_code"])
+    coverage = pl.read_parquet(tmp_path / "lake/computed_coverage/period=2026-H1")
+    five = coverage.filter(pl.col("technology") == "5G").sort("unit_code")
+    assert len(hue) == 40 and five["unit_code"].to_list() == hue
+    assert five["share_covered"].null_count() == 0
+    assert five["share_covered"].is_between(0, 100).all()
+    assert set(coverage["population_grid"]) == {str(grid)}
+    zones = gpd.read_parquet(tmp_path / "lake/dead_zones/period=2026-H1/part-0.parquet")
+    assert len(zones) > 0 and zones.crs.to_epsg() == 4326
+    assert set(zones["unit_code"]) <= set(hue)
+    shown = zones[(zones["technology"] == "5G") & (zones["population"] >= 1)]
+    data = json.loads(re.search(r'id="dxlake-map-data">(.*?)</script>', page, re.S).group(1))
+    assert data["meta"]["deadZones"]["count"] == len(shown) > 0
+    assert len(data["objects"]["deadZones"]["geometries"]) == len(shown)
+
+    # The runs are recorded in the instance under the default DAGSTER_HOME: an ingest run for
+    # Huế and one for "00" (the cell-site list names no unit: province unknown).
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / ".dagster"))
     with dg.DagsterInstance.get() as inst:
-        jobs = sorted(r.job_name for r in inst.get_runs())
-    assert jobs == ["ingest_job", "publish_job", "reference_job"]
+        runs = sorted(
+            (r.job_name, r.tags.get("dagster/partition/province")) for r in inst.get_runs()
+        )
+    assert runs == [
+        ("ingest_job", "00"),
+        ("ingest_job", "46"),
+        ("publish_job", None),
+        ("reference_job", None),
+    ]
 
 
 def test_run_without_landing_folder_is_a_clear_error(tmp_path):
