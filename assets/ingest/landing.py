@@ -30,7 +30,7 @@ from schemas.contracts import conform, empty
 from . import limits as lim
 from .layout import fill_merged, find_layout, parse_period, title_block
 from .observations import sheet_observations
-from .readers import SUPPORTED_SUFFIXES, UnreadableFile, read_sheets
+from .readers import SUPPORTED_SUFFIXES, TEXT_SUFFIXES, UnreadableFile, read_sheets
 from .sites import find_site_header
 
 _AUTHORITY = "uy ban nhan dan "
@@ -88,6 +88,14 @@ def _entries(folder: Path) -> Iterator[tuple[Path, set[str]]]:
             yield base / name, beside
 
 
+def _small_file(file: LandingFile, limits: lim.Limits) -> bytes | None:
+    """The bytes of a spreadsheet under the size limit, else None (hashed as a stream)."""
+    size = file.stamp[0] if file.stamp else file.path.stat().st_size
+    if size > limits.max_file_mb * (1 << 20) or file.path.suffix.lower() in TEXT_SUFFIXES:
+        return None
+    return file.path.read_bytes()
+
+
 def _sha256(path: Path) -> str:
     with path.open("rb") as fh:  # streamed: a huge file costs time, not memory
         return hashlib.file_digest(fh, "sha256").hexdigest()
@@ -119,8 +127,12 @@ def read_file(
     Without `resolve_province` each observation carries its sheet's title lines in `_titles`
     for the caller to resolve: a pool worker then needs no gazetteer, and the same title in a
     thousand files is resolved once."""
+    limits = limits or lim.Limits.from_env()
+    data = None
     if not file.sha256 and not file.refusal:
-        file = replace(file, sha256=_sha256(file.path))
+        data = _small_file(file, limits)  # read once: hashed here, parsed from memory
+        sha = hashlib.sha256(data).hexdigest() if data is not None else _sha256(file.path)
+        file = replace(file, sha256=sha)
     status = {**_blank_status(file), "status": "read"}
     if file.refusal:
         return [], _refused(status, *file.refusal)
@@ -128,7 +140,7 @@ def read_file(
         return [], _reject(status, *_unsupported(file.path.suffix))
     notes: list[tuple[str, str]] = []
     try:
-        sheets = read_sheets(file.path, limits, notes=notes)
+        sheets = read_sheets(file.path, limits, notes=notes, data=data)
     except UnreadableFile as exc:
         return [], _reject(status, exc.reason_vi, exc.reason_en)
     if file.stamp and (changed := lim.being_written(file.path, file.stamp)):

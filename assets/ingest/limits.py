@@ -102,12 +102,13 @@ def _column_number(letters: bytes) -> int:
     return n
 
 
-def sniff(path: Path, limits: Limits) -> str:
+def sniff(path: Path, limits: Limits, data: bytes | None = None) -> str:
     """What the bytes are: "zip", "cfb" (OLE: .xls or an encrypted workbook) or "text".
 
     Refuses empty and oversized files and known non-spreadsheet formats, whatever the name says.
+    `data`: the file's bytes when the caller already read them.
     """
-    size = path.stat().st_size
+    size = path.stat().st_size if data is None else len(data)
     if size > limits.max_file_mb * _MB:
         raise _refuse(
             path.name,
@@ -116,9 +117,12 @@ def sniff(path: Path, limits: Limits) -> str:
             f"{size / _MB:.1f} MB exceeds the {limits.max_file_mb:g} MB limit "
             "(DXLAKE_MAX_FILE_MB); split it or send only the report table",
         )
-    with path.open("rb") as fh:
-        head = fh.read(8)
-    if not head or (size < 64 and not path.read_bytes().strip()):
+    if data is None:
+        with path.open("rb") as fh:
+            head = fh.read(8)
+    else:
+        head = data[:8]
+    if not head or (size < 64 and not (data if data is not None else path.read_bytes()).strip()):
         raise _refuse(path.name, "tệp rỗng", "the file is empty")
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return "zip"
@@ -553,7 +557,8 @@ def being_written(
     beside it (Excel's ~$name, LibreOffice's .~lock.name#): it is read on the next run, never
     half-read now. `exists(name)`: whether a name sits beside the file, from a listing the
     caller already holds (else the folder is asked)."""
-    exists = exists or (lambda name: (path.parent / name).exists())
+    folder = os.path.dirname(path)
+    exists = exists or (lambda name: os.path.lexists(os.path.join(folder, name)))
     locks = (f"~${path.name}", f"~${path.name[2:]}", f".~lock.{path.name}#")
     locked = any(exists(lock) for lock in locks)
     if locked or stamp(path) != before:

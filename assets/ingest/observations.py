@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 from operator import itemgetter
 
 from openpyxl.utils import get_column_letter
@@ -54,14 +55,7 @@ def sheet_observations(
     by_id = {col: j for j, col in layout.columns.items()}
     code_j, name_j = by_id.get("unit_code"), by_id.get("unit_name")
     province_j, period_j = by_id.get("province"), by_id.get("period")
-    # An indicator is read when the table has a column of its own: a denominator it shares with
-    # a fuller indicator ("Tổng số CBCC" under "Số CBCC có máy tính") is not a report of it.
-    present = {ind.id: {f.id for f in ind.fields if f.id in by_id} for ind in catalogue}
-    wide = [
-        (ind.id, {p: by_id.get(f.id) if f else None for p, f in _parts(ind)})
-        for ind in catalogue
-        if present[ind.id] and not any(present[ind.id] < other for other in present.values())
-    ]
+    wide = _wide_columns(tuple(sorted(by_id.items())), catalogue)
     names = indicator_names(catalogue)
     # A template sent to every commune of a province comes back with one row filled: a row
     # empty in every column the table reads but the unit's yields nothing, so skip it unclassified.
@@ -108,6 +102,24 @@ def sheet_observations(
             if figures["source_column"] is None:
                 continue  # this unit gave no figure for this indicator
             yield {**base, **figures, "indicator_id": indicator_id}
+
+
+@lru_cache(maxsize=1024)
+def _wide_columns(
+    by_id: tuple[tuple[str, int], ...], catalogue: Catalogue
+) -> tuple[tuple[str, dict[str, int | None]], ...]:
+    """(indicator id, {numerator/denominator/value: column}) of each indicator a wide table reads.
+
+    An indicator is read when the table has a column of its own: a denominator it shares with
+    a fuller indicator ("Tổng số CBCC" under "Số CBCC có máy tính") is not a report of it.
+    Memoised by header: a province's template comes back with the same one from every commune."""
+    columns = dict(by_id)
+    present = {ind.id: {f.id for f in ind.fields if f.id in columns} for ind in catalogue}
+    return tuple(
+        (ind.id, {p: columns.get(f.id) if f else None for p, f in _parts(ind)})
+        for ind in catalogue
+        if present[ind.id] and not any(present[ind.id] < other for other in present.values())
+    )
 
 
 def _parts(ind):

@@ -36,17 +36,21 @@ class Sheet:
 
 
 def read_sheets(
-    path: Path, limits: Limits | None = None, notes: list[tuple[str, str]] | None = None
+    path: Path,
+    limits: Limits | None = None,
+    notes: list[tuple[str, str]] | None = None,
+    data: bytes | None = None,
 ) -> list[Sheet]:
     """All sheets of a landing file, hidden ones flagged. Raises UnreadableFile.
 
     The bytes decide how a file is read, not its name (an .xlsx that is really a CSV is read as
-    CSV, with a note appended to `notes`); the limits are checked before any parser sees it."""
+    CSV, with a note appended to `notes`); the limits are checked before any parser sees it.
+    `data`: the file's bytes when the caller already holds them (not read again)."""
     limits = limits or Limits.from_env()
     notes = notes if notes is not None else []
     suffix = path.suffix.lower()
     if suffix in SUPPORTED_SUFFIXES:
-        kind = lim.sniff(path, limits)
+        kind = lim.sniff(path, limits, data)
         expected = "text" if suffix in TEXT_SUFFIXES else "cfb" if suffix == ".xls" else "zip"
         if kind != expected:
             notes.append(
@@ -59,7 +63,7 @@ def read_sheets(
             data = lim.read_text(path, limits)
             return [Sheet(path.stem, _read_delimited(data, path, limits))]
         if kind == "zip":
-            notes += lim.check_zip(path, limits)
+            notes += lim.check_zip(path, limits, data)
         else:
             lim.check_cfb(path)
         return _read_spreadsheet(path, limits, by_content=kind != expected)
