@@ -34,7 +34,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -265,6 +265,13 @@ class _Unit(NamedTuple):
     province_code: str
 
 
+class _History(NamedTuple):
+    units: list[_OldUnit]  # an old unit's position in this list is its index entry
+    full: dict[str, list[_Entry]]
+    bare: dict[str, list[_Entry]]
+    codes: dict[str, tuple[str, ...]]  # old unit code → current codes
+
+
 class _OldUnit(NamedTuple):
     name: str
     unit_type: str  # xã, phường, thị trấn, huyện
@@ -351,7 +358,19 @@ class Gazetteer:
             for text in (name, old_code):
                 self._provinces.setdefault(self._province_key(text), context)
 
-        # Old units and where they went.
+        # Old units and where they went: built on the first name that is not a current one
+        # (a run whose reports all use current names never needs them).
+        self._legacy_source = (legacy, converter, new_of_old)
+
+        self._memo: dict[tuple[str | None, str | None, str | None], Match] = {}
+        self._bigrams: dict[str, list[str]] | None = None  # built on the first national miss
+
+    # -- construction ------------------------------------------------------------------------
+
+    @cached_property
+    def _history(self) -> _History:
+        """The old (pre-2025) units, their name indexes and the current codes they went into."""
+        legacy, converter, new_of_old = self._legacy_source
         new_code: dict[tuple[str, str], str] = {}  # (province key, converter ward key) → code
         for unit in self._units.values():
             province_key = key(self._province_names[unit.province_code])
@@ -368,10 +387,10 @@ class Gazetteer:
                 for part in parts:
                     targets.setdefault(old, set()).add(new_code[(pkey, part["newWardKey"])])
 
-        self._old: list[_OldUnit] = []
-        self._old_full: dict[str, list[_Entry]] = {}
-        self._old_bare: dict[str, list[_Entry]] = {}
-        self._old_codes: dict[str, tuple[str, ...]] = {}
+        old: list[_OldUnit] = []
+        old_full: dict[str, list[_Entry]] = {}
+        old_bare: dict[str, list[_Entry]] = {}
+        old_codes: dict[str, tuple[str, ...]] = {}
         for old_code, name, district, pkey, dkey, wkey in legacy.select(
             "old_unit_code",
             "old_unit_name",
@@ -386,18 +405,15 @@ class Gazetteer:
             name = name or district  # island districts without communes: "Huyện Côn Đảo"
             tokens = _tokens(name)
             unit_type, bare = _type_of(tokens)
-            old = _OldUnit(name, unit_type, pkey, new_of_old[pkey], tuple(sorted(went)))
-            self._old.append(old)
-            position = len(self._old) - 1
-            _add(self._old_full, tokens, (position, "".join(tokens), unit_type))
-            _add(self._old_bare, bare, (position, "".join(bare), unit_type))
+            unit = _OldUnit(name, unit_type, pkey, new_of_old[pkey], tuple(sorted(went)))
+            old.append(unit)
+            position = len(old) - 1
+            _add(old_full, tokens, (position, "".join(tokens), unit_type))
+            _add(old_bare, bare, (position, "".join(bare), unit_type))
             if old_code:
-                self._old_codes[old_code] = old.targets
+                old_codes[old_code] = unit.targets
 
-        self._memo: dict[tuple[str | None, str | None, str | None], Match] = {}
-        self._bigrams: dict[str, list[str]] | None = None  # built on the first national miss
-
-    # -- construction ------------------------------------------------------------------------
+        return _History(old, old_full, old_bare, old_codes)
 
     @classmethod
     def default(cls) -> Gazetteer:
@@ -495,9 +511,9 @@ class Gazetteer:
             old_key = context.old_province_key
             found = self._lookup(
                 readings,
-                self._old_full,
-                self._old_bare,
-                lambda i: self._old[i].old_province_key == old_key,
+                self._history.full,
+                self._history.bare,
+                lambda i: self._history.units[i].old_province_key == old_key,
                 strict,
             )
             if found:
@@ -505,9 +521,9 @@ class Gazetteer:
         province = context.province_code if context else None
         return self._lookup(
             readings,
-            self._old_full,
-            self._old_bare,
-            lambda i: province is None or self._old[i].province_code == province,
+            self._history.full,
+            self._history.bare,
+            lambda i: province is None or self._history.units[i].province_code == province,
             strict,
         )
 
@@ -522,7 +538,7 @@ class Gazetteer:
         readings = self._interpretations(text)
         found: list[str] = sorted(self._current_loose(readings, context))
         for i in sorted(self._previous(readings, context, strict=False)):
-            found.extend(c for c in self._old[i].targets if c not in found)
+            found.extend(c for c in self._history.units[i].targets if c not in found)
         keys = self._province_keys.get(context.province_code, {}) if context else self._all_keys
         for unit_type, tokens in readings.readings:
             typed = unit_type in ("xã", "phường", "đặc khu")
@@ -569,7 +585,7 @@ class Gazetteer:
         if current:
             return Match(None, "ambiguous", self._cands(sorted(current)))
         olds = self._previous(readings, context)
-        went = sorted({code for i in olds for code in self._old[i].targets})
+        went = sorted({code for i in olds for code in self._history.units[i].targets})
         if len(went) == 1:
             return Match(went[0], "old_name", self._cands(went))
         if went:
@@ -586,7 +602,9 @@ class Gazetteer:
         unit_context = _Context(unit.province_code, None)
         if code in self._current(readings, unit_context):
             return True
-        return any(code in self._old[i].targets for i in self._previous(readings, unit_context))
+        return any(
+            code in self._history.units[i].targets for i in self._previous(readings, unit_context)
+        )
 
     # -- resolution --------------------------------------------------------------------------
 
@@ -614,8 +632,8 @@ class Gazetteer:
             return Match(code, "code", itself)
         if name is not None:
             return self._resolve_name(name, context)
-        if code is not None and code in self._old_codes:  # an old code: say where it went
-            return Match(None, "unknown", self._cands(self._old_codes[code]))
+        if code is not None and code in self._history.codes:  # an old code: say where it went
+            return Match(None, "unknown", self._cands(self._history.codes[code]))
         return _UNKNOWN
 
     def resolve(self, code: Any = None, name: Any = None, province: Any = None) -> Match:
