@@ -62,7 +62,7 @@ from geo.boundaries import polygonal
 WGS84 = "EPSG:4326"
 FALLBACK_CRS = "EPSG:32648"  # WGS 84 / UTM 48N: metric, and what geo.boundaries measures in
 FALLBACK_RESOLUTION_M = 100.0
-DEFAULT_MIN_CELL_POPULATION = 1.0  # a grid cell with fewer people is not a "populated place"
+DEFAULT_MIN_CELL_POPULATION = 0.1  # people per cell (10/km² at 100 m): below, no "populated place"
 DEFAULT_MIN_ZONE_POPULATION = 10.0  # a dead zone with fewer people is not listed
 MAX_WINDOW_CELLS = 150_000_000  # one national window up to this (~3 GB peak), else by province
 

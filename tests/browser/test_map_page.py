@@ -547,7 +547,7 @@ def test_demo_map_page_shows_the_5g_dead_zones(browser, demo_run):
         assert overlay.count() == 1
         legend = page.locator(".dx-legend .dx-row", has_text="Vùng lõm sóng 5G")
         assert legend.locator(".dx-count").inner_text() == str(len(expected))
-        people = vi_grouped(round(float(expected["population"].sum())))
+        people = vi_grouped(round(float(shown["population"].sum())))  # the zones drawn
         assert f"({people} người)" in legend.inner_text()
 
         # Toggled off and on again from the layer control.
