@@ -146,6 +146,10 @@ _XLSX_SHEET = re.compile(r"^xl/worksheets/[^/]+\.xml$")
 # A cell with a value (<c .../> has none: calamine skips it); r="" gives its column and row.
 _XLSX_CELL = re.compile(rb'<c\s[^>]*?\br="([A-Z]{1,4})(\d{1,8})"[^>]*(?<!/)>')
 _XLSX_BARE_CELL = re.compile(rb"<c(?:\s[^>]*?)?(?<!/)>")
+# The same with a namespace prefix (<x:c r="A1">), which calamine reads too: slower (no literal
+# start), so used only on XML that has one.
+_XLSX_CELL_NS = re.compile(rb'<(?:[\w.-]+:)?c\s[^>]*?\br="([A-Z]{1,4})(\d{1,8})"[^>]*(?<!/)>')
+_XLSX_BARE_CELL_NS = re.compile(rb"<(?:[\w.-]+:)?c(?:\s[^>]*?)?(?<!/)>")
 _ODS_TAG = re.compile(
     rb"<table:(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^>]*?)(/?)>"
     rb"|</table:(table-row)>"
@@ -177,9 +181,11 @@ def _xlsx_cells(xml: bytes) -> tuple[int, int, int, int]:
     """(cells with a value, max row, max column, a row holding that column) in a tag-aligned
     piece of sheet XML. The regexes run in C and the maxima are taken without a Python loop per
     cell: the row by int(), the column by its letters right-justified (so "AA" > "Z")."""
-    refs = _XLSX_CELL.findall(xml)  # (letters, digits) of each <c> that is not self-closing
+    prefixed = b":c " in xml or b":c>" in xml
+    cell, bare = (_XLSX_CELL_NS, _XLSX_BARE_CELL_NS) if prefixed else (_XLSX_CELL, _XLSX_BARE_CELL)
+    refs = cell.findall(xml)  # (letters, digits) of each <c> that is not self-closing
     if not refs:  # cells without r="": count them, position unknown
-        return len(_XLSX_BARE_CELL.findall(xml)), 0, 0, 0
+        return len(bare.findall(xml)), 0, 0, 0
     letters, digits = zip(*refs, strict=True)
     widest = max(map(bytes.rjust, letters, itertools.repeat(4))).lstrip()
     row_of_widest = int(digits[letters.index(widest)])
@@ -271,14 +277,20 @@ def check_zip(path: Path, limits: Limits, data: bytes | None = None) -> list[tup
             names = {i.filename for i in infos}
             budget = [cap]
             for info in infos:
-                is_sheet = bool(_XLSX_SHEET.match(info.filename))
+                # A worksheet is found by its content too: the workbook's relations may put it
+                # anywhere in the zip, and calamine follows them.
                 is_ods = info.filename == "content.xml" and "mimetype" in names
+                is_sheet = not is_ods and (
+                    bool(_XLSX_SHEET.match(info.filename))
+                    or info.filename.lower().endswith(".xml")
+                    and info.file_size > STREAM_MEMBER_BYTES
+                )
                 xml = _inflate_whole(data, info)
                 if xml is not None:
                     budget[0] -= len(xml)
                     if budget[0] < 0:
                         raise OverflowError
-                    if is_sheet:
+                    if is_sheet or (not is_ods and b"sheetData" in xml):
                         _check_xlsx_sheet(path.name, info.filename, (xml,), limits)
                     elif is_ods:
                         _check_ods_content(path.name, iter((xml,)), limits)

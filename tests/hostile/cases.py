@@ -47,9 +47,17 @@ class Case:
     rows: bool = False  # the file's rows are read (a note, not a rejection)
 
 
-def minimal_xlsx(sheet_xml: bytes, extra: dict[str, bytes] | None = None) -> bytes:
-    """A valid one-sheet .xlsx around `sheet_xml` (the <sheetData> content)."""
-    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+def minimal_xlsx(
+    sheet_xml: bytes,
+    extra: dict[str, bytes] | None = None,
+    sheet_path: str = "worksheets/sheet1.xml",
+    prefix: str = "",
+) -> bytes:
+    """A valid one-sheet .xlsx around `sheet_xml` (the <sheetData> content), the sheet stored at
+    xl/`sheet_path` and its elements written with a namespace `prefix` ("x:") if given."""
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    ns = f'xmlns="{main}"'
+    root = f'xmlns:{prefix[:-1]}="{main}"' if prefix else ns
     rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
     pkg = "http://schemas.openxmlformats.org/package/2006"
     parts = {
@@ -58,7 +66,7 @@ def minimal_xlsx(sheet_xml: bytes, extra: dict[str, bytes] | None = None) -> byt
             '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
             '<Default Extension="xml" ContentType="application/xml"/>'
             '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+            f'<Override PartName="/xl/{sheet_path}" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
             "</Types>"
         ).encode(),
         "_rels/.rels": (
@@ -72,13 +80,13 @@ def minimal_xlsx(sheet_xml: bytes, extra: dict[str, bytes] | None = None) -> byt
         ).encode(),
         "xl/_rels/workbook.xml.rels": (
             f'<?xml version="1.0"?><Relationships xmlns="{pkg}/relationships">'
-            f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
+            f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="{sheet_path}"/>'
             "</Relationships>"
         ).encode(),
-        "xl/worksheets/sheet1.xml": (
-            f'<?xml version="1.0"?><worksheet {ns}><sheetData>'.encode()
+        f"xl/{sheet_path}": (
+            f'<?xml version="1.0"?><{prefix}worksheet {root}><{prefix}sheetData>'.encode()
             + sheet_xml
-            + b"</sheetData></worksheet>"
+            + f"</{prefix}sheetData></{prefix}worksheet>".encode()
         ),
         **(extra or {}),
     }
@@ -284,6 +292,32 @@ CASES: list[Case] = [
         ),
         "rejected",
         "DXLAKE_MAX_CELLS",
+    ),
+    Case(
+        "sparse_extent_elsewhere.xlsx",  # the sheet where only the workbook's relations say
+        _write(
+            "sparse_extent_elsewhere.xlsx",
+            minimal_xlsx(
+                b'<row r="1"><c r="A1"><v>1</v></c></row>'
+                b'<row r="1048576"><c r="XFD1048576"><v>2</v></c></row>',  # a 17-billion-cell grid
+                sheet_path="data/grid.xml",
+            ),
+        ),
+        "rejected",
+        "DXLAKE_MAX_ROWS",
+    ),
+    Case(
+        "sparse_extent_prefixed.xlsx",  # <x:c r="..."> as some generators write cells
+        _write(
+            "sparse_extent_prefixed.xlsx",
+            minimal_xlsx(
+                b'<x:row r="1"><x:c r="A1"><x:v>1</x:v></x:c></x:row>'
+                b'<x:row r="1048576"><x:c r="XFD1048576"><x:v>2</x:v></x:c></x:row>',
+                prefix="x:",
+            ),
+        ),
+        "rejected",
+        "DXLAKE_MAX_ROWS",
     ),
     Case(
         "wide_row.csv",
