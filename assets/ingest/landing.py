@@ -137,7 +137,7 @@ def read_file(
     if file.refusal:
         return [], _refused(status, *file.refusal)
     if file.path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        return [], _reject(status, *_unsupported(file.path.suffix))
+        return [], _reject(status, *_unsupported(file.rel, file.path.suffix))
     notes: list[tuple[str, str]] = []
     try:
         sheets = read_sheets(file.path, limits, notes=notes, data=data)
@@ -199,10 +199,12 @@ def read_file(
     return observations, status
 
 
-def _unsupported(suffix: str) -> tuple[str, str]:
+def _unsupported(name: str, suffix: str) -> tuple[str, str]:
     return (
-        f"Định dạng tệp không được hỗ trợ ({suffix or 'không có phần mở rộng'})",
-        f"unsupported file type ({suffix or 'no extension'})",
+        f"Tệp {name}: định dạng tệp không được hỗ trợ ({suffix or 'không có phần mở rộng'}); "
+        "hãy gửi .xlsx, .xls, .ods hoặc .csv",
+        f"file {name}: unsupported file type ({suffix or 'no extension'}); "
+        "send .xlsx, .xls, .ods or .csv",
     )
 
 

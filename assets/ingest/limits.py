@@ -275,15 +275,19 @@ def check_zip(path: Path, limits: Limits, data: bytes | None = None) -> list[tup
                         f"{limits.max_ratio:g}:1, DXLAKE_MAX_RATIO): looks like a zip bomb",
                     )
             names = {i.filename for i in infos}
+            if any(n.lower().endswith("workbook.bin") for n in names):
+                raise _refuse(
+                    path.name,
+                    "là sổ làm việc nhị phân Excel (.xlsb), không đọc được; hãy lưu lại thành .xlsx",
+                    "is an Excel binary workbook (.xlsb), which is not read; save it as .xlsx",
+                )
             budget = [cap]
             for info in infos:
                 # A worksheet is found by its content too: the workbook's relations may put it
                 # anywhere in the zip, and calamine follows them.
                 is_ods = info.filename == "content.xml" and "mimetype" in names
                 is_sheet = not is_ods and (
-                    bool(_XLSX_SHEET.match(info.filename))
-                    or info.filename.lower().endswith(".xml")
-                    and info.file_size > STREAM_MEMBER_BYTES
+                    bool(_XLSX_SHEET.match(info.filename)) or info.file_size > STREAM_MEMBER_BYTES
                 )
                 xml = _inflate_whole(data, info)
                 if xml is not None:

@@ -19,7 +19,9 @@ import python_calamine as calamine
 from . import limits as lim
 from .limits import Limits, UnreadableFile
 
-SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
+# .xlsb (Excel's binary workbook) is not read: its sheets cannot be checked for their extent
+# before calamine builds their grid (see limits.check_zip); offices send .xlsx, .xls or .ods.
+SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
 TEXT_SUFFIXES = {".csv", ".txt", ".tsv"}
 SUPPORTED_SUFFIXES = SPREADSHEET_SUFFIXES | TEXT_SUFFIXES
 

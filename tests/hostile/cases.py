@@ -320,6 +320,18 @@ CASES: list[Case] = [
         "DXLAKE_MAX_ROWS",
     ),
     Case(
+        "binary_workbook.xlsx",  # an .xlsb's parts under an .xlsx name
+        _write("binary_workbook.xlsx", minimal_xlsx(b"", extra={"xl/workbook.bin": b"\x83\x01"})),
+        "rejected",
+        "Excel binary workbook (.xlsb)",
+    ),
+    Case(
+        "report.xlsb",
+        _write("report.xlsb", minimal_xlsx(b"", extra={"xl/workbook.bin": b"\x83\x01\x00"})),
+        "rejected",
+        "unsupported file type (.xlsb)",
+    ),
+    Case(
         "wide_row.csv",
         _write("wide_row.csv", (";".join(f"c{i}" for i in range(10_000)) + "\n1\n").encode()),
         "rejected",
