@@ -33,7 +33,8 @@ The embedded data (`<script type="application/json" id="dxlake-map-data">`), com
          {"type": "MultiPolygon", "arcs": [...], "properties": {
             "u": index of the zone's unit in units.geometries, "q": population, "a": area_km2}}]}},
      "meta": {"title", "period", "indicators", "classes", "sources", "provinces", "geometry",
-              "deadZones": {"technology", "count", "population"} (only with dead zones)}}
+              "deadZones": {"technology", "count", "population", "total", "totalPopulation"}
+              (only with dead zones; an overview page draws `count` of `total`)}}
 
 Dead zones (vùng lõm sóng, from geo.coverage.dead_zone_layer) are a toggleable overlay: their
 own arcs in the same topology (same quantization), a unit index instead of repeated names.
@@ -96,6 +97,11 @@ _LEAFLET_DIR = Path(find_spec("js_lib_leaflet").origin).parent / "static" / "js_
 # --------------------------------------------------------------------------------------------
 # Geometry for display
 # --------------------------------------------------------------------------------------------
+
+
+# Dead zones come simplified at 25 m (geo.coverage.dead_zone_layer), about this many degrees.
+ZONE_DETAIL_DEG = 0.00025
+OVERVIEW_ZONE_BYTES = 250_000  # the national page's share for dead zones (its budget: 4 MB)
 
 
 def auto_tolerance(bounds: tuple[float, float, float, float] | np.ndarray) -> float:
@@ -454,13 +460,15 @@ def _unit_properties(
 
 
 def _dead_zone_object(
-    zones: gpd.GeoDataFrame | None, codes: list[str], head: dict
+    zones: gpd.GeoDataFrame | None, codes: list[str], head: dict, tolerance: float
 ) -> tuple[dict | None, dict | None]:
     """The dead-zone overlay as a TopoJSON object on the units' topology (its arcs appended to
     head["arcs"], rebased on the units' origin) and its meta; (None, None) when there is none.
 
     `zones`: a geo.coverage.dead_zone_layer frame (one technology, already simplified); zones of
-    units not on the page are left out, so a province page shows its own.
+    units not on the page are left out, so a province page shows its own. On a page whose units
+    are drawn coarser than the zones' own detail (the national page), the zones are simplified
+    to the same `tolerance` (degrees): thousands of cell staircases would otherwise triple its size.
     """
     if zones is None or len(zones) == 0:
         return None, None
@@ -468,7 +476,12 @@ def _dead_zone_object(
     zones = zones[zones["unit_code"].astype(str).isin(code_pos)]
     if zones.crs is not None and not zones.crs.equals("EPSG:4326"):
         zones = zones.to_crs("EPSG:4326")
+    total, total_people = len(zones), float(zones["population"].sum())
     geoms = _polygonal(np.asarray(zones.geometry.values, dtype=object))
+    if tolerance > ZONE_DETAIL_DEG:  # an overview: coarser zones, and only what the page holds
+        geoms = _polygonal(shapely.simplify(geoms, tolerance, preserve_topology=True))
+        keep = _overview_zones(zones, geoms)
+        zones, geoms = zones.iloc[keep], geoms[keep]
     zhead, zone_arcs, _ = build_topology(geoms, None)
     units_at = np.rint(np.array(head["transform"]["translate"]) / QUANTUM)
     zones_at = np.rint(np.array(zhead["transform"]["translate"]) / QUANTUM)
@@ -502,8 +515,22 @@ def _dead_zone_object(
         "technology": " / ".join(technologies),
         "count": len(geometries),
         "population": _num(people, 0),
+        "total": total,  # zones of the page's units; more than count on an overview page
+        "totalPopulation": _num(total_people, 0),
     }
     return {"type": "GeometryCollection", "geometries": geometries}, meta
+
+
+def _overview_zones(zones: gpd.GeoDataFrame, geoms: np.ndarray) -> np.ndarray:
+    """Positions of the zones an overview page draws: remote units' first, then by people,
+    while their estimated encoded size stays within OVERVIEW_ZONE_BYTES (the province pages
+    draw every zone). The plans remove dead zones in remote areas first."""
+    remote = np.zeros(len(zones), dtype=bool)
+    if "is_remote" in zones:
+        remote = zones["is_remote"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    order = np.lexsort((-zones["population"].to_numpy(dtype=float), ~remote))
+    cost = shapely.get_num_coordinates(geoms[order]) * 12 + 60  # bytes: measured per point, zone
+    return np.sort(order[np.cumsum(cost) <= OVERVIEW_ZONE_BYTES])
 
 
 # --------------------------------------------------------------------------------------------
@@ -601,7 +628,7 @@ def render_map_page(
             "geometries": [{"type": "MultiLineString", "arcs": [[i] for i in outline]}],
         },
     }
-    zones, zones_meta = _dead_zone_object(dead_zones, [p["c"] for p in props], head)
+    zones, zones_meta = _dead_zone_object(dead_zones, [p["c"] for p in props], head, tol)
     if zones is not None:
         objects["deadZones"] = zones
         meta["deadZones"] = zones_meta
@@ -1036,6 +1063,13 @@ _APP_JS = r"""
       bi(el("span", null, null, dz), "Vùng lõm sóng " + DZ.technology + " (" +
          fmt(DZ.population) + " người)", DZ.technology + " dead zones, people in them");
       el("span", "dx-count", zoneFeatures.length, dz);
+      if (DZ.total > DZ.count) {
+        bi(el("div", "dx-row dx-note", null, d),
+           DZ.count + "/" + DZ.total + " vùng (vùng khó khăn trước, rồi đông dân); đủ " +
+           fmt(DZ.totalPopulation) + " người ở trang từng tỉnh",
+           "the " + DZ.count + " of " + DZ.total + " zones shown: remote first, then most people; " +
+           "every zone on the province pages");
+      }
     }
     if (MIXED) {
       var ap = el("div", "dx-row", null, d);

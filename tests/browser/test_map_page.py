@@ -624,3 +624,75 @@ def test_an_empty_dead_zone_table_gives_a_page_without_the_overlay(
         opened.assert_offline_and_clean()
     finally:
         page.close()
+
+
+def test_the_national_page_draws_the_dead_zones_within_its_budget(
+    browser, units, national_page, catalogue
+):
+    """A national set of dead zones (a ragged 5 km zone in every commune: ~3 MB as drawn on a
+    province page) on the national page: simplified to the page's tolerance and cut to its
+    share of the 4 MB budget, remote communes' zones first, then the most people; the meta
+    says how many of how many, and how many people all of them hold."""
+    from geo.coverage import dead_zone_layer
+    from geo.maps import OVERVIEW_ZONE_BYTES
+
+    page, _, gaps = national_page
+    rng = np.random.default_rng(13)
+    metric = units.to_crs("EPSG:32648")
+    centres = shapely.get_coordinates(metric.geometry.representative_point())
+    angles = np.linspace(0, 2 * np.pi, 200, endpoint=False)
+    radii = 2500 + rng.uniform(-400, 400, (len(units), angles.size))
+    zones = gpd.GeoDataFrame(
+        {
+            "unit_code": units["unit_code"].to_numpy(),
+            "province_code": units["province_code"].to_numpy(),
+            "technology": "5G",
+            "population": rng.uniform(1, 5000, len(units)).round(1),
+            "area_km2": 19.6,
+        },
+        geometry=shapely.polygons(
+            np.stack(
+                [
+                    centres[:, :1] + radii * np.sin(angles),
+                    centres[:, 1:] + radii * np.cos(angles),
+                ],
+                axis=-1,
+            )
+        ),
+        crs="EPSG:32648",
+    )
+    layer = dead_zone_layer(zones, units=units, technology="5G")
+    out = render_map_page(
+        units, gaps, catalogue, page.with_name("zones.html"), title="Cả nước / Vietnam",
+        period=PERIOD, dead_zones=layer,
+    )  # fmt: skip
+    html = out.read_text(encoding="utf-8")
+    topo = json.loads(re.search(r'id="dxlake-map-data">(.*?)</script>', html, re.S).group(1))
+    meta = topo["meta"]["deadZones"]
+    drawn = topo["objects"]["deadZones"]["geometries"]
+    assert meta["total"] == len(units) and 0 < meta["count"] == len(drawn) < len(units)
+    assert meta["totalPopulation"] == round(layer["population"].sum())
+    added = len(html.encode()) - page.stat().st_size
+    assert added <= 1.6 * OVERVIEW_ZONE_BYTES  # the estimate, measured within this
+    codes = [g["properties"]["c"] for g in topo["objects"]["units"]["geometries"]]
+    shown = {codes[g["properties"]["u"]] for g in drawn}
+    info = layer.set_index("unit_code")
+    remote = info["is_remote"].astype(bool)
+    # Remote communes' zones first: none left out while another's is drawn...
+    if any(not remote[c] for c in shown):
+        assert remote[remote].index.isin(list(shown)).all()
+    # ...then the most people: every zone drawn holds at least as many as any left out.
+    kind = remote[list(shown)].iloc[-1]
+    same = info[remote == kind]
+    left = same[~same.index.isin(list(shown))]["population"]
+    if len(left):
+        assert same[same.index.isin(list(shown))]["population"].min() >= left.max()
+    opened = open_offline(browser, out)
+    try:
+        assert opened.page.locator("path.dx-dz").count() == meta["count"]
+        legend = opened.page.locator(".dx-legend").inner_text()
+        assert f"{meta['count']}/{meta['total']} vùng" in legend
+        assert "every zone on the province pages" in legend
+        opened.assert_offline_and_clean()
+    finally:
+        opened.page.close()
