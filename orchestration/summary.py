@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from orchestration.lake import read_period
+from orchestration.lake import period_parts, read_period
 from orchestration.settings import Settings
 
 
@@ -28,6 +28,35 @@ def summarise(settings: Settings, period: str, seconds: float, run_id: str) -> s
         f"  bảng khoảng cách / gaps: {reports / 'gaps'}",
         f"  chất lượng / quality:   {reports / 'quality' / 'index.html'}",
     ]
+    lines += _coverage_lines(settings, period)
     for row in status.filter(pl.col("status") == "rejected").iter_rows(named=True):
         lines.append(f"  ! {row['source_file']}: {row['reason_vi']} / {row['reason_en']}")
     return "\n".join(lines)
+
+
+def _coverage_lines(settings: Settings, period: str) -> list[str]:
+    """Population coverage computed from the cell sites, per technology, with its dead zones;
+    nothing when the period had no cell-site list."""
+    if not period_parts(settings.tables, "computed_coverage", period):
+        return []
+    coverage = read_period(settings.tables, "computed_coverage", period)
+    zones = (
+        read_period(settings.tables, "dead_zones", period).select("technology", "population")
+        if period_parts(settings.tables, "dead_zones", period)
+        else pl.DataFrame(schema={"technology": pl.String, "population": pl.Float64})
+    )
+    lines = []
+    for tech, people, covered in (
+        coverage.filter(pl.col("population") > 0)
+        .group_by("technology")
+        .agg(pl.col("population").sum(), pl.col("population_covered").sum())
+        .sort("technology", descending=True)
+        .iter_rows()
+    ):
+        dead = zones.filter(pl.col("technology") == tech)
+        lines.append(
+            f"  phủ sóng {tech} / {tech} coverage: {covered / people * 100:.1f} % dân số / of "
+            f"people (tính từ trạm / computed), {len(dead)} vùng lõm / dead zones "
+            f"({dead['population'].sum():,.0f} người / people)"
+        )
+    return lines

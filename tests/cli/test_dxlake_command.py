@@ -79,6 +79,14 @@ def test_demo_with_official_boundaries(tmp_path, shared_data, monkeypatch):
     data = json.loads(re.search(r'id="dxlake-map-data">(.*?)</script>', page, re.S).group(1))
     assert data["meta"]["deadZones"]["count"] == len(shown) > 0
     assert len(data["objects"]["deadZones"]["geometries"]) == len(shown)
+    # ...and summed up in what the command printed.
+    people = five.filter(pl.col("population") > 0)
+    share = people["population_covered"].sum() / people["population"].sum() * 100
+    dead = zones[zones["technology"] == "5G"]
+    assert (
+        f"phủ sóng 5G / 5G coverage: {share:.1f} % dân số / of people (tính từ trạm / computed), "
+        f"{len(dead)} vùng lõm / dead zones ({dead['population'].sum():,.0f} người / people)"
+    ) in out
 
     # The runs are recorded in the instance under the default DAGSTER_HOME: an ingest run for
     # Huế and one for "00" (the cell-site list names no unit: province unknown).
