@@ -31,10 +31,14 @@ from schemas.contracts import conform
 from .landing import IGNORED_PREFIXES, Progress, ingest_folder
 
 UNATTRIBUTED = "00"
-# What decides how the same bytes are read: this package's code and the header vocabulary.
+# What decides how the same bytes are read: this package's code, the header vocabulary, and the
+# text folding and gazetteer that match headers, units and provinces.
+_GEO = Path(__file__).parents[2] / "geo"
 _READING_SOURCES = (
     *sorted(Path(__file__).parent.glob("*.py")),
     Path(schemas.__file__).parent / "indicators.yaml",
+    _GEO / "text.py",
+    _GEO / "gazetteer.py",
 )
 
 
