@@ -75,6 +75,11 @@ class Catalogue:
         """Computed once: the catalogue keys the readers' memos, looked up for every row read."""
         return self._hash
 
+    def __setstate__(self, state: dict) -> None:
+        """Unpickled (a Dask worker, a spawned process): the hash is this process's own."""
+        self.__dict__.update(state)
+        object.__setattr__(self, "_hash", hash(self.indicators))
+
     def __iter__(self):
         return iter(self.indicators)
 
