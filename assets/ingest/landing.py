@@ -130,8 +130,11 @@ def read_file(
     limits = limits or lim.Limits.from_env()
     data = None
     if not file.sha256 and not file.refusal:
-        data = _small_file(file, limits)  # read once: hashed here, parsed from memory
-        sha = hashlib.sha256(data).hexdigest() if data is not None else _sha256(file.path)
+        try:
+            data = _small_file(file, limits)  # read once: hashed here, parsed from memory
+            sha = hashlib.sha256(data).hexdigest() if data is not None else _sha256(file.path)
+        except OSError as exc:  # gone since it was listed, or not ours to read
+            return [], _unopened(file, exc)
         file = replace(file, sha256=sha)
     status = {**_blank_status(file), "status": "read"}
     if file.refusal:
@@ -197,6 +200,23 @@ def read_file(
         )
     status["observations"] = len(observations)
     return observations, status
+
+
+def _unopened(file: LandingFile, exc: OSError) -> dict:
+    """The status of a listed file that could not be opened: skipped when it went away (moved
+    or deleted during the run: read on the next one), else rejected with the system's reason."""
+    if isinstance(exc, FileNotFoundError):
+        return _refused(
+            _blank_status(file),
+            "skipped",
+            f"Tệp {file.rel} đã bị chuyển hoặc xoá trong lúc chạy; sẽ đọc ở lần chạy sau",
+            f"file {file.rel} was moved or deleted during the run; read on the next run",
+        )
+    return _reject(
+        _blank_status(file),
+        f"Tệp {file.rel}: không mở được ({exc.strerror or exc})",
+        f"file {file.rel}: cannot be opened ({exc.strerror or exc})",
+    )
 
 
 def _unsupported(name: str, suffix: str) -> tuple[str, str]:

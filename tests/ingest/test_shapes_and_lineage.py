@@ -195,6 +195,27 @@ def test_unreadable_files_are_rejected_and_the_run_carries_on(tmp_path, ingest):
         assert english in row["reason_en"] and vietnamese in row["reason_vi"], row
 
 
+def test_a_file_gone_or_unreadable_after_listing_is_skipped_or_rejected(tmp_path, catalogue):
+    """Between the listing and the worker that reads it, a file may be moved away (read on the
+    next run) or turn out not to be a file one can open: a status row, never an exception."""
+    from assets.ingest.landing import landing_files, read_file
+
+    landing = tmp_path / "landing"
+    _wide(landing / "moved.csv", [("19753", 30, 28)])
+    _wide(landing / "folder.xlsx", [("19753", 30, 28)])
+    moved, odd = sorted(landing_files(landing, hashed=False), key=lambda f: f.rel)[::-1]
+    (landing / "moved.csv").unlink()
+    (landing / "folder.xlsx").unlink()
+    (landing / "folder.xlsx").mkdir()  # replaced by a folder: opening it fails
+    observations, status = read_file(moved, catalogue)
+    assert observations == [] and status["status"] == "skipped"
+    assert "moved.csv was moved or deleted during the run" in status["reason_en"]
+    observations, status = read_file(odd, catalogue)
+    assert observations == [] and status["status"] == "rejected"
+    assert status["reason_en"].startswith("file folder.xlsx: cannot be opened (")
+    assert "không mở được" in status["reason_vi"]
+
+
 def test_a_process_pool_reads_the_same_as_one_process(tmp_path, ingest):
     landing = tmp_path / "landing"
     for k in range(5):
