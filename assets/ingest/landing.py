@@ -40,6 +40,7 @@ Progress = Callable[[int, int, str], None]
 # Progress for a user at a terminal: `dxlake run` shows this logger's INFO lines on stderr while
 # Dagster's own console log stays at WARNING.
 TERMINAL = logging.getLogger("dxlake.progress")
+log = logging.getLogger(__name__)
 PARALLEL_MIN_FILES = 200  # fewer files read faster in one process than a pool starts
 CHUNK_FILES = 32  # files per pool task: small enough for progress, large enough to amortise
 
@@ -123,6 +124,28 @@ def read_file(
     limits: lim.Limits | None = None,
 ) -> tuple[list[dict], dict]:
     """Observations of one file and its status row. Never raises for a bad file: rejects it.
+
+    An error nobody foresaw (a bug meeting a file shaped like none before) rejects that file
+    with the error named and logged with its traceback: one file never stops a national run."""
+    try:
+        return _read_file(file, catalogue, resolve_province, limits)
+    except Exception as exc:  # noqa: BLE001 - reported per file, see the docstring
+        log.exception("unexpected error reading %s", file.rel)
+        detail = f"{type(exc).__name__}: {str(exc)[:200]}"
+        return [], _reject(
+            _blank_status(file),
+            f"Tệp {file.rel}: lỗi không lường trước khi đọc ({detail}); hãy báo cho nhóm dữ liệu",
+            f"file {file.rel}: unexpected error while reading ({detail}); report it to the data team",
+        )
+
+
+def _read_file(
+    file: LandingFile,
+    catalogue: Catalogue,
+    resolve_province: Callable[[str], str | None] | None,
+    limits: lim.Limits | None,
+) -> tuple[list[dict], dict]:
+    """read_file's work.
 
     Without `resolve_province` each observation carries its sheet's title lines in `_titles`
     for the caller to resolve: a pool worker then needs no gazetteer, and the same title in a

@@ -216,6 +216,34 @@ def test_a_file_gone_or_unreadable_after_listing_is_skipped_or_rejected(tmp_path
     assert "không mở được" in status["reason_vi"]
 
 
+def test_an_unforeseen_error_rejects_only_its_file(tmp_path, ingest, monkeypatch, caplog):
+    """A bug meeting a file shaped like none before: that file is rejected with the error
+    named (and logged with its traceback); the other files are read."""
+    import assets.ingest.landing as landing_module
+
+    _wide(tmp_path / "l" / "a.csv", [("19753", 30, 28)])
+    _wide(tmp_path / "l" / "b.csv", [("19753", 30, 27)])
+    find_layout = landing_module.find_layout
+
+    def fragile(rows, catalogue):
+        if any("27" in str(c) for row in rows for c in row):
+            raise TypeError("'<' not supported between instances of 'str' and 'int'")
+        return find_layout(rows, catalogue)
+
+    monkeypatch.setattr(landing_module, "find_layout", fragile)
+    with caplog.at_level("ERROR", logger="assets.ingest.landing"):
+        raw, status = ingest(tmp_path / "l")
+    by_file = {r["source_file"]: r for r in status.iter_rows(named=True)}
+    assert by_file["a.csv"]["status"] == "read" and set(raw["source_file"]) == {"a.csv"}
+    assert by_file["b.csv"]["status"] == "rejected"
+    assert by_file["b.csv"]["reason_en"] == (
+        "file b.csv: unexpected error while reading (TypeError: '<' not supported between "
+        "instances of 'str' and 'int'); report it to the data team"
+    )
+    assert [r.getMessage() for r in caplog.records] == ["unexpected error reading b.csv"]
+    assert caplog.records[0].exc_info is not None
+
+
 def test_a_process_pool_reads_the_same_as_one_process(tmp_path, ingest):
     landing = tmp_path / "landing"
     for k in range(5):
