@@ -182,6 +182,7 @@ _HALF = re.compile(r"6 thang (dau|cuoi) nam (20\d\d)")
 _YEAR = re.compile(r"\b(?:ca nam|nam) (20\d\d)\b")
 
 
+@lru_cache(maxsize=4096)  # title lines repeat in every file of a province
 def parse_period(text: object) -> str | None:
     """'2026-H1', 'Kỳ báo cáo: 6 tháng đầu năm 2026' → '2026-H1'; a year report → H2."""
     if text is None:

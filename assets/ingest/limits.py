@@ -150,6 +150,7 @@ _XLSX_BARE_CELL = re.compile(rb"<c(?:\s[^>]*?)?(?<!/)>")
 # start), so used only on XML that has one.
 _XLSX_CELL_NS = re.compile(rb'<(?:[\w.-]+:)?c\s[^>]*?\br="([A-Z]{1,4})(\d{1,8})"[^>]*(?<!/)>')
 _XLSX_BARE_CELL_NS = re.compile(rb"<(?:[\w.-]+:)?c(?:\s[^>]*?)?(?<!/)>")
+_PREFIXED_CELL = re.compile(rb":c[\s>]")
 _ODS_TAG = re.compile(
     rb"<table:(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^>]*?)(/?)>"
     rb"|</table:(table-row)>"
@@ -177,26 +178,43 @@ def _chunks_of_tags(stream, budget: list[int]) -> Iterator[bytes]:
         yield buf
 
 
-def _xlsx_cells(xml: bytes) -> tuple[int, int, int, int]:
+def _xlsx_cells(xml: bytes, limits: Limits | None = None) -> tuple[int, int, int, int]:
     """(cells with a value, max row, max column, a row holding that column) in a tag-aligned
     piece of sheet XML. The regexes run in C and the maxima are taken without a Python loop per
-    cell: the row by int(), the column by its letters right-justified (so "AA" > "Z")."""
-    prefixed = b":c " in xml or b":c>" in xml
+    cell: the row by int(), the column by its letters right-justified (so "AA" > "Z").
+
+    With `limits`, the digits' and letters' lengths are tried first: when the largest row and
+    column they allow fit the limits, those bounds are returned instead (an ordinary sheet,
+    found safe without computing its exact extent)."""
+    prefixed = _PREFIXED_CELL.search(xml) is not None
     cell, bare = (_XLSX_CELL_NS, _XLSX_BARE_CELL_NS) if prefixed else (_XLSX_CELL, _XLSX_BARE_CELL)
     refs = cell.findall(xml)  # (letters, digits) of each <c> that is not self-closing
     if not refs:  # cells without r="": count them, position unknown
         return len(bare.findall(xml)), 0, 0, 0
     letters, digits = zip(*refs, strict=True)
+    if limits is not None:
+        rows = 10 ** max(map(len, digits)) - 1
+        cols = _column_number(b"Z" * max(map(len, letters)))
+        if (
+            rows <= limits.max_rows
+            and cols <= limits.max_columns
+            and max(rows * cols, len(refs)) <= limits.max_cells
+        ):
+            return len(refs), rows, cols, 0
     widest = max(map(bytes.rjust, letters, itertools.repeat(4))).lstrip()
     row_of_widest = int(digits[letters.index(widest)])
     return len(refs), max(map(int, digits)), _column_number(widest), row_of_widest
 
 
-def _check_xlsx_sheet(name: str, member: str, pieces: Iterable[bytes], limits: Limits) -> None:
+def _check_xlsx_sheet(
+    name: str, member: str, pieces: Iterable[bytes], limits: Limits, whole: bool = False
+) -> None:
+    """Refuse a sheet over the limits. `whole`: `pieces` is the whole sheet in one piece, so
+    _xlsx_cells may answer with bounds (pieces of a streamed sheet need their exact maxima)."""
     sheet = member.rsplit("/", 1)[-1].removesuffix(".xml")
     cells = max_row = max_col = 0
     for xml in pieces:
-        n, rows, cols, row_of_widest = _xlsx_cells(xml)
+        n, rows, cols, row_of_widest = _xlsx_cells(xml, limits if whole else None)
         cells += n
         if rows > max_row:
             max_row = rows
@@ -295,7 +313,7 @@ def check_zip(path: Path, limits: Limits, data: bytes | None = None) -> list[tup
                     if budget[0] < 0:
                         raise OverflowError
                     if is_sheet or (not is_ods and b"sheetData" in xml):
-                        _check_xlsx_sheet(path.name, info.filename, (xml,), limits)
+                        _check_xlsx_sheet(path.name, info.filename, (xml,), limits, whole=True)
                     elif is_ods:
                         _check_ods_content(path.name, iter((xml,)), limits)
                     continue
