@@ -57,6 +57,6 @@ def _coverage_lines(settings: Settings, period: str) -> list[str]:
         lines.append(
             f"  phủ sóng {tech} / {tech} coverage: {covered / people * 100:.1f} % dân số / of "
             f"people (tính từ trạm / computed), {len(dead)} vùng lõm / dead zones "
-            f"({dead['population'].sum():,.0f} người / people)"
+            f"({dead['population'].sum():.0f} người / people)"
         )
     return lines

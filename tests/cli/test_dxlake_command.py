@@ -85,7 +85,7 @@ def test_demo_with_official_boundaries(tmp_path, shared_data, monkeypatch):
     dead = zones[zones["technology"] == "5G"]
     assert (
         f"phủ sóng 5G / 5G coverage: {share:.1f} % dân số / of people (tính từ trạm / computed), "
-        f"{len(dead)} vùng lõm / dead zones ({dead['population'].sum():,.0f} người / people)"
+        f"{len(dead)} vùng lõm / dead zones ({dead['population'].sum():.0f} người / people)"
     ) in out
 
     # The runs are recorded in the instance under the default DAGSTER_HOME: an ingest run for
