@@ -263,21 +263,27 @@ def screenshot_colours(browser, page) -> Counter:
     return Counter(counts)
 
 
-def hover_unit(page, geometry, code: str) -> str:
-    """Centre the map on a point inside the unit, move the mouse there, return the tooltip."""
+def point_at(page, geometry, zoom: int, css_class: str, approach: int) -> None:
+    """Centre the map at `zoom` on a point inside `geometry`, check the drawn shape there has
+    `css_class`, and move the mouse onto it from `approach` pixels up and left."""
     pt = shapely.point_on_surface(geometry)
     page.evaluate(  # a block, not an expression: returning the map would serialize all of it
-        "([lat, lng]) => { window.dxMap.map.setView([lat, lng], 12, {animate: false}); }",
-        [pt.y, pt.x],
+        "([lat, lng, z]) => { window.dxMap.map.setView([lat, lng], z, {animate: false}); }",
+        [pt.y, pt.x, zoom],
     )
     box = page.locator(".folium-map").bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     under = page.evaluate(
         "([x, y]) => document.elementFromPoint(x, y).getAttribute('class')", [x, y]
     )
-    assert f"dx-u-{code}" in (under or ""), f"not over unit {code}: {under}"
-    page.mouse.move(x - 40, y - 40)
-    page.mouse.move(x, y, steps=4)
+    assert css_class in (under or ""), f"not over {css_class}: {under}"
+    page.mouse.move(x - approach, y - approach)
+    page.mouse.move(x, y, steps=max(3, approach // 10))
+
+
+def hover_unit(page, geometry, code: str) -> str:
+    """Centre the map on a point inside the unit, move the mouse there, return the tooltip."""
+    point_at(page, geometry, 12, f"dx-u-{code}", approach=40)
     # Not one still fading out (Leaflet removes a closed tooltip 200 ms after setting opacity 0).
     tip = page.locator('.leaflet-tooltip.dx-tooltip:not(.dx-found):not([style*="opacity: 0;"])')
     tip.wait_for(timeout=5_000)
@@ -559,19 +565,7 @@ def test_demo_map_page_shows_the_5g_dead_zones(browser, demo_run):
         # The largest zone's tooltip: its unit, province, people and area.
         zone = shown.iloc[0]
         unit = admin[admin["unit_code"] == zone["unit_code"]].iloc[0]
-        pt = shapely.point_on_surface(zone.geometry)
-        page.evaluate(
-            "([lat, lng]) => { window.dxMap.map.setView([lat, lng], 14, {animate: false}); }",
-            [pt.y, pt.x],
-        )
-        box = page.locator(".folium-map").bounding_box()
-        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-        under = page.evaluate(
-            "([x, y]) => document.elementFromPoint(x, y).getAttribute('class')", [x, y]
-        )
-        assert "dx-dz" in (under or ""), under
-        page.mouse.move(x - 3, y - 3)
-        page.mouse.move(x, y, steps=3)
+        point_at(page, zone.geometry, 14, "dx-dz", approach=3)  # from inside the small zone
         tip = page.locator(".leaflet-tooltip.dx-dz-tip")
         tip.wait_for(timeout=5_000)
         text = tip.inner_text()
