@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from orchestration.lake import period_parts, read_period
+from orchestration.lake import read_period
 from orchestration.settings import Settings
 
 
@@ -37,14 +37,12 @@ def summarise(settings: Settings, period: str, seconds: float, run_id: str) -> s
 def _coverage_lines(settings: Settings, period: str) -> list[str]:
     """Population coverage computed from the cell sites, per technology, with its dead zones;
     nothing when the period had no cell-site list."""
-    if not period_parts(settings.tables, "computed_coverage", period):
+    coverage = _read_if_written(settings, "computed_coverage", period)
+    if coverage is None:
         return []
-    coverage = read_period(settings.tables, "computed_coverage", period)
-    zones = (
-        read_period(settings.tables, "dead_zones", period).select("technology", "population")
-        if period_parts(settings.tables, "dead_zones", period)
-        else pl.DataFrame(schema={"technology": pl.String, "population": pl.Float64})
-    )
+    zones = _read_if_written(settings, "dead_zones", period)
+    if zones is None:
+        zones = pl.DataFrame(schema={"technology": pl.String, "population": pl.Float64})
     lines = []
     for tech, people, covered in (
         coverage.filter(pl.col("population") > 0)
@@ -60,3 +58,10 @@ def _coverage_lines(settings: Settings, period: str) -> list[str]:
             f"({dead['population'].sum():.0f} người / people)"
         )
     return lines
+
+
+def _read_if_written(settings: Settings, table: str, period: str) -> pl.DataFrame | None:
+    try:
+        return read_period(settings.tables, table, period)
+    except FileNotFoundError:  # read_period's answer when the period has no part of it
+        return None
