@@ -119,10 +119,11 @@ def sniff(path: Path, limits: Limits, data: bytes | None = None) -> str:
         )
     if data is None:
         with path.open("rb") as fh:
-            head = fh.read(8)
+            start = fh.read(64)
     else:
-        head = data[:8]
-    if not head or (size < 64 and not (data if data is not None else path.read_bytes()).strip()):
+        start = data[:64]
+    head = start[:8]
+    if not head or (size < 64 and not start.strip()):  # under 64 bytes, `start` is all of it
         raise _refuse(path.name, "tệp rỗng", "the file is empty")
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return "zip"
