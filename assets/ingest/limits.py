@@ -22,7 +22,7 @@ import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -274,32 +274,8 @@ def check_zip(path: Path, limits: Limits, data: bytes | None = None) -> list[tup
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             infos = zf.infolist()
-            if len(infos) > limits.max_zip_entries:
-                raise _refuse(
-                    path.name,
-                    f"tệp nén chứa {len(infos)} thành phần (giới hạn {limits.max_zip_entries})",
-                    f"the zip holds {len(infos)} entries (limit {limits.max_zip_entries})",
-                )
-            declared = sum(i.file_size for i in infos)
-            if declared > cap:
-                raise _bomb(path.name, declared, limits)
-            for info in infos:
-                ratio = info.file_size / max(info.compress_size, 1)
-                if info.file_size > _MB and ratio > limits.max_ratio:
-                    raise _refuse(
-                        path.name,
-                        f"thành phần {info.filename} nén {ratio:.0f} lần (giới hạn "
-                        f"{limits.max_ratio:g}, DXLAKE_MAX_RATIO): nghi là bom nén",
-                        f"member {info.filename} is compressed {ratio:.0f}:1 (limit "
-                        f"{limits.max_ratio:g}:1, DXLAKE_MAX_RATIO): looks like a zip bomb",
-                    )
+            check_directory(path.name, infos, limits)
             names = {i.filename for i in infos}
-            if any(n.lower().endswith("workbook.bin") for n in names):
-                raise _refuse(
-                    path.name,
-                    "là sổ làm việc nhị phân Excel (.xlsb), không đọc được; hãy lưu lại thành .xlsx",
-                    "is an Excel binary workbook (.xlsb), which is not read; save it as .xlsx",
-                )
             budget = [cap]
             for info in infos:
                 # A worksheet is found by its content too: the workbook's relations may put it
@@ -308,7 +284,7 @@ def check_zip(path: Path, limits: Limits, data: bytes | None = None) -> list[tup
                 is_sheet = not is_ods and (
                     bool(_XLSX_SHEET.match(info.filename)) or info.file_size > STREAM_MEMBER_BYTES
                 )
-                xml = _inflate_whole(data, info)
+                xml = inflate_whole(data, info)
                 if xml is not None:
                     budget[0] -= len(xml)
                     if budget[0] < 0:
@@ -344,6 +320,42 @@ def check_zip(path: Path, limits: Limits, data: bytes | None = None) -> list[tup
             f"tệp nén bị hỏng hoặc bị cắt cụt ({str(exc)[:120]})",
             f"the zip container is corrupt or truncated ({str(exc)[:120]})",
         ) from exc
+    return zip_notes(names)
+
+
+def check_directory(name: str, infos: Sequence, limits: Limits) -> None:
+    """Refuse a zip by its directory alone: too many entries, declared sizes over the limits, a
+    large member compressed suspiciously well, or an .xlsb (binary sheets, see readers)."""
+    cap = int(limits.max_uncompressed_mb * _MB)
+    if len(infos) > limits.max_zip_entries:
+        raise _refuse(
+            name,
+            f"tệp nén chứa {len(infos)} thành phần (giới hạn {limits.max_zip_entries})",
+            f"the zip holds {len(infos)} entries (limit {limits.max_zip_entries})",
+        )
+    declared = sum(i.file_size for i in infos)
+    if declared > cap:
+        raise _bomb(name, declared, limits)
+    for info in infos:
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > _MB and ratio > limits.max_ratio:
+            raise _refuse(
+                name,
+                f"thành phần {info.filename} nén {ratio:.0f} lần (giới hạn "
+                f"{limits.max_ratio:g}, DXLAKE_MAX_RATIO): nghi là bom nén",
+                f"member {info.filename} is compressed {ratio:.0f}:1 (limit "
+                f"{limits.max_ratio:g}:1, DXLAKE_MAX_RATIO): looks like a zip bomb",
+            )
+        if info.filename.lower().endswith("workbook.bin"):
+            raise _refuse(
+                name,
+                "là sổ làm việc nhị phân Excel (.xlsb), không đọc được; hãy lưu lại thành .xlsx",
+                "is an Excel binary workbook (.xlsb), which is not read; save it as .xlsx",
+            )
+
+
+def zip_notes(names: Iterable[str]) -> list[tuple[str, str]]:
+    """What the auditor should know about a workbook that was read: a macro project ignored."""
     if any(n.lower().endswith("vbaproject.bin") for n in names):
         return [
             (
@@ -358,7 +370,7 @@ STREAM_MEMBER_BYTES = 4 * _MB  # members declared larger are inflated in chunks,
 _LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature ... file name length, extra field length
 
 
-def _inflate_whole(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
+def inflate_whole(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
     """The member's bytes, inflated in one C call; None when it should be streamed instead.
 
     Never returns more than the declared size: a member inflating beyond it is corrupt (and the

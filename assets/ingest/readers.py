@@ -1,7 +1,8 @@
 """Open a landing file as a list of sheets of cells, whatever the office saved it with.
 
-Spreadsheets (.xlsx, .xlsm, .xls, .ods) are read with calamine (Rust), which returns the cached
-values of formulas; delimited text (.csv, .txt) is decoded by sniffing its encoding and delimiter.
+An ordinary .xlsx/.xlsm is read by our own reader of its XML (xlsx.py: the national hot path);
+other spreadsheets (.xls, .ods, and the .xlsx it declines) with calamine (Rust). Both return
+the cached values of formulas; delimited text (.csv, .txt) is decoded by sniffing its encoding and delimiter.
 Every reader keeps absolute positions, so row 7 here is row 7 in Excel.
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 import python_calamine as calamine
 
 from . import limits as lim
+from . import xlsx
 from .limits import Limits, UnreadableFile
 
 # .xlsb (Excel's binary workbook) is not read: its sheets cannot be checked for their extent
@@ -65,6 +67,12 @@ def read_sheets(
             data = lim.read_text(path, limits)
             return [Sheet(path.stem, _read_delimited(data, path, limits))]
         if kind == "zip":
+            data = path.read_bytes() if data is None else data  # under the size limit (sniff)
+            workbook = xlsx.read_xlsx(path.name, data, limits, notes)
+            if workbook is not None:
+                return [
+                    Sheet(name, rows, hidden, merged) for name, rows, hidden, merged in workbook
+                ]
             notes += lim.check_zip(path, limits, data)
         else:
             lim.check_cfb(path)

@@ -1,0 +1,237 @@
+"""The .xlsx reader of our own (assets/ingest/xlsx.py) reads what calamine reads, cell for cell.
+
+Each workbook here is read twice: by `read_xlsx` and by calamine (the reader it stands in for on
+the hot path), and the grids must agree. The workbooks are the LibreOffice-saved fixture, one
+openpyxl writes with every cell type, and hand-built ones with what Excel writes that the others
+do not (rich text with phonetic guides, attributes in another order, shared formulas, the 1904
+date system, hidden and chart sheets, absolute part names). Workbooks the reader must decline
+are still read, by calamine, through `read_sheets`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from assets.ingest import limits as lim
+from assets.ingest import xlsx
+from assets.ingest.readers import _read_spreadsheet, read_sheets
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
+
+
+def _trimmed(rows: list[list[object]]) -> list[list[object]]:
+    """Rows without trailing empty cells and trailing empty rows: calamine's grid may be wider
+    by cells that hold no value (an empty formula result), which no reader of rows sees."""
+    out = [list(row) for row in rows]
+    for row in out:
+        while row and row[-1] is None:
+            row.pop()
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
+def _ours(path: Path) -> list[tuple]:
+    read = xlsx.read_xlsx(path.name, path.read_bytes(), lim.Limits(), [])
+    assert read is not None, f"{path.name} was declined"
+    return [(name, _trimmed(rows), hidden, sorted(merged)) for name, rows, hidden, merged in read]
+
+
+def _calamine(path: Path) -> list[tuple]:
+    return [
+        (s.name, _trimmed(s.rows), s.hidden, sorted(s.merged))
+        for s in _read_spreadsheet(path, lim.Limits())
+    ]
+
+
+def _workbook(
+    path: Path,
+    sheets: list[tuple[str, str, bytes]],
+    strings: bytes | None = None,
+    styles: bytes | None = None,
+    workbook_pr: str = "",
+    extra_rels: str = "",
+    target_prefix: str = "",
+) -> Path:
+    """An .xlsx with `sheets` as (name, state, <sheetData> content), shared strings and styles
+    XML if given, written the way Excel lays out its parts."""
+    rels = "".join(
+        f'<Relationship Id="rId{i}" Type="{REL}/worksheet" '
+        f'Target="{target_prefix}worksheets/sheet{i}.xml"/>'
+        for i in range(1, len(sheets) + 1)
+    )
+    if strings is not None:
+        rels += f'<Relationship Id="rIdS" Type="{REL}/sharedStrings" Target="sharedStrings.xml"/>'
+    if styles is not None:
+        rels += f'<Relationship Id="rIdY" Type="{REL}/styles" Target="styles.xml"/>'
+    entries = "".join(
+        f'<sheet name="{name}" sheetId="{i}"{f" state={chr(34)}{state}{chr(34)}" if state else ""} '
+        f'r:id="rId{i}"/>'
+        for i, (name, state, _) in enumerate(sheets, start=1)
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(
+            "_rels/.rels",
+            f'<Relationships xmlns="{PKG}"><Relationship Id="rId1" '
+            f'Type="{REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        )
+        zf.writestr(
+            "xl/workbook.xml",
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
+            f'<workbook xmlns="{MAIN}" xmlns:r="{REL}">{workbook_pr}<sheets>{entries}</sheets>'
+            "</workbook>",
+        )
+        zf.writestr(
+            "xl/_rels/workbook.xml.rels",
+            f'<Relationships xmlns="{PKG}">{rels}{extra_rels}</Relationships>',
+        )
+        for i, (_, _, data) in enumerate(sheets, start=1):
+            zf.writestr(
+                f"xl/worksheets/sheet{i}.xml",
+                f'<worksheet xmlns="{MAIN}" xmlns:r="{REL}"><dimension ref="A1"/>'.encode()
+                + b"<sheetData>"
+                + data
+                + b'</sheetData><mergeCells count="1"><mergeCell ref="A1:C1"/></mergeCells>'
+                + b"</worksheet>",
+            )
+        if strings is not None:
+            zf.writestr(
+                "xl/sharedStrings.xml", f'<sst xmlns="{MAIN}">'.encode() + strings + b"</sst>"
+            )
+        if styles is not None:
+            zf.writestr(
+                "xl/styles.xml", f'<styleSheet xmlns="{MAIN}">'.encode() + styles + b"</styleSheet>"
+            )
+    return path
+
+
+STYLES = (
+    b'<numFmts count="3"><numFmt numFmtId="164" formatCode="dd/mm/yyyy"/>'
+    b'<numFmt numFmtId="165" formatCode="[h]:mm"/>'
+    b'<numFmt numFmtId="166" formatCode="#,##0&quot; ng\xc6\xb0\xe1\xbb\x9di&quot;"/></numFmts>'
+    b'<cellXfs count="5"><xf numFmtId="0"/><xf numFmtId="164" applyNumberFormat="1"/>'
+    b'<xf numFmtId="14"/><xf numFmtId="165"/><xf numFmtId="166"/></cellXfs>'
+)
+STRINGS = (
+    "<si><t>Mã đơn vị</t></si>"
+    '<si><r><rPr><b/></rPr><t xml:space="preserve">Tên </t></r><r><t>đơn vị</t></r>'
+    '<rPh sb="0" eb="1"><t>phonetic</t></rPh><phoneticPr fontId="1"/></si>'
+    "<si><t>Tổng cộng &amp; &lt;khác&gt;_x000D_</t></si>"
+    "<si/>"
+    "<si><t>Dân số\nđược phủ sóng</t></si>"
+).encode()
+
+
+def test_excel_shaped_cells_read_as_calamine_reads_them(tmp_path: Path) -> None:
+    sheet = (
+        b'<row r="1" spans="1:6"><c r="A1" t="s"><v>0</v></c><c r="B1" s="0" t="s"><v>1</v></c>'
+        b'<c r="C1" t="s"><v>2</v></c><c r="D1" t="s"><v>3</v></c><c r="E1" t="s"><v>4</v></c></row>'
+        # t before s, an attribute Excel adds (cm), a shared formula, an error, a boolean
+        b'<row r="3"><c r="A3" t="n" s="1"><v>46203</v></c><c r="B3" cm="1" s="2"><v>46204</v></c>'
+        b'<c r="C3" s="3"><v>1.5</v></c><c r="D3" s="4"><f>SUM(E3:F3)</f><v>1234</v></c>'
+        b'<c r="E3"><f t="shared" ref="E3:E4" si="0">F3*2</f><v>2</v></c>'
+        b'<c r="F3" t="e"><f>1/0</f><v>#DIV/0!</v></c><c r="G3" t="b"><v>0</v></c>'
+        b'<c r="H3" t="str"><f>"a"&amp;"b"</f><v>ab</v></c><c r="I3" t="inlineStr"><is><t>x</t></is></c>'
+        b'<c r="J3" s="1"/><c r="K3" t="str"><f>""</f><v></v></c></row>'
+        b'<row r="4"><c r="E4"><f t="shared" si="0"/><v>4</v></c><c r="Z4"><v>-1.5E-3</v></c></row>'
+    )
+    path = _workbook(tmp_path / "excel.xlsx", [("Báo cáo", "", sheet)], STRINGS, STYLES)
+    ours = _ours(path)
+    assert ours == _calamine(path)
+    rows = ours[0][1]
+    assert rows[0] == [
+        "Mã đơn vị",
+        "Tên đơn vị",
+        "Tổng cộng & <khác>\r",
+        None,
+        "Dân số\nđược phủ sóng",
+    ]
+    assert rows[2][:9] == [dt.date(2026, 6, 30), dt.date(2026, 7, 1), dt.timedelta(hours=36),
+                           1234.0, 2.0, None, False, "ab", "x"]  # fmt: skip
+    assert rows[3][4] == 4.0 and rows[3][25] == -0.0015
+    assert ours[0][3] == [((0, 0), (0, 2))]
+
+
+def test_the_1904_date_system_hidden_sheets_and_chart_sheets(tmp_path: Path) -> None:
+    cell = b'<row r="2"><c r="B2" s="1"><v>44741</v></c></row>'
+    path = _workbook(
+        tmp_path / "mac.xlsx",
+        [("Visible", "", cell), ("Hidden", "hidden", cell), ("Very", "veryHidden", cell)],
+        styles=STYLES,
+        workbook_pr='<workbookPr date1904="1"/>',
+        extra_rels=f'<Relationship Id="rIdC" Type="{REL}/chartsheet" Target="chartsheets/c.xml"/>',
+        target_prefix="/xl/",  # absolute part names, as some generators write them
+    )
+    ours = _ours(path)
+    assert ours == _calamine(path)
+    assert [(name, hidden) for name, _, hidden, _ in ours] == [
+        ("Visible", False),
+        ("Hidden", True),
+        ("Very", True),
+    ]
+    assert ours[0][1][1][1] == dt.date(2026, 6, 30)  # 44741 days after 1 January 1904
+
+
+def test_files_office_software_saved_read_as_calamine_reads_them(tmp_path: Path) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Kỳ báo cáo", dt.datetime(2026, 6, 30, 8, 15), dt.time(12, 30), True, 85.5, "85,5%"])
+    ws.append(["=1/0", "=SUM(E1:E1)", "  đệm  ", "a\nb", -0.0, 1e20])
+    ws.merge_cells("A3:B4")
+    ws["A3"] = "gộp"
+    hidden = wb.create_sheet("Ẩn")
+    hidden.sheet_state = "hidden"
+    hidden["C5"] = 7
+    wb.save(tmp_path / "openpyxl.xlsx")
+    for path in (FIXTURES / "messy_libreoffice.xlsx", tmp_path / "openpyxl.xlsx"):
+        assert _ours(path) == _calamine(path), path.name
+
+
+@pytest.mark.parametrize(
+    "sheet",
+    [
+        b'<row r="1"><c><v>1</v></c><c t="s"><v>0</v></c></row>',  # cells without references
+        b'<row r="1"><c r="A1" t="d"><v>2026-06-30T00:00:00</v></c></row>',  # an ISO date
+    ],
+    ids=["no_references", "iso_date"],
+)
+def test_what_it_declines_calamine_reads(tmp_path: Path, sheet: bytes) -> None:
+    path = _workbook(tmp_path / "odd.xlsx", [("S", "", sheet)], STRINGS)
+    assert xlsx.read_xlsx(path.name, path.read_bytes(), lim.Limits(), []) is None
+    (read,) = read_sheets(path, lim.Limits())
+    assert read.rows[0][0] is not None  # read, by calamine
+
+
+def test_a_sheet_over_the_limits_is_refused_before_its_grid_is_built(tmp_path: Path) -> None:
+    sheet = b'<row r="900000"><c r="ZZ900000"><v>1</v></c></row>'
+    path = _workbook(tmp_path / "far.xlsx", [("Xa", "", sheet)])
+    with pytest.raises(lim.UnreadableFile) as refused:
+        xlsx.read_xlsx(path.name, path.read_bytes(), lim.Limits(), [])
+    assert "far.xlsx" in refused.value.reason_en and "sheet Xa" in refused.value.reason_en
+    assert "900000" in refused.value.reason_en
+
+
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [
+        ("dd/mm/yyyy", "date"),
+        ("h:mm AM/PM", "date"),
+        ("[$-42A]d mmmm yyyy;@", "date"),
+        ("[h]:mm:ss", "duration"),
+        ("[Red][>=100]#,##0", None),
+        ('#,##0" ngày"', None),  # "ngày" (days) quoted: text, not a date token
+        ("0.0%", None),
+        ("#,##0*d", None),  # a fill character
+        ("General", None),
+    ],
+)
+def test_date_formats_are_told_from_number_formats(code: str, kind: str | None) -> None:
+    assert xlsx.date_format_kind(code) == kind
