@@ -375,11 +375,17 @@ def inflate_whole(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
 
     Never returns more than the declared size: a member inflating beyond it is corrupt (and the
     declared sizes were checked against the limits), and so is a CRC mismatch."""
-    stored = info.compress_type == zipfile.ZIP_STORED
+    raw = stored_bytes(data, info)
+    return None if raw is None else inflate(raw, info)
+
+
+def stored_bytes(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
+    """The member as stored in the zip (compressed), or None when it should be streamed
+    (over STREAM_MEMBER_BYTES, encrypted, or compressed other than by deflate)."""
     if (
         info.file_size > STREAM_MEMBER_BYTES
         or info.flag_bits & 0x1  # encrypted
-        or not (stored or info.compress_type == zipfile.ZIP_DEFLATED)
+        or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
     ):
         return None
     magic, name_len, extra_len = _LOCAL_HEADER.unpack_from(data, info.header_offset)
@@ -389,7 +395,12 @@ def inflate_whole(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
     raw = data[start : start + info.compress_size]
     if len(raw) < info.compress_size:
         raise EOFError(f"{info.filename} is cut short")
-    if stored:
+    return raw
+
+
+def inflate(raw: bytes, info: zipfile.ZipInfo) -> bytes:
+    """A member's stored bytes inflated, checked against its declared size and CRC-32."""
+    if info.compress_type == zipfile.ZIP_STORED:
         out = raw
     else:
         inflater = zlib.decompressobj(-zlib.MAX_WBITS)

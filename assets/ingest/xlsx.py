@@ -85,22 +85,18 @@ def read_xlsx(
         lim.check_directory(name, list(infos.values()), limits)
         members = _Members(data, infos)
         rels = _relationships(members.read(WORKBOOK_RELS), "xl")
-        workbook = members.read(WORKBOOK)
-        date1904 = _DATE1904.search(workbook) is not None
+        date1904, listed = _workbook(members.read(WORKBOOK))
         strings = _shared_strings(members.read(rels.get("sharedStrings")))
         dates = _date_styles(members.read(rels.get("styles")))
         sheets = []
-        for attrs in _SHEET.findall(workbook):
-            sheet = _attributes(attrs)
-            target, kind = rels["by_id"].get(sheet.get("r:id", b"").decode(), (None, None))
+        for sheet_name, rel_id, hidden in listed:
+            target, kind = rels["by_id"].get(rel_id, (None, None))
             if kind != _WORKSHEET_REL:
                 continue  # a chart or dialog sheet holds no cells to read
-            sheet_name = _text(sheet.get("name", b""))
             xml = members.read(target)
             if xml is None:
                 raise _Decline(f"missing sheet {target}")
             rows = _rows(name, sheet_name, xml, strings, dates, date1904, limits)
-            hidden = sheet.get("state", b"visible") != b"visible"
             sheets.append((sheet_name, rows, hidden, _merged(xml)))
     except (
         _Decline,
@@ -169,12 +165,39 @@ class _Members:
         info = self.infos.get(member) if member else None
         if info is None:
             return None
-        xml = lim.inflate_whole(self.data, info)
-        if xml is None:
+        raw = lim.stored_bytes(self.data, info)
+        if raw is None:
             raise _Decline(f"{member} is streamed")
-        if _PREFIXED_ROOT.search(xml, 0, 512):
-            raise _Decline(f"{member} uses namespace prefixes")
+        # The workbook, its relations and styles are the same in every copy of a template: the
+        # same stored bytes give the same content, inflated and checked once.
+        key = (raw, info.compress_type, info.file_size, info.CRC)
+        xml = _INFLATED.get(key)
+        if xml is None:
+            xml = lim.inflate(raw, info)
+            if _PREFIXED_ROOT.search(xml, 0, 512):
+                raise _Decline(f"{member} uses namespace prefixes")
+            if len(raw) <= _REUSED_BYTES:
+                if len(_INFLATED) >= 256:
+                    _INFLATED.clear()
+                _INFLATED[key] = xml
         return xml
+
+
+_REUSED_BYTES = 4096  # stored members this small are remembered (workbook, relations, styles)
+_INFLATED: dict[tuple, bytes] = {}
+
+
+@lru_cache(maxsize=64)
+def _workbook(xml: bytes | None) -> tuple[bool, tuple[tuple[str, str, bool], ...]]:
+    """(dates counted from 1904, its sheets in order as (name, relationship id, hidden))."""
+    if xml is None:
+        raise _Decline("no workbook part")
+    sheets = []
+    for attrs in _SHEET.findall(xml):
+        sheet = _attributes(attrs)
+        hidden = sheet.get("state", b"visible") != b"visible"  # hidden, veryHidden
+        sheets.append((_text(sheet.get("name", b"")), sheet.get("r:id", b"").decode(), hidden))
+    return _DATE1904.search(xml) is not None, tuple(sheets)
 
 
 def _attributes(attrs: bytes) -> dict[str, bytes]:
