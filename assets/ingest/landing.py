@@ -19,10 +19,12 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 
 import polars as pl
 
+from geo.gazetteer import Gazetteer
 from geo.text import fold
 from schemas.catalogue import Catalogue
 from schemas.contracts import conform, empty
@@ -62,31 +64,41 @@ def landing_files(folder: Path, *, hashed: bool = True) -> list[LandingFile]:
     `hashed=False` leaves sha256 empty for the reader to fill in (read_file hashes the file in
     the worker that reads it, so a national folder is not hashed on one core first)."""
     out = []
-    for path, beside in _entries(folder):
-        if path.name.startswith(IGNORED_PREFIXES):
+    for entry, rel, is_link, beside in _entries(folder):
+        if entry.name.startswith(IGNORED_PREFIXES):
             continue
-        rel = path.relative_to(folder).as_posix()
-        refusal = lim.path_refusal(path, folder)
-        if refusal:  # never opened: no hash, the link's own time
-            mtime = datetime.fromtimestamp(path.lstat().st_mtime, tz=UTC)
+        path = Path(entry.path)
+        refusal, st = lim.path_refusal(path, rel, folder, is_link)
+        if st is None:  # never opened: no hash, the link's own time
+            mtime = datetime.fromtimestamp(entry.stat(follow_symlinks=False).st_mtime, tz=UTC)
             out.append(LandingFile(path, rel, "", mtime, refusal=refusal))
             continue
-        before = lim.stamp(path)
+        before = (st.st_size, st.st_mtime_ns)
         digest = _sha256(path) if hashed else ""
         mtime = datetime.fromtimestamp(before[1] / 1e9, tz=UTC)
-        refusal = lim.being_written(path, before, beside.__contains__)
+        refusal = lim.editor_lock(path, beside.__contains__)
         out.append(LandingFile(path, rel, digest, mtime, stamp=before, refusal=refusal))
     return sorted(out, key=lambda f: (f.mtime, f.rel))
 
 
-def _entries(folder: Path) -> Iterator[tuple[Path, set[str]]]:
-    """(path, names beside it) for every entry but folders, at any depth; a linked folder is an
-    entry (refused later), never descended."""
-    for dirpath, dirnames, filenames in os.walk(folder):
-        base, beside = Path(dirpath), {*dirnames, *filenames}
-        links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
-        for name in (*filenames, *links):
-            yield base / name, beside
+def _entries(folder: Path) -> Iterator[tuple[os.DirEntry, str, bool, set[str]]]:
+    """(entry, path relative to `folder`, is a link, names beside it) for every entry but
+    folders, at any depth; a linked folder is an entry (refused later), never descended. The
+    directory listing says what is a folder or a link without a system call per file."""
+    stack = [(os.fspath(folder), "")]
+    while stack:
+        top, prefix = stack.pop()
+        try:
+            with os.scandir(top) as listing:
+                entries = list(listing)
+        except OSError:  # a subfolder that cannot be listed is left out, as os.walk does
+            continue
+        beside = {e.name for e in entries}
+        for e in entries:
+            if e.is_dir(follow_symlinks=False):
+                stack.append((e.path, f"{prefix}{e.name}/"))
+            else:
+                yield e, prefix + e.name, e.is_symlink(), beside
 
 
 def _small_file(file: LandingFile, limits: lim.Limits) -> bytes | None:
@@ -263,7 +275,7 @@ def ingest_folder(
     folder: Path,
     period: str,
     catalogue: Catalogue,
-    gazetteer,
+    gazetteer: Gazetteer | Callable[[], Gazetteer],
     *,
     ingested_at: datetime | None = None,
     progress: Progress | None = None,
@@ -274,8 +286,12 @@ def ingest_folder(
     `workers`: processes reading files; by default one per core once there are
     PARALLEL_MIN_FILES files to read, else the calling process alone. Without `progress`, the
     progress goes to the TERMINAL logger, so whoever reads the folder first (the runner planning
-    provinces, the sensor, the asset) shows it on `dxlake run`'s terminal."""
+    provinces, the sensor, the asset) shows it on `dxlake run`'s terminal.
+    `gazetteer`: the Gazetteer, or the function that builds it (Gazetteer.default): it is then
+    built once the pool's workers have started, while they read, not before.
+    """
     ingested_at = ingested_at or datetime.now(tz=UTC)
+    built = cache(gazetteer if callable(gazetteer) else lambda: gazetteer)
     progress = progress or progress_logger(lambda message: TERMINAL.info(f"dxlake: {message}"))
     files = landing_files(folder, hashed=False) if folder.exists() else []
     seen: dict[str, str] = {}  # sha256 → the first (oldest) file with that content
@@ -303,7 +319,7 @@ def ingest_folder(
             for j, lines in enumerate(titles):
                 if province[j] is None and lines:
                     if lines not in provinces:
-                        provinces[lines] = _province_from_title(lines, gazetteer.resolve_province)
+                        provinces[lines] = _province_from_title(lines, built().resolve_province)
                     province[j] = provinces[lines]
             count = len(province)
             found.update(
@@ -325,7 +341,7 @@ def ingest_folder(
         if file_status is not None
         else empty("file_status")
     )
-    return _raw_frame(columns, period, ingested_at, gazetteer), file_status
+    return _raw_frame(columns, period, ingested_at, built()), file_status
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -411,7 +427,7 @@ def _blank_status(file: LandingFile) -> dict:
 
 
 def _raw_frame(
-    columns: dict[str, list], period: str, ingested_at: datetime, gazetteer
+    columns: dict[str, list], period: str, ingested_at: datetime, gazetteer: Gazetteer
 ) -> pl.DataFrame:
     """raw_reports from the observations' columns (file_mtime in microseconds since 1970)."""
     if not columns:

@@ -19,6 +19,7 @@ import io
 import itertools
 import os
 import re
+import stat
 import struct
 import zipfile
 import zlib
@@ -570,32 +571,38 @@ def _long_line(name: str, line: int, limits: Limits) -> UnreadableFile:
 # ---- the landing folder ------------------------------------------------------------------------
 
 
-def path_refusal(path: Path, folder: Path) -> tuple[str, str, str] | None:
-    """(status, vi, en) for an entry the landing folder must not follow or open, else None.
+def path_refusal(
+    path: Path, rel: str, folder: Path, is_link: bool
+) -> tuple[tuple[str, str, str] | None, os.stat_result | None]:
+    """((status, vi, en), None) for an entry the landing folder must not follow or open, else
+    (None, its stat) (one system call for an ordinary file: a national folder lists thousands).
 
     A link is followed only when it stays inside the folder; `..` in a name (a zip-slip style
     name, or backslashes from Windows) and anything that is not a regular file (a FIFO would block
     the run forever) are refused without being opened."""
-    rel = path.relative_to(folder).as_posix()
     if ".." in re.split(r"[\\/]", rel):
-        return _entry(rel, "tên có '..' (trỏ ra ngoài thư mục nhận)", "name contains '..'")
-    if path.is_symlink():
+        return _entry(rel, "tên có '..' (trỏ ra ngoài thư mục nhận)", "name contains '..'"), None
+    if is_link:
         target = path.resolve()
         if not target.is_relative_to(folder.resolve()):
             return _entry(
                 rel,
                 "là liên kết trỏ ra ngoài thư mục nhận; không đi theo",
                 "is a symbolic link pointing outside the landing folder; not followed",
-            )
+            ), None
         if target.is_dir():
             return _entry(
                 rel, "là liên kết tới thư mục; không đi theo", "is a linked folder; not followed"
-            )
-    if not path.is_file():
-        return _entry(rel, "không phải tệp thông thường", "is not a regular file")
-    if path.stat().st_size == 0:  # before the duplicate check: two empty files are both empty
-        return _entry(rel, "tệp rỗng", "the file is empty")
-    return None
+            ), None
+    try:
+        st = os.stat(path)  # a link's target (inside the folder, as checked above)
+    except OSError:
+        st = None
+    if st is None or not stat.S_ISREG(st.st_mode):
+        return _entry(rel, "không phải tệp thông thường", "is not a regular file"), None
+    if st.st_size == 0:  # before the duplicate check: two empty files are both empty
+        return _entry(rel, "tệp rỗng", "the file is empty"), None
+    return None, st
 
 
 def _entry(rel: str, vi: str, en: str) -> tuple[str, str, str]:
@@ -615,14 +622,22 @@ def being_written(
     beside it (Excel's ~$name, LibreOffice's .~lock.name#): it is read on the next run, never
     half-read now. `exists(name)`: whether a name sits beside the file, from a listing the
     caller already holds (else the folder is asked)."""
+    return editor_lock(path, exists) or (_still_written(path) if stamp(path) != before else None)
+
+
+def editor_lock(
+    path: Path, exists: Callable[[str], bool] | None = None
+) -> tuple[str, str, str] | None:
+    """being_written's lock-file half: what listing a folder can tell without a system call."""
     folder = os.path.dirname(path)
     exists = exists or (lambda name: os.path.lexists(os.path.join(folder, name)))
     locks = (f"~${path.name}", f"~${path.name[2:]}", f".~lock.{path.name}#")
-    locked = any(exists(lock) for lock in locks)
-    if locked or stamp(path) != before:
-        return (
-            "skipped",
-            f"Tệp {path.name} đang được ghi hoặc đang mở; sẽ đọc ở lần chạy sau",
-            f"file {path.name} is still being written or is open in an editor; read on the next run",
-        )
-    return None
+    return _still_written(path) if any(exists(lock) for lock in locks) else None
+
+
+def _still_written(path: Path) -> tuple[str, str, str]:
+    return (
+        "skipped",
+        f"Tệp {path.name} đang được ghi hoặc đang mở; sẽ đọc ở lần chạy sau",
+        f"file {path.name} is still being written or is open in an editor; read on the next run",
+    )

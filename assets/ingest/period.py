@@ -115,12 +115,14 @@ def ingest_period(
     *,
     progress: Progress | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The whole period, attributed; read from cache_dir when the folder has not changed."""
+    """The whole period, attributed; read from cache_dir when the folder has not changed.
+    `gazetteer`: a Gazetteer or the function that builds it, as ingest_folder takes it."""
     key = landing_fingerprint(folder)
     raw_path, status_path = cache_dir / f"{key}.raw.parquet", cache_dir / f"{key}.status.parquet"
     if raw_path.exists() and status_path.exists():
         return pl.read_parquet(raw_path), pl.read_parquet(status_path)
     raw, status = ingest_folder(folder, period, catalogue, gazetteer, progress=progress)
+    gazetteer = gazetteer() if callable(gazetteer) else gazetteer  # built by now: cached
     raw, status = attribute_provinces(raw, status, gazetteer.resolve_province)
     for stale in cache_dir.glob("*.parquet") if cache_dir.exists() else []:
         stale.unlink(missing_ok=True)  # one cached reading per period is enough
@@ -136,7 +138,7 @@ def read_landing(settings, period: str, progress: Progress | None = None):
         settings.landing / period,
         period,
         load_catalogue(settings.targets),
-        Gazetteer.default(),
+        Gazetteer.default,  # built while the files are read
         settings.lake / "_staging" / "landing" / f"period={period}",
         progress=progress,
     )
