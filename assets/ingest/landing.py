@@ -10,6 +10,7 @@ matched once.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import multiprocessing
@@ -368,12 +369,24 @@ def _read_files(
             yield file, _columns(observations), status
         return
     # Forked workers start in milliseconds with the code and the header memo already loaded.
-    # They only read files (calamine and the standard library) and never call polars: a polars
-    # call in a child forked after polars started its thread pool would hang. Frames are built
-    # here, in the parent. The catalogue and limits reach each worker once, through the fork
+    # They only read files (our .xlsx reader, calamine, the standard library) and never call
+    # polars: a polars call in a child forked after polars started its thread pool would hang.
+    # Frames are built here, in the parent. The catalogue and limits reach each worker once, through the fork
     # (initargs are not pickled then): a catalogue unpickled per task would be a new object and
     # miss every per-catalogue memo.
     chunks = [files[k : k + CHUNK_FILES] for k in range(0, len(files), CHUNK_FILES)]
+    # Objects alive now are never collected in a worker: a collection would write to every one
+    # of them and copy the parent's pages into each worker (copy-on-write) for nothing.
+    gc.freeze()
+    try:
+        yield from _pooled(chunks, catalogue, limits, workers)
+    finally:
+        gc.unfreeze()
+
+
+def _pooled(
+    chunks: list[list[LandingFile]], catalogue: Catalogue, limits: lim.Limits, workers: int
+) -> Iterator[tuple[LandingFile, dict[str, list], dict]]:
     with ProcessPoolExecutor(
         min(workers, len(chunks)),
         mp_context=multiprocessing.get_context("fork"),

@@ -14,6 +14,7 @@ readers agree cell for cell on every workbook the tests hold (tests/ingest/test_
 
 from __future__ import annotations
 
+import hashlib
 import html
 import posixpath
 import re
@@ -86,8 +87,12 @@ def read_xlsx(
         members = _Members(data, infos)
         rels = _relationships(members.read(WORKBOOK_RELS), "xl")
         date1904, listed = _workbook(members.read(WORKBOOK))
-        strings = _shared_strings(members.read(rels.get("sharedStrings")))
-        dates = _date_styles(members.read(rels.get("styles")))
+        book = _Book(
+            _shared_strings(members.read(rels.get("sharedStrings"))),
+            _date_styles(members.read(rels.get("styles"))),
+            date1904,
+            members.digest(rels.get("sharedStrings"), rels.get("styles"), str(date1904)),
+        )
         sheets = []
         for sheet_name, rel_id, hidden in listed:
             target, kind = rels["by_id"].get(rel_id, (None, None))
@@ -96,7 +101,7 @@ def read_xlsx(
             xml = members.read(target)
             if xml is None:
                 raise _Decline(f"missing sheet {target}")
-            rows = _rows(name, sheet_name, xml, strings, dates, date1904, limits)
+            rows = _rows(name, sheet_name, xml, book, limits)
             sheets.append((sheet_name, rows, hidden, _merged(xml)))
     except (
         _Decline,
@@ -155,6 +160,15 @@ def _directory(data: bytes) -> dict[str, _Entry]:
     return members
 
 
+class _Book(NamedTuple):
+    """What a cell's value depends on beyond its own XML."""
+
+    strings: list[str | None]  # shared strings by index
+    dates: dict[bytes, str]  # style index → "date" or "duration"
+    date1904: bool
+    context: bytes  # a digest of the three: rows are remembered under it
+
+
 class _Members:
     """Members inflated whole on demand; declines those too large or stored unusually."""
 
@@ -181,6 +195,18 @@ class _Members:
                     _INFLATED.clear()
                 _INFLATED[key] = xml
         return xml
+
+
+    def digest(self, *parts: str | None) -> bytes:
+        """A digest of members as stored (and of plain strings): equal digests, equal contents."""
+        digest = hashlib.blake2b(digest_size=16)
+        for part in parts:
+            info = self.infos.get(part) if part else None
+            raw = lim.stored_bytes(self.data, info) if info else (part or "").encode()
+            if raw is None:
+                raise _Decline(f"{part} is streamed")
+            digest.update(len(raw).to_bytes(8, "little") + raw)
+        return digest.digest()
 
 
 _REUSED_BYTES = 4096  # stored members this small are remembered (workbook, relations, styles)
@@ -339,33 +365,73 @@ def _rows(
     name: str,
     sheet: str,
     xml: bytes,
-    strings: list[str | None],
-    dates: dict[bytes, str],
-    date1904: bool,
+    book: _Book,
     limits: Limits,
 ) -> list[list[object]]:
     """The sheet's dense grid from row 1 and column A, None where no value; its extent is
-    checked against the limits before the grid is built.
+    checked against the limits as it grows, before any grid is built.
 
-    This runs for every cell of a national half-year, so the cells' parts are taken apart
-    column-wise by C-level calls (zip, map) and the common values (a number, a shared or plain
-    inline string) made in one comprehension; the rest go one by one through _value."""
+    Each <row> is read once per content: a province's template comes back from every commune
+    with the same prefilled rows (title, header, one row per unit), so a row's cells are
+    remembered by its XML and the workbook's strings and styles (`book.context`), and only the
+    rows a commune filled in are parsed again."""
     start, end = xml.find(b"<sheetData"), xml.rfind(b"</sheetData>")
     if start == -1 or end == -1:
         return []  # no cells (<sheetData/>)
-    data = xml[start:end]
-    if data.count(b"<c") != data.count(b'<c r="') or b":c " in data or b":c>" in data:
+    memo, context = _ROW_MEMO, book.context
+    by_number: dict[int, tuple[object, ...]] = {}
+    height = width = 0
+    for chunk in xml[xml.find(b">", start) + 1 : end].split(b"</row>"):
+        row = memo.get((context, chunk))
+        if row is None:
+            row = _parse_row(chunk, book, name, sheet, limits)
+            if len(memo) >= _ROW_MEMO_SIZE:
+                memo.clear()
+            memo[(context, chunk)] = row
+        if row is _NO_CELLS:
+            continue
+        number, cells = row
+        if number in by_number:
+            raise _Decline(f"row {number} given twice")
+        by_number[number] = cells
+        if number > height or len(cells) > width:
+            height, width = max(height, number), max(width, len(cells))
+            lim.check_grid(name, sheet, height, width, limits)
+    grid = []
+    for number in range(1, height + 1):
+        cells = by_number.get(number, ())
+        grid.append([*cells, *(None,) * (width - len(cells))])
+    return grid
+
+
+_NO_CELLS = ("no cells",)  # a chunk of sheet XML with no cell that has a value
+_ROW_MEMO: dict[tuple[bytes, bytes], tuple] = {}  # (book.context, row XML) → (number, cells)
+_ROW_MEMO_SIZE = 50_000  # rows remembered per process (~20 MB), then forgotten at once
+
+
+def _parse_row(
+    chunk: bytes, book: _Book, name: str, sheet: str, limits: Limits
+) -> tuple[int, tuple[object, ...]] | tuple[str]:
+    """(row number, its cells from column A) of one <row> element's XML, or _NO_CELLS.
+
+    The cells' parts are taken apart column-wise by C-level calls (zip, map) and the common
+    values (a number, a shared or plain inline string) made in one comprehension; the rest go
+    one by one through _cell_value."""
+    if chunk.count(b"<c") != chunk.count(b'<c r="') or b":c " in chunk or b":c>" in chunk:
         raise _Decline("cells without a reference first, or with a namespace prefix")
-    found = _CELL.findall(data)
+    found = _CELL.findall(chunk)
     if not found:
-        return []
+        return _NO_CELLS
     letters, digits, styles, kinds, attrs, numbers, inlines, others = zip(*found, strict=True)
-    rows = list(map(int, digits))
+    if digits.count(digits[0]) != len(digits):
+        raise _Decline("cells of several rows in one <row>")
+    number = int(digits[0])
     cols = list(map(_COLUMNS.get, letters))
     if None in cols:  # past XFD: refused below unless the limits were raised that far
         cols = list(map(_column, letters))
-    height, width = max(rows), max(cols)
-    lim.check_grid(name, sheet, height, width, limits)
+    width = max(cols)
+    lim.check_grid(name, sheet, number, width, limits)
+    strings, dates = book.strings, book.dates
     values = [
         _OTHER
         if a or o
@@ -381,22 +447,19 @@ def _rows(
         for s, k, a, n, i, o in zip(styles, kinds, attrs, numbers, inlines, others, strict=True)
     ]
     plain_inline = b"&" not in b"".join(inlines) and b"_x" not in b"".join(inlines)
-    for j, value in enumerate(values):
+    cells: list[object] = [None] * width
+    for j, (col, value) in enumerate(zip(cols, values, strict=True)):
         if value is _OTHER or (not plain_inline and inlines[j]):
-            values[j] = _cell_value(found[j], strings, dates, date1904)
-    grid: list[list[object]] = [[None] * width for _ in range(height)]
-    for row, col, value in zip(rows, cols, values, strict=True):
+            value = _cell_value(found[j], book)
         if value is not None:
-            grid[row - 1][col - 1] = value
-    return grid
+            cells[col - 1] = value
+    return number, tuple(cells)
 
 
 _OTHER = object()  # a cell the comprehension in _rows leaves to _cell_value
 
 
-def _cell_value(
-    cell: tuple[bytes, ...], strings: list[str | None], dates: dict[bytes, str], date1904: bool
-) -> object:
+def _cell_value(cell: tuple[bytes, ...], book: _Book) -> object:
     """One cell's value from its _CELL parts, whatever its type, style and attribute order."""
     _, _, style, kind, attrs, number, inline, other = cell
     if attrs:  # an attribute the usual order did not place (cm="1", or t before s)
@@ -405,7 +468,7 @@ def _cell_value(
     if inline:
         return _text(inline) or None
     body = b"<v>" + number + b"</v>" if number else other
-    return _value(kind, style, body, strings, dates, date1904)
+    return _value(kind, style, body, book.strings, book.dates, book.date1904)
 
 
 def _value(

@@ -235,3 +235,30 @@ def test_a_sheet_over_the_limits_is_refused_before_its_grid_is_built(tmp_path: P
 )
 def test_date_formats_are_told_from_number_formats(code: str, kind: str | None) -> None:
     assert xlsx.date_format_kind(code) == kind
+
+
+def test_rows_remembered_across_files_take_each_files_strings_and_styles(tmp_path: Path) -> None:
+    """A row's XML is remembered between files (a template's prefilled rows), but the same XML
+    means what the file's own shared strings and number formats say."""
+    sheet = b'<row r="2"><c r="A2" t="s"><v>0</v></c><c r="B2" s="1"><v>46203</v></c></row>'
+    plain_styles = b'<cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="0"/></cellXfs>'
+    first = _workbook(
+        tmp_path / "a.xlsx", [("S", "", sheet)], "<si><t>Xã A</t></si>".encode(), STYLES
+    )
+    second = _workbook(
+        tmp_path / "b.xlsx", [("S", "", sheet)], "<si><t>Xã B</t></si>".encode(), plain_styles
+    )
+    for _ in range(2):  # read again: now from the memo
+        assert _ours(first)[0][1][1] == ["Xã A", dt.date(2026, 6, 30)]
+        assert _ours(second)[0][1][1] == ["Xã B", 46203.0]
+    grid = xlsx.read_xlsx(first.name, first.read_bytes(), lim.Limits(), [])[0][1]
+    grid[1][0] = "changed by a caller"
+    assert _ours(first)[0][1][1][0] == "Xã A"  # every read gets its own lists
+
+
+def test_a_row_element_holding_cells_of_other_rows_is_left_to_calamine(tmp_path: Path) -> None:
+    sheet = b'<row r="1"><c r="A1"><v>1</v></c><c r="A2"><v>2</v></c></row>'
+    path = _workbook(tmp_path / "odd_rows.xlsx", [("S", "", sheet)])
+    assert xlsx.read_xlsx(path.name, path.read_bytes(), lim.Limits(), []) is None
+    (read,) = read_sheets(path, lim.Limits())
+    assert [row[0] for row in read.rows] == [1.0, 2.0]
