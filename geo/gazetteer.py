@@ -56,6 +56,13 @@ _MAX_IN_MESSAGE = 10
 _TONES = "\u0300\u0301\u0303\u0309\u0323"  # huyền, sắc, ngã, hỏi, nặng (NFD combining marks)
 # Old and new tone placement ("Hóa"/"Hoá", "Thủy"/"Thuỷ"): put the tone on the second vowel.
 _TONE_PLACE = re.compile(rf"([ou])([{_TONES}])([aey])(?![\u0302\u0306\u031b])")
+
+
+def _tone_on_second_vowel(m: re.Match[str]) -> str:
+    """"hóa" → "hoá" (a function: a template string is parsed again on every call)."""
+    return m.group(1) + m.group(3) + m.group(2)
+
+
 _LETTER_DIGIT = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
 _WORD = re.compile(r"[^\W_]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
@@ -65,7 +72,7 @@ def _tokens(text: str) -> tuple[str, ...]:
     """Lower-case words with their diacritics (canonical tone placement), numbers without
     leading zeros: "Phường 01" → ("phường", "1"), "P.Phú Xuân" → ("p", "phú", "xuân")."""
     s = unicodedata.normalize("NFD", text.lower())
-    s = unicodedata.normalize("NFC", _TONE_PLACE.sub(r"\1\3\2", s))
+    s = unicodedata.normalize("NFC", _TONE_PLACE.sub(_tone_on_second_vowel, s))
     words = _WORD.findall(_LETTER_DIGIT.sub(" ", s))
     words = [str(int(w)) if w.isascii() and w.isdigit() else _Y_AS_I.sub(_y_to_i, w) for w in words]
     # "Đắk", "Đăk", "Đak": one word ("water") in Central Highlands names, spelt every way
@@ -327,9 +334,10 @@ class Gazetteer:
             tokens = _tokens(name)
             unit_type, bare = _type_of(tokens)
             self._units[code] = _Unit(code, name, unit_type, province_code)
-            _add(self._full, tokens, (code, "".join(tokens), unit_type))
-            _add(self._bare, bare, (code, "".join(bare), unit_type))
-            for k in {_fkey(tokens), _fkey(bare)}:
+            full_key, bare_key = _fkey(tokens), _fkey(bare)
+            self._full.setdefault(full_key, []).append((code, "".join(tokens), unit_type))
+            self._bare.setdefault(bare_key, []).append((code, "".join(bare), unit_type))
+            for k in {full_key, bare_key}:
                 self._province_keys.setdefault(province_code, {}).setdefault(k, []).append(code)
                 self._all_keys.setdefault(k, []).append(code)
 
