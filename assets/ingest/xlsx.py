@@ -2,8 +2,9 @@
 
 Why a reader of our own: a national half-year is thousands of small workbooks, and each one's
 members must be inflated and its sheets' extent checked before anything builds a grid (limits).
-Parsing that inflated XML with a few C-level regexes reads a template-sized workbook in about
-half the time calamine takes to inflate and parse it again.
+Parsing that inflated XML with a few C-level regexes, and each distinct <row> once (a province's
+template comes back from every commune with the same prefilled rows), reads a template-sized
+workbook in 0.22 ms where calamine takes 0.47 ms to inflate and parse it again.
 
 It reads the ordinary case only and declines (returns None) anything it does not know for sure:
 a member over limits.STREAM_MEMBER_BYTES, cells without a reference, namespace-prefixed
@@ -91,7 +92,7 @@ def read_xlsx(
             _shared_strings(members.read(rels.get("sharedStrings"))),
             _date_styles(members.read(rels.get("styles"))),
             date1904,
-            members.digest(rels.get("sharedStrings"), rels.get("styles"), str(date1904)),
+            members.digest(rels.get("sharedStrings"), rels.get("styles")) + bytes([date1904]),
         )
         sheets = []
         for sheet_name, rel_id, hidden in listed:
@@ -196,15 +197,14 @@ class _Members:
                 _INFLATED[key] = xml
         return xml
 
-
-    def digest(self, *parts: str | None) -> bytes:
-        """A digest of members as stored (and of plain strings): equal digests, equal contents."""
+    def digest(self, *members: str | None) -> bytes:
+        """A digest of members as stored: equal digests, equal contents (absent ones count)."""
         digest = hashlib.blake2b(digest_size=16)
-        for part in parts:
-            info = self.infos.get(part) if part else None
-            raw = lim.stored_bytes(self.data, info) if info else (part or "").encode()
+        for member in members:
+            info = self.infos.get(member) if member else None
+            raw = lim.stored_bytes(self.data, info) if info else b""
             if raw is None:
-                raise _Decline(f"{part} is streamed")
+                raise _Decline(f"{member} is streamed")
             digest.update(len(raw).to_bytes(8, "little") + raw)
         return digest.digest()
 
