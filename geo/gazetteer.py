@@ -59,7 +59,7 @@ _TONE_PLACE = re.compile(rf"([ou])([{_TONES}])([aey])(?![\u0302\u0306\u031b])")
 
 
 def _tone_on_second_vowel(m: re.Match[str]) -> str:
-    """"hóa" → "hoá" (a function: a template string is parsed again on every call)."""
+    """hóa → hoá (a function: a template string would be parsed again on every call)."""
     return m.group(1) + m.group(3) + m.group(2)
 
 
