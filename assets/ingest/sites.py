@@ -82,17 +82,6 @@ def find_site_header(rows: list[list[object]], scan: int = 30) -> tuple[int, dic
     return None
 
 
-def is_cell_site_file(path: str | Path) -> bool:
-    """True when a landing file is a cell-site list (a sheet with lat, lon and radius columns).
-
-    For ingest to leave such files to the coverage assets instead of rejecting them.
-    """
-    try:
-        return any(find_site_header(s.rows) for s in read_sheets(Path(path)) if not s.hidden)
-    except Exception:  # unreadable: ingest reports it; it is no cell-site list of ours
-        return False
-
-
 def _technologies(cell: object) -> list[str]:
     """'5G' → ['5G']; '4G/5G' → ['4G', '5G'] (a site carrying both is a site of each)."""
     if cell is None:

@@ -4,7 +4,15 @@ import openpyxl
 import polars as pl
 import pytest
 
-from assets.ingest.sites import is_cell_site_file, read_cell_sites
+from assets.ingest.landing import landing_files, read_file
+from assets.ingest.sites import read_cell_sites
+from schemas.catalogue import load_catalogue
+
+
+def _ingest_status(path) -> str:
+    """The status ingest gives the file: `cell_sites` leaves it to the coverage assets."""
+    (file,) = [f for f in landing_files(path.parent) if f.rel == path.name]
+    return read_file(file, load_catalogue())[1]["status"]
 
 
 def test_a_semicolon_csv_with_vietnamese_headers_and_decimal_commas(tmp_path):
@@ -50,7 +58,7 @@ def test_an_xlsx_with_english_headers_below_a_title_is_a_cell_site_file(tmp_path
     ws.append(["Viettel", "A1", "5G", 16.5, 107.6, 900])
     ws.append(["Viettel", "A2", "5g", "16.6", "107.7", "abc"])
     wb.save(tmp_path / "sites.xlsx")
-    assert is_cell_site_file(tmp_path / "sites.xlsx")
+    assert _ingest_status(tmp_path / "sites.xlsx") == "cell_sites"
     sites = read_cell_sites(tmp_path / "sites.xlsx")
     assert sites["source_sheet"].to_list() == ["Sites", "Sites"]
     assert sites["source_row"].to_list() == [3, 4]
@@ -61,9 +69,8 @@ def test_an_xlsx_with_english_headers_below_a_title_is_a_cell_site_file(tmp_path
 def test_a_report_is_not_a_cell_site_file(tmp_path):
     path = tmp_path / "bao_cao.csv"
     path.write_text("Mã xã;Tên xã;Dân số;Dân số được phủ sóng 5G\n19753;Phú Xuân;1000;900\n")
-    assert not is_cell_site_file(path)
+    assert _ingest_status(path) == "read"
     assert read_cell_sites(path).is_empty()
-    assert not is_cell_site_file(tmp_path / "missing.csv")
 
 
 @pytest.mark.parametrize("header", ["latitude", "Vĩ độ", "LAT"])
