@@ -190,6 +190,23 @@ def test_files_office_software_saved_read_as_calamine_reads_them(tmp_path: Path)
     hidden = wb.create_sheet("Ẩn")
     hidden.sheet_state = "hidden"
     hidden["C5"] = 7
+    formats = wb.create_sheet("Formats")  # number formats Vietnamese offices use, and dates
+    for i, code in enumerate(
+        [
+            '_-* #,##0\\ _₫_-;\\-* #,##0\\ _₫_-;_-* "-"??\\ _₫_-;_-@_-',  # accounting, đồng
+            "#,##0.00 [$₫-42A]",
+            '0" người"',
+            "0.0%",
+            "d/m/yyyy",
+            "[$-42A]dd mmmm yyyy",
+            "h:mm:ss AM/PM",
+            "[h]:mm:ss",
+            "mm:ss",
+            "@",
+        ],
+        start=1,
+    ):
+        formats.cell(i, 1, 46203.25).number_format = code
     wb.save(tmp_path / "openpyxl.xlsx")
     for path in (FIXTURES / "messy_libreoffice.xlsx", tmp_path / "openpyxl.xlsx"):
         assert _ours(path) == _calamine(path), path.name
