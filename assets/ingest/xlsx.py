@@ -35,10 +35,11 @@ SheetData = tuple[str, list[list[object]], bool, list[tuple[tuple[int, int], tup
 WORKBOOK = "xl/workbook.xml"
 WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
 
-_ATTR = re.compile(rb'([\w:.-]+)\s*=\s*"([^"]*)"')
+# XML lets an attribute's value sit in single quotes too; the parts below take either.
+_ATTR = re.compile(rb"""([\w:.-]+)\s*=\s*(["'])(.*?)\2""", re.S)
 _RELATIONSHIP = re.compile(rb"<Relationship\b([^>]*)>")
 _SHEET = re.compile(rb"<sheet\b([^>]*)>")
-_DATE1904 = re.compile(rb'<workbookPr\b[^>]*\bdate1904="(?:1|true)"')
+_DATE1904 = re.compile(rb"""<workbookPr\b[^>]*\bdate1904=["'](?:1|true)["']""")
 _PREFIXED_ROOT = re.compile(rb"<[\w.-]+:(?:worksheet|sst|workbook|styleSheet)\b")
 # One cell that is not self-closing: (column letters, row digits, style, type, other attributes,
 # then its value as a plain <v> after an optional formula, or a plain inline string, or anything
@@ -49,13 +50,15 @@ _CELL = re.compile(
     rb"(?:(?:<f\b[^>]*?(?:/>|>[^<]*</f>))?<v>([^<]*)</v>|<is><t>([^<]*)</t></is>|(.*?))</c>",
     re.S,
 )
-_STYLE = re.compile(rb'\ss="([0-9]+)"')
-_TYPE = re.compile(rb'\st="(\w*)"')
+_STYLE = re.compile(rb"""\ss=["']([0-9]+)["']""")
+_TYPE = re.compile(rb"""\st=["'](\w*)["']""")
 _VALUE = re.compile(rb"<v(?:\s[^>]*?)?(?<!/)>(.*?)</v>", re.S)
 _TEXT = re.compile(rb"<t(?:\s[^>]*?)?(?<!/)>(.*?)</t>", re.S)
 _PHONETIC = re.compile(rb"<rPh\b.*?</rPh>", re.S)
 _STRING_ITEM = re.compile(rb"<si>(.*?)</si>|<si/>", re.S)
-_MERGE = re.compile(rb'<mergeCell\b[^>]*?\sref="([A-Z]{1,4})([0-9]{1,8}):([A-Z]{1,4})([0-9]{1,8})"')
+_MERGE = re.compile(
+    rb"""<mergeCell\b[^>]*?\sref=["']([A-Z]{1,4})([0-9]{1,8}):([A-Z]{1,4})([0-9]{1,8})["']"""
+)
 _NUM_FMT = re.compile(rb"<numFmt\b([^>]*)>")
 _CELL_XFS = re.compile(rb"<cellXfs\b[^>]*>(.*?)</cellXfs>", re.S)
 _XF = re.compile(rb"<xf\b([^>]*)>")
@@ -96,7 +99,9 @@ def read_xlsx(
         )
         sheets = []
         for sheet_name, rel_id, hidden in listed:
-            target, kind = rels["by_id"].get(rel_id, (None, None))
+            if rel_id not in rels["by_id"]:
+                raise _Decline(f"sheet {sheet_name} has no part")
+            target, kind = rels["by_id"][rel_id]
             if kind != _WORKSHEET_REL:
                 continue  # a chart or dialog sheet holds no cells to read
             xml = members.read(target)
@@ -189,8 +194,8 @@ class _Members:
         xml = _INFLATED.get(key)
         if xml is None:
             xml = lim.inflate(raw, info)
-            if _PREFIXED_ROOT.search(xml, 0, 512):
-                raise _Decline(f"{member} uses namespace prefixes")
+            if _PREFIXED_ROOT.search(xml, 0, 512) or b"\x00" in xml[:64]:
+                raise _Decline(f"{member} uses namespace prefixes, or is not UTF-8")
             if len(raw) <= _REUSED_BYTES:
                 if len(_INFLATED) >= 256:
                     _INFLATED.clear()
@@ -227,7 +232,7 @@ def _workbook(xml: bytes | None) -> tuple[bool, tuple[tuple[str, str, bool], ...
 
 
 def _attributes(attrs: bytes) -> dict[str, bytes]:
-    return {key.decode(): value for key, value in _ATTR.findall(attrs)}
+    return {key.decode(): value for key, _, value in _ATTR.findall(attrs)}
 
 
 @lru_cache(maxsize=64)

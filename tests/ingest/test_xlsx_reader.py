@@ -279,3 +279,22 @@ def test_a_row_element_holding_cells_of_other_rows_is_left_to_calamine(tmp_path:
     assert xlsx.read_xlsx(path.name, path.read_bytes(), lim.Limits(), []) is None
     (read,) = read_sheets(path, lim.Limits())
     assert [row[0] for row in read.rows] == [1.0, 2.0]
+
+
+def test_attributes_in_single_quotes_read_as_calamine_reads_them(tmp_path: Path) -> None:
+    """XML lets a generator quote attributes with ' as well as "."""
+    sheet = b'<row r="1"><c r="A1" s=\'1\'><v>46203</v></c><c r="B1" t=\'s\'><v>0</v></c></row>'
+    source = _workbook(tmp_path / "double.xlsx", [("S", "", sheet)], STRINGS, STYLES)
+    path = tmp_path / "single.xlsx"
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename.endswith("sheet1.xml"):
+                data = data.replace(b'ref="A1:C1"', b"ref='A1:C1'")
+            elif not info.filename.endswith("sharedStrings.xml"):
+                data = data.replace(b'"', b"'")
+            zout.writestr(info.filename, data)
+    ours = _ours(path)
+    assert ours == _calamine(path)
+    assert ours[0][1] == [[dt.date(2026, 6, 30), "Mã đơn vị"]]
+    assert ours[0][3] == [((0, 0), (0, 2))]
