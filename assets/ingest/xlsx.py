@@ -270,12 +270,17 @@ def _rich_text(body: bytes) -> str:
     return _text(b"".join(_TEXT.findall(body)))
 
 
+@lru_cache(maxsize=16)
 def _shared_strings(xml: bytes | None) -> list[str | None]:
-    """The shared strings by index, None for an empty one (a cell showing it has no value)."""
+    """The shared strings by index, None for an empty one (a cell showing it has no value).
+    Memoised by content: a template's copies come back with the same strings."""
     if xml is None:
         return []
+    items = _STRING_ITEM.findall(xml)
+    if len(items) != xml.count(b"<si"):  # an item this pattern missed would shift every index
+        raise _Decline("a shared string item written unusually")
     out = []
-    for body in _STRING_ITEM.findall(xml):
+    for body in items:
         if body.startswith(b"<t>") and body.endswith(b"</t>") and body.count(b"<t") == 1:
             out.append(_text(body[3:-4]))
         else:
