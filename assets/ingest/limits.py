@@ -435,7 +435,8 @@ def check_cfb(path: Path) -> None:
 
 
 def check_grid(name: str, sheet: str, rows: int, columns: int, limits: Limits) -> None:
-    """The grid calamine built for a sheet (.xls too), before it becomes Python lists."""
+    """Refuse a sheet grid over the limits: the one calamine built (.xls too) before it becomes
+    Python lists, or the one the .xlsx reader is growing."""
     if rows > limits.max_rows:
         raise _too_many_rows(name, sheet, rows, limits)
     if columns > limits.max_columns:

@@ -389,6 +389,7 @@ def _rows(
     if start == -1 or end == -1:
         return []  # no cells (<sheetData/>)
     memo, context = _ROW_MEMO, book.context
+    max_rows, max_columns, max_cells = limits.max_rows, limits.max_columns, limits.max_cells
     by_number: dict[int, tuple[object, ...]] = {}
     height = width = 0
     for chunk in xml[xml.find(b">", start) + 1 : end].split(b"</row>"):
@@ -404,9 +405,12 @@ def _rows(
         if number in by_number:
             raise _Decline(f"row {number} given twice")
         by_number[number] = cells
-        if number > height or len(cells) > width:
-            height, width = max(height, number), max(width, len(cells))
-            lim.check_grid(name, sheet, height, width, limits)
+        if number > height:
+            height = number
+        if len(cells) > width:
+            width = len(cells)
+        if height > max_rows or width > max_columns or height * width > max_cells:
+            lim.check_grid(name, sheet, height, width, limits)  # refuses, naming the limit
     grid = []
     for number in range(1, height + 1):
         cells = by_number.get(number, ())
