@@ -16,7 +16,6 @@ readers agree cell for cell on every workbook the tests hold (tests/ingest/test_
 from __future__ import annotations
 
 import hashlib
-import html
 import posixpath
 import re
 import struct
@@ -63,6 +62,9 @@ _NUM_FMT = re.compile(rb"<numFmt\b([^>]*)>")
 _CELL_XFS = re.compile(rb"<cellXfs\b[^>]*>(.*?)</cellXfs>", re.S)
 _XF = re.compile(rb"<xf\b([^>]*)>")
 _OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+# XML's own references only (html.unescape would also read HTML's, and map &#128; to €).
+_ENTITY = re.compile(r"&(?:#x([0-9A-Fa-f]+)|#([0-9]+)|(lt|gt|amp|quot|apos));")
+_NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
 
 _WORKSHEET_REL = "/worksheet"
 # Built-in number formats that show a date or time (ECMA-376 18.8.30), and [h]:mm:ss.
@@ -227,7 +229,8 @@ def _workbook(xml: bytes | None) -> tuple[bool, tuple[tuple[str, str, bool], ...
     for attrs in _SHEET.findall(xml):
         sheet = _attributes(attrs)
         hidden = sheet.get("state", b"visible") != b"visible"  # hidden, veryHidden
-        sheets.append((_text(sheet.get("name", b"")), sheet.get("r:id", b"").decode(), hidden))
+        name = _attribute_text(sheet.get("name", b""))
+        sheets.append((name, sheet.get("r:id", b"").decode(), hidden))
     return _DATE1904.search(xml) is not None, tuple(sheets)
 
 
@@ -243,7 +246,7 @@ def _relationships(xml: bytes | None, base: str) -> dict:
         rel = _attributes(attrs)
         if rel.get("TargetMode") == b"External":
             continue
-        target = html.unescape(rel.get("Target", b"").decode())
+        target = _attribute_text(rel.get("Target", b""))
         path = target.lstrip("/") if target.startswith("/") else f"{base}/{target}"
         path = posixpath.normpath(path)
         kind = rel.get("Type", b"").decode().rsplit("/", 1)[-1]
@@ -257,10 +260,21 @@ def _text(raw: bytes) -> str:
     """XML text as a string: entities and Excel's _xHHHH_ escapes resolved."""
     text = raw.decode("utf-8")
     if "&" in text:
-        text = html.unescape(text)
+        text = _ENTITY.sub(_entity, text)
     if "_x" in text:
         text = _OOXML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
     return text
+
+
+def _attribute_text(raw: bytes) -> str:
+    """An attribute's value as a string: XML's references resolved (no _xHHHH_ in names)."""
+    text = raw.decode("utf-8")
+    return _ENTITY.sub(_entity, text) if "&" in text else text
+
+
+def _entity(m: re.Match[str]) -> str:
+    hex_code, code, name = m.groups()
+    return _NAMED[name] if name else chr(int(hex_code, 16) if hex_code else int(code))
 
 
 def _rich_text(body: bytes) -> str:
@@ -298,7 +312,9 @@ def _date_styles(xml: bytes | None) -> dict[bytes, str]:
     for attrs in _NUM_FMT.findall(xml):
         fmt = _attributes(attrs)
         if "numFmtId" in fmt:
-            custom[int(fmt["numFmtId"])] = date_format_kind(_text(fmt.get("formatCode", b"")))
+            custom[int(fmt["numFmtId"])] = date_format_kind(
+                _attribute_text(fmt.get("formatCode", b""))
+            )
     xfs = _CELL_XFS.search(xml)
     out = {}
     for index, attrs in enumerate(_XF.findall(xfs.group(1) if xfs else b"")):

@@ -298,3 +298,14 @@ def test_attributes_in_single_quotes_read_as_calamine_reads_them(tmp_path: Path)
     assert ours == _calamine(path)
     assert ours[0][1] == [[dt.date(2026, 6, 30), "Mã đơn vị"]]
     assert ours[0][3] == [((0, 0), (0, 2))]
+
+
+def test_xml_references_resolve_as_xml_says(tmp_path: Path) -> None:
+    """&#128; is U+0080 in XML (HTML would make it €); a sheet name keeps its _x0041_."""
+    sheet = b'<row r="1"><c r="A1" t="s"><v>0</v></c></row>'
+    strings = b"<si><t>&#x1EA1;&#128;&amp;_x0041_</t></si>"
+    path = _workbook(tmp_path / "refs.xlsx", [("A&amp;B_x0041_", "", sheet)], strings)
+    ours = _ours(path)
+    assert ours == _calamine(path)
+    assert ours[0][0] == "A&B_x0041_"
+    assert ours[0][1] == [["ạ\x80&A"]]
