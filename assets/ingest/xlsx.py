@@ -71,6 +71,7 @@ _WORKSHEET_REL = "/worksheet"
 _BUILTIN_DATES = {*range(14, 23), 45, 47}
 _BUILTIN_DURATIONS = {46}
 _EPOCH = datetime(1899, 12, 30)
+_FIRST_SERIAL = -96_439_724  # calamine's first date (262,143 BC): before it, the number
 _COLUMNS = {lim.column_letters(n).encode(): n for n in range(1, 16385)}  # A → 1 … XFD
 
 
@@ -362,18 +363,24 @@ def date_format_kind(code: str) -> str | None:
     return None
 
 
-def _date_value(serial: float, kind: str, date1904: bool) -> object:
+def _date_value(number: float, kind: str, date1904: bool) -> object:
     """An Excel date serial as calamine gives it: a timedelta for elapsed time, a time of day
-    below 1, a date at midnight, else a datetime."""
-    if date1904:
-        serial += 1462
-    if kind == "duration":
-        return timedelta(milliseconds=round(serial * 86_400_000))
-    if 1 <= serial < 60:  # Excel counts a 29 February 1900 that never was
-        serial += 1
-    moment = _EPOCH + timedelta(milliseconds=round(serial * 86_400_000))
-    if 0 <= serial < 1:
-        return moment.time()
+    below 1 (negative ones too), a date at midnight, else a datetime; the number itself when no
+    date can hold it (past the year 9999)."""
+    serial = number + 1462 if date1904 else number
+    try:
+        if kind == "duration":
+            return timedelta(milliseconds=round(serial * 86_400_000))
+        if serial < _FIRST_SERIAL:
+            return number
+        if serial < 1:  # its fraction of a day
+            day_ms = round(serial % 1 * 86_400_000) % 86_400_000
+            return (_EPOCH + timedelta(milliseconds=day_ms)).time()
+        if serial < 60:  # Excel counts a 29 February 1900 that never was
+            serial += 1
+        moment = _EPOCH + timedelta(milliseconds=round(serial * 86_400_000))
+    except OverflowError:
+        return number
     return moment.date() if moment.time() == time() else moment
 
 
