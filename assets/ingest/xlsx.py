@@ -282,7 +282,7 @@ def _rich_text(body: bytes) -> str:
     """The text of a string item or inline string: its runs joined, phonetic guides left out."""
     if b"<rPh" in body:
         body = _PHONETIC.sub(b"", body)
-    return _text(b"".join(_TEXT.findall(body)))
+    return "".join(map(_text, _TEXT.findall(body)))  # escapes are a run's own, as calamine has
 
 
 @lru_cache(maxsize=16)

@@ -11,11 +11,14 @@ are still read, by calamine, through `read_sheets`.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zipfile
 from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from assets.ingest import limits as lim
 from assets.ingest import xlsx
@@ -309,3 +312,56 @@ def test_xml_references_resolve_as_xml_says(tmp_path: Path) -> None:
     assert ours == _calamine(path)
     assert ours[0][0] == "A&B_x0041_"
     assert ours[0][1] == [["ạ\x80&A"]]
+
+
+def _xml_text(text: str) -> str:
+    """Text as Excel writes it in XML: markup escaped, a literal _xHHHH_ escaped as _x005F_."""
+    text = re.sub(r"_(x[0-9A-Fa-f]{4}_)", r"_x005F_\1", text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+TEXTS = st.lists(
+    st.text(
+        alphabet=st.characters(
+            blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff"
+        ),
+        max_size=20,
+    )
+    | st.sampled_from(["Tổng cộng", "a & b < c > d", "_x000D_", "  đệm  ", "85,5%"]),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(texts=TEXTS, data=st.data())
+def test_any_shared_strings_read_back_exactly(tmp_path: Path, texts: list[str], data) -> None:
+    """Each string as one run or split into rich-text runs (some with a phonetic guide), and
+    cells pointing at them in any order: the reader gives the texts back, as calamine does."""
+    items = []
+    for text in texts:
+        cut = data.draw(st.integers(0, len(text)))
+        if data.draw(st.booleans()):
+            items.append(f'<si><t xml:space="preserve">{_xml_text(text)}</t></si>')
+        else:
+            items.append(
+                f'<si><r><rPr><b/></rPr><t xml:space="preserve">{_xml_text(text[:cut])}</t></r>'
+                f'<r><t xml:space="preserve">{_xml_text(text[cut:])}</t></r>'
+                '<rPh sb="0" eb="1"><t>ふりがな</t></rPh></si>'
+            )
+    order = data.draw(st.permutations(range(len(texts))))
+    sheet = "".join(
+        f'<row r="{r}"><c r="B{r}" t="s"><v>{i}</v></c></row>' for r, i in enumerate(order, 1)
+    ).encode()
+    path = _workbook(tmp_path / "strings.xlsx", [("S", "", sheet)], "".join(items).encode())
+    ours = _ours(path)
+    assert ours == _calamine(path)
+    assert [row[1] if len(row) > 1 else None for row in _pad(ours[0][1], len(order))] == [
+        texts[i] or None for i in order
+    ]
+
+
+def _pad(rows: list[list[object]], height: int) -> list[list[object]]:
+    return rows + [[] for _ in range(height - len(rows))]
