@@ -365,3 +365,63 @@ def test_any_shared_strings_read_back_exactly(tmp_path: Path, texts: list[str], 
 
 def _pad(rows: list[list[object]], height: int) -> list[list[object]]:
     return rows + [[] for _ in range(height - len(rows))]
+
+
+def _cell_xml(ref: str, cell: tuple, draw) -> str:
+    """One cell written the way some generator might: attributes in any order and quotes, extra
+    attributes, a formula before the value, whitespace between the parts."""
+    kind, value, style = cell
+    q = draw(st.sampled_from(['"', "'"]))
+    attrs = [f'r="{ref}"', f"s={q}{style}{q}"] + ([f"t={q}{kind}{q}"] if kind else [])
+    attrs += draw(st.lists(st.sampled_from(['cm="1"', 'ph="1"']), max_size=1, unique=True))
+    first, rest = attrs[0], draw(st.permutations(attrs[1:]))
+    gap = draw(st.sampled_from(["", " ", "\n  "]))
+    formula = draw(
+        st.sampled_from(["", "<f>A1+1</f>", '<f t="shared" si="0"/>', '<f aca="false">1</f>'])
+    )
+    if kind == "inlineStr":
+        body = f"<is>{gap}<t>{_xml_text(value)}</t>{gap}</is>"
+    else:
+        body = f"{formula}{gap}<v>{value}</v>"
+    return f"<c {' '.join([first, *rest])}>{gap}{body}{gap}</c>"
+
+
+CELLS = st.one_of(
+    st.tuples(
+        st.just(""),
+        st.floats(-1e7, 1e7).map(repr),
+        st.sampled_from([0, 1, 2]),
+    ),
+    st.tuples(st.just("n"), st.integers(-(10**7), 10**7).map(str), st.sampled_from([0, 1, 2])),
+    st.tuples(st.just("s"), st.integers(0, 4).map(str), st.just(0)),
+    st.tuples(
+        st.just("inlineStr"), st.sampled_from(["x", "Xã & <B>", "", "_x000D_ok"]), st.just(0)
+    ),
+    st.tuples(st.just("b"), st.sampled_from(["0", "1"]), st.just(0)),
+    st.tuples(st.just("e"), st.sampled_from(["#DIV/0!", "#N/A"]), st.just(0)),
+    st.tuples(st.just("str"), st.sampled_from(["ab", "a &amp; b", ""]), st.just(0)),
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rows=st.lists(st.lists(CELLS, max_size=6), min_size=1, max_size=6), data=st.data())
+def test_any_cell_markup_reads_as_calamine_reads_it(tmp_path: Path, rows: list, data) -> None:
+    """Whatever the markup, the product's reading (ours, or calamine's when ours declines)
+    gives calamine's grid."""
+    xml = "".join(
+        f'<row r="{r}">'
+        + "".join(
+            _cell_xml(f"{lim.column_letters(c)}{r}", cell, data.draw)
+            for c, cell in enumerate(row, 1)
+        )
+        + "</row>"
+        for r, row in enumerate(rows, 1)
+    ).encode()
+    styles = (
+        b'<cellXfs count="3"><xf numFmtId="0"/><xf numFmtId="14"/><xf numFmtId="10"/></cellXfs>'
+    )
+    path = _workbook(tmp_path / "markup.xlsx", [("S", "", xml)], STRINGS, styles)
+    product = [(s.name, _trimmed(s.rows), s.hidden, sorted(s.merged)) for s in read_sheets(path)]
+    assert product == _calamine(path)
