@@ -5,7 +5,8 @@ the hot path), and the grids must agree. The workbooks are the LibreOffice-saved
 openpyxl writes with every cell type, and hand-built ones with what Excel writes that the others
 do not (rich text with phonetic guides, attributes in another order, shared formulas, the 1904
 date system, hidden and chart sheets, absolute part names). Workbooks the reader must decline
-are still read, by calamine, through `read_sheets`.
+are still read, by calamine, through `read_sheets`. Two property tests (hypothesis) draw any
+shared strings and any cell markup; tests/property draws any cells under any number format.
 """
 
 from __future__ import annotations
