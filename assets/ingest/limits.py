@@ -96,7 +96,7 @@ def column_letters(n: int) -> str:
     return out
 
 
-def _column_number(letters: bytes) -> int:
+def column_number(letters: bytes) -> int:
     n = 0
     for ch in letters:
         n = n * 26 + ch - 64
@@ -196,7 +196,7 @@ def _xlsx_cells(xml: bytes, limits: Limits | None = None) -> tuple[int, int, int
     letters, digits = zip(*refs, strict=True)
     if limits is not None:
         rows = 10 ** max(map(len, digits)) - 1
-        cols = _column_number(b"Z" * max(map(len, letters)))
+        cols = column_number(b"Z" * max(map(len, letters)))
         if (
             rows <= limits.max_rows
             and cols <= limits.max_columns
@@ -205,7 +205,7 @@ def _xlsx_cells(xml: bytes, limits: Limits | None = None) -> tuple[int, int, int
             return len(refs), rows, cols, 0
     widest = max(map(bytes.rjust, letters, itertools.repeat(4))).lstrip()
     row_of_widest = int(digits[letters.index(widest)])
-    return len(refs), max(map(int, digits)), _column_number(widest), row_of_widest
+    return len(refs), max(map(int, digits)), column_number(widest), row_of_widest
 
 
 def _check_xlsx_sheet(

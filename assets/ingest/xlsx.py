@@ -385,13 +385,8 @@ def _date_value(number: float, kind: str, date1904: bool) -> object:
 
 
 def _column(letters: bytes) -> int:
-    """1-based column number of a reference's letters (A → 1)."""
-    j = _COLUMNS.get(letters)
-    if j is None:
-        j = 0
-        for ch in letters:
-            j = j * 26 + ch - 64
-    return j
+    """1-based column number of a reference's letters (A → 1), from the table up to XFD."""
+    return _COLUMNS.get(letters) or lim.column_number(letters)
 
 
 def _rows(
@@ -483,7 +478,8 @@ def _parse_row(
         else _OTHER
         for s, k, a, n, i, o in zip(styles, kinds, attrs, numbers, inlines, others, strict=True)
     ]
-    plain_inline = b"&" not in b"".join(inlines) and b"_x" not in b"".join(inlines)
+    joined = b"".join(inlines)
+    plain_inline = b"&" not in joined and b"_x" not in joined
     cells: list[object] = [None] * width
     for j, (col, value) in enumerate(zip(cols, values, strict=True)):
         if value is _OTHER or (not plain_inline and inlines[j]):
@@ -493,41 +489,29 @@ def _parse_row(
     return number, tuple(cells)
 
 
-_OTHER = object()  # a cell the comprehension in _rows leaves to _cell_value
+_OTHER = object()  # a cell the comprehension in _parse_row leaves to _cell_value
 
 
 def _cell_value(cell: tuple[bytes, ...], book: _Book) -> object:
-    """One cell's value from its _CELL parts, whatever its type, style and attribute order."""
+    """One cell's value from its _CELL parts, whatever its type, style and attribute order;
+    None for none (an empty text, a formula error)."""
     _, _, style, kind, attrs, number, inline, other = cell
     if attrs:  # an attribute the usual order did not place (cm="1", or t before s)
         style = style or next(iter(_STYLE.findall(attrs)), b"")
         kind = kind or next(iter(_TYPE.findall(attrs)), b"")
     if inline:
         return _text(inline) or None
-    body = b"<v>" + number + b"</v>" if number else other
-    return _value(kind, style, body, book.strings, book.dates, book.date1904)
-
-
-def _value(
-    kind: bytes,
-    style: bytes,
-    body: bytes,
-    strings: list[str],
-    dates: dict[int, str],
-    date1904: bool,
-) -> object:
-    """One cell's cached value, None for none (an empty text, a formula error)."""
     if kind == b"inlineStr":
-        return _rich_text(body) or None
-    raw = _cached(body)
+        return _rich_text(other) or None
+    raw = number or _cached(other)
     if not raw:
         return None
     if kind == b"s":
-        return strings[int(raw)]
+        return book.strings[int(raw)]
     if kind in (b"", b"n"):
-        number = float(raw)
-        date = dates.get(style) if style else None
-        return _date_value(number, date, date1904) if date else number
+        value = float(raw)
+        date = book.dates.get(style) if style else None
+        return _date_value(value, date, book.date1904) if date else value
     if kind == b"str":
         return _text(raw) or None
     if kind == b"b":
