@@ -365,15 +365,14 @@ def _read_files(
         workers = len(os.sched_getaffinity(0)) if len(files) >= PARALLEL_MIN_FILES else 1
     if workers <= 1 or len(files) < 2:
         for file in files:
-            observations, status = read_file(file, catalogue, limits=limits)
-            yield file, _columns(observations), status
+            yield file, *_read_columns(file, catalogue, limits)
         return
     # Forked workers start in milliseconds with the code and the header memo already loaded.
     # They only read files (our .xlsx reader, calamine, the standard library) and never call
     # polars: a polars call in a child forked after polars started its thread pool would hang.
-    # Frames are built here, in the parent. The catalogue and limits reach each worker once, through the fork
-    # (initargs are not pickled then): a catalogue unpickled per task would be a new object and
-    # miss every per-catalogue memo.
+    # Frames are built here, in the parent. The catalogue and limits reach each worker once,
+    # through the fork (initargs are not pickled then): a catalogue unpickled per task would be
+    # a new object and miss every per-catalogue memo.
     chunks = [files[k : k + CHUNK_FILES] for k in range(0, len(files), CHUNK_FILES)]
     # Objects alive now are never collected in a worker: a collection would write to every one
     # of them and copy the parent's pages into each worker (copy-on-write) for nothing.
@@ -406,11 +405,15 @@ def _start_worker(catalogue: Catalogue, limits: lim.Limits) -> None:
 
 
 def _read_chunk(files: list[LandingFile]) -> list[tuple[dict[str, list], dict]]:
-    out = []
-    for file in files:
-        observations, status = read_file(file, _WORKER["catalogue"], limits=_WORKER["limits"])
-        out.append((_columns(observations), status))
-    return out
+    return [_read_columns(file, _WORKER["catalogue"], _WORKER["limits"]) for file in files]
+
+
+def _read_columns(
+    file: LandingFile, catalogue: Catalogue, limits: lim.Limits
+) -> tuple[dict[str, list], dict]:
+    """read_file, with the observations as columns (see _columns)."""
+    observations, status = read_file(file, catalogue, limits=limits)
+    return _columns(observations), status
 
 
 def progress_logger(log: Callable[[str], None], every: int = 100) -> Progress:

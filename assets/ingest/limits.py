@@ -616,20 +616,19 @@ def stamp(path: Path) -> tuple[int, int]:
     return st.st_size, st.st_mtime_ns
 
 
-def being_written(
-    path: Path, before: tuple[int, int], exists: Callable[[str], bool] | None = None
-) -> tuple[str, str, str] | None:
+def being_written(path: Path, before: tuple[int, int]) -> tuple[str, str, str] | None:
     """("skipped", vi, en) when the file changed since `before` or an editor's lock file sits
     beside it (Excel's ~$name, LibreOffice's .~lock.name#): it is read on the next run, never
-    half-read now. `exists(name)`: whether a name sits beside the file, from a listing the
-    caller already holds (else the folder is asked)."""
-    return editor_lock(path, exists) or (_still_written(path) if stamp(path) != before else None)
+    half-read now."""
+    return editor_lock(path) or (_still_written(path) if stamp(path) != before else None)
 
 
 def editor_lock(
     path: Path, exists: Callable[[str], bool] | None = None
 ) -> tuple[str, str, str] | None:
-    """being_written's lock-file half: what listing a folder can tell without a system call."""
+    """being_written's lock-file half: what listing a folder can tell without a system call.
+    `exists(name)`: whether a name sits beside the file, from a listing the caller already
+    holds (else the folder is asked)."""
     folder = os.path.dirname(path)
     exists = exists or (lambda name: os.path.lexists(os.path.join(folder, name)))
     locks = (f"~${path.name}", f"~${path.name[2:]}", f".~lock.{path.name}#")

@@ -2,7 +2,8 @@
 
 An ordinary .xlsx/.xlsm is read by our own reader of its XML (xlsx.py: the national hot path);
 other spreadsheets (.xls, .ods, and the .xlsx it declines) with calamine (Rust). Both return
-the cached values of formulas; delimited text (.csv, .txt) is decoded by sniffing its encoding and delimiter.
+the cached values of formulas; delimited text (.csv, .txt) is decoded by sniffing its encoding
+and delimiter.
 Every reader keeps absolute positions, so row 7 here is row 7 in Excel.
 """
 
