@@ -308,8 +308,8 @@ def _type_of(tokens: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
     return unit_type, bare
 
 
-def _add(index: dict[str, list[_Entry]], tokens: tuple[str, ...], entry: _Entry) -> None:
-    index.setdefault(_fkey(tokens), []).append(entry)
+def _add(index: dict[str, list[_Entry]], key: str, entry: _Entry) -> None:
+    index.setdefault(key, []).append(entry)
 
 
 class Gazetteer:
@@ -335,8 +335,8 @@ class Gazetteer:
             unit_type, bare = _type_of(tokens)
             self._units[code] = _Unit(code, name, unit_type, province_code)
             full_key, bare_key = _fkey(tokens), _fkey(bare)
-            self._full.setdefault(full_key, []).append((code, "".join(tokens), unit_type))
-            self._bare.setdefault(bare_key, []).append((code, "".join(bare), unit_type))
+            _add(self._full, full_key, (code, "".join(tokens), unit_type))
+            _add(self._bare, bare_key, (code, "".join(bare), unit_type))
             for k in {full_key, bare_key}:
                 self._province_keys.setdefault(province_code, {}).setdefault(k, []).append(code)
                 self._all_keys.setdefault(k, []).append(code)
@@ -416,8 +416,8 @@ class Gazetteer:
             unit = _OldUnit(name, unit_type, pkey, new_of_old[pkey], tuple(sorted(went)))
             old.append(unit)
             position = len(old) - 1
-            _add(old_full, tokens, (position, "".join(tokens), unit_type))
-            _add(old_bare, bare, (position, "".join(bare), unit_type))
+            _add(old_full, _fkey(tokens), (position, "".join(tokens), unit_type))
+            _add(old_bare, _fkey(bare), (position, "".join(bare), unit_type))
             if old_code:
                 old_codes[old_code] = unit.targets
 
