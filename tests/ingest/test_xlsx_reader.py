@@ -5,8 +5,8 @@ the hot path), and the grids must agree. The workbooks are the LibreOffice-saved
 openpyxl writes with every cell type, and hand-built ones with what Excel writes that the others
 do not (rich text with phonetic guides, attributes in another order, shared formulas, the 1904
 date system, hidden and chart sheets, absolute part names). Workbooks the reader must decline
-are still read, by calamine, through `read_sheets`. Two property tests (hypothesis) draw any
-shared strings and any cell markup; tests/property draws any cells under any number format.
+are still read, by calamine, through `read_sheets`. Three property tests (hypothesis) draw any
+cells under any number format, any shared strings and any cell markup.
 """
 
 from __future__ import annotations
@@ -426,3 +426,63 @@ def test_any_cell_markup_reads_as_calamine_reads_it(tmp_path: Path, rows: list, 
     path = _workbook(tmp_path / "markup.xlsx", [("S", "", xml)], STRINGS, styles)
     product = [(s.name, _trimmed(s.rows), s.hidden, sorted(s.merged)) for s in read_sheets(path)]
     assert product == _calamine(path)
+
+
+ANY_TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff"),
+    max_size=30,
+).filter(lambda s: not s.startswith("="))  # openpyxl writes "=…" as a formula
+ANY_CELL = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=False, allow_infinity=False),
+    ANY_TEXT,
+    st.sampled_from(["85,5%", "1.234,5", "-", "a & b < c", "x_x000D_y", "Tổng cộng", "  đệm  "]),
+    st.dates(min_value=dt.date(1900, 3, 1), max_value=dt.date(2100, 12, 31)),
+    st.datetimes(min_value=dt.datetime(1900, 3, 1), max_value=dt.datetime(2100, 12, 31)),
+    st.times(),
+)
+FORMAT = st.sampled_from(
+    [
+        "General",
+        "0.00",
+        "#,##0",
+        "0.0%",
+        '0" người"',
+        "dd/mm/yyyy",
+        "d mmmm yyyy",
+        "h:mm:ss AM/PM",
+        "[h]:mm:ss",
+        "mm:ss",
+        "@",
+        '_-* #,##0\\ _₫_-;\\-* #,##0\\ _₫_-;_-* "-"??\\ _₫_-;_-@_-',
+    ]
+)
+ANY_SHEET = st.lists(st.lists(st.tuples(ANY_CELL, FORMAT), max_size=8), min_size=1, max_size=10)
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(sheets=st.lists(ANY_SHEET, min_size=1, max_size=2))
+def test_any_cells_read_as_calamine_reads_them(tmp_path: Path, sheets: list) -> None:
+    """Whatever cells and number formats a workbook holds, the reader gives calamine's grid."""
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for k, rows in enumerate(sheets):
+        ws = wb.create_sheet(f"Sheet {k} & <{k}>")
+        for r, row in enumerate(rows, start=1):
+            for c, (value, fmt) in enumerate(row, start=1):
+                ws.cell(r, c, value).number_format = fmt
+    path = tmp_path / "any_cells.xlsx"
+    wb.save(path)
+    ours = _ours(path)  # openpyxl writes nothing this reader declines
+    try:
+        theirs = _calamine(path)
+    except lim.UnreadableFile as refused:  # a date or duration past chrono's or Python's range
+        cause = refused.__cause__
+        if not isinstance(cause, OverflowError) and type(cause).__name__ != "PanicException":
+            raise
+        return  # calamine cannot read it at all; ours gives the number
+    assert ours == theirs
