@@ -16,12 +16,13 @@ readers agree cell for cell on every workbook the tests hold (tests/ingest/test_
 from __future__ import annotations
 
 import hashlib
+import math
 import posixpath
 import re
 import struct
 import zipfile
 import zlib
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -52,7 +53,8 @@ _CELL = re.compile(
 _STYLE = re.compile(rb"""\ss=["']([0-9]+)["']""")
 _TYPE = re.compile(rb"""\st=["'](\w*)["']""")
 _VALUE = re.compile(rb"<v(?:\s[^>]*?)?(?<!/)>(.*?)</v>", re.S)
-_TEXT = re.compile(rb"<t(?:\s[^>]*?)?(?<!/)>(.*?)</t>", re.S)
+_TEXT = re.compile(rb"<t(\s[^>]*?)?(?<!/)>(.*?)</t>", re.S)  # (attributes, text)
+_XML_SPACE = " \t\r\n"  # XML's whitespace
 _PHONETIC = re.compile(rb"<rPh\b.*?</rPh>", re.S)
 _STRING_ITEM = re.compile(rb"<si>(.*?)</si>|<si/>", re.S)
 _MERGE = re.compile(
@@ -257,11 +259,15 @@ def _relationships(xml: bytes | None, base: str) -> dict:
     return out
 
 
-def _text(raw: bytes) -> str:
-    """XML text as a string: entities and Excel's _xHHHH_ escapes resolved."""
+def _text(raw: bytes, keep_space: bool = True) -> str:
+    """XML text as a string: entities and Excel's _xHHHH_ escapes resolved. Without
+    `keep_space` (a <t> without xml:space="preserve"), the whitespace at its ends goes, as
+    calamine drops it once the entities are resolved."""
     text = raw.decode("utf-8")
     if "&" in text:
         text = _ENTITY.sub(_entity, text)
+    if not keep_space:
+        text = text.strip(_XML_SPACE)
     if "_x" in text:
         text = _OOXML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
     return text
@@ -282,7 +288,9 @@ def _rich_text(body: bytes) -> str:
     """The text of a string item or inline string: its runs joined, phonetic guides left out."""
     if b"<rPh" in body:
         body = _PHONETIC.sub(b"", body)
-    return "".join(map(_text, _TEXT.findall(body)))  # escapes are a run's own, as calamine has
+    return "".join(  # escapes are a run's own, as calamine has them
+        _text(text, keep_space=b"preserve" in attrs) for attrs, text in _TEXT.findall(body)
+    )
 
 
 @lru_cache(maxsize=16)
@@ -297,7 +305,7 @@ def _shared_strings(xml: bytes | None) -> list[str | None]:
     out = []
     for body in items:
         if body.startswith(b"<t>") and body.endswith(b"</t>") and body.count(b"<t") == 1:
-            out.append(_text(body[3:-4]))
+            out.append(_text(body[3:-4], keep_space=False))
         else:
             out.append(_rich_text(body))
     return [text or None for text in out]
@@ -370,18 +378,26 @@ def _date_value(number: float, kind: str, date1904: bool) -> object:
     serial = number + 1462 if date1904 else number
     try:
         if kind == "duration":
-            return timedelta(milliseconds=round(serial * 86_400_000))
+            return timedelta(milliseconds=_milliseconds(serial))
         if serial < _FIRST_SERIAL:
             return number
-        if serial < 1:  # its fraction of a day
-            day_ms = round(serial % 1 * 86_400_000) % 86_400_000
-            return (_EPOCH + timedelta(milliseconds=day_ms)).time()
-        if serial < 60:  # Excel counts a 29 February 1900 that never was
-            serial += 1
-        moment = _EPOCH + timedelta(milliseconds=round(serial * 86_400_000))
+        # Excel counts a 29 February 1900 that never was: calamine shifts what comes before it
+        ms = _milliseconds(serial if serial >= 60 else serial + 1)
+        if serial < 1:  # its time of day (the day itself may be before year 1)
+            return (_EPOCH + timedelta(milliseconds=ms % 86_400_000)).time()
+        moment = _EPOCH + timedelta(milliseconds=ms)
     except OverflowError:
         return number
-    return moment.date() if moment.time() == time() else moment
+    return moment.date() if serial.is_integer() else moment  # a whole day is a date
+
+
+def _milliseconds(days: float) -> int:
+    """Days in whole milliseconds, a half rounded away from zero as calamine (Rust) rounds it;
+    Python's round() would take it to the even one."""
+    exact = abs(days * 86_400_000)
+    whole = math.floor(exact)  # exact - whole is exact; exact + 0.5 would round first
+    half_up = whole + (exact - whole >= 0.5)
+    return half_up if days >= 0 else -half_up
 
 
 def _column(letters: bytes) -> int:
@@ -471,7 +487,7 @@ def _parse_row(
         if n and (not k or k == b"n")
         else strings[int(n)]
         if n and k == b"s"
-        else i.decode()
+        else i.decode().strip(_XML_SPACE) or None
         if i
         else None
         if not n
@@ -500,7 +516,7 @@ def _cell_value(cell: tuple[bytes, ...], book: _Book) -> object:
         style = style or next(iter(_STYLE.findall(attrs)), b"")
         kind = kind or next(iter(_TYPE.findall(attrs)), b"")
     if inline:
-        return _text(inline) or None
+        return _text(inline, keep_space=False) or None
     if kind == b"inlineStr":
         return _rich_text(other) or None
     raw = number or _cached(other)

@@ -258,6 +258,48 @@ def test_date_formats_are_told_from_number_formats(code: str, kind: str | None) 
     assert xlsx.date_format_kind(code) == kind
 
 
+@pytest.mark.parametrize(
+    ("serial", "expected"),
+    [
+        # …252.5 ms past a whole millisecond: calamine (Rust) says 253, Python's round() 252
+        ("203614.26134551503", dt.datetime(2457, 6, 21, 6, 16, 20, 253000)),
+        # a day and a hair: a datetime at midnight, not a date, as calamine has it
+        ("36526.00000000001", dt.datetime(2000, 1, 1)),
+        ("36526", dt.date(2000, 1, 1)),
+    ],
+)
+def test_date_serials_read_as_calamine_reads_them(tmp_path: Path, serial: str, expected) -> None:
+    """Edges the property tests found."""
+    sheet = f'<row r="1"><c r="A1" s="1"><v>{serial}</v></c></row>'.encode()
+    path = _workbook(tmp_path / "serial.xlsx", [("S", "", sheet)], styles=STYLES)
+    ours = _ours(path)
+    assert ours == _calamine(path)
+    assert ours[0][1] == [[expected]]
+    assert type(ours[0][1][0][0]) is type(expected)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<t> </t>",
+        "<t> a </t>",
+        '<t xml:space="preserve"> a </t>',
+        "<t>\n a\n</t>",
+        "<t>&#32;a&#9;</t>",
+        "<t>_x0020_a_x0020_</t>",
+        "<r><t>a </t></r><r><t> b</t></r>",
+        '<r><t xml:space="preserve">a </t></r><r><t> b</t></r>',
+    ],
+)
+def test_text_keeps_its_end_spaces_only_where_xml_space_says(tmp_path: Path, text: str) -> None:
+    """Whitespace at a <t>'s ends is layout unless xml:space="preserve" (calamine drops it too),
+    in a shared string and an inline one alike."""
+    sheet = f'<row r="1"><c r="A1" t="inlineStr"><is>{text}</is></c><c r="B1" t="s"><v>0</v></c>'
+    path = _workbook(tmp_path / "space.xlsx", [("S", "", (sheet + "</row>").encode())],
+                     f"<si>{text}</si>".encode())  # fmt: skip
+    assert _ours(path) == _calamine(path)
+
+
 def test_rows_remembered_across_files_take_each_files_strings_and_styles(tmp_path: Path) -> None:
     """A row's XML is remembered between files (a template's prefilled rows), but the same XML
     means what the file's own shared strings and number formats say."""
