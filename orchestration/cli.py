@@ -133,18 +133,28 @@ def _dev(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _period(text: str) -> str:
+    """argparse's check of --period: ASCII YYYY-H1 or YYYY-H2 only, before anything is written."""
+    from assets.indicators.gaps import PeriodError, check_period
+
+    try:
+        return check_period(text)
+    except PeriodError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dxlake", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("demo", help="write Huế demo files for a period and run the flow")
-    p.add_argument("--period", default="2026-H1")
+    p.add_argument("--period", default="2026-H1", type=_period)
     p.set_defaults(func=_demo)
     p = sub.add_parser("run", help="run the flow for $DXLAKE_HOME/landing/<period>/")
-    p.add_argument("--period", required=True)
+    p.add_argument("--period", required=True, type=_period)
     p.set_defaults(func=_run)
     p = sub.add_parser("template", help="write the report template for a province")
     p.add_argument("--province", required=True, help="2-digit province code, e.g. 46")
-    p.add_argument("--period", required=True)
+    p.add_argument("--period", required=True, type=_period)
     p.add_argument("-o", "--output", required=True)
     p.set_defaults(func=_template)
     p = sub.add_parser("dev", help="start the Dagster UI on this lake (dagster dev)")

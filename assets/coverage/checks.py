@@ -7,9 +7,12 @@ the tolerance is a unit to ask about, not a reason to hold back the period's map
 import dagster as dg
 import polars as pl
 
+from orchestration.partitions import periods
+
 
 @dg.asset_check(
     asset="coverage_comparison",
+    partitions_def=periods,
     description="Reported and computed 5G population coverage agree within the tolerance "
     "(DXLAKE_COVERAGE_TOLERANCE_PP, default 5 points); the units that differ more are listed "
     "(a warning, not blocking).",

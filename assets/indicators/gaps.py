@@ -13,7 +13,7 @@ import polars as pl
 from schemas.catalogue import Catalogue
 from schemas.contracts import conform
 
-_PERIOD = re.compile(r"^(\d{4})-H([12])$")
+_PERIOD = re.compile(r"([0-9]{4})-H([12])", re.ASCII)  # fullmatch: no "\n", no Unicode digits
 SEVERITY = {"not_reported": 0, "large": 1, "medium": 2, "small": 3, "meets_target": 4}
 
 
@@ -22,7 +22,7 @@ class PeriodError(ValueError):
 
 
 def check_period(period: str) -> str:
-    if not _PERIOD.match(period or ""):
+    if not isinstance(period, str) or not _PERIOD.fullmatch(period):
         raise PeriodError(
             f"kỳ báo cáo không hợp lệ / invalid period {period!r}: viết dạng / write as 2026-H1, 2026-H2"
         )
@@ -31,7 +31,7 @@ def check_period(period: str) -> str:
 
 def previous_period(period: str) -> str:
     """'2026-H1' → '2025-H2'; '2026-H2' → '2026-H1'."""
-    year, half = _PERIOD.match(check_period(period)).groups()
+    year, half = _PERIOD.fullmatch(check_period(period)).groups()
     return f"{year}-H1" if half == "2" else f"{int(year) - 1}-H2"
 
 

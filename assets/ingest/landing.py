@@ -457,7 +457,8 @@ def _raw_frame(
         period=pl.lit(period),
         ingested_at=pl.lit(ingested_at, schema["ingested_at"]),
         file_mtime=pl.col("file_mtime").cast(schema["file_mtime"]),
-        obs_id=pl.concat_str(
+        obs_id=pl.concat_str(  # the period first: the same file landed in two periods is two
+            pl.lit(period),  # observations each, never one id shared across periods
             pl.col("file_sha256").str.slice(0, 16),
             pl.col("source_sheet"),
             pl.col("source_row").cast(pl.String),

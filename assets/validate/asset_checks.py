@@ -4,6 +4,8 @@ import dagster as dg
 import geopandas as gpd
 import polars as pl
 
+from orchestration.partitions import period_province
+
 from . import findings
 
 
@@ -19,6 +21,7 @@ def _result(passed: bool, details: dict, severity=dg.AssetCheckSeverity.ERROR):
 
 
 @dg.asset_check(
+    partitions_def=period_province,  # a check reads its own partition, never the whole lake
     asset="validated_observations",
     blocking=True,
     description="Every raw observation ends in exactly one state: accepted, quarantined or "
@@ -43,6 +46,7 @@ def observations_accounted_for(
 
 
 @dg.asset_check(
+    partitions_def=period_province,  # a check reads its own partition, never the whole lake
     asset="validated_observations",
     blocking=True,
     description="One accepted figure per period, unit and indicator.",
@@ -52,6 +56,7 @@ def one_row_per_unit_indicator(validated_observations: pl.DataFrame):
 
 
 @dg.asset_check(
+    partitions_def=period_province,  # a check reads its own partition, never the whole lake
     asset="validated_observations",
     blocking=True,
     description="Every accepted unit code is a current official unit in admin_units.",
@@ -66,6 +71,7 @@ WARN = dg.AssetCheckSeverity.WARN
 
 
 @dg.asset_check(
+    partitions_def=period_province,  # a check reads its own partition, never the whole lake
     asset="quarantined_rows",
     description="No observation was quarantined; otherwise the count per rule (a finding: the "
     "rows go back to the offices, the rest of the period is published).",
@@ -75,6 +81,7 @@ def no_quarantined_rows(quarantined_rows: pl.DataFrame):
 
 
 @dg.asset_check(
+    partitions_def=period_province,  # a check reads its own partition, never the whole lake
     asset="indicator_values",
     description=f"Each province has at least {findings.COMPLETENESS_MIN_SHARE:.0%} of its "
     "unit × indicator figures (a finding, not blocking).",
@@ -84,6 +91,7 @@ def province_completeness(indicator_values: pl.DataFrame):
 
 
 @dg.asset_check(
+    partitions_def=period_province,  # a check reads its own partition, never the whole lake
     asset="indicator_values",
     description=f"No value moved more than {findings.CHANGE_MAX_PP:g} points since the previous "
     "period (a finding).",
@@ -93,6 +101,7 @@ def change_from_previous_period(indicator_values: pl.DataFrame):
 
 
 @dg.asset_check(
+    partitions_def=period_province,  # a check reads its own partition, never the whole lake
     asset="indicator_values",
     description="No indicator where most units report exactly the target (a sign of figures "
     "copied from the plan; a finding).",
