@@ -30,6 +30,7 @@ CSP = (
 )
 _URL_ATTRIBUTES = {"href", "src", "srcset", "action", "formaction", "data", "poster", "xlink:href"}
 _SAFE_SCHEMES = ("#", "./", "../")
+_HTTP_EQUIV = {"refresh", "content-security-policy"}
 
 
 def page_text(value: object) -> object:
@@ -79,8 +80,10 @@ class _Offline(HTMLParser):
             not _local(dict(attrs).get("href") or "") or "icon" in (dict(attrs).get("rel") or "")
         ):
             return  # remote, or GX's favicon (linked one folder too high on deep pages)
-        if tag == "meta" and (dict(attrs).get("http-equiv") or "").lower() == "refresh":
-            return
+        if tag == "meta" and (dict(attrs).get("http-equiv") or "").lower() in _HTTP_EQUIV:
+            return  # a redirect; or our policy, from a page rewritten before (added anew)
+        if tag == "link" and (dict(attrs).get("href") or "").endswith(CSS_NAME):
+            return  # ours, from a page rewritten before
         kept = [
             (k, v)
             for k, v in attrs
