@@ -289,3 +289,48 @@ def test_map_page_shows_a_hostile_file_name_as_text(browser, text_lake):
     )
     assert carriers == ["application/json"]  # the file name is data in the page's data only
     page.close()
+
+
+# --- the functions themselves ------------------------------------------------------------------
+
+
+def test_visible_marks_every_control_and_bidi_character_and_nothing_else():
+    from schemas.display import visible, visible_frame
+
+    FIGURES["cases tried"] += 1
+    hostile = [*range(0x20), 0x7F, *range(0x80, 0xA0), 0x61C, 0x200E, 0x200F]
+    hostile += [*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xD800, 0xDFFF]
+    for code in hostile:
+        shown = visible(f"a{chr(code)}b")
+        if chr(code) in "\t\n":
+            assert shown == f"a{chr(code)}b"
+        else:
+            assert shown.isprintable() and chr(code) not in shown, hex(code)
+    assert visible("\x1b\x00") == "␛␀" and visible("\u202e") == "<U+202E>"
+    text = "Xã Ea H'leo — Đắk Lắk; 85,5%\t=1+1 ‘ ’ ✓ 中文 עברית"  # ordinary text stays as it is
+    assert visible(text) == text
+    df = pl.DataFrame({"s": ["ok", f"x{ESC}", None], "n": [1, 2, 3]})
+    assert visible_frame(df)["s"].to_list() == ["ok", "x␛", None]
+
+
+def test_returns_names_are_unique_short_and_stable():
+    from assets.reports.quality import RETURNS_NAME_BYTES, returns_names
+
+    FIGURES["cases tried"] += 1
+    sources = [*COLLIDING, "X.CSV", LONG_NAME, f"b/{LONG_NAME}", f"q{ESC}.csv", "q␛.csv", "plain"]
+    names = returns_names(sources)
+    assert len(set(n.casefold() for n in names.values())) == len(sources)
+    assert all(len(n.encode()) <= RETURNS_NAME_BYTES for n in names.values())
+    assert all("/" not in n and ESC not in n for n in names.values())
+    assert names["x.xlsx"] == "x.xlsx.quarantined.xlsx" and names["plain"].startswith("plain")
+    assert returns_names(list(reversed(sources))) == names  # whatever order they come in
+
+
+def test_atomic_write_takes_any_name_the_file_system_does(tmp_path):
+    from orchestration.lake import write_text
+
+    FIGURES["cases tried"] += 1
+    target = tmp_path / ("đ" * 127)  # 254 bytes: the longest name there can be
+    write_text(target, "ok")
+    assert target.read_text(encoding="utf-8") == "ok"
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]  # nothing left beside it
