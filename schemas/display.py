@@ -67,6 +67,10 @@ class VisibleStream:
         self._stream.write(visible(text))
         return len(text)
 
+    def writelines(self, lines) -> None:
+        for line in lines:
+            self.write(line)
+
     def isatty(self) -> bool:
         return False
 
