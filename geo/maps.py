@@ -39,8 +39,9 @@ The embedded data (`<script type="application/json" id="dxlake-map-data">`), com
 Dead zones (vùng lõm sóng, from geo.coverage.dead_zone_layer) are a toggleable overlay: their
 own arcs in the same topology (same quantization), a unit index instead of repeated names.
 
-Text from reports (names, file names) is only ever put in the page through `textContent`, and the
-JSON is escaped so that `</script>` inside a string cannot close its script tag.
+Text from reports (names, file names) is only ever put in the page through `textContent`, with
+its control and bidi characters shown as markers (schemas.display), and the JSON is escaped so
+that `</script>` inside a string cannot close its script tag.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ from folium.template import Template
 from geo.text import fold
 from schemas.catalogue import Catalogue
 from schemas.contracts import GAP_CLASSES
+from schemas.display import visible
 
 log = logging.getLogger(__name__)
 
@@ -447,7 +449,7 @@ def _unit_properties(
         ],
         "classes": list(CLASSES),
         "colours": [CLASS_COLOURS[c] for c in CLASSES],
-        "sources": [list(k) for k in sources],
+        "sources": [[visible(f), visible(sheet)] for f, sheet in sources],  # text from files
         "provinces": provinces.values.tolist(),
         "geometry": {"sources": counts},
     }

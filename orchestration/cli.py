@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from orchestration.settings import Settings
+from schemas.display import visible_terminal
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -49,6 +50,7 @@ def run_period(settings: Settings, period: str) -> int:
     from orchestration.summary import summarise
 
     check_period(period)
+    visible_terminal()  # a file name or cell may carry escape sequences: never raw on a terminal
     landing = settings.landing / period
     if not landing.is_dir():
         print(f"dxlake: không có thư mục / no landing folder {landing}", file=sys.stderr)

@@ -23,6 +23,7 @@ import geopandas as gpd
 import polars as pl
 
 REFERENCE_TABLES = {"admin_units", "boundary_problems"}
+TMP_PREFIX = ".dx-"  # atomic_write's temporary files: ".dx-<random>.tmp" beside the target
 
 
 Location = Path | str  # a local path, or an fsspec URL for a remote lake
@@ -72,9 +73,13 @@ def read_period(lake: Location, table: str, period: str) -> pl.DataFrame:
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
-    """Call `write(tmp)` on a temporary file beside `path`, then rename it into place."""
+    """Call `write(tmp)` on a temporary file beside `path`, then rename it into place.
+
+    The temporary name is short and random whatever `path` is called (".dx-<8 chars>.tmp"): a
+    name derived from the target's would pass the file system's 255-byte limit for a long one.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TMP_PREFIX, suffix=".tmp")
     os.close(fd)
     try:
         write(Path(tmp))

@@ -6,6 +6,7 @@ import polars as pl
 
 from orchestration.lake import read_period
 from orchestration.settings import Settings
+from schemas.display import visible
 
 
 def summarise(settings: Settings, period: str, seconds: float, run_id: str) -> str:
@@ -31,7 +32,7 @@ def summarise(settings: Settings, period: str, seconds: float, run_id: str) -> s
     lines += _coverage_lines(settings, period)
     for row in status.filter(pl.col("status") == "rejected").iter_rows(named=True):
         lines.append(f"  ! {row['source_file']}: {row['reason_vi']} / {row['reason_en']}")
-    return "\n".join(lines)
+    return "\n".join(visible(line) for line in lines)  # file names and reasons came from files
 
 
 def _coverage_lines(settings: Settings, period: str) -> list[str]:

@@ -4,17 +4,21 @@ GX decides what fails: each expectation carries its rule id in `meta`, and the r
 come back as GX's unexpected indices on `row_id`. The columns the suites look at are prepared by
 `assets.validate.checks.prepare` (plain polars) so every rule reads one column.
 GX is imported lazily: its import costs seconds and only validation needs it.
+The Data Docs site is rebuilt whole on each validation, showing text from files as text and
+readable offline (schemas.data_docs).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections import defaultdict
 from pathlib import Path
 
 import pandas as pd
 
 from schemas.catalogue import Catalogue
+from schemas.data_docs import for_docs, make_offline
 from schemas.rules import STATED_TOLERANCE_PP
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -85,10 +89,12 @@ class ObservationValidator:
 
         self._gx = gx
         self.catalogue = catalogue
+        self.docs_dir = docs_dir
         ctx = gx.get_context(mode="ephemeral")
         ctx.variables.progress_bars = {"globally": False}
         actions = []
         if docs_dir is not None:
+            shutil.rmtree(docs_dir, ignore_errors=True)  # the pages of this validation only
             ctx.add_data_docs_site(
                 "dxlake",
                 {
@@ -129,16 +135,25 @@ class ObservationValidator:
     def failures(self, frame: pd.DataFrame) -> dict[int, list[str]]:
         """row_id → the rule ids GX found it breaking."""
         failed: dict[int, list[str]] = defaultdict(list)
+        outcomes = {}
         runs = [("observations", frame)]
         for ind in self.catalogue:
             subset = frame[frame["indicator_id"] == ind.id]
             if len(subset):
                 runs.append((f"observations.{ind.id}", subset))
         for name, batch in runs:
-            result = self._checkpoints[name].run(batch_parameters={"dataframe": batch})
+            result = self._checkpoints[name].run(batch_parameters={"dataframe": for_docs(batch)})
             for run in result.run_results.values():
+                stats = run.statistics
+                outcomes[name] = (
+                    run.success,
+                    stats["evaluated_expectations"],
+                    stats["unsuccessful_expectations"],
+                )
                 for r in run.results:
                     rule_id = r.expectation_config.meta["rule_id"]
                     for hit in r.result.get("unexpected_index_list") or []:
                         failed[int(hit["row_id"])].append(rule_id)
+        if self.docs_dir is not None:
+            make_offline(self.docs_dir, outcomes)
         return dict(failed)

@@ -117,6 +117,8 @@ def quality_report(
 ) -> dg.MaterializeResult:
     period = context.partition_key
     out = lake.report_dir(period, "quality")
+    shutil.rmtree(out / "returns", ignore_errors=True)
+    returns = returns_workbooks(quarantined_rows, out / "returns")
     html = render_quality_page(
         period=period,
         catalogue=lake.catalogue(),
@@ -132,13 +134,12 @@ def quality_report(
             p.parent.name: p.relative_to(out).as_posix()
             for p in sorted(out.glob("gx/*/index.html"))
         },
+        returns={source: path.name for source, path in returns.items()},
     )
     page = write_text(out / "index.html", html)
     trace = traceability(validated_observations, units_frame(admin_units))
     write_table(out / "traceability.parquet", trace)
     write_csv(out / "traceability.csv", trace)
-    shutil.rmtree(out / "returns", ignore_errors=True)
-    returns = returns_workbooks(quarantined_rows, out / "returns")
     return dg.MaterializeResult(
         metadata={
             "report": dg.MetadataValue.path(str(page)),

@@ -7,12 +7,16 @@ is escaped; the page loads nothing from the network.
 
 from __future__ import annotations
 
+import hashlib
+from collections import Counter
 from html import escape
 from pathlib import Path
+from urllib.parse import quote
 
 import polars as pl
 
 from schemas.catalogue import Catalogue
+from schemas.display import visible
 from schemas.rules import RULES
 
 EXAMPLES_PER_RULE = 5
@@ -82,11 +86,16 @@ def _table(df: pl.DataFrame, headers: dict[str, str], css: str = "") -> str:
     head = "".join(f"<th>{escape(headers.get(c, c))}</th>" for c in df.columns)
     body = []
     for row in df.iter_rows():
-        cells = "".join(f"<td>{escape(_fmt(v))}</td>" for v in row)
+        cells = "".join(f"<td>{_html(v)}</td>" for v in row)
         body.append(f"<tr>{cells}</tr>")
     return (
         f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
     )
+
+
+def _html(v: object) -> str:
+    """A value as page text: formatted, control and bidi characters visible, escaped."""
+    return escape(visible(_fmt(v)))
 
 
 def _fmt(v: object) -> str:
@@ -112,7 +121,7 @@ def _completeness_svg(values: pl.DataFrame) -> str:
         y = i * bar_h
         w = width * (share or 0) / 100
         rows.append(
-            f'<text x="0" y="{y + 15}">{escape(name)}</text>'
+            f'<text x="0" y="{y + 15}">{_html(name)}</text>'
             f'<rect x="200" y="{y + 3}" width="{width}" height="{bar_h - 6}" fill="#eee"/>'
             f'<rect x="200" y="{y + 3}" width="{w:.1f}" height="{bar_h - 6}" fill="#2b8cbe"/>'
             f'<text x="{205 + width}" y="{y + 15}">{share:.0f}%</text>'
@@ -148,9 +157,11 @@ def render_quality_page(
     boundary_problems: pl.DataFrame,
     geometry_note: str,
     gx_pages: dict[str, str] | None = None,
+    returns: dict[str, str] | None = None,
 ) -> str:
     """The auditors' page. gx_pages: label → relative link of each Great Expectations Data Docs
-    site (one per province partition)."""
+    site (one per province partition); returns: source_file → the name of its workbook in
+    returns/ (returns_names)."""
     files = reconcile(file_status, raw, validated, quarantined, superseded)
     balanced = bool(files["balanced"].all()) if len(files) else True
     total = {
@@ -215,7 +226,7 @@ def render_quality_page(
         n = counts.get(rule.id, 0)
         examples = quarantined.filter(pl.col("rule_id") == rule.id).head(EXAMPLES_PER_RULE)
         ex = "<br>".join(
-            escape(
+            _html(
                 f"{r['source_file']} · {r['source_sheet']} · dòng/row {r['source_row']}"
                 f" · {r['unit_code_raw'] or r['unit_name_raw'] or '—'}: {r['message_vi']}"
             )
@@ -303,8 +314,13 @@ def render_quality_page(
         "<h2 id='detail'>Chi tiết <span class='en'>/ Detail</span></h2><ul>"
         "<li><a href='traceability.csv'>Truy vết từng số liệu / every accepted figure → "
         "file, sheet, row (.csv)</a>, <a href='traceability.parquet'>(.parquet)</a></li>"
-        "<li><a href='returns/'>Dòng bị cách ly theo tệp, để gửi lại đơn vị / quarantined "
-        "rows per file, to send back (.xlsx)</a></li>"
+        "<li id='returns'><a href='returns/'>Dòng bị cách ly theo tệp, để gửi lại đơn vị / "
+        "quarantined rows per file, to send back (.xlsx)</a><ul>"
+        + "".join(
+            f"<li><a href='returns/{quote(name, safe='')}'>{_html(name)}</a> ← {_html(source)}</li>"
+            for source, name in sorted((returns or {}).items())
+        )
+        + "</ul></li>"
         "<li>Great Expectations Data Docs: "
         + " · ".join(
             f"<a href='{escape(link)}'>{escape(label)}</a>"
@@ -327,11 +343,44 @@ def render_quality_page(
     )
 
 
-def returns_workbooks(quarantined: pl.DataFrame, out_dir: Path) -> list[Path]:
-    """One .xlsx per source file with its quarantined rows and the reason, to send back."""
+RETURNS_SUFFIX = ".quarantined.xlsx"
+RETURNS_NAME_BYTES = 120  # far under 255 with any temporary suffix, and short for a zip or a mail
+
+
+def returns_names(source_files: list[str]) -> dict[str, str]:
+    """source_file → the name of its return-to-sender workbook, unique among them.
+
+    The folders flattened ("a/x.csv" → "a__x.csv") and the extension kept ("x.csv" and "x.xlsx"
+    differ); where two flattened names still meet ("a/x.csv", "a__x.csv"; or differ only in
+    case, as a Windows share sees them) or a name is long, each gets a short hash of its whole
+    path, so the name is stable from run to run whatever else landed."""
+    flat = {f: visible(f).replace("/", "__").replace("\\", "__") for f in source_files}
+    seen = Counter(n.casefold() for n in flat.values())
+    names = {}
+    for source, name in flat.items():
+        if seen[name.casefold()] > 1 or len((name + RETURNS_SUFFIX).encode()) > RETURNS_NAME_BYTES:
+            name = _shortened(name, hashlib.sha256(source.encode()).hexdigest()[:10])
+        names[source] = name + RETURNS_SUFFIX
+    return names
+
+
+def _shortened(name: str, tag: str) -> str:
+    """`name` cut to fit RETURNS_NAME_BYTES with "~tag" and its extension, at a character."""
+    stem, dot, ext = name.rpartition(".")
+    if not dot or len(ext.encode()) > 10:
+        stem, ext = name, ""
+    end = f"~{tag}" + (f".{ext}" if ext else "")
+    room = RETURNS_NAME_BYTES - len((end + RETURNS_SUFFIX).encode())
+    cut = stem.encode()[:room].decode("utf-8", errors="ignore")
+    return cut + end
+
+
+def returns_workbooks(quarantined: pl.DataFrame, out_dir: Path) -> dict[str, Path]:
+    """One .xlsx per source file with its quarantined rows and the reason, to send back:
+    source_file → its workbook."""
     from .safe import write_xlsx
 
-    paths = []
+    paths = {}
     cols = [
         "source_sheet",
         "source_row",
@@ -360,8 +409,8 @@ def returns_workbooks(quarantined: pl.DataFrame, out_dir: Path) -> list[Path]:
         "message_vi": "Lý do",
         "message_en": "Reason",
     }
+    names = returns_names(quarantined["source_file"].unique().to_list())
     for (source_file,), rows in quarantined.group_by("source_file", maintain_order=True):
-        name = source_file.replace("/", "__").rsplit(".", 1)[0] + ".quarantined.xlsx"
-        path = out_dir / name
-        paths.append(write_xlsx(path, {"Cách ly": rows.select(cols)}, headers))
+        path = out_dir / names[source_file]
+        paths[source_file] = write_xlsx(path, {"Cách ly": rows.select(cols)}, headers)
     return paths

@@ -1,7 +1,8 @@
 """Spreadsheet-safe exports: a cell a spreadsheet would run as a formula is neutralised.
 
 Text from reports (unit names, file names, free text) goes back out to offices in .xlsx and
-.csv; "=HYPERLINK(...)" or "@SUM(...)" must arrive as text, never run.
+.csv; "=HYPERLINK(...)" or "@SUM(...)" must arrive as text, never run, and a control or bidi
+character arrives as a visible marker (schemas.display), which openpyxl can always write.
 """
 
 from __future__ import annotations
@@ -13,25 +14,30 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from orchestration.lake import atomic_write
+from schemas.display import visible_frame, visible_value
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def neutralise(value: object) -> object:
-    """Prefix text that a spreadsheet would evaluate with an apostrophe; numbers pass through."""
+    """Control characters made visible, then text that a spreadsheet would evaluate prefixed
+    with an apostrophe; numbers pass through."""
+    value = visible_value(value)
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
 
 
 def safe_frame(df: pl.DataFrame) -> pl.DataFrame:
-    """Every text column neutralised (for .csv exports); categorical text is text too."""
+    """Every text column made visible and neutralised (for .csv exports); categorical text is
+    text too."""
     starts = "^[" + "".join("\\" + c if c in "+-" else c for c in "=+-@") + "\t\r\n]"
     df = df.with_columns(
         pl.col(c).cast(pl.String)
         for c, t in df.schema.items()
         if isinstance(t, pl.Categorical | pl.Enum)
     )
+    df = visible_frame(df)
     return df.with_columns(
         pl.when(pl.col(c).str.contains(starts)).then("'" + pl.col(c)).otherwise(pl.col(c)).alias(c)
         for c, t in df.schema.items()

@@ -160,8 +160,8 @@ def test_reports_are_written(demo):
     assert (reports / "maps" / "index.html").stat().st_size > 10_000
     returns = list((reports / "quality" / "returns").glob("*.xlsx"))
     assert {p.name for p in returns} == {
-        "so_khcn_hue_2026-H1.quarantined.xlsx",
-        "viettel_phu_song_5g_2026-H1.quarantined.xlsx",
+        "so_khcn_hue_2026-H1.xlsx.quarantined.xlsx",  # the source's extension kept
+        "viettel_phu_song_5g_2026-H1.csv.quarantined.xlsx",
     }
     trace = pl.read_parquet(reports / "quality" / "traceability.parquet")
     assert trace.height == _table(settings, "validated_observations").height

@@ -207,10 +207,8 @@ def test_returned_workbooks_list_each_file_s_rows(planted_run):
 
     returns = settings.reports / PERIOD / "quality" / "returns"
     files = {f for f, _, _ in planted.values()}
-    assert {p.name.split(".quarantined")[0] for p in returns.glob("*.xlsx")} == {
-        f.rsplit(".", 1)[0] for f in files
-    }
-    ws = openpyxl.load_workbook(returns / "bao_cao_xa.quarantined.xlsx").active
+    assert {p.name.split(".quarantined")[0] for p in returns.glob("*.xlsx")} == files
+    ws = openpyxl.load_workbook(returns / "bao_cao_xa.xlsx.quarantined.xlsx").active
     rules = {row[9] for row in ws.iter_rows(min_row=2, values_only=True)}
     assert rules == {r for r, (f, _, _) in planted.items() if f == "bao_cao_xa.xlsx"}
 
