@@ -32,7 +32,7 @@ import polars as pl
 from geo.gazetteer import Gazetteer
 from geo.text import fold
 from schemas.catalogue import Catalogue
-from schemas.contracts import conform, empty
+from schemas.contracts import FILE_STATUS, conform, empty
 
 from . import limits as lim
 from .layout import fill_merged, find_layout, parse_period, title_block
@@ -72,7 +72,7 @@ def landing_files(folder: Path, *, hashed: bool = True) -> list[LandingFile]:
     out = []
     for entry, rel, is_link, beside, listed in _entries(folder):
         path = Path(entry.path)
-        refusal = listed or lim.ignored(entry.name, rel)
+        refusal = listed or lim.ignored(entry.name, rel, _is_dir(entry))
         st = None
         if refusal is None:
             refusal, st = lim.path_refusal(path, rel, folder, is_link)
@@ -343,9 +343,7 @@ def ingest_folder(
         if progress:
             progress(n, len(files), file.rel)
     statuses = [by_file[f.rel] for f in files]
-    file_status = (
-        pl.DataFrame(statuses, schema_overrides={"observations": pl.Int64}) if statuses else None
-    )
+    file_status = pl.DataFrame(statuses, schema_overrides=_STATUS_TYPES) if statuses else None
     file_status = (
         conform(file_status.with_columns(period=pl.lit(period)), "file_status")
         if file_status is not None
@@ -383,6 +381,8 @@ def _recorded(
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The status rows' types, not inferred: the first hundred rows may all lack a reason.
+_STATUS_TYPES = {k: t for k, t in FILE_STATUS.items() if k not in ("period", "file_mtime")}
 _MICROSECOND = timedelta(microseconds=1)
 
 

@@ -584,13 +584,13 @@ _KINDS = {
 }
 
 
-def ignored(name: str, rel: str) -> tuple[str, str, str] | None:
-    """("ignored", vi, en) for an editor's lock file or a hidden or temporary file (a name
-    starting with "." or "~"): never a report, but listed so that every entry has a status."""
+def ignored(name: str, rel: str, folder: bool = False) -> tuple[str, str, str] | None:
+    """("ignored", vi, en) for an editor's lock file or a hidden or temporary file or folder (a
+    name starting with "." or "~"): never a report, but listed so that every entry has a status."""
     if not name.startswith((".", "~")):
         return None
     for prefix, editor in _LOCKS:
-        if name.startswith(prefix):
+        if name.startswith(prefix) and not folder:
             return (
                 "ignored",
                 f"Tệp {rel}: tệp khoá của {editor} (tệp bên cạnh đang mở); không phải báo cáo, "
@@ -598,10 +598,11 @@ def ignored(name: str, rel: str) -> tuple[str, str, str] | None:
                 f"file {rel}: {editor}'s lock file (the file beside it is open); not a report, "
                 "ignored",
             )
+    vi, en = ("Thư mục", "folder") if folder else ("Tệp", "file")
     return (
         "ignored",
-        f"Tệp {rel}: tệp ẩn hoặc tạm (tên bắt đầu bằng '{name[0]}'); không đọc",
-        f"file {rel}: a hidden or temporary file (its name starts with '{name[0]}'); not read",
+        f"{vi} {rel}: {vi.lower()} ẩn hoặc tạm (tên bắt đầu bằng '{name[0]}'); không đọc",
+        f"{en} {rel}: a hidden or temporary {en} (its name starts with '{name[0]}'); not read",
     )
 
 

@@ -170,7 +170,7 @@ ENTRIES = [
     Entry(
         "~tam.csv", _file("~tam.csv", other_province_csv()), "ignored", "its name starts with '~'"
     ),
-    Entry(".Trash-1000", _hidden_folder, "ignored", "hidden or temporary"),
+    Entry(".Trash-1000", _hidden_folder, "ignored", "a hidden or temporary folder", "thư mục ẩn"),
 ]
 
 
@@ -219,6 +219,25 @@ def test_a_listing_refused_by_the_system_is_an_entry(
     _assert_entry(  # counted against the listing as the run saw it (still refused)
         status, raw, tmp_path, good_alone, "locked", "rejected", "cannot be listed (Permission"
     )
+
+
+def test_statuses_past_the_first_hundred_keep_their_reasons(
+    tmp_path, lowered_limits, catalogue, gazetteer
+):
+    """A hundred files read without a note, then a hidden one: its reason is a row like any
+    other (the status frame's types are the contract's, not guessed from the first rows)."""
+    for k in range(101):
+        (tmp_path / f"r{k:03}.csv").write_bytes(other_province_csv(skip=k % 5))
+        os.utime(tmp_path / f"r{k:03}.csv", (1_000 + k, 1_000 + k))
+    (tmp_path / ".complete").write_text("101")
+    raw, status = _run(tmp_path, catalogue, gazetteer)
+    FIGURES["cases tried"] += 1
+    assert status["source_file"].to_list()[-1] == ".complete"
+    assert _single_row(status, ".complete")["status"] == "ignored"
+    assert status["status"].value_counts().sort("status").rows() == [
+        ("duplicate", 96), ("ignored", 1), ("read", 5)
+    ]  # fmt: skip
+    assert sorted(status["source_file"]) == listing(tmp_path)
 
 
 # ---- what happens to an entry during the run ---------------------------------------------------
