@@ -70,7 +70,7 @@ def landing_files(folder: Path, *, hashed: bool = True) -> list[LandingFile]:
     `hashed=False` leaves sha256 empty for the reader to fill in (read_file hashes the file in
     the worker that reads it, so a national folder is not hashed on one core first)."""
     out = []
-    for entry, rel, is_link, beside, listed in _entries(folder):
+    for entry, rel, is_link, beside, listed in list_entries(folder):
         path = Path(entry.path)
         refusal = listed or lim.ignored(entry.name, rel, _is_dir(entry))
         st = None
@@ -94,7 +94,7 @@ def _own_time(entry: os.DirEntry) -> datetime:
         return _EPOCH
 
 
-def _entries(
+def list_entries(
     folder: Path,
 ) -> Iterator[tuple[os.DirEntry, str, bool, set[str], tuple[str, str, str] | None]]:
     """(entry, path relative to `folder`, is a link, names beside it, status if not to be

@@ -439,3 +439,57 @@ def test_a_row_split_by_another_delimiter_is_read_and_quarantined(
     assert all("not split like the header's (by ',')" in m for m in split["message_en"])
     assert all(f"{code},{name}" in m for m in split["message_vi"])
     assert set(validated["source_row"]) == {4, 6}
+
+
+# ---- a file that changes while a run goes through its provinces -------------------------------
+
+
+def test_a_file_finished_after_the_run_planned_keeps_its_one_status_row(tmp_path, monkeypatch):
+    """The run lists the folder to plan its provinces while a Hà Nội file is still open in an
+    editor (skipped), and the office finishes it right after: every step of the run uses the
+    reading it planned with, so the file's row (skipped) is in the lake, and the next run reads
+    it. (Re-read by the steps, it was read for Hà Nội, a province the run had not planned:
+    its row, and its rows, were in no partition at all.)"""
+    import dagster as dg
+
+    import orchestration.runner as runner
+    from orchestration.lake import read_period
+    from orchestration.settings import Settings
+
+    landing = tmp_path / "landing" / PERIOD
+    landing.mkdir(parents=True)
+    (landing / "hue.csv").write_text(
+        "Mã xã;Tổng số cán bộ, công chức cấp xã\n19753;20\n19774;25\n", encoding="utf-8"
+    )
+    half, lock = landing / "half.csv", landing / ".~lock.half.csv#"
+    whole = other_province_csv()
+    half.write_bytes(whole[: whole.rindex(b"\n", 0, -1) + 1])
+    lock.write_text("someone,office-pc,01.06.2026 09:00;")
+    planned = runner.read_landing
+
+    def plan_then_finish(*args, **kwargs):
+        reading = planned(*args, **kwargs)
+        if lock.exists():
+            half.write_bytes(whole)
+            lock.unlink()
+        return reading
+
+    monkeypatch.setattr(runner, "read_landing", plan_then_finish)
+    settings = Settings(home=tmp_path)
+    (tmp_path / ".dagster").mkdir()
+
+    def run() -> pl.DataFrame:
+        with dg.instance_for_test(temp_dir=str(tmp_path / ".dagster")) as instance:
+            results = runner.materialize_period(settings, PERIOD, instance, log_level="ERROR")
+        assert all(r.success for r in results)
+        return read_period(settings.tables, "file_status", PERIOD)
+
+    status = run()
+    FIGURES["cases tried"] += 1
+    assert sorted(status["source_file"]) == [".~lock.half.csv#", "half.csv", "hue.csv"]
+    row = _single_row(status, "half.csv")
+    assert row["status"] == "skipped" and "half.csv" in row["reason_en"], row
+    status = run()
+    assert sorted(status["source_file"]) == ["half.csv", "hue.csv"]
+    assert _single_row(status, "half.csv")["status"] == "read"
+    assert _single_row(status, "half.csv")["observations"] == 3  # its three communes
