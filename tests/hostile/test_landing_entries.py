@@ -408,6 +408,31 @@ def test_a_reader_aborting_names_the_memory_limit(
     )  # fmt: skip
 
 
+def _ingest_in_daemon(folder: str, out: str) -> None:
+    from geo.gazetteer import Gazetteer
+    from schemas.catalogue import load_catalogue
+
+    _, status = ingest_folder(Path(folder), PERIOD, load_catalogue(), Gazetteer.default)
+    status.write_parquet(out)
+
+
+def test_a_daemonic_process_reads_without_workers(tmp_path, good_landing):
+    """A Dask worker is a daemonic process, which may not start processes: it reads the files
+    itself (logged), rather than failing the run."""
+    import multiprocessing
+
+    copy_good(good_landing, tmp_path / "l")
+    out = tmp_path / "status.parquet"
+    spawn = multiprocessing.get_context("spawn")  # a fork of this process would hang in polars
+    proc = spawn.Process(target=_ingest_in_daemon, args=(str(tmp_path / "l"), str(out)))
+    proc.daemon = True
+    proc.start()
+    proc.join(120)
+    FIGURES["cases tried"] += 1
+    assert proc.exitcode == 0
+    assert pl.read_parquet(out)["status"].to_list() == ["read"] * 3
+
+
 # ---- rows split otherwise than the header ------------------------------------------------------
 
 
