@@ -184,10 +184,11 @@ def _read_bounded(
     """_read_file, with running out of memory (the worker's limit, see _start_worker) as the
     file's rejection. Any other error is raised: a pool worker raises it to the parent, which
     logs it with the worker's traceback."""
+    limits = limits or lim.Limits.from_env()
     try:
         return _read_file(file, catalogue, resolve_province, limits)
     except MemoryError:
-        return [], _refused(_blank_status(file), *too_costly(file, limits or lim.Limits.from_env()))
+        return [], _refused(_blank_status(file), *_over_memory(file, limits))
 
 
 def _read_file(
@@ -306,9 +307,10 @@ def ingest_folder(
     """(raw_reports, file_status) for a period's landing folder.
 
     `workers`: processes reading files, each file under the cost bound (Limits.max_seconds,
-    max_memory_mb); by default one per core once there are PARALLEL_MIN_FILES files, else one. Without `progress`, the
-    progress goes to the TERMINAL logger, so whoever reads the folder first (the runner planning
-    provinces, the sensor, the asset) shows it on `dxlake run`'s terminal.
+    max_memory_mb); by default one per core once there are PARALLEL_MIN_FILES files, else one.
+    Without `progress`, the progress goes to the TERMINAL logger, so whoever reads the folder
+    first (the runner planning provinces, the sensor, the asset) shows it on `dxlake run`'s
+    terminal.
     `gazetteer`: the Gazetteer, or the function that builds it (Gazetteer.default): it is then
     built once the pool's workers have started, while they read, not before.
     """
@@ -429,29 +431,33 @@ def _bounded(
     the parent. The catalogue and limits reach each worker once, through the fork (initargs are
     not pickled then): a catalogue unpickled per task would be a new object and miss every
     per-catalogue memo. A file per task: a task is what a time limit can be put on."""
-    with pebble.ProcessPool(
+    pool = pebble.ProcessPool(
         workers,
         initializer=_start_worker,
         initargs=(catalogue, limits),
         context=multiprocessing.get_context("fork"),
-    ) as pool:
+    )
+    try:
         futures = [pool.schedule(_read_one, (file,), timeout=limits.max_seconds) for file in files]
         for file, future in zip(files, futures, strict=True):
+            refusal = None
             try:
                 observations, status = future.result()
             except TimeoutError:
-                observations, status = {}, _refused(_blank_status(file), *_too_slow(file, limits))
+                refusal = _too_slow(file, limits)
             except pebble.ProcessExpired as exc:
-                observations, status = (
-                    {},
-                    _refused(_blank_status(file), *_crashed(file, exc.exitcode, limits)),
-                )
+                refusal = _crashed(file, exc.exitcode, limits)
             except MemoryError:  # the result itself did not fit
-                observations, status = {}, _refused(_blank_status(file), *too_costly(file, limits))
+                refusal = _over_memory(file, limits)
             except Exception as exc:  # noqa: BLE001 - one file never stops a run
                 log.error("unexpected error reading %s", file.rel, exc_info=exc)
-                observations, status = {}, _refused(_blank_status(file), *_unexpected(file, exc))
+                refusal = _unexpected(file, exc)
+            if refusal:
+                observations, status = {}, _refused(_blank_status(file), *refusal)
             yield file, observations, status
+    finally:  # done, or the caller stopped: the files not read yet are not waited for
+        pool.stop()
+        pool.join()
 
 
 _WORKER: dict[str, object] = {}  # in a pool worker: the catalogue and limits it reads with
@@ -473,7 +479,7 @@ def _read_one(file: LandingFile) -> tuple[dict[str, list], dict]:
     return _columns(observations), status
 
 
-def too_costly(file: LandingFile, limits: lim.Limits) -> tuple[str, str, str]:
+def _over_memory(file: LandingFile, limits: lim.Limits) -> tuple[str, str, str]:
     mb = f"{limits.max_memory_mb:g}"
     return (
         "rejected",
