@@ -128,9 +128,11 @@ def ingest_period(
     changed after the plan is the next run's, never read by some of this run's steps for a
     province the run does not write (its status row would be in no partition)."""
     marker = cache_dir / "pinned"
-    key = None if pin or not marker.exists() else marker.read_text().strip()
-    if key is None or not (cache_dir / f"{key}.status.parquet").exists() or not pinned():
+    kept = marker.read_text().strip() if marker.exists() and pinned() else None
+    if pin or not kept or not (cache_dir / f"{kept}.status.parquet").exists():
         key = landing_fingerprint(folder)
+    else:
+        key = kept
     raw_path, status_path = cache_dir / f"{key}.raw.parquet", cache_dir / f"{key}.status.parquet"
     if raw_path.exists() and status_path.exists():
         raw, status = pl.read_parquet(raw_path), pl.read_parquet(status_path)
@@ -139,7 +141,7 @@ def ingest_period(
         gazetteer = gazetteer() if callable(gazetteer) else gazetteer  # built by now: cached
         raw, status = attribute_provinces(raw, status, gazetteer.resolve_province)
         for stale in cache_dir.glob("*.parquet") if cache_dir.exists() else []:
-            if not (pinned() and marker.exists() and stale.name.startswith(marker.read_text())):
+            if not (kept and stale.name.startswith(kept)):  # the running run's stays
                 stale.unlink(missing_ok=True)  # one cached reading per period is enough
         write_table(raw_path, raw)
         write_table(status_path, status)
