@@ -9,7 +9,7 @@ import dagster as dg
 from assets.indicators.gaps import check_period
 from assets.ingest.period import provinces_touched, read_landing
 from orchestration.definitions import JOBS_FROM_ENV, build_definitions
-from orchestration.lake import period_lock
+from orchestration.lake import period_lock, period_parts
 from orchestration.partitions import partition_key, partition_tags, periods
 from orchestration.settings import Settings
 
@@ -25,7 +25,10 @@ def materialize_period(
     """Build admin_units, then ingest each province of the period, then publish the period.
 
     `provinces`: the partitions to (re)ingest; default those the landing files touch plus those
-    in scope (DXLAKE_PROVINCES), so a province in scope that sent nothing shows as not reported.
+    in scope (DXLAKE_PROVINCES), so a province in scope that sent nothing shows as not reported,
+    plus those the lake holds for the period, so a file that left a province (moved, corrected,
+    skipped then read) leaves no row behind there. Every step reads the landing folder as the
+    plan did (read_landing's pin).
     `log_level` is what the console shows (the instance records every event regardless).
     Holds the period's lock: a second run of the same period waits for the first.
     Stops after the first job that fails (a blocking check failing fails its run); returns the
@@ -39,9 +42,13 @@ def materialize_period(
         instance.add_dynamic_partitions(periods.name, [period])
     defs = build_definitions(settings)
     with period_lock(settings.lake, period, on_wait):
-        if provinces is None:
-            _, status = read_landing(settings, period)
-            provinces = sorted({*provinces_touched(status), *settings.provinces})
+        _, status = read_landing(settings, period, pin=True)  # what every step reads
+        if provinces is None:  # and those written before: a file gone from one is gone there too
+            written = [
+                str(part).rsplit("province=", 1)[-1].removesuffix(".parquet")
+                for part in period_parts(settings.tables, "file_status", period)
+            ]
+            provinces = sorted({*provinces_touched(status), *settings.provinces, *written})
         plan = [
             ("reference_job", None),
             *(("ingest_job", partition_key(period, p)) for p in provinces),

@@ -20,7 +20,8 @@ def summarise(settings: Settings, period: str, seconds: float, run_id: str) -> s
         f"dxlake {period}: xong / done in {seconds:.1f} s (Dagster run {run_id})",
         f"  tệp / files:            {len(status)} (đọc/read {counts.get('read', 0)}, "
         f"từ chối/rejected {counts.get('rejected', 0)}, trùng/duplicate {counts.get('duplicate', 0)}, "
-        f"đang ghi/skipped {counts.get('skipped', 0)}, trạm/cell sites {counts.get('cell_sites', 0)})",
+        f"đang ghi/skipped {counts.get('skipped', 0)}, bỏ qua/ignored {counts.get('ignored', 0)}, "
+        f"trạm/cell sites {counts.get('cell_sites', 0)})",
         f"  số liệu đọc / read:     {len(read('raw_reports'))}",
         f"  chấp nhận / accepted:   {len(read('validated_observations'))}",
         f"  cách ly / quarantined:  {len(read('quarantined_rows'))}",

@@ -26,7 +26,7 @@ FILE_STATUS: dict[str, pl.DataType] = {
     "source_file": Str,
     "file_sha256": Str,
     "file_mtime": Time,
-    "status": Str,  # read | rejected | duplicate | skipped | cell_sites
+    "status": Str,  # read | rejected | duplicate | skipped | ignored | cell_sites
     "reason_vi": Str,
     "reason_en": Str,
     "sheets_read": Str,

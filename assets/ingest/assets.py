@@ -20,8 +20,9 @@ from .period import province_share, read_landing
             group_name="ingest",
         ),
         "file_status": dg.AssetOut(
-            description="One row per landing file: read, rejected (with the reason in "
-            "Vietnamese and English) or duplicate.",
+            description="One row per landing entry: read, rejected (with the reason in "
+            "Vietnamese and English), duplicate, skipped (still being written), ignored (a lock "
+            "or hidden file) or cell_sites.",
             group_name="ingest",
         ),
     },

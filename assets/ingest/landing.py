@@ -1,11 +1,13 @@
 """Read a period's landing folder into raw observations and a status per file.
 
-Every file gets a `file_status` row: read, rejected (with the reason), duplicate (the same
-content landed twice is read once), skipped (still being written) or cell_sites (an operator's
-site list, left to the coverage assets). Landing files are opened read-only and never modified.
-A national half-year is thousands of small files, so they are read over a process pool (one
-worker per core) and everything that repeats across files (header texts, province titles) is
-matched once.
+Every landing entry gets exactly one `file_status` row, whatever it is: read, rejected (with
+the reason), duplicate (the same content landed twice is read once), skipped (still being
+written, or gone since it was listed), ignored (an editor's lock file, a hidden file) or
+cell_sites (an operator's site list, left to the coverage assets). Landing files are opened
+read-only and never modified. Every file is read in a worker process under a time and a memory
+limit (Limits.max_seconds, max_memory_mb): a file over either is rejected and the run goes on. A
+national half-year is thousands of small files, so they are read by one worker per core and
+everything that repeats across files (header texts, province titles) is matched once.
 """
 
 from __future__ import annotations
@@ -15,20 +17,22 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import resource
+import signal
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
+import pebble
 import polars as pl
 
 from geo.gazetteer import Gazetteer
 from geo.text import fold
 from schemas.catalogue import Catalogue
-from schemas.contracts import conform, empty
+from schemas.contracts import FILE_STATUS, conform, empty
 
 from . import limits as lim
 from .layout import fill_merged, find_layout, parse_period, title_block
@@ -44,8 +48,7 @@ Progress = Callable[[int, int, str], None]
 # Dagster's own console log stays at WARNING.
 TERMINAL = logging.getLogger("dxlake.progress")
 log = logging.getLogger(__name__)
-PARALLEL_MIN_FILES = 200  # fewer files read faster in one process than a pool starts
-CHUNK_FILES = 32  # files per pool task: small enough for progress, large enough to amortise
+PARALLEL_MIN_FILES = 200  # fewer files are read by one worker: more would not pay for their start
 
 
 @dataclass(frozen=True)
@@ -60,46 +63,71 @@ class LandingFile:
 
 
 def landing_files(folder: Path, *, hashed: bool = True) -> list[LandingFile]:
-    """The files of a landing folder, oldest first (ties by name): later files win on conflicts.
+    """Every entry of a landing folder, oldest first (ties by name): later files win on conflicts.
 
+    Every entry is listed, whatever it is: those not to be opened (a lock or hidden file, a link
+    loop, a FIFO, a device, a subfolder that cannot be listed) carry their status in `refusal`.
     `hashed=False` leaves sha256 empty for the reader to fill in (read_file hashes the file in
     the worker that reads it, so a national folder is not hashed on one core first)."""
     out = []
-    for entry, rel, is_link, beside in _entries(folder):
-        if entry.name.startswith(IGNORED_PREFIXES):
-            continue
+    for entry, rel, is_link, beside, listed in list_entries(folder):
         path = Path(entry.path)
-        refusal, st = lim.path_refusal(path, rel, folder, is_link)
-        if st is None:  # never opened: no hash, the link's own time
-            mtime = datetime.fromtimestamp(entry.stat(follow_symlinks=False).st_mtime, tz=UTC)
-            out.append(LandingFile(path, rel, "", mtime, refusal=refusal))
+        refusal = listed or lim.ignored(entry.name, rel, _is_dir(entry))
+        st = None
+        if refusal is None:
+            refusal, st = lim.path_refusal(path, rel, folder, is_link)
+        if st is None:  # never opened: no hash, the entry's own time
+            out.append(LandingFile(path, rel, "", _own_time(entry), refusal=refusal))
             continue
         before = (st.st_size, st.st_mtime_ns)
         digest = _sha256(path) if hashed else ""
         mtime = datetime.fromtimestamp(before[1] / 1e9, tz=UTC)
-        refusal = lim.editor_lock(path, beside.__contains__)
+        refusal = lim.editor_lock(path, beside.__contains__, rel)
         out.append(LandingFile(path, rel, digest, mtime, stamp=before, refusal=refusal))
     return sorted(out, key=lambda f: (f.mtime, f.rel))
 
 
-def _entries(folder: Path) -> Iterator[tuple[os.DirEntry, str, bool, set[str]]]:
-    """(entry, path relative to `folder`, is a link, names beside it) for every entry but
-    folders, at any depth; a linked folder is an entry (refused later), never descended. The
-    directory listing says what is a folder or a link without a system call per file."""
-    stack = [(os.fspath(folder), "")]
+def _own_time(entry: os.DirEntry) -> datetime:
+    try:
+        return datetime.fromtimestamp(entry.stat(follow_symlinks=False).st_mtime, tz=UTC)
+    except OSError:  # gone since it was listed: its status says so
+        return _EPOCH
+
+
+def list_entries(
+    folder: Path,
+) -> Iterator[tuple[os.DirEntry, str, bool, set[str], tuple[str, str, str] | None]]:
+    """(entry, path relative to `folder`, is a link, names beside it, status if not to be
+    read) for every entry at any depth. A subfolder is descended unless its name is hidden, and
+    is itself an entry only when it is not descended (hidden, or it cannot be listed); a linked
+    folder is an entry (refused later), never descended. The directory listing says what is a
+    folder or a link without a system call per file."""
+    stack: list[tuple[str, str, os.DirEntry | None]] = [(os.fspath(folder), "", None)]
     while stack:
-        top, prefix = stack.pop()
+        top, prefix, own = stack.pop()
         try:
             with os.scandir(top) as listing:
                 entries = list(listing)
-        except OSError:  # a subfolder that cannot be listed is left out, as os.walk does
+        except OSError as exc:
+            if own is None:  # the landing folder itself: nothing to list
+                return
+            rel = prefix.rstrip("/")
+            yield own, rel, False, set(), lim.unlisted(rel, exc)
             continue
         beside = {e.name for e in entries}
         for e in entries:
-            if e.is_dir(follow_symlinks=False):
-                stack.append((e.path, f"{prefix}{e.name}/"))
+            rel = prefix + e.name
+            if _is_dir(e) and not e.name.startswith(IGNORED_PREFIXES):
+                stack.append((e.path, f"{rel}/", e))
             else:
-                yield e, prefix + e.name, e.is_symlink(), beside
+                yield e, rel, e.is_symlink(), beside, None
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:  # left to the per-entry checks, which say what it is
+        return False
 
 
 def _small_file(file: LandingFile, limits: lim.Limits) -> bytes | None:
@@ -141,15 +169,26 @@ def read_file(
     An error nobody foresaw (a bug meeting a file shaped like none before) rejects that file
     with the error named and logged with its traceback: one file never stops a national run."""
     try:
-        return _read_file(file, catalogue, resolve_province, limits)
+        return _read_bounded(file, catalogue, resolve_province, limits)
     except Exception as exc:  # noqa: BLE001 - reported per file, see the docstring
         log.exception("unexpected error reading %s", file.rel)
-        detail = f"{type(exc).__name__}: {str(exc)[:200]}"
-        return [], _reject(
-            _blank_status(file),
-            f"Tệp {file.rel}: lỗi không lường trước khi đọc ({detail}); hãy báo cho nhóm dữ liệu",
-            f"file {file.rel}: unexpected error while reading ({detail}); report it to the data team",
-        )
+        return [], _refused(_blank_status(file), *_unexpected(file, exc))
+
+
+def _read_bounded(
+    file: LandingFile,
+    catalogue: Catalogue,
+    resolve_province: Callable[[str], str | None] | None = None,
+    limits: lim.Limits | None = None,
+) -> tuple[list[dict], dict]:
+    """_read_file, with running out of memory (the worker's limit, see _start_worker) as the
+    file's rejection. Any other error is raised: a pool worker raises it to the parent, which
+    logs it with the worker's traceback."""
+    limits = limits or lim.Limits.from_env()
+    try:
+        return _read_file(file, catalogue, resolve_province, limits)
+    except MemoryError:
+        return [], _refused(_blank_status(file), *_over_memory(file, limits))
 
 
 def _read_file(
@@ -170,7 +209,7 @@ def _read_file(
             data = _small_file(file, limits)  # read once: hashed here, parsed from memory
             sha = hashlib.sha256(data).hexdigest() if data is not None else _sha256(file.path)
         except OSError as exc:  # gone since it was listed, or not ours to read
-            return [], _unopened(file, exc)
+            return [], _refused(_blank_status(file), *lim.not_opened(file.rel, exc))
         file = replace(file, sha256=sha)
     status = {**_blank_status(file), "status": "read"}
     if file.refusal:
@@ -182,7 +221,7 @@ def _read_file(
         sheets = read_sheets(file.path, limits, notes=notes, data=data)
     except UnreadableFile as exc:
         return [], _reject(status, exc.reason_vi, exc.reason_en)
-    if file.stamp and (changed := lim.being_written(file.path, file.stamp)):
+    if file.stamp and (changed := lim.being_written(file.path, file.stamp, file.rel)):
         return [], _refused(status, *changed)
     if notes:  # read, with something the auditor should know (macros ignored, wrong extension)
         status["reason_vi"] = "; ".join(vi for vi, _ in notes)
@@ -238,23 +277,6 @@ def _read_file(
     return observations, status
 
 
-def _unopened(file: LandingFile, exc: OSError) -> dict:
-    """The status of a listed file that could not be opened: skipped when it went away (moved
-    or deleted during the run: read on the next one), else rejected with the system's reason."""
-    if isinstance(exc, FileNotFoundError):
-        return _refused(
-            _blank_status(file),
-            "skipped",
-            f"Tệp {file.rel} đã bị chuyển hoặc xoá trong lúc chạy; sẽ đọc ở lần chạy sau",
-            f"file {file.rel} was moved or deleted during the run; read on the next run",
-        )
-    return _reject(
-        _blank_status(file),
-        f"Tệp {file.rel}: không mở được ({exc.strerror or exc})",
-        f"file {file.rel}: cannot be opened ({exc.strerror or exc})",
-    )
-
-
 def _unsupported(name: str, suffix: str) -> tuple[str, str]:
     return (
         f"Tệp {name}: định dạng tệp không được hỗ trợ ({suffix or 'không có phần mở rộng'}); "
@@ -284,10 +306,11 @@ def ingest_folder(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(raw_reports, file_status) for a period's landing folder.
 
-    `workers`: processes reading files; by default one per core once there are
-    PARALLEL_MIN_FILES files to read, else the calling process alone. Without `progress`, the
-    progress goes to the TERMINAL logger, so whoever reads the folder first (the runner planning
-    provinces, the sensor, the asset) shows it on `dxlake run`'s terminal.
+    `workers`: processes reading files, each file under the cost bound (Limits.max_seconds,
+    max_memory_mb); by default one per core once there are PARALLEL_MIN_FILES files, else one.
+    Without `progress`, the progress goes to the TERMINAL logger, so whoever reads the folder
+    first (the runner planning provinces, the sensor, the asset) shows it on `dxlake run`'s
+    terminal.
     `gazetteer`: the Gazetteer, or the function that builds it (Gazetteer.default): it is then
     built once the pool's workers have started, while they read, not before.
     """
@@ -303,19 +326,8 @@ def ingest_folder(
     for n, (file, found, status) in enumerate(
         _read_files(files, catalogue, limits, workers), start=1
     ):
-        sha = status["file_sha256"]
-        if sha and sha in seen:  # hashed by its reader; read, but only the first copy counts
-            by_file[file.rel] = {
-                **_blank_status(file),
-                "file_sha256": sha,
-                "status": "duplicate",
-                "reason_vi": f"Trùng nội dung với tệp {seen[sha]}; chỉ đọc một lần",
-                "reason_en": f"same content as {seen[sha]}; read once",
-            }
-            continue
-        if sha:
-            seen[sha] = file.rel
-        if found:
+        by_file[file.rel] = status = _recorded(file, found, status, seen)
+        if status["status"] == "read" and found:
             titles, province = found.pop("_titles", ()), found["province_raw"]
             for j, lines in enumerate(titles):
                 if province[j] is None and lines:
@@ -325,18 +337,15 @@ def ingest_folder(
             count = len(province)
             found.update(
                 source_file=[file.rel] * count,
-                file_sha256=[sha] * count,
+                file_sha256=[status["file_sha256"]] * count,
                 file_mtime=[(file.mtime - _EPOCH) // _MICROSECOND] * count,
             )
             for key, values in found.items():
                 columns.setdefault(key, []).extend(values)
-        by_file[file.rel] = status
         if progress:
             progress(n, len(files), file.rel)
     statuses = [by_file[f.rel] for f in files]
-    file_status = (
-        pl.DataFrame(statuses, schema_overrides={"observations": pl.Int64}) if statuses else None
-    )
+    file_status = pl.DataFrame(statuses, schema_overrides=_STATUS_TYPES) if statuses else None
     file_status = (
         conform(file_status.with_columns(period=pl.lit(period)), "file_status")
         if file_status is not None
@@ -345,7 +354,37 @@ def ingest_folder(
     return _raw_frame(columns, period, ingested_at, built()), file_status
 
 
+def _recorded(
+    file: LandingFile, found: dict[str, list], status: dict, seen: dict[str, str]
+) -> dict:
+    """The file's one status row, as the run records it. A file changed or gone since it was
+    listed is skipped whatever its reader found (its rows would be of a state the next run's
+    listing never sees); the same content read twice counts once, and a skipped file's content
+    (half-written) is never what another file duplicates."""
+    skipped = status["status"] == "skipped"
+    if (
+        not skipped
+        and file.stamp
+        and (changed := lim.being_written(file.path, file.stamp, file.rel))
+    ):
+        return _refused({**_blank_status(file), "file_sha256": status["file_sha256"]}, *changed)
+    sha = status["file_sha256"]
+    if sha and sha in seen:  # hashed by its reader; read, but only the first copy counts
+        return {
+            **_blank_status(file),
+            "file_sha256": sha,
+            "status": "duplicate",
+            "reason_vi": f"Tệp {file.rel}: trùng nội dung với tệp {seen[sha]}; chỉ đọc một lần",
+            "reason_en": f"file {file.rel}: same content as {seen[sha]}; read once",
+        }
+    if sha and not skipped:
+        seen[sha] = file.rel
+    return status
+
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The status rows' types, not inferred: the first hundred rows may all lack a reason.
+_STATUS_TYPES = {k: t for k, t in FILE_STATUS.items() if k not in ("period", "file_mtime")}
 _MICROSECOND = timedelta(microseconds=1)
 
 
@@ -359,53 +398,127 @@ def _columns(observations: list[dict]) -> dict[str, list]:
 def _read_files(
     files: list[LandingFile], catalogue: Catalogue, limits: lim.Limits, workers: int | None
 ) -> Iterator[tuple[LandingFile, dict[str, list], dict]]:
-    """(file, its observations as columns, status) for each file, in order; over a pool when
-    worth it."""
+    """(file, its observations as columns, status) for each file, in order, each read in a
+    worker process under the cost bound (see _bounded)."""
+    if not files:
+        return
     if workers is None:
         workers = len(os.sched_getaffinity(0)) if len(files) >= PARALLEL_MIN_FILES else 1
-    if workers <= 1 or len(files) < 2:
+    if multiprocessing.current_process().daemon:  # e.g. a Dask worker: may not start processes
+        log.warning("reading in this daemonic process, without the per-file cost bound")
         for file in files:
             yield file, *_read_columns(file, catalogue, limits)
         return
-    # Forked workers start in milliseconds with the code and the header memo already loaded.
-    # They only read files (our .xlsx reader, calamine, the standard library) and never call
-    # polars: a polars call in a child forked after polars started its thread pool would hang.
-    # Frames are built here, in the parent. The catalogue and limits reach each worker once,
-    # through the fork (initargs are not pickled then): a catalogue unpickled per task would be
-    # a new object and miss every per-catalogue memo.
-    chunks = [files[k : k + CHUNK_FILES] for k in range(0, len(files), CHUNK_FILES)]
     # Objects alive now are never collected in a worker: a collection would write to every one
     # of them and copy the parent's pages into each worker (copy-on-write) for nothing.
     gc.freeze()
     try:
-        yield from _pooled(chunks, catalogue, limits, workers)
+        yield from _bounded(files, catalogue, limits, max(1, min(workers, len(files))))
     finally:
         gc.unfreeze()
 
 
-def _pooled(
-    chunks: list[list[LandingFile]], catalogue: Catalogue, limits: lim.Limits, workers: int
+def _bounded(
+    files: list[LandingFile], catalogue: Catalogue, limits: lim.Limits, workers: int
 ) -> Iterator[tuple[LandingFile, dict[str, list], dict]]:
-    with ProcessPoolExecutor(
-        min(workers, len(chunks)),
-        mp_context=multiprocessing.get_context("fork"),
+    """Each file read by a pebble worker under limits.max_seconds (the worker is killed and
+    replaced past it) and limits.max_memory_mb (see _start_worker); a file over either, or
+    whose reader dies, is rejected with the reason and the others are read.
+
+    Forked workers start in milliseconds with the code and the header memo already loaded.
+    They only read files (calamine, the standard library) and never call polars: a polars call
+    in a child forked after polars started its thread pool would hang. Frames are built here, in
+    the parent. The catalogue and limits reach each worker once, through the fork (initargs are
+    not pickled then): a catalogue unpickled per task would be a new object and miss every
+    per-catalogue memo. A file per task: a task is what a time limit can be put on."""
+    pool = pebble.ProcessPool(
+        workers,
         initializer=_start_worker,
         initargs=(catalogue, limits),
-    ) as pool:
-        for chunk, results in zip(chunks, pool.map(_read_chunk, chunks), strict=True):
-            for file, (observations, status) in zip(chunk, results, strict=True):
-                yield file, observations, status
+        context=multiprocessing.get_context("fork"),
+    )
+    try:
+        futures = [pool.schedule(_read_one, (file,), timeout=limits.max_seconds) for file in files]
+        for file, future in zip(files, futures, strict=True):
+            refusal = None
+            try:
+                observations, status = future.result()
+            except TimeoutError:
+                refusal = _too_slow(file, limits)
+            except pebble.ProcessExpired as exc:
+                refusal = _crashed(file, exc.exitcode, limits)
+            except MemoryError:  # the result itself did not fit
+                refusal = _over_memory(file, limits)
+            except Exception as exc:  # noqa: BLE001 - one file never stops a run
+                log.error("unexpected error reading %s", file.rel, exc_info=exc)
+                refusal = _unexpected(file, exc)
+            if refusal:
+                observations, status = {}, _refused(_blank_status(file), *refusal)
+            yield file, observations, status
+    finally:  # done, or the caller stopped: the files not read yet are not waited for
+        pool.stop()
+        pool.join()
 
 
 _WORKER: dict[str, object] = {}  # in a pool worker: the catalogue and limits it reads with
 
 
 def _start_worker(catalogue: Catalogue, limits: lim.Limits) -> None:
+    """A worker's memory limit, over what it already maps: the forked parent's pages (shared,
+    copy-on-write) are not what a file costs."""
     _WORKER.update(catalogue=catalogue, limits=limits)
+    with open("/proc/self/status") as fh:
+        size = next(int(line.split()[1]) << 10 for line in fh if line.startswith("VmSize:"))
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    soft = size + int(limits.max_memory_mb * (1 << 20))
+    resource.setrlimit(resource.RLIMIT_AS, (soft if hard < 0 else min(soft, hard), hard))
 
 
-def _read_chunk(files: list[LandingFile]) -> list[tuple[dict[str, list], dict]]:
-    return [_read_columns(file, _WORKER["catalogue"], _WORKER["limits"]) for file in files]
+def _read_one(file: LandingFile) -> tuple[dict[str, list], dict]:
+    observations, status = _read_bounded(file, _WORKER["catalogue"], limits=_WORKER["limits"])
+    return _columns(observations), status
+
+
+def _over_memory(file: LandingFile, limits: lim.Limits) -> tuple[str, str, str]:
+    mb = f"{limits.max_memory_mb:g}"
+    return (
+        "rejected",
+        f"Tệp {file.rel}: cần hơn {mb} MB bộ nhớ để đọc (DXLAKE_MAX_MEMORY_MB)",
+        f"file {file.rel}: needed more than {mb} MB to read (DXLAKE_MAX_MEMORY_MB)",
+    )
+
+
+def _too_slow(file: LandingFile, limits: lim.Limits) -> tuple[str, str, str]:
+    s = f"{limits.max_seconds:g}"
+    return (
+        "rejected",
+        f"Tệp {file.rel}: đọc mất hơn {s} giây (DXLAKE_MAX_SECONDS); đã dừng đọc",
+        f"file {file.rel}: took more than {s} s to read (DXLAKE_MAX_SECONDS); reading stopped",
+    )
+
+
+def _crashed(file: LandingFile, exitcode: int | None, limits: lim.Limits) -> tuple[str, str, str]:
+    """The reader's process died reading the file. A native allocation over the memory limit
+    aborts (SIGABRT) rather than raising MemoryError: that one names the limit too."""
+    try:
+        how = signal.Signals(-exitcode).name if exitcode and exitcode < 0 else f"exit {exitcode}"
+    except ValueError:
+        how = f"signal {-exitcode}"
+    vi, en = f"bộ đọc bị dừng đột ngột ({how})", f"the reader crashed ({how})"
+    if exitcode == -signal.SIGABRT:
+        mb = f"{limits.max_memory_mb:g}"
+        vi += f", thường do cần hơn {mb} MB bộ nhớ (DXLAKE_MAX_MEMORY_MB)"
+        en += f", most often from needing more than {mb} MB (DXLAKE_MAX_MEMORY_MB)"
+    return ("rejected", f"Tệp {file.rel}: {vi}", f"file {file.rel}: {en}")
+
+
+def _unexpected(file: LandingFile, exc: Exception) -> tuple[str, str, str]:
+    detail = f"{type(exc).__name__}: {str(exc)[:200]}"
+    return (
+        "rejected",
+        f"Tệp {file.rel}: lỗi không lường trước khi đọc ({detail}); hãy báo cho nhóm dữ liệu",
+        f"file {file.rel}: unexpected error while reading ({detail}); report it to the data team",
+    )
 
 
 def _read_columns(

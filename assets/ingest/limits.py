@@ -10,11 +10,13 @@ the file, and the sheet, row or column where one applies.
 
 The limits are settings (environment variables, read when a file is read so that worker
 processes inherit them): DXLAKE_MAX_FILE_MB, DXLAKE_MAX_UNCOMPRESSED_MB, DXLAKE_MAX_RATIO,
-DXLAKE_MAX_ROWS, DXLAKE_MAX_COLUMNS, DXLAKE_MAX_CELLS, DXLAKE_MAX_LINE_BYTES.
+DXLAKE_MAX_ROWS, DXLAKE_MAX_COLUMNS, DXLAKE_MAX_CELLS, DXLAKE_MAX_LINE_BYTES, and the cost bound
+every file is read under (in a worker process): DXLAKE_MAX_SECONDS, DXLAKE_MAX_MEMORY_MB.
 """
 
 from __future__ import annotations
 
+import errno
 import io
 import itertools
 import os
@@ -68,6 +70,8 @@ class Limits:
     max_cells: int = 5_000_000  # per sheet, filled cells (and the dense grid calamine builds)
     max_line_bytes: int = 1 << 20  # one line of delimited text
     max_zip_entries: int = 10_000
+    max_seconds: float = 30.0  # wall time to read one file, in a worker process
+    max_memory_mb: float = 1024.0  # memory one file may take to read, over the worker's own
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -571,6 +575,36 @@ def _long_line(name: str, line: int, limits: Limits) -> UnreadableFile:
 
 # ---- the landing folder ------------------------------------------------------------------------
 
+_LOCKS = (("~$", "Excel"), (".~lock.", "LibreOffice"))
+_KINDS = {
+    stat.S_IFIFO: ("một ống dẫn có tên (FIFO)", "a named pipe (FIFO)"),
+    stat.S_IFCHR: ("một thiết bị", "a device"),
+    stat.S_IFBLK: ("một thiết bị", "a device"),
+    stat.S_IFSOCK: ("một socket", "a socket"),
+}
+
+
+def ignored(name: str, rel: str, folder: bool = False) -> tuple[str, str, str] | None:
+    """("ignored", vi, en) for an editor's lock file or a hidden or temporary file or folder (a
+    name starting with "." or "~"): never a report, but listed so that every entry has a status."""
+    if not name.startswith((".", "~")):
+        return None
+    for prefix, editor in _LOCKS:
+        if name.startswith(prefix) and not folder:
+            return (
+                "ignored",
+                f"Tệp {rel}: tệp khoá của {editor} (tệp bên cạnh đang mở); không phải báo cáo, "
+                "bỏ qua",
+                f"file {rel}: {editor}'s lock file (the file beside it is open); not a report, "
+                "ignored",
+            )
+    vi, en = ("Thư mục", "folder") if folder else ("Tệp", "file")
+    return (
+        "ignored",
+        f"{vi} {rel}: {vi.lower()} ẩn hoặc tạm (tên bắt đầu bằng '{name[0]}'); không đọc",
+        f"{en} {rel}: a hidden or temporary {en} (its name starts with '{name[0]}'); not read",
+    )
+
 
 def path_refusal(
     path: Path, rel: str, folder: Path, is_link: bool
@@ -580,30 +614,75 @@ def path_refusal(
 
     A link is followed only when it stays inside the folder; `..` in a name (a zip-slip style
     name, or backslashes from Windows) and anything that is not a regular file (a FIFO would block
-    the run forever) are refused without being opened."""
+    the run forever) are refused without being opened. Never raises: a link loop, an entry gone
+    since it was listed or one the system will not describe gets its status like any other."""
     if ".." in re.split(r"[\\/]", rel):
         return _entry(rel, "tên có '..' (trỏ ra ngoài thư mục nhận)", "name contains '..'"), None
-    if is_link:
-        target = path.resolve()
-        if not target.is_relative_to(folder.resolve()):
-            return _entry(
-                rel,
-                "là liên kết trỏ ra ngoài thư mục nhận; không đi theo",
-                "is a symbolic link pointing outside the landing folder; not followed",
-            ), None
-        if target.is_dir():
-            return _entry(
-                rel, "là liên kết tới thư mục; không đi theo", "is a linked folder; not followed"
-            ), None
     try:
+        if is_link:
+            target = Path(os.path.realpath(path, strict=True))
+            if not target.is_relative_to(folder.resolve()):
+                return _entry(
+                    rel,
+                    "là liên kết trỏ ra ngoài thư mục nhận; không đi theo",
+                    "is a symbolic link pointing outside the landing folder; not followed",
+                ), None
+            if target.is_dir():
+                return _entry(
+                    rel,
+                    "là liên kết tới thư mục; không đi theo",
+                    "is a linked folder; not followed",
+                ), None
         st = os.stat(path)  # a link's target (inside the folder, as checked above)
-    except OSError:
-        st = None
-    if st is None or not stat.S_ISREG(st.st_mode):
-        return _entry(rel, "không phải tệp thông thường", "is not a regular file"), None
+    except (OSError, RuntimeError) as exc:
+        return not_opened(rel, exc, is_link), None
+    if not stat.S_ISREG(st.st_mode):
+        vi, en = _KINDS.get(stat.S_IFMT(st.st_mode), ("không rõ loại", "of an unknown kind"))
+        return _entry(
+            rel, f"không phải tệp thông thường ({vi})", f"is not a regular file ({en})"
+        ), None
     if st.st_size == 0:  # before the duplicate check: two empty files are both empty
         return _entry(rel, "tệp rỗng", "the file is empty"), None
     return None, st
+
+
+def not_opened(rel: str, exc: BaseException, is_link: bool = False) -> tuple[str, str, str]:
+    """The status of an entry the system would not describe or open: skipped when it went away
+    (moved or deleted during the run: read on the next one), else rejected with the reason."""
+    if isinstance(exc, FileNotFoundError) and not is_link:
+        return vanished(rel)
+    if isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP:
+        return _entry(
+            rel,
+            "là vòng liên kết (liên kết trỏ về chính nó); không đi theo",
+            "is a symbolic link loop (a link that leads back to itself); not followed",
+        )
+    if isinstance(exc, FileNotFoundError):
+        return _entry(
+            rel, "là liên kết tới tệp không tồn tại", "is a symbolic link to nothing (no target)"
+        )
+    reason = getattr(exc, "strerror", None) or str(exc)
+    return _entry(rel, f"không mở được ({reason})", f"cannot be opened ({reason})")
+
+
+def vanished(rel: str) -> tuple[str, str, str]:
+    return (
+        "skipped",
+        f"Tệp {rel} đã bị chuyển hoặc xoá trong lúc chạy; sẽ đọc ở lần chạy sau",
+        f"file {rel} was moved or deleted during the run; read on the next run",
+    )
+
+
+def unlisted(rel: str, exc: OSError) -> tuple[str, str, str]:
+    """The status of a subfolder that cannot be listed: its files are not read, and it says so."""
+    if isinstance(exc, FileNotFoundError):
+        return vanished(rel)
+    reason = exc.strerror or str(exc)
+    return (
+        "rejected",
+        f"Thư mục {rel}: không liệt kê được ({reason}); các tệp trong đó chưa được đọc",
+        f"folder {rel}: cannot be listed ({reason}); the files in it were not read",
+    )
 
 
 def _entry(rel: str, vi: str, en: str) -> tuple[str, str, str]:
@@ -616,15 +695,22 @@ def stamp(path: Path) -> tuple[int, int]:
     return st.st_size, st.st_mtime_ns
 
 
-def being_written(path: Path, before: tuple[int, int]) -> tuple[str, str, str] | None:
-    """("skipped", vi, en) when the file changed since `before` or an editor's lock file sits
-    beside it (Excel's ~$name, LibreOffice's .~lock.name#): it is read on the next run, never
-    half-read now."""
-    return editor_lock(path) or (_still_written(path) if stamp(path) != before else None)
+def being_written(
+    path: Path, before: tuple[int, int], rel: str | None = None
+) -> tuple[str, str, str] | None:
+    """("skipped", vi, en) when the file changed since `before`, went away, or an editor's lock
+    file sits beside it (Excel's ~$name, LibreOffice's .~lock.name#): it is read on the next run,
+    never half-read now."""
+    rel = rel or path.name
+    try:
+        now = stamp(path)
+    except OSError:
+        return vanished(rel)
+    return editor_lock(path, rel=rel) or (_still_written(rel) if now != before else None)
 
 
 def editor_lock(
-    path: Path, exists: Callable[[str], bool] | None = None
+    path: Path, exists: Callable[[str], bool] | None = None, rel: str | None = None
 ) -> tuple[str, str, str] | None:
     """being_written's lock-file half: what listing a folder can tell without a system call.
     `exists(name)`: whether a name sits beside the file, from a listing the caller already
@@ -632,12 +718,12 @@ def editor_lock(
     folder = os.path.dirname(path)
     exists = exists or (lambda name: os.path.lexists(os.path.join(folder, name)))
     locks = (f"~${path.name}", f"~${path.name[2:]}", f".~lock.{path.name}#")
-    return _still_written(path) if any(exists(lock) for lock in locks) else None
+    return _still_written(rel or path.name) if any(exists(lock) for lock in locks) else None
 
 
-def _still_written(path: Path) -> tuple[str, str, str]:
+def _still_written(rel: str) -> tuple[str, str, str]:
     return (
         "skipped",
-        f"Tệp {path.name} đang được ghi hoặc đang mở; sẽ đọc ở lần chạy sau",
-        f"file {path.name} is still being written or is open in an editor; read on the next run",
+        f"Tệp {rel} đang được ghi hoặc đang mở; sẽ đọc ở lần chạy sau",
+        f"file {rel} is still being written or is open in an editor; read on the next run",
     )

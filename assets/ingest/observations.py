@@ -74,7 +74,13 @@ def sheet_observations(
                 )
             cells = outside(row)
             if len(cells) - cells.count(None) == filled:
-                continue  # every filled cell is outside the figures: nothing to read
+                # every filled cell is outside the figures: nothing to read, unless it is a
+                # whole row crammed into one cell (read, and quarantined: see _unsplit_row)
+                if filled == 1:
+                    yield from _unsplit_row(
+                        row, i, layout, wide, sheet_name, province_hint, period_hint
+                    )
+                continue
         kind = row_kind(row, layout)
         if kind == "signature":
             break
@@ -102,6 +108,56 @@ def sheet_observations(
             if figures["source_column"] is None:
                 continue  # this unit gave no figure for this indicator
             yield {**base, **figures, "indicator_id": indicator_id}
+
+
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+def _unsplit_row(
+    row: list[object],
+    i: int,
+    layout: TableLayout,
+    wide: tuple[tuple[str, dict[str, int | None]], ...],
+    sheet_name: str,
+    province_hint: str | None,
+    period_hint: str | None,
+) -> list[dict[str, object]]:
+    """A CSV row split by another delimiter than the header's ("00004,Ba Đình,20,18" under
+    "Mã xã;Tên xã;..."): its one filled cell holds at least three delimited parts, two of them
+    numbers. Its figures are not guessed: each indicator the table reads gets an observation
+    with the row's text as its parse error, which validation quarantines, so the row is
+    accounted for instead of vanishing. The unit is taken from the split cells, so the row
+    reaches its province's return-to-sender workbook. Called for rows of one filled cell only
+    (a template's unfilled rows have two: a national period has hundreds of thousands)."""
+    j, cell = next((j, c) for j, c in enumerate(row) if c is not None)
+    if not isinstance(cell, str):
+        return []
+    delimiter = max(_DELIMITERS, key=cell.count)
+    parts = [p.strip() or None for p in cell.split(delimiter)]
+    if len(parts) < 3 or sum(1 for p in parts if p and parse_number(p).value is not None) < 2:
+        return []
+    by_id = {col: k for k, col in layout.columns.items()}
+    letter = get_column_letter(j + 1)
+    base = {
+        "source_sheet": sheet_name,
+        "source_row": i + 1,
+        "unit_code_raw": format_cell(_cell(parts, by_id.get("unit_code"))),
+        "unit_name_raw": format_cell(_cell(parts, by_id.get("unit_name"))),
+        "province_raw": province_hint,
+        "reported_period": period_hint,
+        "numerator_raw": None,
+        "denominator_raw": None,
+        "value_raw": None,
+        "numerator": None,
+        "denominator": None,
+        "value_stated": None,
+        "parse_error": f"{letter}: dòng không tách thành cột như dòng tiêu đề / the row's cells "
+        f"are not split like the header's (by {delimiter!r}): {cell[:200]}",
+        "source_column": letter,
+    }
+    if layout.shape == "long":
+        return [{**base, "indicator_id": "?"}]
+    return [{**base, "indicator_id": indicator_id} for indicator_id, _ in wide]
 
 
 @lru_cache(maxsize=1024)

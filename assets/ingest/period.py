@@ -24,11 +24,11 @@ import polars as pl
 import schemas
 from geo.gazetteer import Gazetteer
 from geo.units import official_units
-from orchestration.lake import write_table
+from orchestration.lake import period_locked, write_table
 from schemas.catalogue import Catalogue, load_catalogue
 from schemas.contracts import conform
 
-from .landing import IGNORED_PREFIXES, Progress, ingest_folder
+from .landing import Progress, ingest_folder, list_entries
 
 UNATTRIBUTED = "00"
 # What decides how the same bytes are read: this package's code, the header vocabulary, and the
@@ -51,12 +51,15 @@ def landing_fingerprint(folder: Path) -> str:
         digest.update(source.read_bytes())
     for name in sorted(k for k in os.environ if k.startswith("DXLAKE_")):
         digest.update(f"{name}={os.environ[name]}\n".encode())
-    if folder.is_dir():
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and not path.name.startswith(IGNORED_PREFIXES):
-                st = path.stat()
-                rel = path.relative_to(folder).as_posix()
-                digest.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    # Every entry, as ingest_folder lists it: each has a status row, and an editor's lock file
+    # coming or going changes the status of the file beside it.
+    for entry, rel, _, _, _ in sorted(list_entries(folder), key=lambda e: e[1]):
+        try:
+            st = os.stat(entry.path)  # a link's target
+        except OSError:  # a loop, a link to nothing, gone
+            st = os.lstat(entry.path) if os.path.lexists(entry.path) else None
+        if st is not None:
+            digest.update(f"{rel}\0{st.st_mode}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:20]
 
 
@@ -114,26 +117,43 @@ def ingest_period(
     cache_dir: Path,
     *,
     progress: Progress | None = None,
+    pinned: Callable[[], bool] = lambda: False,
+    pin: bool = False,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The whole period, attributed; read from cache_dir when the folder has not changed.
-    `gazetteer`: a Gazetteer or the function that builds it, as ingest_folder takes it."""
-    key = landing_fingerprint(folder)
+    `gazetteer`: a Gazetteer or the function that builds it, as ingest_folder takes it.
+
+    `pin`: this reading is the one a run planned its provinces with; while `pinned()` (the run
+    holds the period's lock) every step reads it, not the folder again: a file finished or
+    changed after the plan is the next run's, never read by some of this run's steps for a
+    province the run does not write (its status row would be in no partition)."""
+    marker = cache_dir / "pinned"
+    kept = marker.read_text().strip() if marker.exists() and pinned() else None
+    if pin or not kept or not (cache_dir / f"{kept}.status.parquet").exists():
+        key = landing_fingerprint(folder)
+    else:
+        key = kept
     raw_path, status_path = cache_dir / f"{key}.raw.parquet", cache_dir / f"{key}.status.parquet"
     if raw_path.exists() and status_path.exists():
-        return pl.read_parquet(raw_path), pl.read_parquet(status_path)
-    raw, status = ingest_folder(folder, period, catalogue, gazetteer, progress=progress)
-    gazetteer = gazetteer() if callable(gazetteer) else gazetteer  # built by now: cached
-    raw, status = attribute_provinces(raw, status, gazetteer.resolve_province)
-    for stale in cache_dir.glob("*.parquet") if cache_dir.exists() else []:
-        stale.unlink(missing_ok=True)  # one cached reading per period is enough
-    write_table(raw_path, raw)
-    write_table(status_path, status)
+        raw, status = pl.read_parquet(raw_path), pl.read_parquet(status_path)
+    else:
+        raw, status = ingest_folder(folder, period, catalogue, gazetteer, progress=progress)
+        gazetteer = gazetteer() if callable(gazetteer) else gazetteer  # built by now: cached
+        raw, status = attribute_provinces(raw, status, gazetteer.resolve_province)
+        for stale in cache_dir.glob("*.parquet") if cache_dir.exists() else []:
+            if not (kept and stale.name.startswith(kept)):  # the running run's stays
+                stale.unlink(missing_ok=True)  # one cached reading per period is enough
+        write_table(raw_path, raw)
+        write_table(status_path, status)
+    if pin:
+        marker.write_text(key)
     return raw, status
 
 
-def read_landing(settings, period: str, progress: Progress | None = None):
+def read_landing(settings, period: str, progress: Progress | None = None, pin: bool = False):
     """ingest_period for a configured lake (orchestration.settings.Settings): what the
-    raw_reports asset, the runner and the landing sensor share."""
+    raw_reports asset, the runner and the landing sensor share. `pin`: the runner's reading,
+    the one its steps read while it holds the period's lock (see ingest_period)."""
     return ingest_period(
         settings.landing / period,
         period,
@@ -141,6 +161,8 @@ def read_landing(settings, period: str, progress: Progress | None = None):
         Gazetteer.default,  # built while the files are read
         settings.lake / "_staging" / "landing" / f"period={period}",
         progress=progress,
+        pinned=lambda: period_locked(settings.lake, period),
+        pin=pin,
     )
 
 

@@ -59,7 +59,9 @@ def test_good_files_read_exactly_as_without_the_hostile_ones(ingested):
     (raw_alone, status_alone), (raw_mixed, status_mixed) = ingested
     assert status_alone["status"].to_list() == ["read"] * 3
     assert _observations(raw_mixed, GOOD).equals(_observations(raw_alone, GOOD))
-    assert status_mixed.height == len(GOOD) + len(CASES)
+    lock = status_mixed.filter(pl.col("source_file") == ".~lock.open_in_editor.csv#")
+    assert lock["status"].to_list() == ["ignored"]  # every entry has a row, the lock file too
+    assert status_mixed.height == len(GOOD) + len(CASES) + 1
 
 
 def test_nothing_from_outside_the_landing_folder_is_read(ingested):
