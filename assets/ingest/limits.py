@@ -208,9 +208,8 @@ def check_zip(name: str, data: bytes, limits: Limits) -> list[tuple[str, str]]:
 
 def _scan_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, sheets: dict, book: _Book, left):
     """Inflate one member in chunks, counting its bytes against `left` (returned, less them).
-    A sheet's XML goes through a scanner, other .xml/.rels parts through expat alone (refused
-    unless well-formed), and any member that turns out to hold <sheetData> (a sheet that only
-    the relations name, whatever its name) is scanned again from its start as a sheet."""
+    A sheet's XML goes through expat and a scanner, and any other member that turns out to hold
+    <sheetData> (a sheet the relations name elsewhere) is scanned again from its start as one."""
     member = info.filename
     if info.is_dir():
         return left
@@ -220,8 +219,14 @@ def _scan_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, sheets: dict, book:
         scan = _OdsScan(book)
     else:
         scan = _SheetScan(book, sheets[member])
-    xml_part = scan is not None or member.lower().endswith((".xml", ".rels"))
-    parser = _parser(book.name, member, scan) if xml_part else None
+    if isinstance(scan, _SheetScan) and info.file_size <= SMALL_SHEET_BYTES:
+        xml, left = _inflate(zf, info, left)
+        if left >= 0:
+            _scan_small_sheet(book, scan, member, xml)
+        return left
+    # Other parts are only inflated and counted: calamine parses them (shared strings, styles)
+    # with a linear parser and allocates nothing by their numbers.
+    parser = _parser(book.name, member, scan) if scan is not None else None
     tail = b""
     with zf.open(info) as stream:
         while chunk := stream.read(CHUNK):
@@ -243,8 +248,12 @@ def _scan_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, sheets: dict, book:
 def _rescan(zf: zipfile.ZipFile, info: zipfile.ZipInfo, book: _Book, left: int) -> int:
     """A member found to hold <sheetData> (a sheet where only the relations say): scanned as one
     from its start; its bytes were counted up to where it was found, counted again in full."""
-    sheet = info.filename.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    scan = _SheetScan(book, sheet)
+    scan = _SheetScan(book, info.filename.rsplit("/", 1)[-1].rsplit(".", 1)[0])
+    if info.file_size <= SMALL_SHEET_BYTES:
+        xml, left = _inflate(zf, info, left)
+        if left >= 0:
+            _scan_small_sheet(book, scan, info.filename, xml)
+        return left
     parser = _parser(book.name, info.filename, scan)
     with zf.open(info) as stream:
         while chunk := stream.read(CHUNK):
@@ -255,6 +264,65 @@ def _rescan(zf: zipfile.ZipFile, info: zipfile.ZipInfo, book: _Book, left: int) 
         _feed(parser, b"", True, book.name, info.filename)
     scan.finish()
     return left
+
+
+def _inflate(zf: zipfile.ZipFile, info: zipfile.ZipInfo, left: int) -> tuple[bytes, int]:
+    """A small member whole (zipfile stops at its declared size and checks its CRC), its bytes
+    counted against `left`."""
+    parts = []
+    with zf.open(info) as stream:
+        while chunk := stream.read(CHUNK):
+            left -= len(chunk)
+            if left < 0:
+                return b"", left
+            parts.append(chunk)
+    return b"".join(parts), left
+
+
+SMALL_SHEET_BYTES = 4 * _MB  # sheets up to this size are held whole and may take the fast path
+# _sheet_bound's tiers: (references that break it, the rows and columns every other allows).
+_TIERS = [
+    (re.compile(rb' r="(?![A-Z]?[1-9][0-9]{0,2}")'), 999, 26),
+    (re.compile(rb' r="(?![A-Z]{0,2}[1-9][0-9]{0,2}")'), 999, 702),
+    (re.compile(rb' r="(?![A-Z]?[1-9][0-9]{0,4}")'), 99_999, 26),
+]
+# A cell or row element written otherwise than `<c ` / `<row ` (prefixed, or no attribute).
+# (Each search has a literal start, which re finds fast; one alternation of them would not.)
+_ODD_TAGS = [re.compile(p) for p in (rb"<(?:c|row)[\t\n\r/>]", rb":c[\s/>]", rb":row[\s/>]")]
+
+
+def _sheet_bound(xml: bytes) -> tuple[int, int, int, int] | None:
+    """(rows, columns, cells, merged ranges) the sheet cannot exceed, from byte counts and
+    literal-prefix searches (no Python per cell); None unless every <c> and <row> starts with
+    a plain r="A1" / r="1" (no character reference or other spelling; and no cell or row
+    without r, whose place is positional): _SheetScan then counts exactly. Every count can
+    only over-estimate what expat will see (a comment or text adds to it; a duplicate r makes
+    the XML malformed), so the bound holds for any bytes."""
+    cells = xml.count(b"<c ")
+    if xml.count(b'<c r="') < cells or xml.count(b'<row r="') < xml.count(b"<row "):
+        return None
+    if any(odd.search(xml) for odd in _ODD_TAGS):
+        return None
+    for breaks, max_row, max_col in _TIERS:
+        if not breaks.search(xml):
+            return max_row, max_col, cells, xml.count(b"mergeCell")
+    return None
+
+
+def _scan_small_sheet(book: _Book, scan: _SheetScan, member: str, xml: bytes) -> None:
+    """A sheet held whole: when _sheet_bound proves it under every limit, expat only checks it
+    is well-formed (in C, no handler: the national hot path); otherwise _SheetScan counts."""
+    parser = _parser(book.name, member, None)
+    bound = _sheet_bound(xml)
+    if bound is not None and book.fits(*bound):
+        _feed(parser, xml, True, book.name, member)
+        rows, cols, cells, merged = bound
+        book.add(max(rows * cols, cells))
+        book.merged += merged
+        return
+    parser.StartElementHandler = scan.start
+    _feed(parser, xml, True, book.name, member)
+    scan.finish()
 
 
 def _parser(name: str, member: str, scan) -> xml.parsers.expat.XMLParserType:
@@ -352,6 +420,17 @@ class _Book:
             raise _Refused(_too_many_cells(self.name, sheet, grid, limits))
         if self.cells + grid > limits.max_workbook_cells:
             raise _Refused(_too_many_workbook_cells(self.name, sheet, self.cells + grid, limits))
+
+    def fits(self, rows: int, cols: int, cells: int, merged: int) -> bool:
+        """Whether a sheet of this extent stays under every limit, the workbook's included."""
+        limits, grid = self.limits, max(rows * cols, cells)
+        return (
+            rows <= limits.max_rows
+            and cols <= limits.max_columns
+            and grid <= limits.max_cells
+            and self.cells + grid <= limits.max_workbook_cells
+            and self.merged + merged <= limits.max_merged_ranges
+        )
 
     def add(self, grid: int) -> None:
         self.cells += grid
