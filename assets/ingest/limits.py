@@ -286,6 +286,8 @@ _TIERS = [
     (re.compile(rb' r="(?![A-Z]{0,2}[1-9][0-9]{0,2}")'), 999, 702),
     (re.compile(rb' r="(?![A-Z]?[1-9][0-9]{0,4}")'), 99_999, 26),
 ]
+# A shared-string cell (t="s", in any spelling) whose value is not a plain <v>digits</v>.
+_ODD_SHARED = re.compile(rb't\s*=\s*["\']s["\'](?!(?:\s[^>]*)?(?:><v>[0-9]{1,9}</v>|/>))')
 # A cell or row element written otherwise than `<c ` / `<row ` (prefixed, or no attribute).
 # (Each search has a literal start, which re finds fast; one alternation of them would not.)
 _ODD_TAGS = [re.compile(p) for p in (rb"<(?:c|row)[\t\n\r/>]", rb":c[\s/>]", rb":row[\s/>]")]
@@ -298,6 +300,8 @@ def _sheet_bound(xml: bytes) -> tuple[int, int, int, int] | None:
     without r, whose place is positional): _SheetScan then counts exactly. Every count can
     only over-estimate what expat will see (a comment or text adds to it; a duplicate r makes
     the XML malformed), so the bound holds for any bytes."""
+    if b"&#" in xml or _ODD_SHARED.search(xml):
+        return None
     cells = xml.count(b"<c ")
     if xml.count(b'<c r="') < cells or xml.count(b'<row r="') < xml.count(b"<row "):
         return None
@@ -320,7 +324,7 @@ def _scan_small_sheet(book: _Book, scan: _SheetScan, member: str, xml: bytes) ->
         book.add(max(rows * cols, cells))
         book.merged += merged
         return
-    parser.StartElementHandler = scan.start
+    scan.bind(parser)
     _feed(parser, xml, True, book.name, member)
     scan.finish()
 
@@ -338,7 +342,9 @@ def _parser(name: str, member: str, scan) -> xml.parsers.expat.XMLParserType:
         )
 
     parser.StartDoctypeDeclHandler = doctype
-    if scan is not None:
+    if isinstance(scan, _SheetScan):
+        scan.bind(parser)
+    elif scan is not None:
         parser.StartElementHandler = scan.start
     return parser
 
@@ -439,7 +445,9 @@ class _Book:
 class _SheetScan:
     """A worksheet's extent as calamine computes it: cells with a value (a <v>, <is> or <f>
     inside the <c>), placed by their r="A1" or, without one, next to the previous cell (rows
-    likewise). Only element starts are handled, so a cell is counted when its value starts."""
+    likewise). Only element starts are handled, so a cell is counted when its value starts.
+    A shared-string cell's index must be digits: calamine reads "-1" or "1.9" as a number cast
+    to an index, and so as another string (a figure credited to another commune)."""
 
     def __init__(self, book: _Book, sheet: str | None):
         self.book, self.sheet = book, sheet or "?"
@@ -447,8 +455,17 @@ class _SheetScan:
         self.pending: tuple[int, int] | None = None  # a <c> whose value has not started yet
         self.rows = self.cols = self.cells = 0
         self.kinds: dict[str, int] = {}
+        self.shared = False  # the current <c> has t="s"
+        self.index: list[str] | None = None  # the text of a shared-string cell's <v> so far
+        self.parser = None
+
+    def bind(self, parser) -> None:
+        self.parser = parser
+        parser.StartElementHandler = self.start
 
     def start(self, tag: str, attrs: dict) -> None:
+        if self.index is not None:
+            self.check_index()
         kind = self.kinds.get(tag)
         if kind is None:
             kind = self.kinds[tag] = _XLSX_KINDS.get(tag.rpartition(_SEP)[2], 0)
@@ -459,10 +476,14 @@ class _SheetScan:
                 self.pending = (max(self.row, 1), self.col)
             else:
                 self.pending = self.place(ref)
-        elif kind == _VALUE:
+            self.shared = attrs.get("t") == "s"
+        elif kind in (_VALUE, _V):
             if self.pending is not None:
                 self.value(*self.pending)
                 self.pending = None
+            if kind == _V and self.shared:
+                self.index = []
+                self.parser.CharacterDataHandler = self.index.append
         elif kind == _ROW:
             ref = attrs.get("r")
             self.row = self.row + 1 if ref is None else self.number(ref, ref)
@@ -470,6 +491,22 @@ class _SheetScan:
             self.pending = None
         elif kind == _MERGE:
             self.book.merge(self.sheet)
+
+    def check_index(self) -> None:
+        """The text of a shared-string <v> (up to the next element, or the end of the sheet)."""
+        text, self.index = "".join(self.index).strip(), None
+        self.parser.CharacterDataHandler = None
+        if not (text.isascii() and text.isdigit()):
+            cell = f"{column_letters(self.col)}{self.row}"
+            raise _Refused(
+                _refuse(
+                    self.book.name,
+                    f"trang {self.sheet}, dòng {self.row}: ô {cell} trỏ tới chuỗi dùng chung số "
+                    f"{text[:20]!r}, không tồn tại; tệp bị hỏng",
+                    f"sheet {self.sheet}, row {self.row}: cell {cell} refers to shared string "
+                    f"{text[:20]!r}, which cannot exist; the file is corrupt",
+                )
+            )
 
     def place(self, ref: str) -> tuple[int, int]:
         """A cell's r="AB12" as (row, column); its column becomes the scan's (a next cell
@@ -483,16 +520,18 @@ class _SheetScan:
         return (self.number(digits, ref) if digits else max(self.row, 1)), self.col
 
     def number(self, digits: str, ref: str) -> int:
+        """The row number in a row's r or a cell's; row 0 (which calamine cannot place, and a
+        reader counting from 1 would drop) refuses the file, naming where it was found."""
         if not digits.isascii() or not digits.isdigit():
             return self.row + 1  # not a number: calamine refuses the sheet, the extent is bounded
         n = int(digits) if len(digits) <= _MAX_DIGITS else 10**_MAX_DIGITS
         if n == 0:
+            vi, en = (f"ô {ref}", f"cell {ref}") if ref != digits else ("một dòng", "a row")
             raise _Refused(
                 _refuse(
                     self.book.name,
-                    f"trang {self.sheet}: ô hoặc dòng {ref} mang số dòng 0 (dòng đánh số từ 1); "
-                    "tệp bị hỏng",
-                    f"sheet {self.sheet}: cell or row {ref} is numbered row 0 (rows start at 1); "
+                    f"trang {self.sheet}: {vi} mang số dòng 0 (dòng đánh số từ 1); tệp bị hỏng",
+                    f"sheet {self.sheet}: {en} is numbered row 0 (rows start at 1); "
                     "the file is corrupt",
                 )
             )
@@ -507,11 +546,16 @@ class _SheetScan:
             self.book.check(self.sheet, self.rows, self.cols, self.cells, row)
 
     def finish(self) -> None:
+        if self.index is not None:  # the sheet ended in a shared-string <v>
+            try:
+                self.check_index()
+            except _Refused as refused:
+                raise refused.refusal from None
         self.book.add(max(self.rows * self.cols, self.cells))
 
 
-_CELL, _VALUE, _ROW, _MERGE = 1, 2, 3, 4
-_XLSX_KINDS = {"c": _CELL, "v": _VALUE, "is": _VALUE, "f": _VALUE, "row": _ROW, "mergeCell": _MERGE}
+_CELL, _VALUE, _V, _ROW, _MERGE = 1, 2, 3, 4, 5
+_XLSX_KINDS = {"c": _CELL, "v": _V, "is": _VALUE, "f": _VALUE, "row": _ROW, "mergeCell": _MERGE}
 
 
 class _OdsScan:
