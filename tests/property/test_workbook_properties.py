@@ -1,0 +1,252 @@
+"""Property tests (hypothesis) for the whole per-file read of workbooks: random and malformed
+sheet XML, truncated zips, random member names, random bytes inside valid zips, random .ods
+tables. Whatever the bytes, `read_file` answers with one status row (read, rejected, ...) and a
+bilingual reason naming the file when it is not read, within a time bound, and never by an
+error nobody foresaw. Workbooks written by openpyxl read back exactly (a reader independent of
+calamine writes them)."""
+
+from __future__ import annotations
+
+import io
+import math
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import openpyxl
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from assets.ingest.landing import landing_files, read_file
+from assets.ingest.limits import column_letters
+from assets.ingest.readers import read_sheets
+from tests.hostile.cases import minimal_xlsx
+
+SECONDS = 5.0
+NO_TABLE = "no report table found"  # landing's reason for a readable file holding no report
+STATUSES = {"read", "rejected", "cell_sites"}
+FAST = settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+REFS = st.builds(
+    lambda col, row: f"{column_letters(col)}{row}",
+    st.integers(1, 40) | st.integers(1, 20_000),
+    st.integers(0, 60) | st.integers(0, 2_000_000),
+)
+TEXT = st.sampled_from(
+    ["x", "Mã xã", "&amp;", "&#xD800;", "_xD800_", "&#65;", "2_0", "-1", " ", "<", "]]>", "\x00"]
+) | st.text(max_size=8)
+NUMBERS = st.sampled_from(["0", "1", "-1", "2_0", "1e308", "1.5", "", "NaN", "99999999999"])
+# Pieces of sheet XML, well-formed or not, in any order.
+PIECES = st.one_of(
+    st.builds(lambda r: f'<row r="{r}">', st.integers(-2, 300_000)),
+    st.just("<row>"),
+    st.just("</row>"),
+    st.builds(
+        lambda r, t: f'<c r="{r}"{t}>',
+        REFS,
+        st.sampled_from(["", ' t="s"', ' t="inlineStr"', ' t="str"', ' t="b"', ' t="e"', ' t="d"']),
+    ),
+    st.just("<c>"),
+    st.just("<c/>"),
+    st.just("</c>"),
+    st.builds(lambda v: f"<v>{v}</v>", NUMBERS),
+    st.builds(lambda t: f"<is><t>{t}</t></is>", TEXT),
+    st.builds(lambda a, b: f'<mergeCell ref="{a}:{b}"/>', REFS, REFS),
+    st.just("<f>SUM(A1:A2)</f>"),
+    st.just('<x:c r="A1">'),
+    TEXT,
+)
+SHEET_XML = st.lists(PIECES, max_size=40).map(
+    lambda parts: "".join(parts).encode("utf-8", "replace")
+)
+
+
+def _good_workbook() -> bytes:
+    return minimal_xlsx(
+        b'<row r="1"><c r="A1" t="inlineStr"><is><t>M\xc3\xa3 x\xc3\xa3</t></is></c>'
+        b'<c r="B1"><v>12</v></c></row><row r="2"><c r="A2"><v>1.5</v></c></row>'
+    )
+
+
+def _read(data: bytes, name: str = "bao_cao.xlsx", catalogue=None) -> dict:
+    """read_file on `data` landed as `name`; checks the status row, the time and the reason."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / name).write_bytes(data)
+        (file,) = landing_files(folder)
+        started = time.perf_counter()
+        observations, status = read_file(file, catalogue)
+        took = time.perf_counter() - started
+    assert took < SECONDS, (took, status)
+    assert status["status"] in STATUSES, status
+    assert status["source_file"] == name
+    if status["status"] != "read":
+        assert status["reason_vi"] and status["reason_en"], status
+        if not status["reason_en"].startswith(NO_TABLE):  # the table's absence, not the bytes
+            assert name in status["reason_en"] and name in status["reason_vi"], status
+    assert "unexpected error" not in (status["reason_en"] or ""), status
+    assert len(observations) == (status["observations"] or 0)
+    return status
+
+
+@FAST
+@given(SHEET_XML, st.booleans(), st.lists(TEXT, max_size=3) | st.none())
+def test_any_sheet_xml_gets_a_status(catalogue, xml, prefixed, shared):
+    extra = {}
+    if shared is not None:
+        items = "".join(f"<si><t>{s}</t></si>" for s in shared)
+        extra["xl/sharedStrings.xml"] = f"<sst>{items}</sst>".encode("utf-8", "replace")
+    if prefixed:
+        xml = xml.replace(b"<c ", b"<x:c ").replace(b"</c>", b"</x:c>")
+    _read(minimal_xlsx(xml, extra=extra, prefix="x:" if prefixed else ""), catalogue=catalogue)
+
+
+@FAST
+@given(st.data())
+def test_a_truncated_workbook_gets_a_status(catalogue, data):
+    whole = _good_workbook()
+    cut = data.draw(st.integers(0, len(whole) - 1))
+    status = _read(whole[:cut] or b"P", catalogue=catalogue)
+    assert status["status"] == "rejected"
+
+
+@FAST
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(
+                ["xl/worksheets/sheet1.xml", "xl/workbook.xml", "mimetype", "content.xml"]
+            )
+            | st.text(min_size=1, max_size=20),
+            st.binary(max_size=64) | SHEET_XML,
+        ),
+        max_size=6,
+    ),
+    st.sampled_from(["bao_cao.xlsx", "bao_cao.ods", "bao_cao.xlsm"]),
+)
+def test_any_members_get_a_status(catalogue, members, name):
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for member, body in dict(members).items():  # one body per name (zipfile warns else)
+            try:
+                zf.writestr(member, body)
+            except (ValueError, UnicodeEncodeError, IndexError):
+                continue  # a name zipfile itself will not write
+    _read(out.getvalue(), name, catalogue=catalogue)
+
+
+@FAST
+@given(st.data(), st.booleans())
+def test_random_bytes_inside_a_valid_zip_get_a_status(catalogue, data, stored):
+    whole = _good_workbook()
+    if stored:  # the sheet's XML itself then lies in the zip's bytes, to be damaged
+        src, out = zipfile.ZipFile(io.BytesIO(whole)), io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as dst:
+            for info in src.infolist():
+                dst.writestr(info.filename, src.read(info))
+        whole = out.getvalue()
+    damaged = bytearray(whole)
+    for _ in range(data.draw(st.integers(1, 8))):
+        at = data.draw(st.integers(0, len(damaged) - 1))
+        damaged[at] = data.draw(st.integers(0, 255))
+    _read(bytes(damaged), catalogue=catalogue)
+
+
+ODS_PIECES = st.one_of(
+    st.builds(
+        lambda n: f'<table:table-row table:number-rows-repeated="{n}">',
+        st.sampled_from(["1", "3", "0", "-1", "x", "1048576", "99999999999999"]),
+    ),
+    st.just("<table:table-row>"),
+    st.just("</table:table-row>"),
+    st.builds(
+        lambda n, v: f'<table:table-cell table:number-columns-repeated="{n}"{v}>',
+        st.sampled_from(["1", "2", "1024", "0", "16384"]),
+        st.sampled_from(["", ' office:value-type="float" office:value="1"']),
+    ),
+    st.just("<table:covered-table-cell/>"),
+    st.just('<table:table-cell table:number-columns-spanned="2" table:number-rows-spanned="2">'),
+    st.just("</table:table-cell>"),
+    st.builds(lambda t: f"<text:p>{t}</text:p>", TEXT),
+    st.builds(lambda n: f'<table:table table:name="{n}">', st.sampled_from(["T", "Bảng 2"])),
+    st.just("</table:table>"),
+)
+
+
+@FAST
+@given(st.lists(ODS_PIECES, max_size=30))
+def test_any_ods_table_gets_a_status(catalogue, pieces):
+    body = "".join(pieces).encode("utf-8", "replace")
+    content = (
+        b'<?xml version="1.0"?><office:document-content '
+        b'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        b'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        b'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body>'
+        b'<office:spreadsheet><table:table table:name="T">'
+        + body
+        + b"</table:table></office:spreadsheet></office:body></office:document-content>"
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(
+            "mimetype", b"application/vnd.oasis.opendocument.spreadsheet", zipfile.ZIP_STORED
+        )
+        zf.writestr("content.xml", content)
+    _read(out.getvalue(), "bao_cao.ods", catalogue=catalogue)
+
+
+CELL_VALUES = st.one_of(
+    st.integers(-(10**12), 10**12),
+    # openpyxl writes 16 significant digits (%.16g): a double needing 17 would not come back
+    st.floats(allow_nan=False, allow_infinity=False)
+    .map(lambda f: float(f"{f:.15g}"))
+    .filter(math.isfinite),
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=12
+    ).filter(lambda s: s.strip() == s and not s.startswith("=") and "_x" not in s),
+)
+
+
+@FAST
+@given(
+    st.dictionaries(
+        st.tuples(st.integers(1, 60), st.integers(1, 12)), CELL_VALUES, min_size=1, max_size=40
+    ),
+    st.lists(
+        st.tuples(st.integers(1, 30), st.integers(1, 8), st.integers(0, 3), st.integers(0, 2)),
+        max_size=4,
+    ),
+)
+def test_workbooks_openpyxl_writes_read_back_exactly(tmp_path_factory, cells, merges):
+    """The grid read (limits' scan, then calamine) is the grid written, merges included."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Báo cáo"
+    for (r, c), value in cells.items():
+        sheet.cell(r, c, value)
+    written = set()
+    for r, c, dr, dc in merges:
+        span = {(r + i, c + j) for i in range(dr + 1) for j in range(dc + 1)}
+        if (dr or dc) and not span & written:
+            sheet.merge_cells(start_row=r, start_column=c, end_row=r + dr, end_column=c + dc)
+            written |= span
+    path = tmp_path_factory.mktemp("wb") / "ghi.xlsx"
+    book.save(path)
+    expected = {(r, c): v for (r, c), v in cells.items() if sheet.cell(r, c).value is not None}
+    (read,) = read_sheets(path)
+    got = {
+        (i + 1, j + 1): v
+        for i, row in enumerate(read.rows)
+        for j, v in enumerate(row)
+        if v is not None
+    }
+    assert got == {k: float(v) if isinstance(v, int) else v for k, v in expected.items()}
+    merged = {((r0 + 1, c0 + 1), (r1 + 1, c1 + 1)) for (r0, c0), (r1, c1) in read.merged}
+    assert merged == {
+        ((m.min_row, m.min_col), (m.max_row, m.max_col)) for m in sheet.merged_cells.ranges
+    }
