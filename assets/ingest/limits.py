@@ -10,7 +10,8 @@ the file, and the sheet, row or column where one applies.
 
 The limits are settings (environment variables, read when a file is read so that worker
 processes inherit them): DXLAKE_MAX_FILE_MB, DXLAKE_MAX_UNCOMPRESSED_MB, DXLAKE_MAX_RATIO,
-DXLAKE_MAX_ROWS, DXLAKE_MAX_COLUMNS, DXLAKE_MAX_CELLS, DXLAKE_MAX_LINE_BYTES.
+DXLAKE_MAX_ROWS, DXLAKE_MAX_COLUMNS, DXLAKE_MAX_CELLS, DXLAKE_MAX_LINE_BYTES,
+DXLAKE_MAX_ZIP_ENTRIES, DXLAKE_MAX_WORKBOOK_CELLS, DXLAKE_MAX_MERGED_RANGES.
 """
 
 from __future__ import annotations
