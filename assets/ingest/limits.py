@@ -153,6 +153,7 @@ def sniff(path: Path, limits: Limits, data: bytes | None = None) -> str:
 # backtrack (a 5 KB sheet of unclosed tags once took seconds). The scan counts what calamine
 # would allocate: the dense grid of each sheet (its extent), over the workbook too, and merges.
 
+_XLSX_SHEET = re.compile(r"xl/worksheets/[^/]+\.xml")
 _SEP = "|"  # expat's namespace separator: element names come as "uri|local"
 _WORKBOOK = "xl/workbook.xml"
 _WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
@@ -180,13 +181,10 @@ def check_zip(name: str, data: bytes, limits: Limits) -> list[tuple[str, str]]:
             infos = zf.infolist()
             check_directory(name, infos, limits)
             names = {i.filename for i in infos}
-            book = _Book(name, limits)
-            # OpenDocument: all the sheets are in content.xml
-            ods = "mimetype" in names
-            sheets = {"content.xml": None} if ods else _xlsx_sheets(name, zf, names)
+            book = _Book(name, limits, zf)
             left = cap
             for info in infos:
-                left = _scan_member(zf, info, sheets, book, left)
+                left = _scan_member(zf, info, book, left)
                 if left < 0:
                     raise _bomb(name, cap + 1, limits)
     except (
@@ -207,19 +205,20 @@ def check_zip(name: str, data: bytes, limits: Limits) -> list[tuple[str, str]]:
     return zip_notes(names)
 
 
-def _scan_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, sheets: dict, book: _Book, left):
+def _scan_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, book: _Book, left: int) -> int:
     """Inflate one member in chunks, counting its bytes against `left` (returned, less them).
-    A sheet's XML goes through expat and a scanner, and any other member that turns out to hold
-    <sheetData> (a sheet the relations name elsewhere) is scanned again from its start as one."""
+    A sheet's XML (an .ods's content.xml, an .xlsx's xl/worksheets/*.xml) goes through expat
+    and a scanner, and any other member that turns out to hold <sheetData> (a sheet the
+    workbook's relations put elsewhere: calamine follows them) is scanned again as one."""
     member = info.filename
     if info.is_dir():
         return left
-    if member not in sheets:
-        scan = None
-    elif sheets[member] is None:  # content.xml of an .ods
+    if member == "content.xml":  # OpenDocument: all the sheets are in it
         scan = _OdsScan(book)
+    elif _XLSX_SHEET.match(member):
+        scan = _SheetScan(book, member)
     else:
-        scan = _SheetScan(book, sheets[member])
+        scan = None
     if isinstance(scan, _SheetScan) and info.file_size <= SMALL_SHEET_BYTES:
         xml, left = _inflate(zf, info, left)
         if left >= 0:
@@ -249,7 +248,7 @@ def _scan_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, sheets: dict, book:
 def _rescan(zf: zipfile.ZipFile, info: zipfile.ZipInfo, book: _Book, left: int) -> int:
     """A member found to hold <sheetData> (a sheet where only the relations say): scanned as one
     from its start; its bytes were counted up to where it was found, counted again in full."""
-    scan = _SheetScan(book, info.filename.rsplit("/", 1)[-1].rsplit(".", 1)[0])
+    scan = _SheetScan(book, info.filename)
     if info.file_size <= SMALL_SHEET_BYTES:
         xml, left = _inflate(zf, info, left)
         if left >= 0:
@@ -287,8 +286,9 @@ _TIERS = [
     (re.compile(rb' r="(?![A-Z]{0,2}[1-9][0-9]{0,2}")'), 999, 702),
     (re.compile(rb' r="(?![A-Z]?[1-9][0-9]{0,4}")'), 99_999, 26),
 ]
-# A shared-string cell (t="s", in any spelling) whose value is not a plain <v>digits</v>.
-_ODD_SHARED = re.compile(rb't\s*=\s*["\']s["\'](?!(?:\s[^>]*)?(?:><v>[0-9]{1,9}</v>|/>))')
+# A shared-string cell (t="s", in any spelling) whose value is not a plain <v>digits</v> within
+# a few hundred bytes (bounded: each t="s" is looked past once, however long the tag).
+_ODD_SHARED = re.compile(rb't\s*=\s*["\']s["\'](?!(?:\s[^<>]{0,400})?(?:><v>[0-9]{1,9}</v>|/>))')
 # A cell or row element written otherwise than `<c ` / `<row ` (prefixed, or no attribute).
 # (Each search has a literal start, which re finds fast; one alternation of them would not.)
 _ODD_TAGS = [re.compile(p) for p in (rb"<(?:c|row)[\t\n\r/>]", rb":c[\s/>]", rb":row[\s/>]")]
@@ -367,8 +367,7 @@ def _feed(parser, chunk: bytes, final: bool, name: str, member: str) -> None:
 
 
 def _xlsx_sheets(name: str, zf: zipfile.ZipFile, names: set[str]) -> dict[str, str]:
-    """{member: sheet name} for the worksheets the workbook lists (as calamine finds them: the
-    workbook's relations); a sheet listed nowhere is found by content later."""
+    """{member: sheet name} for the worksheets the workbook lists, by its relations."""
     if _WORKBOOK not in names or _WORKBOOK_RELS not in names:
         return {}
     listed: dict[str, str] = {}  # relation id → sheet name
@@ -397,10 +396,21 @@ def _xlsx_sheets(name: str, zf: zipfile.ZipFile, names: set[str]) -> dict[str, s
 class _Book:
     """What a whole workbook adds up to: the grids calamine would build, and merged ranges."""
 
-    def __init__(self, name: str, limits: Limits):
-        self.name, self.limits = name, limits
+    def __init__(self, name: str, limits: Limits, zf: zipfile.ZipFile):
+        self.name, self.limits, self.zf = name, limits, zf
         self.cells = 0  # the dense grids of the sheets scanned so far
         self.merged = 0
+        self.names: dict[str, str] | None = None  # member → sheet name, read when one is needed
+
+    def sheet_name(self, member: str) -> str:
+        """The name the workbook gives the sheet in `member` (for a refusal's reason: read only
+        then), else the member's file name."""
+        if self.names is None:
+            try:
+                self.names = _xlsx_sheets(self.name, self.zf, set(self.zf.namelist()))
+            except (UnreadableFile, zipfile.BadZipFile, zlib.error, EOFError, OSError):
+                self.names = {}
+        return self.names.get(member) or member.rsplit("/", 1)[-1].rsplit(".", 1)[0]
 
     def merge(self, sheet: str) -> None:
         self.merged += 1
@@ -450,8 +460,8 @@ class _SheetScan:
     A shared-string cell's index must be digits: calamine reads "-1" or "1.9" as a number cast
     to an index, and so as another string (a figure credited to another commune)."""
 
-    def __init__(self, book: _Book, sheet: str | None):
-        self.book, self.sheet = book, sheet or "?"
+    def __init__(self, book: _Book, member: str):
+        self.book, self.member = book, member
         self.row = self.col = 0  # where the scan is (1-based; 0: before the first)
         self.pending: tuple[int, int] | None = None  # a <c> whose value has not started yet
         self.rows = self.cols = self.cells = 0
@@ -459,6 +469,10 @@ class _SheetScan:
         self.shared = False  # the current <c> has t="s"
         self.index: list[str] | None = None  # the text of a shared-string cell's <v> so far
         self.parser = None
+
+    @property
+    def sheet(self) -> str:
+        return self.book.sheet_name(self.member)
 
     def bind(self, parser) -> None:
         self.parser = parser
