@@ -19,11 +19,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assets.ingest.landing import landing_files, read_file
-from assets.ingest.limits import column_letters
+from assets.ingest.limits import (
+    Limits,
+    UnreadableFile,
+    _Book,
+    _feed,
+    _parser,
+    _sheet_bound,
+    _SheetScan,
+    column_letters,
+)
 from assets.ingest.readers import read_sheets
 from tests.hostile.cases import minimal_xlsx
 
 SECONDS = 5.0
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NO_TABLE = "no report table found"  # landing's reason for a readable file holding no report
 STATUSES = {"read", "rejected", "cell_sites"}
 FAST = settings(
@@ -250,3 +260,74 @@ def test_workbooks_openpyxl_writes_read_back_exactly(tmp_path_factory, cells, me
     assert merged == {
         ((m.min_row, m.min_col), (m.max_row, m.max_col)) for m in sheet.merged_cells.ranges
     }
+
+
+HUGE = Limits(
+    max_rows=10**12,
+    max_columns=10**12,
+    max_cells=10**24,
+    max_workbook_cells=10**24,
+    max_merged_ranges=10**12,
+)
+
+
+def _exact(xml: bytes) -> tuple[int, int, int, int] | UnreadableFile | None:
+    """What the exact scan (expat and _SheetScan) finds: (rows, columns, cells, merged), its
+    refusal, or None for XML expat refuses."""
+    book = _Book("t.xlsx", HUGE, zipfile.ZipFile(io.BytesIO(minimal_xlsx(b""))))
+    scan = _SheetScan(book, "xl/worksheets/sheet1.xml")
+    parser = _parser(book.name, scan.member, scan)
+    try:
+        _feed(parser, xml, True, book.name, scan.member)
+        scan.finish()
+    except UnreadableFile as refused:
+        return None if "well-formed" in refused.reason_en else refused
+    return scan.rows, scan.cols, scan.cells, book.merged
+
+
+def _cell_xml(ref: str | None, kind: str, value: str | None, attrs: str) -> str:
+    r = f' r="{ref}"' if ref is not None else ""
+    t = f' t="{kind}"' if kind else ""
+    if value is None:
+        return f"<c{r}{t}{attrs}/>"
+    inner = f"<is><t>{value}</t></is>" if kind == "inlineStr" else f"<v>{value}</v>"
+    return f"<c{r}{attrs}{t}>{inner}</c>"
+
+
+# Well-formed rows of cells as Excel writes them, with what it never writes mixed in.
+CELL_XML = st.builds(
+    _cell_xml,
+    st.none() | REFS | st.sampled_from(["A0", "a1", "A01", "&#65;1", "AAAA1"]),
+    st.sampled_from(["", "s", "inlineStr", "n"]),
+    st.none() | NUMBERS | st.sampled_from(["12", "0", "&#45;1", " 3"]),
+    st.sampled_from(["", ' s="1"', " r2='x'"]),
+)
+ROW_XML = st.builds(
+    lambda r, cells: (f'<row r="{r}">' if r is not None else "<row>") + "".join(cells) + "</row>",
+    st.none() | st.integers(0, 300_000) | st.integers(1, 999),
+    st.lists(CELL_XML, max_size=6),
+)
+MERGE_XML = st.builds(lambda a, b: f'<mergeCell ref="{a}:{b}"/>', REFS, REFS)
+WELL_FORMED = st.builds(
+    lambda rows, merges: (
+        "".join(rows).encode()
+        + (b"</sheetData><mergeCells>" + "".join(merges).encode() + b"</mergeCells><sheetData>")
+    ),
+    st.lists(ROW_XML, max_size=8),
+    st.lists(MERGE_XML, max_size=3),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(SHEET_XML | WELL_FORMED, st.booleans())
+def test_the_fast_bound_never_undercounts_the_exact_scan(body, wrapped):
+    """_sheet_bound (byte counts, no Python per cell) may answer only for a sheet the exact
+    scan accepts, and then with at least its extent, cells and merged ranges."""
+    xml = f'<worksheet xmlns="{MAIN}"><sheetData>'.encode() + body + b"</sheetData></worksheet>"
+    xml = xml if wrapped else body
+    exact = _exact(xml)
+    bound = _sheet_bound(xml)
+    if bound is None or exact is None:
+        return
+    assert not isinstance(exact, UnreadableFile), (exact.reason_en, bound)
+    assert all(b >= e for b, e in zip(bound, exact, strict=True)), (bound, exact)
