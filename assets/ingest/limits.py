@@ -16,6 +16,7 @@ DXLAKE_MAX_ZIP_ENTRIES, DXLAKE_MAX_WORKBOOK_CELLS, DXLAKE_MAX_MERGED_RANGES.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import posixpath
@@ -314,18 +315,28 @@ def _sheet_bound(xml: bytes) -> tuple[int, int, int, int] | None:
     return None
 
 
+# Bounds of well-formed sheets already seen in this process, by their bytes' BLAKE2 digest: a
+# province's template comes back from every commune with the same instructions sheet.
+_BOUNDS: dict[bytes, tuple[int, int, int, int]] = {}
+_BOUNDS_KEPT = 512
+
+
 def _scan_small_sheet(book: _Book, scan: _SheetScan, member: str, xml: bytes) -> None:
     """A sheet held whole: when _sheet_bound proves it under every limit, expat only checks it
     is well-formed (in C, no handler: the national hot path); otherwise _SheetScan counts."""
-    parser = _parser(book.name, member, None)
-    bound = _sheet_bound(xml)
+    digest = hashlib.blake2b(xml, digest_size=16).digest()
+    bound = _BOUNDS.get(digest) or _sheet_bound(xml)
     if bound is not None and book.fits(*bound):
-        _feed(parser, xml, True, book.name, member)
+        if digest not in _BOUNDS:
+            _feed(_parser(book.name, member, None), xml, True, book.name, member)
+            if len(_BOUNDS) >= _BOUNDS_KEPT:
+                _BOUNDS.pop(next(iter(_BOUNDS)))
+            _BOUNDS[digest] = bound
         rows, cols, cells, merged = bound
         book.add(max(rows * cols, cells))
         book.merged += merged
         return
-    scan.bind(parser)
+    parser = _parser(book.name, member, scan)
     _feed(parser, xml, True, book.name, member)
     scan.finish()
 

@@ -86,6 +86,9 @@ _KINDS = {
 }
 
 
+_EMPTY = {"": None}
+
+
 def _read_spreadsheet(name: str, data: bytes, limits: Limits) -> list[Sheet]:
     """The worksheets calamine reads from `data` (it tells the format by the bytes, not the
     name). The grid of each is checked before it becomes Python lists (an .xls is not scanned
@@ -102,9 +105,8 @@ def _read_spreadsheet(name: str, data: bytes, limits: Limits) -> list[Sheet]:
                 lim.check_grid(name, meta.name, height, width, limits)
                 total += height * width
                 lim.check_workbook_grid(name, meta.name, total, limits)
-            rows = [
-                [None if cell == "" else cell for cell in row]
-                for row in sheet.to_python(skip_empty_area=False)
+            rows = [  # calamine's "" for an empty cell becomes None, by a C-level map
+                list(map(_EMPTY.get, row, row)) for row in sheet.to_python(skip_empty_area=False)
             ]
             merged = [tuple(r) for r in (sheet.merged_cell_ranges or [])]
             _check_merged(name, meta.name, merged, rows)
