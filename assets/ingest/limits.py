@@ -155,6 +155,9 @@ def sniff(path: Path, limits: Limits, data: bytes | None = None) -> str:
 # would allocate: the dense grid of each sheet (its extent), over the workbook too, and merges.
 
 _XLSX_SHEET = re.compile(r"xl/worksheets/[^/]+\.xml")
+# How a sheet found by content is recognised: <sheetData> in UTF-8 (or any ASCII-compatible
+# encoding) or UTF-16, both of which expat and calamine read.
+_SHEET_MARKS = tuple("sheetData".encode(e) for e in ("utf-8", "utf-16-le", "utf-16-be"))
 _SEP = "|"  # expat's namespace separator: element names come as "uri|local"
 _WORKBOOK = "xl/workbook.xml"
 _WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
@@ -216,7 +219,7 @@ def _scan_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, book: _Book, left: 
         return left
     if member == "content.xml":  # OpenDocument: all the sheets are in it
         scan = _OdsScan(book)
-    elif _XLSX_SHEET.match(member):
+    elif _XLSX_SHEET.fullmatch(member):
         scan = _SheetScan(book, member)
     else:
         scan = None
@@ -234,9 +237,9 @@ def _scan_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, book: _Book, left: 
             left -= len(chunk)
             if left < 0:
                 return left
-            if scan is None and b"sheetData" in tail + chunk:
+            if scan is None and any(mark in tail + chunk for mark in _SHEET_MARKS):
                 return _rescan(zf, info, book, left)
-            tail = chunk[-16:]
+            tail = chunk[-32:]
             if parser is not None:
                 _feed(parser, chunk, False, book.name, member)
     if parser is not None:
@@ -285,8 +288,11 @@ SMALL_SHEET_BYTES = 4 * _MB  # sheets up to this size are held whole and may tak
 _TIERS = [
     (re.compile(rb' r="(?![A-Z]?[1-9][0-9]{0,2}")'), 999, 26),
     (re.compile(rb' r="(?![A-Z]{0,2}[1-9][0-9]{0,2}")'), 999, 702),
+    (re.compile(rb' r="(?![A-Z]?[1-9][0-9]{0,3}")'), 9_999, 26),
     (re.compile(rb' r="(?![A-Z]?[1-9][0-9]{0,4}")'), 99_999, 26),
 ]
+# An XML declaration naming an encoding, which the byte counts below must be able to read.
+_DECLARED = re.compile(rb'\s*<\?xml[^>]{0,200}?encoding\s*=\s*["\']([^"\']{0,40})')
 # A shared-string cell (t="s", in any spelling) whose value is not a plain <v>digits</v> within
 # a few hundred bytes (bounded: each t="s" is looked past once, however long the tag).
 _ODD_SHARED = re.compile(rb't\s*=\s*["\']s["\'](?!(?:\s[^<>]{0,400})?(?:><v>[0-9]{1,9}</v>|/>))')
@@ -297,12 +303,15 @@ _ODD_TAGS = [re.compile(p) for p in (rb"<(?:c|row)[\t\n\r/>]", rb":c[\s/>]", rb"
 
 def _sheet_bound(xml: bytes) -> tuple[int, int, int, int] | None:
     """(rows, columns, cells, merged ranges) the sheet cannot exceed, from byte counts and
-    literal-prefix searches (no Python per cell); None unless every <c> and <row> starts with
+    literal-prefix searches (no Python per cell), on UTF-8 only; None unless every <c> and <row> starts with
     a plain r="A1" / r="1" (no character reference or other spelling; and no cell or row
     without r, whose place is positional): _SheetScan then counts exactly. Every count can
     only over-estimate what expat will see (a comment or text adds to it; a duplicate r makes
     the XML malformed), so the bound holds for any bytes."""
-    if b"&#" in xml or _ODD_SHARED.search(xml):
+    declared = _DECLARED.match(xml[:300])
+    if declared and declared.group(1).lower() not in (b"utf-8", b"utf8"):
+        return None  # (UTF-16 has NUL bytes, below; other encodings: counted exactly)
+    if b"\x00" in xml or b"&#" in xml or _ODD_SHARED.search(xml):
         return None
     cells = xml.count(b"<c ")
     if xml.count(b'<c r="') < cells or xml.count(b'<row r="') < xml.count(b"<row "):
@@ -725,6 +734,16 @@ def check_workbook_grid(name: str, sheet: str, cells: int, limits: Limits) -> No
         raise _too_many_workbook_cells(name, sheet, cells, limits)
 
 
+def _too_many_workbook_cells(name: str, sheet: str, cells: int, limits: Limits) -> UnreadableFile:
+    return _refuse(
+        name,
+        f"các trang cộng lại có {cells:,} ô (tới trang {sheet}), vượt giới hạn "
+        f"{limits.max_workbook_cells:,} ô cho cả tệp (DXLAKE_MAX_WORKBOOK_CELLS)",
+        f"its sheets add up to {cells:,} cells (reached in sheet {sheet}), over the "
+        f"{limits.max_workbook_cells:,}-cell limit for a workbook (DXLAKE_MAX_WORKBOOK_CELLS)",
+    )
+
+
 # ---- delimited text ----------------------------------------------------------------------------
 
 
@@ -838,16 +857,6 @@ def _too_many_cells(name: str, sheet: str | None, cells: int, limits: Limits) ->
         f"có {cells:,} ô{_where(sheet)}, vượt giới hạn {limits.max_cells:,} ô (DXLAKE_MAX_CELLS)",
         f"has {cells:,} cells{_where(sheet, True)}, over the {limits.max_cells:,}-cell limit "
         "(DXLAKE_MAX_CELLS)",
-    )
-
-
-def _too_many_workbook_cells(name: str, sheet: str, cells: int, limits: Limits) -> UnreadableFile:
-    return _refuse(
-        name,
-        f"các trang cộng lại có {cells:,} ô (tới trang {sheet}), vượt giới hạn "
-        f"{limits.max_workbook_cells:,} ô cho cả tệp (DXLAKE_MAX_WORKBOOK_CELLS)",
-        f"its sheets add up to {cells:,} cells (reached in sheet {sheet}), over the "
-        f"{limits.max_workbook_cells:,}-cell limit for a workbook (DXLAKE_MAX_WORKBOOK_CELLS)",
     )
 
 

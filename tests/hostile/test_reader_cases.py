@@ -323,6 +323,23 @@ CASES = [
         "no report table found",
     ),
     ReaderCase(
+        "utf16_sheet_as_picture.xlsx",  # UTF-16 XML (expat and calamine read it) stored as .png
+        lambda: _replaced(
+            minimal_xlsx(b"", sheet_path="media/image1.png"),
+            "xl/media/image1.png",
+            lambda xml: (
+                xml.decode()
+                .replace('"1.0"?>', '"1.0" encoding="UTF-16"?>')
+                .replace(
+                    "<sheetData>", '<sheetData><row r="900000"><c r="B900000"><v>2</v></c></row>'
+                )
+                .encode("utf-16")
+            ),
+        ),
+        "rejected",
+        "reaches row 900000, sheet Sheet1",
+    ),
+    ReaderCase(
         "positional_cells.xlsx",  # cells without r placed as calamine places them: too wide
         lambda: minimal_xlsx(b"<row>" + b"<c><v>1</v></c>" * 1_200 + b"</row>"),
         "rejected",
