@@ -226,7 +226,7 @@ def _scan_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, book: _Book, left: 
     if isinstance(scan, _SheetScan) and info.file_size <= SMALL_SHEET_BYTES:
         xml, left = _inflate(zf, info, left)
         if left >= 0:
-            _scan_small_sheet(book, scan, member, xml)
+            _scan_small_sheet(book, scan, member, xml, info.CRC)
         return left
     # Other parts are only inflated and counted: calamine parses them (shared strings, styles)
     # with a linear parser and allocates nothing by their numbers.
@@ -311,7 +311,7 @@ def _sheet_bound(xml: bytes) -> tuple[int, int, int, int] | None:
     declared = _DECLARED.match(xml[:300])
     if declared and declared.group(1).lower() not in (b"utf-8", b"utf8"):
         return None  # (UTF-16 has NUL bytes, below; other encodings: counted exactly)
-    if b"\x00" in xml or b"&#" in xml or _ODD_SHARED.search(xml):
+    if b"\x00" in xml or (b"&" in xml and b"&#" in xml) or _ODD_SHARED.search(xml):
         return None
     cells = xml.count(b"<c ")
     if xml.count(b'<c r="') < cells or xml.count(b'<row r="') < xml.count(b"<row "):
@@ -325,22 +325,33 @@ def _sheet_bound(xml: bytes) -> tuple[int, int, int, int] | None:
 
 
 # Bounds of well-formed sheets already seen in this process, by their bytes' BLAKE2 digest: a
-# province's template comes back from every commune with the same instructions sheet.
+# province's template comes back from every commune with the same instructions sheet. The
+# digest is taken only for a sheet whose CRC-32 and size were seen before (a CRC only says
+# which sheets may repeat; an attacker can forge one, not the digest).
 _BOUNDS: dict[bytes, tuple[int, int, int, int]] = {}
+_SEEN: set[tuple[int, int]] = set()
 _BOUNDS_KEPT = 512
 
 
-def _scan_small_sheet(book: _Book, scan: _SheetScan, member: str, xml: bytes) -> None:
+def _scan_small_sheet(
+    book: _Book, scan: _SheetScan, member: str, xml: bytes, crc: int | None = None
+) -> None:
     """A sheet held whole: when _sheet_bound proves it under every limit, expat only checks it
     is well-formed (in C, no handler: the national hot path); otherwise _SheetScan counts."""
-    digest = hashlib.blake2b(xml, digest_size=16).digest()
+    seen = (crc, len(xml))
+    digest = b""
+    if crc is not None and seen in _SEEN:
+        digest = hashlib.blake2b(xml, digest_size=16).digest()
+    elif crc is not None and len(_SEEN) < 4 * _BOUNDS_KEPT:
+        _SEEN.add(seen)
     bound = _BOUNDS.get(digest) or _sheet_bound(xml)
     if bound is not None and book.fits(*bound):
         if digest not in _BOUNDS:
             _feed(_parser(book.name, member, None), xml, True, book.name, member)
-            if len(_BOUNDS) >= _BOUNDS_KEPT:
-                _BOUNDS.pop(next(iter(_BOUNDS)))
-            _BOUNDS[digest] = bound
+            if digest:
+                if len(_BOUNDS) >= _BOUNDS_KEPT:
+                    _BOUNDS.pop(next(iter(_BOUNDS)))
+                _BOUNDS[digest] = bound
         rows, cols, cells, merged = bound
         book.add(max(rows * cols, cells))
         book.merged += merged
