@@ -231,6 +231,7 @@ def _scan_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, book: _Book, left: 
     # Other parts are only inflated and counted: calamine parses them (shared strings, styles)
     # with a linear parser and allocates nothing by their numbers.
     parser = _parser(book.name, member, scan) if scan is not None else None
+    sheet_of = book if isinstance(scan, _SheetScan) else None
     tail = b""
     with zf.open(info) as stream:
         while chunk := stream.read(CHUNK):
@@ -241,9 +242,9 @@ def _scan_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, book: _Book, left: 
                 return _rescan(zf, info, book, left)
             tail = chunk[-32:]
             if parser is not None:
-                _feed(parser, chunk, False, book.name, member)
+                _feed(parser, chunk, False, book.name, member, sheet_of)
     if parser is not None:
-        _feed(parser, b"", True, book.name, member)
+        _feed(parser, b"", True, book.name, member, sheet_of)
     if scan is not None:
         scan.finish()
     return left
@@ -264,8 +265,8 @@ def _rescan(zf: zipfile.ZipFile, info: zipfile.ZipInfo, book: _Book, left: int) 
             left -= len(chunk)
             if left < 0:
                 return left
-            _feed(parser, chunk, False, book.name, info.filename)
-        _feed(parser, b"", True, book.name, info.filename)
+            _feed(parser, chunk, False, book.name, info.filename, book)
+        _feed(parser, b"", True, book.name, info.filename, book)
     scan.finish()
     return left
 
@@ -347,7 +348,7 @@ def _scan_small_sheet(
     bound = _BOUNDS.get(digest) or _sheet_bound(xml)
     if bound is not None and book.fits(*bound):
         if digest not in _BOUNDS:
-            _feed(_parser(book.name, member, None), xml, True, book.name, member)
+            _feed(_parser(book.name, member, None), xml, True, book.name, member, book)
             if digest:
                 if len(_BOUNDS) >= _BOUNDS_KEPT:
                     _BOUNDS.pop(next(iter(_BOUNDS)))
@@ -357,7 +358,7 @@ def _scan_small_sheet(
         book.merged += merged
         return
     parser = _parser(book.name, member, scan)
-    _feed(parser, xml, True, book.name, member)
+    _feed(parser, xml, True, book.name, member, book)
     scan.finish()
 
 
@@ -381,19 +382,25 @@ def _parser(name: str, member: str, scan) -> xml.parsers.expat.XMLParserType:
     return parser
 
 
-def _feed(parser, chunk: bytes, final: bool, name: str, member: str) -> None:
+def _feed(
+    parser, chunk: bytes, final: bool, name: str, member: str, sheet_of: _Book | None = None
+) -> None:
+    """Parse a chunk; malformed XML refuses the file, naming the member (and, `sheet_of` the
+    workbook it is a sheet of, the sheet) and where expat stopped."""
     try:
         parser.Parse(chunk, final)
     except _Refused as refused:
         raise refused.refusal from None
     except xml.parsers.expat.ExpatError as exc:
         what = xml.parsers.expat.ErrorString(exc.code)
+        sheet = sheet_of.sheet_name(member) if sheet_of is not None else None
+        vi, en = (f" (trang {sheet})", f" (sheet {sheet})") if sheet else ("", "")
         raise _refuse(
             name,
-            f"thành phần {member} không phải XML hợp lệ (dòng {exc.lineno}, cột {exc.offset}: "
-            f"{what}); tệp bị hỏng",
-            f"member {member} is not well-formed XML (line {exc.lineno}, column {exc.offset}: "
-            f"{what}); the file is corrupt",
+            f"thành phần {member}{vi} không phải XML hợp lệ (dòng {exc.lineno}, "
+            f"cột {exc.offset}: {what}); tệp bị hỏng",
+            f"member {member}{en} is not well-formed XML (line {exc.lineno}, "
+            f"column {exc.offset}: {what}); the file is corrupt",
         ) from None
 
 

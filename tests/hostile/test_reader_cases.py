@@ -180,7 +180,7 @@ CASES = [
         "unclosed_tags.xlsx",
         lambda: minimal_xlsx(b'<c r="A1">' * 8000),
         "rejected",
-        "member xl/worksheets/sheet1.xml is not well-formed XML (line 1, column",
+        "member xl/worksheets/sheet1.xml (sheet Sheet1) is not well-formed XML (line 1, column",
     ),
     ReaderCase(
         "unclosed_tags_many.xlsx",  # 20 times as many: linear, so still fast
