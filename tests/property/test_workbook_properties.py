@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 
 import openpyxl
+import python_calamine as calamine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,9 +25,11 @@ from assets.ingest.limits import (
     UnreadableFile,
     _Book,
     _feed,
+    _OdsScan,
     _parser,
     _sheet_bound,
     _SheetScan,
+    check_zip,
     column_letters,
 )
 from assets.ingest.readers import read_sheets
@@ -191,7 +194,11 @@ ODS_PIECES = st.one_of(
 @FAST
 @given(st.lists(ODS_PIECES, max_size=30))
 def test_any_ods_table_gets_a_status(catalogue, pieces):
-    body = "".join(pieces).encode("utf-8", "replace")
+    _read(_ods("".join(pieces).encode("utf-8", "replace")), "bao_cao.ods", catalogue=catalogue)
+
+
+def _ods(body: bytes) -> bytes:
+    """An .ods whose first table holds `body` (content.xml markup), as calamine opens it."""
     content = (
         b'<?xml version="1.0"?><office:document-content '
         b'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
@@ -207,7 +214,14 @@ def test_any_ods_table_gets_a_status(catalogue, pieces):
             "mimetype", b"application/vnd.oasis.opendocument.spreadsheet", zipfile.ZIP_STORED
         )
         zf.writestr("content.xml", content)
-    _read(out.getvalue(), "bao_cao.ods", catalogue=catalogue)
+        zf.writestr(
+            "META-INF/manifest.xml",
+            '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'
+            '<manifest:file-entry manifest:full-path="/" '
+            'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+            "</manifest:manifest>",
+        )
+    return out.getvalue()
 
 
 CELL_VALUES = st.one_of(
@@ -294,27 +308,47 @@ def _cell_xml(ref: str | None, kind: str, value: str | None, attrs: str) -> str:
     return f"<c{r}{attrs}{t}>{inner}</c>"
 
 
-# Well-formed rows of cells as Excel writes them, with what it never writes mixed in.
-CELL_XML = st.builds(
-    _cell_xml,
-    st.none() | REFS | st.sampled_from(["A0", "a1", "A01", "&#65;1", "AAAA1"]),
+def _well_formed(refs, kinds, values) -> st.SearchStrategy[bytes]:
+    """Well-formed rows of cells as Excel writes them, with what it never writes mixed in."""
+    cell = st.builds(
+        _cell_xml,
+        st.none() | refs | st.sampled_from(["A0", "a1", "A01", "&#65;1", "AAAA1"]),
+        kinds,
+        st.none() | values,
+        st.sampled_from(["", ' s="1"', " r2='x'"]),
+    )
+    row = st.builds(
+        lambda r, cells: (
+            (f'<row r="{r}">' if r is not None else "<row>") + "".join(cells) + "</row>"
+        ),
+        st.none() | st.integers(0, 300_000) | st.integers(1, 999),
+        st.lists(cell, max_size=6),
+    )
+    merge = st.builds(lambda a, b: f'<mergeCell ref="{a}:{b}"/>', refs, refs)
+    return st.builds(
+        lambda rows, merges: (
+            "".join(rows).encode()
+            + (b"</sheetData><mergeCells>" + "".join(merges).encode() + b"</mergeCells><sheetData>")
+        ),
+        st.lists(row, max_size=8),
+        st.lists(merge, max_size=3),
+    )
+
+
+WELL_FORMED = _well_formed(
+    REFS,
     st.sampled_from(["", "s", "inlineStr", "n"]),
-    st.none() | NUMBERS | st.sampled_from(["12", "0", "&#45;1", " 3"]),
-    st.sampled_from(["", ' s="1"', " r2='x'"]),
+    NUMBERS | st.sampled_from(["12", "0", "&#45;1", " 3"]),
 )
-ROW_XML = st.builds(
-    lambda r, cells: (f'<row r="{r}">' if r is not None else "<row>") + "".join(cells) + "</row>",
-    st.none() | st.integers(0, 300_000) | st.integers(1, 999),
-    st.lists(CELL_XML, max_size=6),
-)
-MERGE_XML = st.builds(lambda a, b: f'<mergeCell ref="{a}:{b}"/>', REFS, REFS)
-WELL_FORMED = st.builds(
-    lambda rows, merges: (
-        "".join(rows).encode()
-        + (b"</sheetData><mergeCells>" + "".join(merges).encode() + b"</mergeCells><sheetData>")
+# Mostly what calamine reads (small references, numbers and inline strings): for comparing grids.
+READABLE = _well_formed(
+    st.builds(
+        lambda col, row: f"{column_letters(col)}{row}",
+        st.integers(1, 30),
+        st.integers(1, 300) | st.integers(1, 250_000),
     ),
-    st.lists(ROW_XML, max_size=8),
-    st.lists(MERGE_XML, max_size=3),
+    st.sampled_from(["", "inlineStr", "n"]),
+    st.sampled_from(["1", "2.5", "-3", "x"]),
 )
 
 
@@ -331,3 +365,82 @@ def test_the_fast_bound_never_undercounts_the_exact_scan(body, wrapped):
         return
     assert not isinstance(exact, UnreadableFile), (exact.reason_en, bound)
     assert all(b >= e for b, e in zip(bound, exact, strict=True)), (bound, exact)
+
+
+def _calamine_grids(data: bytes) -> list[tuple[int, int]] | None:
+    """(rows, columns) of the grid calamine builds for each worksheet, None if it refuses or
+    the zip check refuses the file first (calamine is never shown what the check refuses: an
+    extent of billions of cells aborts the process as it allocates)."""
+    try:
+        check_zip("t", data, Limits())
+    except UnreadableFile:
+        return None
+    try:
+        book = calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        ends = [book.get_sheet_by_name(name).end for name in book.sheet_names]
+    except BaseException as exc:  # calamine's errors and Rust panics
+        if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+            raise
+        return None
+    return [(end[0] + 1, end[1] + 1) if end else (0, 0) for end in ends]
+
+
+@settings(max_examples=300, deadline=None)
+@given(READABLE | WELL_FORMED | SHEET_XML)
+def test_the_scan_never_undercounts_the_grid_calamine_builds(body):
+    """What the scan lets through, calamine builds no larger: its grid's rows and columns are
+    at most the extent the scan counted (so the limits bound calamine's allocation)."""
+    data = minimal_xlsx(body)
+    xml = f'<?xml version="1.0"?><worksheet xmlns="{MAIN}"><sheetData>'.encode()
+    exact = _exact(xml + body + b"</sheetData></worksheet>")
+    grids = _calamine_grids(data)
+    if grids is None or exact is None or isinstance(exact, UnreadableFile):
+        return
+    ((rows, cols),) = grids
+    if rows * cols:
+        assert rows <= exact[0] and cols <= exact[1], (rows, cols, exact)
+
+
+ODS_CELL = st.builds(
+    lambda repeat, value, span: (
+        "<table:table-cell"
+        + (f' table:number-columns-repeated="{repeat}"' if repeat > 1 else "")
+        + (' table:number-columns-spanned="2"' if span else "")
+        + (' office:value-type="float" office:value="1"' if value == "float" else "")
+        + (f"><text:p>{value}</text:p></table:table-cell>" if value else "/>")
+    ),
+    st.sampled_from([1, 1, 2, 40, 1024]),
+    st.sampled_from(["", "float", "x"]),
+    st.booleans(),
+) | st.just("<table:covered-table-cell/>")
+ODS_ROWS = st.lists(
+    st.builds(
+        lambda repeat, cells: (
+            "<table:table-row"
+            + (f' table:number-rows-repeated="{repeat}"' if repeat > 1 else "")
+            + ">"
+            + "".join(cells)
+            + "</table:table-row>"
+        ),
+        st.sampled_from([1, 1, 3, 500, 1_048_000]),
+        st.lists(ODS_CELL, min_size=1, max_size=5),
+    ),
+    max_size=6,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ODS_ROWS | st.lists(ODS_PIECES, max_size=30).map("".join))
+def test_the_ods_scan_never_undercounts_the_grids_calamine_builds(markup):
+    data = _ods(markup.encode("utf-8", "replace"))
+    grids = _calamine_grids(data)
+    book = _Book("t.ods", HUGE, zipfile.ZipFile(io.BytesIO(data)))
+    scan = _OdsScan(book)
+    parser = _parser(book.name, "content.xml", scan)
+    try:
+        _feed(parser, zipfile.ZipFile(io.BytesIO(data)).read("content.xml"), True, "t", "c")
+        scan.finish()
+    except UnreadableFile:
+        return
+    if grids is not None:
+        assert sum(r * c for r, c in grids) <= book.cells, (grids, book.cells)
