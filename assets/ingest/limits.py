@@ -229,7 +229,14 @@ def _scan_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, book: _Book, left: 
             _scan_small_sheet(book, scan, member, xml, info.CRC)
         return left
     # Other parts are only inflated and counted: calamine parses them (shared strings, styles)
-    # with a linear parser and allocates nothing by their numbers.
+    # with a linear parser and allocates nothing by their numbers. A small one is read at once
+    # (zipfile never returns more than the declared size, and checks the CRC at its end).
+    if scan is None and info.file_size <= CHUNK:
+        body = zf.read(info)
+        left -= len(body)
+        if left >= 0 and any(mark in body for mark in _SHEET_MARKS):
+            return _rescan(zf, info, book, left + len(body))
+        return left
     parser = _parser(book.name, member, scan) if scan is not None else None
     sheet_of = book if isinstance(scan, _SheetScan) else None
     tail = b""
