@@ -10,22 +10,24 @@ the file, and the sheet, row or column where one applies.
 
 The limits are settings (environment variables, read when a file is read so that worker
 processes inherit them): DXLAKE_MAX_FILE_MB, DXLAKE_MAX_UNCOMPRESSED_MB, DXLAKE_MAX_RATIO,
-DXLAKE_MAX_ROWS, DXLAKE_MAX_COLUMNS, DXLAKE_MAX_CELLS, DXLAKE_MAX_LINE_BYTES, and the cost bound
+DXLAKE_MAX_ROWS, DXLAKE_MAX_COLUMNS, DXLAKE_MAX_CELLS, DXLAKE_MAX_LINE_BYTES,
+DXLAKE_MAX_ZIP_ENTRIES, DXLAKE_MAX_WORKBOOK_CELLS, DXLAKE_MAX_MERGED_RANGES, and the cost bound
 every file is read under (in a worker process): DXLAKE_MAX_SECONDS, DXLAKE_MAX_MEMORY_MB.
 """
 
 from __future__ import annotations
 
 import errno
+import hashlib
 import io
-import itertools
 import os
+import posixpath
 import re
 import stat
-import struct
+import xml.parsers.expat
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -70,6 +72,8 @@ class Limits:
     max_cells: int = 5_000_000  # per sheet, filled cells (and the dense grid calamine builds)
     max_line_bytes: int = 1 << 20  # one line of delimited text
     max_zip_entries: int = 10_000
+    max_workbook_cells: int = 10_000_000  # all sheets' dense grids together
+    max_merged_ranges: int = 10_000  # per workbook
     max_seconds: float = 30.0  # wall time to read one file, in a worker process
     max_memory_mb: float = 1024.0  # memory one file may take to read, over the worker's own
 
@@ -147,169 +151,50 @@ def sniff(path: Path, limits: Limits, data: bytes | None = None) -> str:
 
 
 # ---- zip containers (.xlsx, .xlsm, .ods) -------------------------------------------------------
+#
+# Every member is inflated through zipfile (its actual bytes counted against the uncompressed
+# budget, its CRC checked), and the sheets' XML is scanned by expat before calamine sees the zip:
+# expat parses in linear time and refuses malformed XML, where a regex over tag bodies can
+# backtrack (a 5 KB sheet of unclosed tags once took seconds). The scan counts what calamine
+# would allocate: the dense grid of each sheet (its extent), over the workbook too, and merges.
 
-_XLSX_SHEET = re.compile(r"^xl/worksheets/[^/]+\.xml$")
-# A cell with a value (<c .../> has none: calamine skips it); r="" gives its column and row.
-_XLSX_CELL = re.compile(rb'<c\s[^>]*?\br="([A-Z]{1,4})(\d{1,8})"[^>]*(?<!/)>')
-_XLSX_BARE_CELL = re.compile(rb"<c(?:\s[^>]*?)?(?<!/)>")
-# The same with a namespace prefix (<x:c r="A1">), which calamine reads too: slower (no literal
-# start), so used only on XML that has one.
-_XLSX_CELL_NS = re.compile(rb'<(?:[\w.-]+:)?c\s[^>]*?\br="([A-Z]{1,4})(\d{1,8})"[^>]*(?<!/)>')
-_XLSX_BARE_CELL_NS = re.compile(rb"<(?:[\w.-]+:)?c(?:\s[^>]*?)?(?<!/)>")
-_PREFIXED_CELL = re.compile(rb":c[\s>]")
-_ODS_TAG = re.compile(
-    rb"<table:(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^>]*?)(/?)>"
-    rb"|</table:(table-row)>"
-)
-_ODS_NAME = re.compile(rb'table:name="([^"]*)"')
-_ODS_ROWS = re.compile(rb'table:number-rows-repeated="(\d+)"')
-_ODS_COLS = re.compile(rb'table:number-columns-repeated="(\d+)"')
-
-
-def _chunks_of_tags(stream, budget: list[int]) -> Iterator[bytes]:
-    """Decompressed chunks cut at tag boundaries, so a regex never sees half a tag; counts the
-    bytes against `budget` (the actual uncompressed size left) and stops at it."""
-    tail = b""
-    while chunk := stream.read(CHUNK):
-        budget[0] -= len(chunk)
-        if budget[0] < 0:
-            raise OverflowError
-        buf = tail + chunk
-        cut = buf.rfind(b"<")
-        if cut != -1 and buf.find(b">", cut) == -1:
-            buf, tail = buf[:cut], buf[cut:]
-            tail = tail if len(tail) < 65536 else b""  # a "tag" this long is no cell
-        else:
-            tail = b""
-        yield buf
+_XLSX_SHEET = re.compile(r"xl/worksheets/[^/]+\.xml")
+# How a sheet found by content is recognised: <sheetData> in UTF-8 (or any ASCII-compatible
+# encoding) or UTF-16, both of which expat and calamine read.
+_SHEET_MARKS = tuple("sheetData".encode(e) for e in ("utf-8", "utf-16-le", "utf-16-be"))
+_SEP = "|"  # expat's namespace separator: element names come as "uri|local"
+_WORKBOOK = "xl/workbook.xml"
+_WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_ODS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+_ODS_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+_MAX_DIGITS = 9  # a row or repeat count longer than this is over any limit (int() stays cheap)
 
 
-def _xlsx_cells(xml: bytes, limits: Limits | None = None) -> tuple[int, int, int, int]:
-    """(cells with a value, max row, max column, a row holding that column) in a tag-aligned
-    piece of sheet XML. The regexes run in C and the maxima are taken without a Python loop per
-    cell: the row by int(), the column by its letters right-justified (so "AA" > "Z").
+class _Refused(Exception):
+    """Raised inside an expat handler; carries the refusal out of the parser."""
 
-    With `limits`, the digits' and letters' lengths are tried first: when the largest row and
-    column they allow fit the limits, those bounds are returned instead (an ordinary sheet,
-    found safe without computing its exact extent)."""
-    prefixed = _PREFIXED_CELL.search(xml) is not None
-    cell, bare = (_XLSX_CELL_NS, _XLSX_BARE_CELL_NS) if prefixed else (_XLSX_CELL, _XLSX_BARE_CELL)
-    refs = cell.findall(xml)  # (letters, digits) of each <c> that is not self-closing
-    if not refs:  # cells without r="": count them, position unknown
-        return len(bare.findall(xml)), 0, 0, 0
-    letters, digits = zip(*refs, strict=True)
-    if limits is not None:
-        rows = 10 ** max(map(len, digits)) - 1
-        cols = column_number(b"Z" * max(map(len, letters)))
-        if (
-            rows <= limits.max_rows
-            and cols <= limits.max_columns
-            and max(rows * cols, len(refs)) <= limits.max_cells
-        ):
-            return len(refs), rows, cols, 0
-    widest = max(map(bytes.rjust, letters, itertools.repeat(4))).lstrip()
-    row_of_widest = int(digits[letters.index(widest)])
-    return len(refs), max(map(int, digits)), column_number(widest), row_of_widest
+    def __init__(self, refusal: UnreadableFile):
+        self.refusal = refusal
 
 
-def _check_xlsx_sheet(
-    name: str, member: str, pieces: Iterable[bytes], limits: Limits, whole: bool = False
-) -> None:
-    """Refuse a sheet over the limits. `whole`: `pieces` is the whole sheet in one piece, so
-    _xlsx_cells may answer with bounds (pieces of a streamed sheet need their exact maxima)."""
-    sheet = member.rsplit("/", 1)[-1].removesuffix(".xml")
-    cells = max_row = max_col = 0
-    for xml in pieces:
-        n, rows, cols, row_of_widest = _xlsx_cells(xml, limits if whole else None)
-        cells += n
-        if rows > max_row:
-            max_row = rows
-            if rows > limits.max_rows:
-                raise _too_many_rows(name, sheet, rows, limits)
-        if cols > max_col:
-            max_col = cols
-            if cols > limits.max_columns:
-                raise _too_many_columns(name, sheet, row_of_widest, cols, limits)
-        if cells > limits.max_cells or max_row * max_col > limits.max_cells:
-            raise _too_many_cells(name, sheet, max(cells, max_row * max_col), limits)
-
-
-def _check_ods_content(name: str, chunks: Iterator[bytes], limits: Limits) -> None:
-    sheet, row_no, row_repeat, col, row_cells, grid = "?", 0, 1, 0, 0, 0
-    for buf in chunks:
-        for m in _ODS_TAG.finditer(buf):
-            kind, attrs, empty = m.group(1), m.group(2), m.group(3)
-            if kind == b"table":
-                n = _ODS_NAME.search(attrs)
-                sheet, row_no, grid = (n.group(1).decode("utf-8", "replace") if n else "?"), 0, 0
-            elif kind == b"table-row":
-                r = _ODS_ROWS.search(attrs)
-                row_repeat, col, row_cells = (int(r.group(1)) if r else 1), 0, 0
-                row_no += row_repeat
-                if empty:
-                    continue
-            elif m.group(4):  # </table:table-row>: its filled cells, repeated
-                if row_cells:
-                    if row_no > limits.max_rows:
-                        raise _too_many_rows(name, sheet, row_no, limits)
-                    grid += row_cells * row_repeat
-                    if grid > limits.max_cells:
-                        raise _too_many_cells(name, sheet, grid, limits)
-            else:  # a cell, maybe repeated; only filled ones count
-                c = _ODS_COLS.search(attrs)
-                repeat = int(c.group(1)) if c else 1
-                col += repeat
-                if not empty:
-                    row_cells += repeat
-                    if col > limits.max_columns:
-                        raise _too_many_columns(name, sheet, row_no, col, limits)
-
-
-def check_zip(path: Path, limits: Limits, data: bytes | None = None) -> list[tuple[str, str]]:
-    """Refuse a zip bomb before calamine opens it; returns notes (a macro project ignored).
-
-    Checks the declared sizes first (cheap), then inflates every member and counts the actual
-    bytes, so a member that lies about its size is caught too; sheet XML is scanned on the way
-    for its cells and extent. `data`: the file's bytes when the caller already holds them (the
-    size limit has been checked). Ordinary members are inflated whole with zlib and scanned by
-    C-level regexes (a national half-year is thousands of files: this is on the hot path);
-    large or unusual ones (over STREAM_MEMBER_BYTES, bzip2/lzma, encrypted) are streamed."""
+def check_zip(name: str, data: bytes, limits: Limits) -> list[tuple[str, str]]:
+    """Refuse a zip bomb, a corrupt member or a sheet over the limits before calamine opens the
+    workbook; returns notes (a macro project ignored). `data`: the file's bytes (under the size
+    limit). Sheets are found by content as well as by name (the workbook's relations may put
+    them anywhere in the zip, and calamine follows them)."""
     cap = int(limits.max_uncompressed_mb * _MB)
-    data = path.read_bytes() if data is None else data
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             infos = zf.infolist()
-            check_directory(path.name, infos, limits)
+            check_directory(name, infos, limits)
             names = {i.filename for i in infos}
-            budget = [cap]
+            book = _Book(name, limits, zf)
+            left = cap
             for info in infos:
-                # A worksheet is found by its content too: the workbook's relations may put it
-                # anywhere in the zip, and calamine follows them.
-                is_ods = info.filename == "content.xml" and "mimetype" in names
-                is_sheet = not is_ods and (
-                    bool(_XLSX_SHEET.match(info.filename)) or info.file_size > STREAM_MEMBER_BYTES
-                )
-                xml = inflate_whole(data, info)
-                if xml is not None:
-                    budget[0] -= len(xml)
-                    if budget[0] < 0:
-                        raise OverflowError
-                    if is_sheet or (not is_ods and b"sheetData" in xml):
-                        _check_xlsx_sheet(path.name, info.filename, (xml,), limits, whole=True)
-                    elif is_ods:
-                        _check_ods_content(path.name, iter((xml,)), limits)
-                    continue
-                with zf.open(info) as stream:
-                    chunks = _chunks_of_tags(stream, budget)
-                    if is_sheet:
-                        _check_xlsx_sheet(path.name, info.filename, chunks, limits)
-                    elif is_ods:
-                        _check_ods_content(path.name, chunks, limits)
-                    else:
-                        for _ in chunks:
-                            pass
-    except OverflowError:
-        raise _bomb(path.name, cap + 1, limits) from None
+                left = _scan_member(zf, info, book, left)
+                if left < 0:
+                    raise _bomb(name, cap + 1, limits)
     except (
         zipfile.BadZipFile,
         zipfile.LargeZipFile,
@@ -321,11 +206,477 @@ def check_zip(path: Path, limits: Limits, data: bytes | None = None) -> list[tup
         RuntimeError,  # zipfile: "File ... is encrypted, password required"
     ) as exc:
         raise _refuse(
-            path.name,
+            name,
             f"tệp nén bị hỏng hoặc bị cắt cụt ({str(exc)[:120]})",
             f"the zip container is corrupt or truncated ({str(exc)[:120]})",
         ) from exc
     return zip_notes(names)
+
+
+def _scan_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, book: _Book, left: int) -> int:
+    """Inflate one member in chunks, counting its bytes against `left` (returned, less them).
+    A sheet's XML (an .ods's content.xml, an .xlsx's xl/worksheets/*.xml) goes through expat
+    and a scanner, and any other member that turns out to hold <sheetData> (a sheet the
+    workbook's relations put elsewhere: calamine follows them) is scanned again as one."""
+    member = info.filename
+    if info.is_dir():
+        return left
+    if member == "content.xml":  # OpenDocument: all the sheets are in it
+        scan = _OdsScan(book)
+    elif _XLSX_SHEET.fullmatch(member):
+        scan = _SheetScan(book, member)
+    else:
+        scan = None
+    if isinstance(scan, _SheetScan) and info.file_size <= SMALL_SHEET_BYTES:
+        xml, left = _inflate(zf, info, left)
+        if left >= 0:
+            _scan_small_sheet(book, scan, member, xml, info.CRC)
+        return left
+    # Other parts are only inflated and counted: calamine parses them (shared strings, styles)
+    # with a linear parser and allocates nothing by their numbers. A small one is read at once
+    # (zipfile never returns more than the declared size, and checks the CRC at its end).
+    if scan is None and info.file_size <= CHUNK:
+        body = zf.read(info)
+        left -= len(body)
+        if left >= 0 and any(mark in body for mark in _SHEET_MARKS):
+            return _rescan(zf, info, book, left + len(body))
+        return left
+    parser = _parser(book.name, member, scan) if scan is not None else None
+    sheet_of = book if isinstance(scan, _SheetScan) else None
+    tail = b""
+    with zf.open(info) as stream:
+        while chunk := stream.read(CHUNK):
+            left -= len(chunk)
+            if left < 0:
+                return left
+            if scan is None and any(mark in tail + chunk for mark in _SHEET_MARKS):
+                return _rescan(zf, info, book, left)
+            tail = chunk[-32:]
+            if parser is not None:
+                _feed(parser, chunk, False, book.name, member, sheet_of)
+    if parser is not None:
+        _feed(parser, b"", True, book.name, member, sheet_of)
+    if scan is not None:
+        scan.finish()
+    return left
+
+
+def _rescan(zf: zipfile.ZipFile, info: zipfile.ZipInfo, book: _Book, left: int) -> int:
+    """A member found to hold <sheetData> (a sheet where only the relations say): scanned as one
+    from its start; its bytes were counted up to where it was found, counted again in full."""
+    scan = _SheetScan(book, info.filename)
+    if info.file_size <= SMALL_SHEET_BYTES:
+        xml, left = _inflate(zf, info, left)
+        if left >= 0:
+            _scan_small_sheet(book, scan, info.filename, xml)
+        return left
+    parser = _parser(book.name, info.filename, scan)
+    with zf.open(info) as stream:
+        while chunk := stream.read(CHUNK):
+            left -= len(chunk)
+            if left < 0:
+                return left
+            _feed(parser, chunk, False, book.name, info.filename, book)
+        _feed(parser, b"", True, book.name, info.filename, book)
+    scan.finish()
+    return left
+
+
+def _inflate(zf: zipfile.ZipFile, info: zipfile.ZipInfo, left: int) -> tuple[bytes, int]:
+    """A small member whole (zipfile stops at its declared size and checks its CRC), its bytes
+    counted against `left`."""
+    parts = []
+    with zf.open(info) as stream:
+        while chunk := stream.read(CHUNK):
+            left -= len(chunk)
+            if left < 0:
+                return b"", left
+            parts.append(chunk)
+    return b"".join(parts), left
+
+
+SMALL_SHEET_BYTES = 4 * _MB  # sheets up to this size are held whole and may take the fast path
+# _sheet_bound's tiers: (references that break it, the rows and columns every other allows).
+_TIERS = [
+    (re.compile(rb' r="(?![A-Z]?[1-9][0-9]{0,2}")'), 999, 26),
+    (re.compile(rb' r="(?![A-Z]{0,2}[1-9][0-9]{0,2}")'), 999, 702),
+    (re.compile(rb' r="(?![A-Z]?[1-9][0-9]{0,3}")'), 9_999, 26),
+    (re.compile(rb' r="(?![A-Z]?[1-9][0-9]{0,4}")'), 99_999, 26),
+]
+# An XML declaration naming an encoding, which the byte counts below must be able to read.
+_DECLARED = re.compile(rb'\s*<\?xml[^>]{0,200}?encoding\s*=\s*["\']([^"\']{0,40})')
+# A shared-string cell (t="s", in any spelling) whose value is not a plain <v>digits</v> within
+# a few hundred bytes (bounded: each t="s" is looked past once, however long the tag).
+_ODD_SHARED = re.compile(rb't\s*=\s*["\']s["\'](?!(?:\s[^<>]{0,400})?(?:><v>[0-9]{1,9}</v>|/>))')
+# A cell or row element written otherwise than `<c ` / `<row ` (prefixed, or no attribute).
+# (Each search has a literal start, which re finds fast; one alternation of them would not.)
+_ODD_TAGS = [re.compile(p) for p in (rb"<(?:c|row)[\t\n\r/>]", rb":c[\s/>]", rb":row[\s/>]")]
+
+
+def _sheet_bound(xml: bytes) -> tuple[int, int, int, int] | None:
+    """(rows, columns, cells, merged ranges) the sheet cannot exceed, from byte counts and
+    literal-prefix searches (no Python per cell), on UTF-8 only; None unless every <c> and <row> starts with
+    a plain r="A1" / r="1" (no character reference or other spelling; and no cell or row
+    without r, whose place is positional): _SheetScan then counts exactly. Every count can
+    only over-estimate what expat will see (a comment or text adds to it; a duplicate r makes
+    the XML malformed), so the bound holds for any bytes."""
+    declared = _DECLARED.match(xml[:300])
+    if declared and declared.group(1).lower() not in (b"utf-8", b"utf8"):
+        return None  # (UTF-16 has NUL bytes, below; other encodings: counted exactly)
+    if b"\x00" in xml or (b"&" in xml and b"&#" in xml) or _ODD_SHARED.search(xml):
+        return None
+    cells = xml.count(b"<c ")
+    if xml.count(b'<c r="') < cells or xml.count(b'<row r="') < xml.count(b"<row "):
+        return None
+    if any(odd.search(xml) for odd in _ODD_TAGS):
+        return None
+    for breaks, max_row, max_col in _TIERS:
+        if not breaks.search(xml):
+            return max_row, max_col, cells, xml.count(b"mergeCell")
+    return None
+
+
+# Bounds of well-formed sheets already seen in this process, by their bytes' BLAKE2 digest: a
+# province's template comes back from every commune with the same instructions sheet. The
+# digest is taken only for a sheet whose CRC-32 and size were seen before (a CRC only says
+# which sheets may repeat; an attacker can forge one, not the digest).
+_BOUNDS: dict[bytes, tuple[int, int, int, int]] = {}
+_SEEN: set[tuple[int, int]] = set()
+_BOUNDS_KEPT = 512
+
+
+def _scan_small_sheet(
+    book: _Book, scan: _SheetScan, member: str, xml: bytes, crc: int | None = None
+) -> None:
+    """A sheet held whole: when _sheet_bound proves it under every limit, expat only checks it
+    is well-formed (in C, no handler: the national hot path); otherwise _SheetScan counts."""
+    seen = (crc, len(xml))
+    digest = b""
+    if crc is not None and seen in _SEEN:
+        digest = hashlib.blake2b(xml, digest_size=16).digest()
+    elif crc is not None and len(_SEEN) < 4 * _BOUNDS_KEPT:
+        _SEEN.add(seen)
+    bound = _BOUNDS.get(digest) or _sheet_bound(xml)
+    if bound is not None and book.fits(*bound):
+        if digest not in _BOUNDS:
+            _feed(_parser(book.name, member, None), xml, True, book.name, member, book)
+            if digest:
+                if len(_BOUNDS) >= _BOUNDS_KEPT:
+                    _BOUNDS.pop(next(iter(_BOUNDS)))
+                _BOUNDS[digest] = bound
+        rows, cols, cells, merged = bound
+        book.add(max(rows * cols, cells))
+        book.merged += merged
+        return
+    parser = _parser(book.name, member, scan)
+    _feed(parser, xml, True, book.name, member, book)
+    scan.finish()
+
+
+def _parser(name: str, member: str, scan) -> xml.parsers.expat.XMLParserType:
+    parser = xml.parsers.expat.ParserCreate(namespace_separator=_SEP)
+
+    def doctype(*_args) -> None:  # Excel and LibreOffice never write one; entities expand
+        raise _Refused(
+            _refuse(
+                name,
+                f"thành phần {member} có khai báo DOCTYPE: tệp bị hỏng hoặc cố ý",
+                f"member {member} holds a DOCTYPE declaration: the file is corrupt or crafted",
+            )
+        )
+
+    parser.StartDoctypeDeclHandler = doctype
+    if isinstance(scan, _SheetScan):
+        scan.bind(parser)
+    elif scan is not None:
+        parser.StartElementHandler = scan.start
+    return parser
+
+
+def _feed(
+    parser, chunk: bytes, final: bool, name: str, member: str, sheet_of: _Book | None = None
+) -> None:
+    """Parse a chunk; malformed XML refuses the file, naming the member (and, `sheet_of` the
+    workbook it is a sheet of, the sheet) and where expat stopped."""
+    try:
+        parser.Parse(chunk, final)
+    except _Refused as refused:
+        raise refused.refusal from None
+    except xml.parsers.expat.ExpatError as exc:
+        what = xml.parsers.expat.ErrorString(exc.code)
+        sheet = sheet_of.sheet_name(member) if sheet_of is not None else None
+        vi, en = (f" (trang {sheet})", f" (sheet {sheet})") if sheet else ("", "")
+        raise _refuse(
+            name,
+            f"thành phần {member}{vi} không phải XML hợp lệ (dòng {exc.lineno}, "
+            f"cột {exc.offset}: {what}); tệp bị hỏng",
+            f"member {member}{en} is not well-formed XML (line {exc.lineno}, "
+            f"column {exc.offset}: {what}); the file is corrupt",
+        ) from None
+
+
+def _xlsx_sheets(name: str, zf: zipfile.ZipFile, names: set[str]) -> dict[str, str]:
+    """{member: sheet name} for the worksheets the workbook lists, by its relations."""
+    if _WORKBOOK not in names or _WORKBOOK_RELS not in names:
+        return {}
+    listed: dict[str, str] = {}  # relation id → sheet name
+    targets: dict[str, str] = {}  # relation id → member
+
+    def sheet(tag: str, attrs: dict) -> None:
+        if tag.endswith("|sheet") and "name" in attrs:
+            listed[attrs.get(f"{_REL_NS}{_SEP}id", "")] = attrs["name"]
+
+    def relation(tag: str, attrs: dict) -> None:
+        if tag.endswith("|Relationship") and "Target" in attrs:
+            target = attrs["Target"]
+            target = target[1:] if target.startswith("/") else posixpath.normpath("xl/" + target)
+            targets[attrs.get("Id", "")] = target
+
+    for member, handler in ((_WORKBOOK, sheet), (_WORKBOOK_RELS, relation)):
+        parser = _parser(name, member, None)
+        parser.StartElementHandler = handler
+        with zf.open(member) as stream:
+            while chunk := stream.read(CHUNK):
+                _feed(parser, chunk, False, name, member)
+        _feed(parser, b"", True, name, member)
+    return {targets[rid]: sheet_name for rid, sheet_name in listed.items() if rid in targets}
+
+
+class _Book:
+    """What a whole workbook adds up to: the grids calamine would build, and merged ranges."""
+
+    def __init__(self, name: str, limits: Limits, zf: zipfile.ZipFile):
+        self.name, self.limits, self.zf = name, limits, zf
+        self.cells = 0  # the dense grids of the sheets scanned so far
+        self.merged = 0
+        self.names: dict[str, str] | None = None  # member → sheet name, read when one is needed
+
+    def sheet_name(self, member: str) -> str:
+        """The name the workbook gives the sheet in `member` (for a refusal's reason: read only
+        then), else the member's file name."""
+        if self.names is None:
+            try:
+                self.names = _xlsx_sheets(self.name, self.zf, set(self.zf.namelist()))
+            except (UnreadableFile, zipfile.BadZipFile, zlib.error, EOFError, OSError):
+                self.names = {}
+        return self.names.get(member) or member.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+
+    def merge(self, sheet: str) -> None:
+        self.merged += 1
+        if self.merged > self.limits.max_merged_ranges:
+            raise _Refused(
+                _refuse(
+                    self.name,
+                    f"có hơn {self.limits.max_merged_ranges:,} vùng ô gộp (tới trang {sheet}), "
+                    "vượt giới hạn (DXLAKE_MAX_MERGED_RANGES)",
+                    f"has more than {self.limits.max_merged_ranges:,} merged ranges (reached in "
+                    f"sheet {sheet}), over the limit (DXLAKE_MAX_MERGED_RANGES)",
+                )
+            )
+
+    def check(self, sheet: str, rows: int, cols: int, cells: int, row: int) -> None:
+        """A sheet's extent and filled cells so far (`row`: where it was reached)."""
+        limits = self.limits
+        if rows > limits.max_rows:
+            raise _Refused(_too_many_rows(self.name, sheet, rows, limits))
+        if cols > limits.max_columns:
+            raise _Refused(_too_many_columns(self.name, sheet, row, cols, limits))
+        grid = max(rows * cols, cells)
+        if grid > limits.max_cells:
+            raise _Refused(_too_many_cells(self.name, sheet, grid, limits))
+        if self.cells + grid > limits.max_workbook_cells:
+            raise _Refused(_too_many_workbook_cells(self.name, sheet, self.cells + grid, limits))
+
+    def fits(self, rows: int, cols: int, cells: int, merged: int) -> bool:
+        """Whether a sheet of this extent stays under every limit, the workbook's included."""
+        limits, grid = self.limits, max(rows * cols, cells)
+        return (
+            rows <= limits.max_rows
+            and cols <= limits.max_columns
+            and grid <= limits.max_cells
+            and self.cells + grid <= limits.max_workbook_cells
+            and self.merged + merged <= limits.max_merged_ranges
+        )
+
+    def add(self, grid: int) -> None:
+        self.cells += grid
+
+
+class _SheetScan:
+    """A worksheet's extent as calamine computes it: cells with a value (a <v>, <is> or <f>
+    inside the <c>), placed by their r="A1" or, without one, next to the previous cell (rows
+    likewise). Only element starts are handled, so a cell is counted when its value starts.
+    A shared-string cell's index must be digits: calamine reads "-1" or "1.9" as a number cast
+    to an index, and so as another string (a figure credited to another commune)."""
+
+    def __init__(self, book: _Book, member: str):
+        self.book, self.member = book, member
+        self.row = self.col = 0  # where the scan is (1-based; 0: before the first)
+        self.pending: tuple[int, int] | None = None  # a <c> whose value has not started yet
+        self.rows = self.cols = self.cells = 0
+        self.kinds: dict[str, int] = {}
+        self.shared = False  # the current <c> has t="s"
+        self.index: list[str] | None = None  # the text of a shared-string cell's <v> so far
+        self.parser = None
+
+    @property
+    def sheet(self) -> str:
+        return self.book.sheet_name(self.member)
+
+    def bind(self, parser) -> None:
+        self.parser = parser
+        parser.StartElementHandler = self.start
+
+    def start(self, tag: str, attrs: dict) -> None:
+        if self.index is not None:
+            self.check_index()
+        kind = self.kinds.get(tag)
+        if kind is None:
+            kind = self.kinds[tag] = _XLSX_KINDS.get(tag.rpartition(_SEP)[2], 0)
+        if kind == _CELL:
+            ref = attrs.get("r")
+            if ref is None:
+                self.col += 1
+                self.pending = (max(self.row, 1), self.col)
+            else:
+                self.pending = self.place(ref)
+            self.shared = attrs.get("t") == "s"
+        elif kind in (_VALUE, _V):
+            if self.pending is not None:
+                self.value(*self.pending)
+                self.pending = None
+            if kind == _V and self.shared:
+                self.index = []
+                self.parser.CharacterDataHandler = self.index.append
+        elif kind == _ROW:
+            ref = attrs.get("r")
+            self.row = self.row + 1 if ref is None else self.number(ref, ref)
+            self.col = 0
+            self.pending = None
+        elif kind == _MERGE:
+            self.book.merge(self.sheet)
+
+    def check_index(self) -> None:
+        """The text of a shared-string <v> (up to the next element, or the end of the sheet)."""
+        text, self.index = "".join(self.index).strip(), None
+        self.parser.CharacterDataHandler = None
+        if not (text.isascii() and text.isdigit()):
+            cell = f"{column_letters(self.col)}{self.row}"
+            raise _Refused(
+                _refuse(
+                    self.book.name,
+                    f"trang {self.sheet}, dòng {self.row}: ô {cell} trỏ tới chuỗi dùng chung số "
+                    f"{text[:20]!r}, không tồn tại; tệp bị hỏng",
+                    f"sheet {self.sheet}, row {self.row}: cell {cell} refers to shared string "
+                    f"{text[:20]!r}, which cannot exist; the file is corrupt",
+                )
+            )
+
+    def place(self, ref: str) -> tuple[int, int]:
+        """A cell's r="AB12" as (row, column); its column becomes the scan's (a next cell
+        without r follows it), a missing row part is the current row's."""
+        letters = ref.rstrip("0123456789")
+        digits = ref[len(letters) :]
+        col = 0
+        for ch in letters.upper()[:4]:  # four letters are past any column limit already
+            col = col * 26 + max(ord(ch) - 64, 1)
+        self.col = max(col, 1)
+        return (self.number(digits, ref) if digits else max(self.row, 1)), self.col
+
+    def number(self, digits: str, ref: str) -> int:
+        """The row number in a row's r or a cell's; row 0 (which calamine cannot place, and a
+        reader counting from 1 would drop) refuses the file, naming where it was found."""
+        if not digits.isascii() or not digits.isdigit():
+            return self.row + 1  # not a number: calamine refuses the sheet, the extent is bounded
+        n = int(digits) if len(digits) <= _MAX_DIGITS else 10**_MAX_DIGITS
+        if n == 0:
+            vi, en = (f"ô {ref}", f"cell {ref}") if ref != digits else ("một dòng", "a row")
+            raise _Refused(
+                _refuse(
+                    self.book.name,
+                    f"trang {self.sheet}: {vi} mang số dòng 0 (dòng đánh số từ 1); tệp bị hỏng",
+                    f"sheet {self.sheet}: {en} is numbered row 0 (rows start at 1); "
+                    "the file is corrupt",
+                )
+            )
+        return n
+
+    def value(self, row: int, col: int) -> None:
+        self.cells += 1
+        if row > self.rows or col > self.cols:
+            self.rows, self.cols = max(self.rows, row), max(self.cols, col)
+            self.book.check(self.sheet, self.rows, self.cols, self.cells, row)
+        elif self.cells > self.book.limits.max_cells:
+            self.book.check(self.sheet, self.rows, self.cols, self.cells, row)
+
+    def finish(self) -> None:
+        if self.index is not None:  # the sheet ended in a shared-string <v>
+            try:
+                self.check_index()
+            except _Refused as refused:
+                raise refused.refusal from None
+        self.book.add(max(self.rows * self.cols, self.cells))
+
+
+_CELL, _VALUE, _V, _ROW, _MERGE = 1, 2, 3, 4, 5
+_XLSX_KINDS = {"c": _CELL, "v": _V, "is": _VALUE, "f": _VALUE, "row": _ROW, "mergeCell": _MERGE}
+
+
+class _OdsScan:
+    """content.xml of an .ods: its tables' extent as calamine expands it (rows repeated by
+    number-rows-repeated, cells by number-columns-repeated, covered cells too); only cells with
+    a value (a value type or a text paragraph) count, as calamine trims empty ones; spans
+    (number-columns-spanned / -rows-spanned) count as merged ranges."""
+
+    def __init__(self, book: _Book):
+        self.book, self.sheet = book, "?"
+        self.row = self.repeat = self.col = 0
+        self.rows = self.cols = self.cells = 0
+        self.pending: tuple[int, int] | None = None  # (first, last column) of an empty-so-far cell
+
+    def start(self, tag: str, attrs: dict) -> None:
+        ns, _, local = tag.rpartition(_SEP)
+        if ns == _ODS_TABLE:
+            if local == "table-cell" or local == "covered-table-cell":
+                first = self.col + 1
+                self.col += self.count(attrs.get(f"{_ODS_TABLE}{_SEP}number-columns-repeated"))
+                self.pending = (first, self.col)
+                if f"{_ODS_OFFICE}{_SEP}value-type" in attrs:
+                    self.value()
+                if (
+                    f"{_ODS_TABLE}{_SEP}number-columns-spanned" in attrs
+                    or f"{_ODS_TABLE}{_SEP}number-rows-spanned" in attrs
+                ):
+                    self.book.merge(self.sheet)
+            elif local == "table-row":
+                self.repeat = self.count(attrs.get(f"{_ODS_TABLE}{_SEP}number-rows-repeated"))
+                self.row += self.repeat
+                self.col, self.pending = 0, None
+            elif local == "table":
+                self.finish()
+                self.sheet = attrs.get(f"{_ODS_TABLE}{_SEP}name", "?")
+                self.row = self.col = self.rows = self.cols = self.cells = 0
+                self.pending = None
+        elif self.pending is not None and local == "p":  # text inside the cell: a value
+            self.value()
+
+    def count(self, raw: str | None) -> int:
+        if raw is None:
+            return 1
+        raw = raw.strip()
+        if not raw.isascii() or not raw.isdigit():
+            return 1
+        return max(int(raw) if len(raw) <= _MAX_DIGITS else 10**_MAX_DIGITS, 1)
+
+    def value(self) -> None:
+        first, last = self.pending
+        self.pending = None
+        self.cells += (last - first + 1) * self.repeat
+        self.rows, self.cols = max(self.rows, self.row), max(self.cols, last)
+        self.book.check(self.sheet, self.rows, self.cols, self.cells, self.row)
+
+    def finish(self) -> None:
+        self.book.add(max(self.rows * self.cols, self.cells))
 
 
 def check_directory(name: str, infos: Sequence, limits: Limits) -> None:
@@ -371,82 +722,55 @@ def zip_notes(names: Iterable[str]) -> list[tuple[str, str]]:
     return []
 
 
-STREAM_MEMBER_BYTES = 4 * _MB  # members declared larger are inflated in chunks, not whole
-_LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature ... file name length, extra field length
+# An .xls workbook's first record (BOF, 16 bytes, BIFF8, workbook globals), and the FILEPASS
+# record that follows it at once when the workbook is encrypted.
+_XLS_BOF = b"\x09\x08\x10\x00\x00\x06\x05\x00"
+_XLS_FILEPASS = b"\x2f\x00"
 
 
-def inflate_whole(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
-    """The member's bytes, inflated in one C call; None when it should be streamed instead.
-
-    Never returns more than the declared size: a member inflating beyond it is corrupt (and the
-    declared sizes were checked against the limits), and so is a CRC mismatch."""
-    raw = stored_bytes(data, info)
-    return None if raw is None else inflate(raw, info)
-
-
-def stored_bytes(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
-    """The member as stored in the zip (compressed), or None when it should be streamed
-    (over STREAM_MEMBER_BYTES, encrypted, or compressed other than by deflate)."""
-    if (
-        info.file_size > STREAM_MEMBER_BYTES
-        or info.flag_bits & 0x1  # encrypted
-        or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
-    ):
-        return None
-    magic, name_len, extra_len = _LOCAL_HEADER.unpack_from(data, info.header_offset)
-    if magic != b"PK\x03\x04":
-        raise zipfile.BadZipFile(f"bad local header for {info.filename}")
-    start = info.header_offset + _LOCAL_HEADER.size + name_len + extra_len
-    raw = data[start : start + info.compress_size]
-    if len(raw) < info.compress_size:
-        raise EOFError(f"{info.filename} is cut short")
-    return raw
-
-
-def inflate(raw: bytes, info: zipfile.ZipInfo) -> bytes:
-    """A member's stored bytes inflated, checked against its declared size and CRC-32."""
-    if info.compress_type == zipfile.ZIP_STORED:
-        out = raw
-    else:
-        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-        out = inflater.decompress(raw, info.file_size + 1)
-    if len(out) != info.file_size:
-        raise zipfile.BadZipFile(
-            f"{info.filename} inflates to {'more' if len(out) > info.file_size else 'less'} "
-            f"than its declared {info.file_size} bytes"
+def check_cfb(name: str, data: bytes) -> None:
+    """A password-protected workbook in an OLE container: an .xlsx encrypted by Office (an
+    EncryptedPackage stream, named in UTF-16 in the directory) or an .xls whose first record
+    after BOF is FILEPASS. Said plainly, where calamine reading from memory could only say it
+    cannot tell the format."""
+    encrypted = "EncryptedPackage".encode("utf-16-le") in data
+    at = data.find(_XLS_BOF)
+    while not encrypted and at != -1:
+        encrypted = at % 64 == 0 and data[at + 20 : at + 22] == _XLS_FILEPASS
+        at = data.find(_XLS_BOF, at + 1)
+    if encrypted:
+        raise _refuse(
+            name,
+            "tệp được bảo vệ bằng mật khẩu (mã hoá); hãy gửi lại bản không đặt mật khẩu",
+            "the file is password-protected (encrypted); ask for a copy without a password",
         )
-    if zlib.crc32(out) != info.CRC:
-        raise zipfile.BadZipFile(f"bad CRC-32 for {info.filename}")
-    return out
-
-
-def check_cfb(path: Path) -> None:
-    """An OLE container holding an EncryptedPackage is a password-protected .xlsx: say so.
-
-    The stream names sit in the container's directory in UTF-16; the file is already under the
-    size limit, so it is scanned in chunks."""
-    needle = "EncryptedPackage".encode("utf-16-le")
-    with path.open("rb") as fh:
-        tail = b""
-        while chunk := fh.read(CHUNK):
-            if needle in tail + chunk:
-                raise _refuse(
-                    path.name,
-                    "tệp được bảo vệ bằng mật khẩu (mã hoá); hãy gửi lại bản không đặt mật khẩu",
-                    "the file is password-protected (encrypted); ask for a copy without a password",
-                )
-            tail = chunk[-len(needle) :]
 
 
 def check_grid(name: str, sheet: str, rows: int, columns: int, limits: Limits) -> None:
     """Refuse a sheet grid over the limits: the one calamine built (.xls too) before it becomes
-    Python lists, or the one the .xlsx reader is growing."""
+    Python lists (an .xls is not scanned before calamine reads it)."""
     if rows > limits.max_rows:
         raise _too_many_rows(name, sheet, rows, limits)
     if columns > limits.max_columns:
         raise _too_many_columns(name, sheet, None, columns, limits)
     if rows * columns > limits.max_cells:
         raise _too_many_cells(name, sheet, rows * columns, limits)
+
+
+def check_workbook_grid(name: str, sheet: str, cells: int, limits: Limits) -> None:
+    """The grids calamine built for a workbook's sheets so far, against the workbook limit."""
+    if cells > limits.max_workbook_cells:
+        raise _too_many_workbook_cells(name, sheet, cells, limits)
+
+
+def _too_many_workbook_cells(name: str, sheet: str, cells: int, limits: Limits) -> UnreadableFile:
+    return _refuse(
+        name,
+        f"các trang cộng lại có {cells:,} ô (tới trang {sheet}), vượt giới hạn "
+        f"{limits.max_workbook_cells:,} ô cho cả tệp (DXLAKE_MAX_WORKBOOK_CELLS)",
+        f"its sheets add up to {cells:,} cells (reached in sheet {sheet}), over the "
+        f"{limits.max_workbook_cells:,}-cell limit for a workbook (DXLAKE_MAX_WORKBOOK_CELLS)",
+    )
 
 
 # ---- delimited text ----------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """Open a landing file as a list of sheets of cells, whatever the office saved it with.
 
-An ordinary .xlsx/.xlsm is read by our own reader of its XML (xlsx.py: the national hot path);
-other spreadsheets (.xls, .ods, and the .xlsx it declines) with calamine (Rust). Both return
-the cached values of formulas; delimited text (.csv, .txt) is decoded by sniffing its encoding
-and delimiter.
+Every spreadsheet (.xlsx/.xlsm, .ods, .xls) is read by calamine (Rust) from the bytes already in
+memory, once limits.py has checked the zip and scanned its sheets (calamine builds a dense grid
+per sheet); it returns the cached values of formulas. Delimited text (.csv, .txt) is decoded by
+sniffing its encoding and delimiter.
 Every reader keeps absolute positions, so row 7 here is row 7 in Excel.
 """
 
@@ -19,7 +19,6 @@ from pathlib import Path
 import python_calamine as calamine
 
 from . import limits as lim
-from . import xlsx
 from .limits import Limits, UnreadableFile
 
 # .xlsb (Excel's binary workbook) is not read: its sheets cannot be checked for their extent
@@ -67,17 +66,12 @@ def read_sheets(
         if kind == "text":
             data = lim.read_text(path, limits)
             return [Sheet(path.stem, _read_delimited(data, path, limits))]
+        data = path.read_bytes() if data is None else data  # under the size limit (sniff)
         if kind == "zip":
-            data = path.read_bytes() if data is None else data  # under the size limit (sniff)
-            workbook = xlsx.read_xlsx(path.name, data, limits, notes)
-            if workbook is not None:
-                return [
-                    Sheet(name, rows, hidden, merged) for name, rows, hidden, merged in workbook
-                ]
-            notes += lim.check_zip(path, limits, data)
+            notes += lim.check_zip(path.name, data, limits)
         else:
-            lim.check_cfb(path)
-        return _read_spreadsheet(path, limits, by_content=kind != expected)
+            lim.check_cfb(path.name, data)
+        return _read_spreadsheet(path.name, data, limits)
     raise UnreadableFile(
         f"Định dạng tệp không được hỗ trợ ({suffix or 'không có phần mở rộng'}); "
         f"hãy gửi .xlsx, .xls, .ods hoặc .csv",
@@ -92,25 +86,30 @@ _KINDS = {
 }
 
 
-def _read_spreadsheet(path: Path, limits: Limits, by_content: bool = False) -> list[Sheet]:
+_EMPTY = {"": None}
+
+
+def _read_spreadsheet(name: str, data: bytes, limits: Limits) -> list[Sheet]:
+    """The worksheets calamine reads from `data` (it tells the format by the bytes, not the
+    name). The grid of each is checked before it becomes Python lists (an .xls is not scanned
+    beforehand), and so are the workbook's total and its merged ranges (see _check_merged)."""
     try:
-        if by_content:  # calamine picks the format from the name: let it sniff the bytes instead
-            with path.open("rb") as fh:
-                workbook = calamine.CalamineWorkbook.from_filelike(fh)
-        else:
-            workbook = calamine.CalamineWorkbook.from_path(str(path))
-        sheets = []
+        workbook = calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        sheets, total = [], 0
         for meta in workbook.sheets_metadata:
             if str(meta.typ) not in ("SheetTypeEnum.WorkSheet", "SheetType.WorkSheet"):
                 continue
             sheet = workbook.get_sheet_by_name(meta.name)
             if sheet.end is not None:  # the dense grid to_python would build, before it does
-                lim.check_grid(path.name, meta.name, sheet.end[0] + 1, sheet.end[1] + 1, limits)
-            rows = [
-                [None if cell == "" else cell for cell in row]
-                for row in sheet.to_python(skip_empty_area=False)
+                height, width = sheet.end[0] + 1, sheet.end[1] + 1
+                lim.check_grid(name, meta.name, height, width, limits)
+                total += height * width
+                lim.check_workbook_grid(name, meta.name, total, limits)
+            rows = [  # calamine's "" for an empty cell becomes None, by a C-level map
+                list(map(_EMPTY.get, row, row)) for row in sheet.to_python(skip_empty_area=False)
             ]
             merged = [tuple(r) for r in (sheet.merged_cell_ranges or [])]
+            _check_merged(name, meta.name, merged, rows)
             hidden = str(meta.visible) not in ("SheetVisibleEnum.Visible", "SheetVisible.Visible")
             sheets.append(Sheet(meta.name, rows, hidden=hidden, merged=merged))
         return sheets
@@ -126,9 +125,26 @@ def _read_spreadsheet(path: Path, limits: Limits, by_content: bool = False) -> l
             raise  # KeyboardInterrupt, SystemExit
         detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         raise UnreadableFile(
-            f"Tệp {path.name} bị hỏng hoặc không phải bảng tính ({detail})",
-            f"file {path.name}: the file is corrupt or not a spreadsheet ({detail})",
+            f"Tệp {name} bị hỏng hoặc không phải bảng tính ({detail})",
+            f"file {name}: the file is corrupt or not a spreadsheet ({detail})",
         ) from exc
+
+
+def _check_merged(name: str, sheet: str, merged: list, rows: list[list[object]]) -> None:
+    """Merged ranges that overlap: layout.fill_merged visits each range's cells, so ranges
+    covering more cells than the grid holds (which Excel never writes) would cost time without
+    bound; their number was already limited by the scan (DXLAKE_MAX_MERGED_RANGES)."""
+    height, width = len(rows), len(rows[0]) if rows else 0
+    covered = 0
+    for (r0, c0), (r1, c1) in merged:
+        covered += max(min(r1 + 1, height) - r0, 0) * max(min(c1 + 1, width) - c0, 0)
+    if covered > height * width:
+        raise UnreadableFile(
+            f"Tệp {name}, trang {sheet}: các vùng ô gộp chồng lên nhau (phủ {covered:,} ô trên "
+            f"lưới {height * width:,} ô); tệp bị hỏng hoặc cố ý",
+            f"file {name}, sheet {sheet}: merged ranges overlap (covering {covered:,} cells of a "
+            f"{height * width:,}-cell grid); the file is corrupt or crafted",
+        )
 
 
 def decode_text(data: bytes) -> str:
