@@ -97,6 +97,36 @@ def minimal_xlsx(
     return out.getvalue()
 
 
+def minimal_ods(rows: str | bytes, table: str = "Bảng") -> bytes:
+    """A valid .ods of one table whose rows are given as content.xml markup, with the manifest
+    calamine needs to open it."""
+    rows = rows if isinstance(rows, bytes) else rows.encode("utf-8")
+    content = (
+        b'<?xml version="1.0"?><office:document-content '
+        b'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        b'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        b'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body>'
+        + f'<office:spreadsheet><table:table table:name="{table}">'.encode()
+        + rows
+        + b"</table:table></office:spreadsheet></office:body></office:document-content>"
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(
+            "mimetype", b"application/vnd.oasis.opendocument.spreadsheet", zipfile.ZIP_STORED
+        )
+        zf.writestr("content.xml", content)
+        zf.writestr(
+            "META-INF/manifest.xml",
+            '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'
+            '<manifest:file-entry manifest:full-path="/" '
+            'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+            '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+            "</manifest:manifest>",
+        )
+    return out.getvalue()
+
+
 def encrypted_container() -> bytes:
     """An OLE/CFB container as Office writes a password-protected .xlsx: a header, one FAT
     sector and one directory sector naming the EncryptionInfo and EncryptedPackage streams."""

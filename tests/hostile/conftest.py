@@ -58,8 +58,8 @@ REPO = Path(__file__).resolve().parents[2]
 VOLATILE = ("ingested_at", "run_id")  # differ between two runs of the same files by design
 
 
-def dxlake_run(home: Path, **env: str):
-    """`dxlake run --period PERIOD` as its own process (python -m, so no installed script is
+def dxlake_run(home: Path, period: str = PERIOD, **env: str):
+    """`dxlake run --period <period>` as its own process (python -m, so no installed script is
     needed), with the lowered limits."""
     import subprocess
     import sys
@@ -72,13 +72,32 @@ def dxlake_run(home: Path, **env: str):
         **env,
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "orchestration.cli", "run", "--period", PERIOD],
+        [sys.executable, "-m", "orchestration.cli", "run", "--period", period],
         cwd=REPO,
         env=full,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def ingest_beside_good(base: Path, good: Path, write, cases: int, catalogue, gazetteer):
+    """(good files alone, good files with the cases `write(folder)` puts beside them), each as
+    ingest_folder's (raw, status); the cases are counted, and a run that raises as a crash."""
+    from assets.ingest.landing import ingest_folder
+
+    copy_good(good, base / "good")
+    copy_good(good, base / "hostile")
+    write(base / "hostile")
+    alone = ingest_folder(base / "good", PERIOD, catalogue, gazetteer)
+    try:
+        mixed = ingest_folder(base / "hostile", PERIOD, catalogue, gazetteer)
+    except BaseException:
+        FIGURES["runs crashed"] += 1
+        raise
+    finally:
+        FIGURES["cases tried"] += cases
+    return alone, mixed
 
 
 def lake_tables(lake: Path) -> dict[str, list[str]]:

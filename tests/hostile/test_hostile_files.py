@@ -10,7 +10,7 @@ import pytest
 
 from assets.ingest.landing import ingest_folder
 from tests.hostile.cases import CASES, PERIOD, write_cases
-from tests.hostile.conftest import FIGURES, copy_good
+from tests.hostile.conftest import FIGURES, copy_good, ingest_beside_good
 
 GOOD = [
     "so_khcn_hue_2026-H1.xlsx",
@@ -27,18 +27,14 @@ def _observations(raw: pl.DataFrame, files: list[str]) -> pl.DataFrame:
 def ingested(tmp_path_factory, good_landing, lowered_limits, catalogue, gazetteer):
     """(raw, status) of the good files alone and of the good files with every case."""
     base = tmp_path_factory.mktemp("ingest")
-    copy_good(good_landing, base / "good")
-    copy_good(good_landing, base / "hostile")
-    write_cases(base / "hostile", base / "good" / GOOD[0])
-    alone = ingest_folder(base / "good", PERIOD, catalogue, gazetteer)
-    try:
-        mixed = ingest_folder(base / "hostile", PERIOD, catalogue, gazetteer)
-    except BaseException:
-        FIGURES["runs crashed"] += 1
-        raise
-    finally:
-        FIGURES["cases tried"] += len(CASES)
-    return alone, mixed
+    return ingest_beside_good(
+        base,
+        good_landing,
+        lambda folder: write_cases(folder, base / "good" / GOOD[0]),
+        len(CASES),
+        catalogue,
+        gazetteer,
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

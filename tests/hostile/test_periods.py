@@ -4,31 +4,17 @@ before anything is written."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 
 import polars as pl
 import pytest
 
 from orchestration.cli import main
 from orchestration.lake import read_period
-from tests.hostile.conftest import FIGURES, REPO, copy_good, lake_tables
+from tests.hostile.conftest import FIGURES, copy_good, dxlake_run, lake_tables
 
 H1, H2 = "2026-H1", "2026-H2"
 OUTCOMES = ("validated_observations", "quarantined_rows", "superseded_observations")
-
-
-def _run(home, period: str) -> subprocess.Popen:
-    env = {**os.environ, "DXLAKE_HOME": str(home), "DAGSTER_HOME": str(home / ".dagster")}
-    return subprocess.Popen(
-        [sys.executable, "-m", "orchestration.cli", "run", "--period", period],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def _finish(procs: list[subprocess.Popen]) -> list[tuple[int, str]]:
@@ -54,8 +40,8 @@ def two_periods(tmp_path_factory, good_landing):
     together = tmp_path_factory.mktemp("h1_h2_together")
     copy_good(good_landing, together / "landing" / H1)
     copy_good(good_landing, together / "landing" / H2)
-    ran_alone = _finish([_run(alone, H1)])
-    ran_together = _finish([_run(together, H1), _run(together, H2)])
+    ran_alone = _finish([dxlake_run(alone, H1)])
+    ran_together = _finish([dxlake_run(together, H1), dxlake_run(together, H2)])
     return alone, together, ran_alone + ran_together
 
 

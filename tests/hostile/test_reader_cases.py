@@ -15,9 +15,9 @@ from xml.sax.saxutils import escape
 import polars as pl
 import pytest
 
-from assets.ingest.landing import ingest_folder, landing_files, read_file
-from tests.hostile.cases import LOWERED_LIMITS, PERIOD, _units, minimal_xlsx
-from tests.hostile.conftest import FIGURES, copy_good
+from assets.ingest.landing import landing_files, read_file
+from tests.hostile.cases import LOWERED_LIMITS, PERIOD, _units, minimal_ods, minimal_xlsx
+from tests.hostile.conftest import ingest_beside_good
 from tests.hostile.test_hostile_files import GOOD, _observations
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -134,33 +134,6 @@ def _near_limit_sheets(n: int) -> bytes:
         b'<row r="1"><c r="A1"><v>1</v></c></row><row r="19999"><c r="J19999"><v>2</v></c></row>'
     )
     return workbook([(f"T{i}", sheet) for i in range(1, n + 1)])
-
-
-def ods(rows: str) -> bytes:
-    """An .ods of one table "Bảng" whose rows are given as content.xml markup."""
-    content = (
-        '<?xml version="1.0"?><office:document-content '
-        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
-        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body>'
-        f'<office:spreadsheet><table:table table:name="Bảng">{rows}</table:table>'
-        "</office:spreadsheet></office:body></office:document-content>"
-    )
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr(
-            "mimetype", b"application/vnd.oasis.opendocument.spreadsheet", zipfile.ZIP_STORED
-        )
-        zf.writestr("content.xml", content)
-        zf.writestr(
-            "META-INF/manifest.xml",
-            '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'
-            '<manifest:file-entry manifest:full-path="/" '
-            'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
-            '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
-            "</manifest:manifest>",
-        )
-    return out.getvalue()
 
 
 _ODS_CELL = '<table:table-cell office:value-type="float" office:value="1"><text:p>1</text:p>'
@@ -288,7 +261,7 @@ CASES = [
     ),
     ReaderCase(
         "ods_spans.ods",  # 10,001 merged spans: the workbook limit holds for .ods too
-        lambda: ods(
+        lambda: minimal_ods(
             "".join(
                 '<table:table-row><table:table-cell table:number-columns-spanned="2">'
                 f"<text:p>{i}</text:p></table:table-cell><table:covered-table-cell/>"
@@ -301,7 +274,7 @@ CASES = [
     ),
     ReaderCase(
         "ods_wide.ods",  # one filled cell repeated 2,000 columns to the right, on row 3
-        lambda: ods(
+        lambda: minimal_ods(
             '<table:table-row table:number-rows-repeated="2"><table:table-cell/></table:table-row>'
             '<table:table-row><table:table-cell table:number-columns-repeated="2000" '
             + _ODS_CELL[len("<table:table-cell ") :]
@@ -312,7 +285,7 @@ CASES = [
     ),
     ReaderCase(
         "ods_empty_tail.ods",  # as LibreOffice saves: empty cells and rows repeated to the end
-        lambda: ods(
+        lambda: minimal_ods(
             "<table:table-row>"
             + _ODS_CELL
             + '</table:table-cell><table:table-cell table:number-columns-repeated="16383"/>'
@@ -361,18 +334,12 @@ def limits_env():
 def ingested(tmp_path_factory, good_landing, limits_env, catalogue, gazetteer):
     """(raw, status) of the good files alone and of the good files with every reader case."""
     base = tmp_path_factory.mktemp("reader_cases")
-    copy_good(good_landing, base / "good")
-    copy_good(good_landing, base / "hostile")
-    for case in CASES:
-        (base / "hostile" / case.name).write_bytes(case.data())
-    alone = ingest_folder(base / "good", PERIOD, catalogue, gazetteer)
-    try:
-        mixed = ingest_folder(base / "hostile", PERIOD, catalogue, gazetteer)
-    except BaseException:
-        FIGURES["runs crashed"] += 1
-        raise
-    finally:
-        FIGURES["cases tried"] += len(CASES)
+
+    def write(folder):
+        for case in CASES:
+            (folder / case.name).write_bytes(case.data())
+
+    alone, mixed = ingest_beside_good(base, good_landing, write, len(CASES), catalogue, gazetteer)
     return alone, mixed, base / "hostile"
 
 

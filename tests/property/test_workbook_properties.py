@@ -33,7 +33,7 @@ from assets.ingest.limits import (
     column_letters,
 )
 from assets.ingest.readers import read_sheets
-from tests.hostile.cases import minimal_xlsx
+from tests.hostile.cases import minimal_ods, minimal_xlsx
 
 SECONDS = 5.0
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -194,34 +194,9 @@ ODS_PIECES = st.one_of(
 @FAST
 @given(st.lists(ODS_PIECES, max_size=30))
 def test_any_ods_table_gets_a_status(catalogue, pieces):
-    _read(_ods("".join(pieces).encode("utf-8", "replace")), "bao_cao.ods", catalogue=catalogue)
-
-
-def _ods(body: bytes) -> bytes:
-    """An .ods whose first table holds `body` (content.xml markup), as calamine opens it."""
-    content = (
-        b'<?xml version="1.0"?><office:document-content '
-        b'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-        b'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
-        b'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body>'
-        b'<office:spreadsheet><table:table table:name="T">'
-        + body
-        + b"</table:table></office:spreadsheet></office:body></office:document-content>"
+    _read(
+        minimal_ods("".join(pieces).encode("utf-8", "replace")), "bao_cao.ods", catalogue=catalogue
     )
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr(
-            "mimetype", b"application/vnd.oasis.opendocument.spreadsheet", zipfile.ZIP_STORED
-        )
-        zf.writestr("content.xml", content)
-        zf.writestr(
-            "META-INF/manifest.xml",
-            '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'
-            '<manifest:file-entry manifest:full-path="/" '
-            'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
-            "</manifest:manifest>",
-        )
-    return out.getvalue()
 
 
 CELL_VALUES = st.one_of(
@@ -432,7 +407,7 @@ ODS_ROWS = st.lists(
 @settings(max_examples=300, deadline=None)
 @given(ODS_ROWS | st.lists(ODS_PIECES, max_size=30).map("".join))
 def test_the_ods_scan_never_undercounts_the_grids_calamine_builds(markup):
-    data = _ods(markup.encode("utf-8", "replace"))
+    data = minimal_ods(markup.encode("utf-8", "replace"))
     grids = _calamine_grids(data)
     book = _Book("t.ods", HUGE, zipfile.ZipFile(io.BytesIO(data)))
     scan = _OdsScan(book)
