@@ -77,6 +77,9 @@ def _tokens(text: str) -> tuple[str, ...]:
     words = [str(int(w)) if w.isascii() and w.isdigit() else _Y_AS_I.sub(_y_to_i, w) for w in words]
     # "Đắk", "Đăk", "Đak": one word ("water") in Central Highlands names, spelt every way
     words = ["đăk" if w in _DAK else w for w in words]
+    # "Xã Hòa Tú II" / "Xã Hòa Tú 2": the two crosswalks number units either way
+    if len(words) > 1 and words[-1] in _ROMAN:
+        words[-1] = _ROMAN[words[-1]]
     # "Thị trấn NT Liên Sơn", "TT N.T Phong Hải": the state-farm towns (thị trấn nông trường)
     for i, w in enumerate(words):
         if w == "nt" or (w == "n" and words[i + 1 : i + 2] == ["t"]):
@@ -87,6 +90,7 @@ def _tokens(text: str) -> tuple[str, ...]:
 # "Quy"/"Qui", "Mỹ"/"Mĩ", "Sỹ"/"Sĩ", "Vỹ"/"Vĩ": a final y after a consonant is spelt i.
 _Y_AS_I = re.compile(r"^(qu|[bcdđghklmnprstvx]{1,2})([yýỳỷỹỵ])$")
 _Y_TO_I = str.maketrans("yýỳỷỹỵ", "iíìỉĩị")
+_ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4"}
 _DAK = {"đắk", "đăk", "đak", "đák", "dắk", "dăk", "dak"}
 
 
@@ -94,9 +98,18 @@ def _y_to_i(m: re.Match[str]) -> str:
     return m.group(1) + m.group(2).translate(_Y_TO_I)
 
 
+# "Ea Ly"/"Ealy": run together, a final y after a consonant is no longer a word's last letter.
+_Y_AFTER_CONSONANT = re.compile(r"(?<=[bcdđghklmnprstvx])[yýỳỷỹỵ]")
+
+
+def _spelt(tokens: Iterable[str]) -> str:
+    """The words run together, as typed with their diacritics ("ealy" → "eali")."""
+    return _Y_AFTER_CONSONANT.sub(lambda m: m.group().translate(_Y_TO_I), "".join(tokens))
+
+
 def _fkey(tokens: Iterable[str]) -> str:
     """Folded key: no diacritics, no spaces ("phuongphuxuan")."""
-    return key(" ".join(tokens))
+    return key(_spelt(tokens))
 
 
 @cache
@@ -137,6 +150,25 @@ _UNIT_PREFIXES: tuple[tuple[tuple[str, ...], str], ...] = (
     (("huyện",), "huyện"),  # the five island districts that had no communes
 )
 _NOISE_PREFIXES = (("ubnd",), ("ủy", "ban", "nhân", "dân"))
+# The abbreviations that drop the type word's diacritics ("X. Thanh An" for "Xã Thanh An").
+_ABBREVIATED_TYPES = {("x",), ("p",), ("ph",), ("tt",), ("t", "t"), ("ttr",), ("đk",), ("đ", "k")}
+# District types before 1 July 2025 and their abbreviations ("Q.3", "H. Phú Vang", "TX Sơn Tây").
+_DISTRICT_PREFIXES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("thành", "phố"), "thành phố"),
+    (("thị", "xã"), "thị xã"),
+    (("quận",), "quận"),
+    (("huyện",), "huyện"),
+    (("tp",), "thành phố"),
+    (("t", "p"), "thành phố"),
+    (("tx",), "thị xã"),
+    (("t", "x"), "thị xã"),
+    (("q",), "quận"),
+    (("h",), "huyện"),
+)
+# "Xã A, huyện B, tỉnh C", "Xã A - H. B", "Xã A (huyện B)": the parts of an address.
+_SEPARATOR = re.compile(r"(\s*[,;()]\s*|\s+[-–—]\s+)")
+# "Xã A huyện B tỉnh C", written without commas: a district or province word after a name.
+_PLACE_WORD = re.compile(r"(?i)\s+(?=(?:huyện|quận|thị xã|thành phố|tỉnh)\s+\w)")
 _PROVINCE_PREFIXES = (("tỉnh",), ("thành", "phố"), ("tp",), ("t", "p"))
 _PROVINCE_ALIASES = {
     "hcm": "79",
@@ -148,6 +180,43 @@ _PROVINCE_ALIASES = {
     "brvt": "79",
     "thuathienhue": "46",  # the register already calls the old province "Thành phố Huế"
 }
+
+
+def _split_district(tokens: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
+    """("quận", "3") → ("quận", ("3",)); ("h", "phú", "vang") → ("huyện", ("phú", "vang"))."""
+    for prefix, district_type in _DISTRICT_PREFIXES:
+        if _starts_with(tokens, prefix):
+            return district_type, tokens[len(prefix) :]
+    return None, tokens
+
+
+def _district_keys(name: str, aliases: str | None) -> frozenset[str]:
+    """The folded keys an old district is written by: full ("quan3"), bare ("3"), and the
+    package's aliases (Thành phố Thủ Đức is also written "Quận 9", "Q2")."""
+    tokens = _tokens(name)
+    keys = {_fkey(tokens), _fkey(_split_district(tokens)[1])}
+    for alias in json.loads(aliases) if aliases else ():
+        keys.update((alias, _fkey(_split_district(_tokens(alias))[1])))
+    return frozenset(k for k in keys if k)
+
+
+def _pieces(text: str) -> list[tuple[str, str]]:
+    """An address cut into (separator, part): "Xã A, huyện B tỉnh C" → [("", "Xã A"),
+    (", ", "huyện B"), (" ", "tỉnh C")]. A place word cuts only after two words of a part."""
+    cut = _SEPARATOR.split(text)
+    pieces: list[tuple[str, str]] = []
+    for sep, part in zip(["", *cut[1::2]], cut[0::2], strict=True):
+        start = 0
+        for m in _PLACE_WORD.finditer(part):
+            if len(part[start : m.start()].split()) >= 2:
+                pieces.append((sep, part[start : m.start()]))
+                sep, start = m.group(), m.end()
+        pieces.append((sep, part[start:]))
+    return [(sep, part) for sep, part in pieces if part.strip()]
+
+
+def _has_diacritics(text: str) -> bool:
+    return any(ch.isalpha() and not ch.isascii() for ch in text)
 
 
 def _split_type(tokens: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
@@ -285,11 +354,22 @@ class _OldUnit(NamedTuple):
     old_province_key: str
     province_code: str  # the current province it lies in
     targets: tuple[str, ...]  # current codes it went into
+    district_keys: frozenset[str]  # its old district, as written (see _district_keys)
 
 
 class _Context(NamedTuple):
     province_code: str
     old_province_key: str | None  # when the report named an old province (Tỉnh Hà Giang)
+
+
+class _Place(NamedTuple):
+    """A name cell and province cell read as an address: the unit's name, the old district(s)
+    written with it, the province context, and whether the address is typed with diacritics."""
+
+    name: str | None
+    districts: tuple[str, ...]
+    context: _Context | None
+    accented: bool
 
 
 class _Name(NamedTuple):
@@ -335,8 +415,8 @@ class Gazetteer:
             unit_type, bare = _type_of(tokens)
             self._units[code] = _Unit(code, name, unit_type, province_code)
             full_key, bare_key = _fkey(tokens), _fkey(bare)
-            _add(self._full, full_key, (code, "".join(tokens), unit_type))
-            _add(self._bare, bare_key, (code, "".join(bare), unit_type))
+            _add(self._full, full_key, (code, _spelt(tokens), unit_type))
+            _add(self._bare, bare_key, (code, _spelt(bare), unit_type))
             for k in {full_key, bare_key}:
                 self._province_keys.setdefault(province_code, {}).setdefault(k, []).append(code)
                 self._all_keys.setdefault(k, []).append(code)
@@ -399,10 +479,11 @@ class Gazetteer:
         old_full: dict[str, list[_Entry]] = {}
         old_bare: dict[str, list[_Entry]] = {}
         old_codes: dict[str, tuple[str, ...]] = {}
-        for old_code, name, district, pkey, dkey, wkey in legacy.select(
+        for old_code, name, district, aliases, pkey, dkey, wkey in legacy.select(
             "old_unit_code",
             "old_unit_name",
             "old_district_name",
+            "old_district_alias",
             "province_key",
             "district_key",
             "ward_key",
@@ -413,15 +494,27 @@ class Gazetteer:
             name = name or district  # island districts without communes: "Huyện Côn Đảo"
             tokens = _tokens(name)
             unit_type, bare = _type_of(tokens)
-            unit = _OldUnit(name, unit_type, pkey, new_of_old[pkey], tuple(sorted(went)))
+            unit = _OldUnit(
+                name,
+                unit_type,
+                pkey,
+                new_of_old[pkey],
+                tuple(sorted(went)),
+                _district_keys(district, aliases),
+            )
             old.append(unit)
             position = len(old) - 1
-            _add(old_full, _fkey(tokens), (position, "".join(tokens), unit_type))
-            _add(old_bare, _fkey(bare), (position, "".join(bare), unit_type))
+            _add(old_full, _fkey(tokens), (position, _spelt(tokens), unit_type))
+            _add(old_bare, _fkey(bare), (position, _spelt(bare), unit_type))
             if old_code:
                 old_codes[old_code] = unit.targets
 
         return _History(old, old_full, old_bare, old_codes)
+
+    def old_unit_targets(self, old_code: str) -> tuple[str, ...]:
+        """The current codes an old unit (by its pre-2025 code) went into, per the package's
+        crosswalk; () when the package does not know the code."""
+        return self._history.codes.get(old_code, ())
 
     @classmethod
     def default(cls) -> Gazetteer:
@@ -467,9 +560,11 @@ class Gazetteer:
 
     # -- names -------------------------------------------------------------------------------
 
-    def _interpretations(self, text: str) -> _Name:
+    def _interpretations(self, text: str, accented_address: bool = False) -> _Name:
         """The readings of a name: as a whole (full or bare name), and with its leading type
-        word or abbreviation taken as the unit type. "Xà Bang" is not read as "Xã Bang"."""
+        word or abbreviation taken as the unit type. "Xà Bang" is not read as "Xã Bang".
+        An abbreviated type word ("X. Thanh An") drops the name's only diacritic: the rest of
+        the address (district, province) then tells whether it is typed with diacritics."""
         tokens = _tokens(text)
         for noise in _NOISE_PREFIXES:
             if _starts_with(tokens, noise):
@@ -478,7 +573,9 @@ class Gazetteer:
         for prefix, unit_type in _UNIT_PREFIXES:
             if _starts_with(tokens, prefix):
                 readings.append((unit_type, tokens[len(prefix) :]))
-        accented = any(ch.isalpha() and not ch.isascii() for ch in text)
+        accented = _has_diacritics(text) or (
+            accented_address and any(tokens[: len(a)] == a for a in _ABBREVIATED_TYPES)
+        )
         return _Name(tuple(readings), accented)
 
     @staticmethod
@@ -496,7 +593,7 @@ class Gazetteer:
         accented = strict and readings.accented
         found: set[Any] = set()
         for unit_type, tokens in readings.readings:
-            folded, typed = _fkey(tokens), "".join(tokens)
+            folded, typed = _fkey(tokens), _spelt(tokens)
             entries = full.get(folded, []) if unit_type is None else []
             entries = entries + [e for e in bare.get(folded, []) if unit_type in (None, e[2])]
             found.update(
@@ -583,11 +680,114 @@ class Gazetteer:
             strict=False,
         )
 
-    def _resolve_name(self, text: str, context: _Context | None) -> Match:
+    # -- addresses: a name with its old district and province -----------------------------------
+
+    def _place(self, name: str | None, province: str | None) -> _Place:
+        """Read "Phường 1, Quận 3" / "Xã A - H. B, tỉnh C" (name cell) and "Huyện B, Tỉnh C"
+        (province cell): the unit name, its old district(s), the province (the name cell's own
+        province first: it is the more precise, often the old one)."""
+        context = self._context(province)
+        districts: list[str] = []
+        provinces: list[str] = []
+        if province is not None and context is None and len(province) <= _MAX_TEXT:
+            for _, part in self._joined(_pieces(province)):
+                self._classify(part, districts, provinces)
+            context = next(filter(None, map(self._context, provinces)), None)
+        if (
+            name is not None
+            and len(name) <= _MAX_TEXT
+            and (_SEPARATOR.search(name) or _PLACE_WORD.search(name))
+        ):
+            (_, name), *rest = self._joined(_pieces(name)) or [("", name)]
+            own: list[str] = []
+            for _, part in rest:
+                self._classify(part, districts, own)
+            context = next(filter(None, map(self._context, own)), context)
+            provinces += own
+        accented = any(_has_diacritics(t) for t in (*districts, *provinces, province or ""))
+        return _Place(name, tuple(districts), context, accented)
+
+    def _joined(self, pieces: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """A part after a dash that is neither district nor province belongs to the part before:
+        "Phường Lâm Viên - Đà Lạt", "Thành phố Phan Rang - Tháp Chàm" are one name each."""
+        joined = pieces[:1]
+        for sep, part in pieces[1:]:
+            tokens = _tokens(part)
+            if (
+                sep.strip() in ("-", "–", "—")
+                and _split_district(tokens)[0] is None
+                and not _starts_with(tokens, ("tỉnh",))
+                and self._context(part) is None
+            ):
+                joined[-1] = (joined[-1][0], joined[-1][1] + sep + part)
+            else:
+                joined.append((sep, part))
+        return joined
+
+    def _classify(self, part: str, districts: list[str], provinces: list[str]) -> None:
+        """File one part of an address as a district, a province, or both: "Thành phố Cao
+        Bằng" is the old town and the province, "TP Hồ Chí Minh" only the province."""
+        tokens = _tokens(part)
+        district_type, _ = _split_district(tokens)
+        is_province = _starts_with(tokens, ("tỉnh",)) or (
+            district_type in (None, "thành phố") and self._context(part) is not None
+        )
+        if is_province:
+            provinces.append(part)  # "Tỉnh Hà Giang", "TP Hồ Chí Minh", "Huế"
+        if tokens and not _starts_with(tokens, ("tỉnh",)) and (district_type or not is_province):
+            districts.append(part)  # "Quận 3", "TP. Thủ Đức", ", Phú Vang"
+
+    def _in_districts(
+        self, readings: _Name, context: _Context | None, districts: tuple[str, ...]
+    ) -> set[int]:
+        """Old units of that name in the district(s) written: in the old province named, else
+        in the current one, else anywhere; spelt as typed, else with other diacritics (the two
+        crosswalks spell "Phó Bảng"/"Phố Bảng": the district makes that safe)."""
+        typed = set()
+        for text in districts:
+            tokens = _tokens(text)
+            typed |= {_fkey(tokens), _fkey(_split_district(tokens)[1])}
+        typed.discard("")
+        units = self._history.units
+        scopes: list[Callable[[_OldUnit], bool]] = []
+        if context is not None and context.old_province_key is not None:
+            scopes.append(lambda u: u.old_province_key == context.old_province_key)
+        if context is not None:
+            scopes.append(lambda u: u.province_code == context.province_code)
+        else:
+            scopes.append(lambda u: True)
+        for strict in (True, False):
+            for scope in scopes:
+                found = self._lookup(
+                    readings,
+                    self._history.full,
+                    self._history.bare,
+                    lambda i, scope=scope: (
+                        not typed.isdisjoint(units[i].district_keys) and scope(units[i])
+                    ),
+                    strict,
+                )
+                if found:
+                    return found
+        return set()
+
+    def _resolve_name(
+        self,
+        text: str,
+        context: _Context | None,
+        districts: tuple[str, ...] = (),
+        accented_address: bool = False,
+    ) -> Match:
         if len(text) > _MAX_TEXT or not any(ch.isalpha() for ch in text):
             return _UNKNOWN  # no unit name is that long, or has no letter
-        readings = self._interpretations(text)
+        readings = self._interpretations(text, accented_address)
         current = self._current(readings, context)
+        olds = self._in_districts(readings, context, districts) if districts else set()
+        if olds:  # named with its old district: the old unit, never a current namesake
+            went = sorted({code for i in olds for code in self._history.units[i].targets})
+            if len(went) > 1:
+                return Match(None, "ambiguous", self._cands(went))
+            return Match(went[0], "name" if current == set(went) else "old_name", self._cands(went))
         if len(current) == 1:
             return Match(next(iter(current)), "name", self._cands(current))
         if current:
@@ -617,7 +817,7 @@ class Gazetteer:
     # -- resolution --------------------------------------------------------------------------
 
     def _resolve(self, code: str | None, name: str | None, province: str | None) -> Match:
-        context = self._context(province)
+        name, districts, context, accented_address = self._place(name, province)
         if code is not None and code in self._units:
             unit = self._units[code]
             itself = self._cands([code])
@@ -639,7 +839,7 @@ class Gazetteer:
                 return Match(None, "ambiguous", itself)
             return Match(code, "code", itself)
         if name is not None:
-            return self._resolve_name(name, context)
+            return self._resolve_name(name, context, districts, accented_address)
         if code is not None and code in self._history.codes:  # an old code: say where it went
             return Match(None, "unknown", self._cands(self._history.codes[code]))
         return _UNKNOWN

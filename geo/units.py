@@ -66,6 +66,7 @@ def legacy_units() -> pl.DataFrame:
     return _query(
         """SELECT wardCode AS old_unit_code, ward AS old_unit_name, wardShort AS old_unit_short_name,
                   wardType AS old_unit_type, district AS old_district_name,
+                  districtAlias AS old_district_alias,
                   province AS old_province_name, provinceCode AS old_province_code,
                   provinceKey AS province_key, districtKey AS district_key, wardKey AS ward_key
            FROM admin_units_legacy"""
