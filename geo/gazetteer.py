@@ -219,6 +219,16 @@ def _has_diacritics(text: str) -> bool:
     return any(ch.isalpha() and not ch.isascii() for ch in text)
 
 
+def _district_typed(districts: Iterable[str]) -> set[str]:
+    """The keys of districts as written: full ("quan3") and bare ("3")."""
+    typed = set()
+    for text in districts:
+        tokens = _tokens(text)
+        typed |= {_fkey(tokens), _fkey(_split_district(tokens)[1])}
+    typed.discard("")
+    return typed
+
+
 def _split_type(tokens: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
     """("phường", "phú", "xuân") → ("phường", ("phú", "xuân")); no type word → (None, tokens)."""
     for prefix, unit_type in _UNIT_PREFIXES:
@@ -370,6 +380,7 @@ class _Place(NamedTuple):
     districts: tuple[str, ...]
     context: _Context | None
     accented: bool
+    only_districts: tuple[str, ...] = ()  # districts that are not also a province's name
 
 
 class _Name(NamedTuple):
@@ -705,7 +716,8 @@ class Gazetteer:
             context = next(filter(None, map(self._context, own)), context)
             provinces += own
         accented = any(_has_diacritics(t) for t in (*districts, *provinces, province or ""))
-        return _Place(name, tuple(districts), context, accented)
+        only = tuple(d for d in districts if d not in provinces)
+        return _Place(name, tuple(districts), context, accented, only)
 
     def _joined(self, pieces: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """A part after a dash that is neither district nor province belongs to the part before:
@@ -743,11 +755,9 @@ class Gazetteer:
         """Old units of that name in the district(s) written: in the old province named, else
         in the current one, else anywhere; spelt as typed, else with other diacritics (the two
         crosswalks spell "Phó Bảng"/"Phố Bảng": the district makes that safe)."""
-        typed = set()
-        for text in districts:
-            tokens = _tokens(text)
-            typed |= {_fkey(tokens), _fkey(_split_district(tokens)[1])}
-        typed.discard("")
+        typed = _district_typed(districts)
+        if not typed:
+            return set()
         units = self._history.units
         scopes: list[Callable[[_OldUnit], bool]] = []
         if context is not None and context.old_province_key is not None:
@@ -771,23 +781,48 @@ class Gazetteer:
                     return found
         return set()
 
+    def _district_holds(
+        self, context: _Context | None, districts: tuple[str, ...], code: str
+    ) -> bool:
+        """Did some old unit of the district(s) written go (wholly or in part) into `code`?"""
+        typed = _district_typed(districts)
+        province = context.province_code if context else None
+        return any(
+            code in u.targets
+            for u in self._history.units
+            if not typed.isdisjoint(u.district_keys) and province in (None, u.province_code)
+        )
+
     def _resolve_name(
         self,
         text: str,
         context: _Context | None,
-        districts: tuple[str, ...] = (),
-        accented_address: bool = False,
+        place: _Place | None = None,
     ) -> Match:
         if len(text) > _MAX_TEXT or not any(ch.isalpha() for ch in text):
             return _UNKNOWN  # no unit name is that long, or has no letter
-        readings = self._interpretations(text, accented_address)
+        readings = self._interpretations(text, place is not None and place.accented)
         current = self._current(readings, context)
-        olds = self._in_districts(readings, context, districts) if districts else set()
+        olds = self._in_districts(readings, context, place.districts) if place else set()
         if olds:  # named with its old district: the old unit, never a current namesake
             went = sorted({code for i in olds for code in self._history.units[i].targets})
             if len(went) > 1:
                 return Match(None, "ambiguous", self._cands(went))
             return Match(went[0], "name" if current == set(went) else "old_name", self._cands(went))
+        found = self._by_name(text, readings, current, context)
+        if (
+            found.unit_code is not None
+            and place is not None
+            and place.only_districts
+            and not self._district_holds(context, place.only_districts, found.unit_code)
+        ):  # "Xã A, huyện B" where no old unit of huyện B went into the unit named A: ask
+            return Match(None, "ambiguous", found.candidates)
+        return found
+
+    def _by_name(
+        self, text: str, readings: _Name, current: set[str], context: _Context | None
+    ) -> Match:
+        """The name alone: current names first, then old names."""
         if len(current) == 1:
             return Match(next(iter(current)), "name", self._cands(current))
         if current:
@@ -817,7 +852,8 @@ class Gazetteer:
     # -- resolution --------------------------------------------------------------------------
 
     def _resolve(self, code: str | None, name: str | None, province: str | None) -> Match:
-        name, districts, context, accented_address = self._place(name, province)
+        place = self._place(name, province)
+        name, context = place.name, place.context
         if code is not None and code in self._units:
             unit = self._units[code]
             itself = self._cands([code])
@@ -839,7 +875,7 @@ class Gazetteer:
                 return Match(None, "ambiguous", itself)
             return Match(code, "code", itself)
         if name is not None:
-            return self._resolve_name(name, context, districts, accented_address)
+            return self._resolve_name(name, context, place)
         if code is not None and code in self._history.codes:  # an old code: say where it went
             return Match(None, "unknown", self._cands(self._history.codes[code]))
         return _UNKNOWN
