@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter
 from pathlib import Path
+
+import pytest
 
 from geo.gazetteer import Gazetteer, Match
 from geo.units import legacy_units
@@ -104,3 +107,143 @@ def test_every_old_unit_with_its_old_district() -> None:
     assert i == 10047
     assert tally["wrong"] == 0, listed["wrong"]
     assert tally["exact"] + tally["correctly ambiguous"] >= 0.99 * 10047
+
+
+# --- the shapes, one by one ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gz() -> Gazetteer:
+    return Gazetteer.default()
+
+
+@pytest.mark.parametrize(
+    ("name", "province"),
+    [
+        ("Phường 1, Quận 3", "Hồ Chí Minh"),
+        ("Phường 1 - Q. 3", "TP.HCM"),
+        ("P.1, Q.3", "Thành phố Hồ Chí Minh"),
+        ("Phường 1 (Quận 3)", "79"),
+        ("Phường 1", "Quận 3, TP. Hồ Chí Minh"),
+        ("Phường 1", "Q3 - TP HCM"),
+        ("PHƯỜNG 01, QUẬN 3", None),
+        ("phuong 1, quan 3", "tp hcm"),
+    ],
+)
+def test_ward_number_with_its_old_district(gz: Gazetteer, name, province) -> None:
+    # ten "Phường 1" in Hồ Chí Minh City; Quận 3's went into Phường Bàn Cờ
+    assert gz.resolve(name="Phường 1", province="Hồ Chí Minh").match_kind == "ambiguous"
+    match = gz.resolve(name=name, province=province)
+    assert (match.unit_code, match.match_kind) == ("27154", "old_name")
+
+
+@pytest.mark.parametrize(
+    ("name", "province", "old", "alone"),
+    [
+        # old wards whose name is now another ward's: the current namesake must not win
+        ("Phường Trung Thành, Thành phố Thái Nguyên", "Thái Nguyên", "05500", "05899"),
+        ("Phường Trung Thành (TP Thái Nguyên)", "Tỉnh Thái Nguyên", "05500", "05899"),
+        ("P. Trần Phú, thành phố Hà Tĩnh", "Hà Tĩnh", "18073", "18100"),
+        ("Phường Trần Phú", "TP Hà Tĩnh, tỉnh Hà Tĩnh", "18073", "18100"),
+        ("Xã Hưng Đạo", "Thành phố Cao Bằng, Tỉnh Cao Bằng", "01273", "01351"),
+        ("Xã Hưng Đạo - TP. Cao Bằng", "Cao Bằng", "01273", "01351"),
+        ("Xã Phú Xuân, huyện Phú Vang", "Huế", "19918", "19918"),
+        ("Xã Phú Xuân; H. Phú Vang", "46", "19918", "19918"),
+    ],
+)
+def test_a_current_namesake_never_wins_over_the_old_unit_and_its_district(
+    gz: Gazetteer, name, province, old, alone
+) -> None:
+    match = gz.resolve(name=name, province=province)
+    assert (match.unit_code, match.match_kind) == (old, "old_name")
+    # without the district, the name in the new province is the current unit of that name
+    bare = re.split(r",| - | \(|;", name)[0]
+    new_province = re.split(r",", province)[-1]
+    assert gz.resolve(name=bare, province=new_province).unit_code == alone
+
+
+@pytest.mark.parametrize(
+    ("name", "province"),
+    [
+        ("Thị trấn Phú Đa, huyện Phú Vang, tỉnh Thừa Thiên Huế", None),
+        ("Thị trấn Phú Đa huyện Phú Vang tỉnh Thừa Thiên Huế", None),
+        ("TT. Phú Đa - H. Phú Vang", "Thành phố Huế"),
+        ("Thị trấn Phú Đa", "Huyện Phú Vang, Tỉnh Thừa Thiên Huế"),
+        ("Thi tran Phu Da, huyen Phu Vang", "Hue"),
+    ],
+)
+def test_town_with_district_and_old_province(gz: Gazetteer, name, province) -> None:
+    match = gz.resolve(name=name, province=province)
+    assert (match.unit_code, match.match_kind) == ("19942", "old_name")
+
+
+def test_old_province_and_district_tell_namesakes_apart(gz: Gazetteer) -> None:
+    # two old Xã Tân Thành in today's Tuyên Quang (old Hà Giang and old Tuyên Quang)
+    both = gz.resolve(name="Xã Tân Thành", province="Tuyên Quang")
+    assert both.match_kind == "ambiguous" and codes(both) == {"01171", "02374"}
+    for name in ("Xã Tân Thành, huyện Bắc Quang", "Xã Tân Thành, huyện Bắc Quang, tỉnh Hà Giang"):
+        assert gz.resolve(name=name, province="Tuyên Quang").unit_code == "01171"
+
+
+def test_a_split_unit_is_ambiguous_with_all_its_parts(gz: Gazetteer) -> None:
+    match = gz.resolve(name="Xã Văn Khê, huyện Mê Linh", province="Hà Nội")
+    assert match.match_kind == "ambiguous"
+    (old_code,) = (
+        legacy_units()
+        .filter(old_unit_name="Xã Văn Khê", old_district_name="Huyện Mê Linh")["old_unit_code"]
+        .to_list()
+    )
+    assert codes(match) == set(gz.old_unit_targets(old_code)) == {"08980", "08995", "09022"}
+    # the package splits Phường 4 of Mỹ Tho between two wards: both listed, neither chosen
+    mytho = gz.resolve(name="Phường 4", province="TP Mỹ Tho, Đồng Tháp")
+    assert mytho.match_kind == "ambiguous" and codes(mytho) == {"28249", "29869"}
+
+
+@pytest.mark.parametrize(
+    ("name", "province", "code"),
+    [
+        ("Xã Sơn Kim II, huyện Hương Sơn", "Hà Tĩnh", "18199"),  # Roman numerals
+        ("Xã Sơn Kim II", "Hà Tĩnh", "18199"),
+        ("Xã Tam Xuân 2 - H. Núi Thành", "Đà Nẵng", "20971"),  # the package writes "Tam Xuân II"
+        ("Xã Ealy, huyện Sông Hinh", "Đắk Lắk", "22237"),  # run together
+        ("Xã Ealy", "Đắk Lắk", "22237"),
+        ("Thị trấn Phó Bảng, huyện Đồng Văn", "Tuyên Quang", "00745"),  # the package: Phố Bảng
+    ],
+)
+def test_spelling_variants_between_the_crosswalks(gz: Gazetteer, name, province, code) -> None:
+    assert gz.resolve(name=name, province=province).unit_code == code
+
+
+def test_other_diacritics_need_the_district(gz: Gazetteer) -> None:
+    # without the district, other diacritics are another name: not guessed, only offered
+    alone = gz.resolve(name="Thị trấn Phó Bảng", province="Tuyên Quang")
+    assert alone.match_kind == "unknown" and alone.candidates[0][0] == "00745"
+
+
+def test_an_abbreviated_type_keeps_diacritic_checking(gz: Gazetteer) -> None:
+    # Xã Thanh An and Xã Thạnh An, both in Hồ Chí Minh City
+    for name, province in (
+        ("X. Thanh An", "Thành phố Hồ Chí Minh"),
+        ("X. Thanh An, huyện Dầu Tiếng", "Hồ Chí Minh"),
+        ("Xã Thanh An", "HCM"),
+    ):
+        assert gz.resolve(name=name, province=province).unit_code == "25807", name
+    # typed without any diacritic anywhere, it could be either
+    for name, province in (("X. Thanh An", "HCM"), ("Xa Thanh An", "Ho Chi Minh")):
+        assert codes(gz.resolve(name=name, province=province)) == {"25807", "27676"}
+
+
+def test_names_that_look_like_addresses_stay_names(gz: Gazetteer) -> None:
+    assert gz.resolve(name="Phường Lâm Viên - Đà Lạt", province="Lâm Đồng").unit_code == "24778"
+    assert gz.resolve(name="Xã Tứ Quận", province="Tuyên Quang").unit_code == "02473"
+    assert gz.resolve(name="Phường Phú Xuân, TP Huế").unit_code == "19753"
+    phan_rang = gz.resolve(name="Phường Kinh Dinh - TP. Phan Rang - Tháp Chàm", province="56")
+    assert phan_rang.unit_code == gz.old_unit_targets("22759")[0]
+
+
+def test_a_district_that_does_not_fit_is_not_ignored(gz: Gazetteer) -> None:
+    # the name alone resolves; a district none of whose old units went there makes it a question
+    assert gz.resolve(name="Xã Tân Phú", province="An Giang").unit_code == "30604"
+    wrong = gz.resolve(name="Xã Tân Phú, huyện Không Có", province="An Giang")
+    assert wrong.match_kind == "ambiguous" and codes(wrong) == {"30604"}
+    assert gz.resolve(name="Phường Bàn Cờ, Quận 3", province="HCM").unit_code == "27154"
