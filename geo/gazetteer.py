@@ -817,7 +817,29 @@ class Gazetteer:
             and not self._district_holds(context, place.only_districts, found.unit_code)
         ):  # "Xã A, huyện B" where no old unit of huyện B went into the unit named A: ask
             return Match(None, "ambiguous", found.candidates)
+        if found.match_kind == "unknown" and place is not None and place.districts:
+            near = self._district_near(readings, context, place.districts)
+            near += tuple(c for c in found.candidates if c not in near)
+            return Match(None, "unknown", near[:3])
         return found
+
+    def _district_near(
+        self, readings: _Name, context: _Context | None, districts: tuple[str, ...]
+    ) -> tuple[tuple[str, str], ...]:
+        """Where the old units of the district spelt closest to the name went ("Xà Phìn" →
+        Xã Sà Phìn's unit): offered, never chosen."""
+        typed = _district_typed(districts)
+        province = context.province_code if context else None
+        pool: dict[str, set[str]] = {}
+        for u in self._history.units:
+            if not typed.isdisjoint(u.district_keys) and province in (None, u.province_code):
+                bare = _fkey(_split_type(_tokens(u.name))[1])
+                pool.setdefault(bare, set()).update(u.targets)
+        found: list[str] = []
+        for _, tokens in reversed(readings.readings):  # the name without its type word first
+            for near in difflib.get_close_matches(_fkey(tokens), pool, n=3, cutoff=0.7):
+                found.extend(c for c in sorted(pool[near]) if c not in found)
+        return self._cands(found)
 
     def _by_name(
         self, text: str, readings: _Name, current: set[str], context: _Context | None
