@@ -810,6 +810,18 @@ class Gazetteer:
                 return Match(None, "ambiguous", self._cands(went))
             return Match(went[0], "name" if current == set(went) else "old_name", self._cands(went))
         found = self._by_name(text, readings, current, context)
+        if found.match_kind == "name" and context is not None and context.old_province_key:
+            # "Phường Nguyễn Trãi" with "Tỉnh Hải Dương": a province that no longer exists says
+            # the old layout may be meant; its old unit of that name went elsewhere: ask
+            old_key = context.old_province_key
+            went = {
+                code
+                for i in self._previous(readings, context)
+                if self._history.units[i].old_province_key == old_key
+                for code in self._history.units[i].targets
+            }
+            if went - {found.unit_code}:
+                return Match(None, "ambiguous", self._cands(sorted(went | {found.unit_code})))
         if (
             found.unit_code is not None
             and place is not None
