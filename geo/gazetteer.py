@@ -8,20 +8,30 @@ Order of resolution, never a silent guess:
 
 1. a current code ("05977", 5977, 5977.0) → ``code``; if a name is given as well and it clearly
    names another unit (or the province disagrees), the row is ``ambiguous`` with both listed;
-2. a current name, full ("Phường Phú Xuân"), bare ("Phú Xuân") or abbreviated ("P. Phú Xuân"),
+2. an old name with its old district, written in the name ("Phường 1, Quận 3", "Xã A - H. B",
+   "Thị trấn C, huyện D, tỉnh E") or in the province text ("Huyện D, Tỉnh E") → the old unit
+   of that district, through the crosswalk: ``old_name`` when it went into one unit (a current
+   namesake never wins), ``ambiguous`` with all its parts when it was split. A district that
+   none of the name's old units lay in turns a name-only answer into ``ambiguous``;
+3. a current name, full ("Phường Phú Xuân"), bare ("Phú Xuân") or abbreviated ("P. Phú Xuân"),
    narrowed by the province when given → ``name``;
-3. a name from before 1 July 2025 → ``old_name`` when every old unit of that name (in the
+   A province that no longer exists (Tỉnh Hải Dương) whose old unit of that name went elsewhere
+   makes it ``ambiguous`` with both;
+4. a name from before 1 July 2025 → ``old_name`` when every old unit of that name (in the
    province) went wholly into one current unit, ``ambiguous`` (with the current candidates)
    when it was split or the name is shared by old units that went different ways;
-4. otherwise ``unknown``, with up to three near misses.
+5. otherwise ``unknown``, with up to three near misses (first the district's, when written).
 
 Names are compared on folded keys (no diacritics, case, spacing or punctuation, see `geo.text`)
 when typed without diacritics: "Xa Cam Giang" fits both Xã Cẩm Giang and Xã Cẩm Giàng (Hải Phòng)
 and is ambiguous. Typed with diacritics, a name must be spelt as the register spells it, up to
 the variants that are one spelling: tone placement ("Thuỷ"/"Thủy", "Hoá"/"Hóa"), final y/i
-("Quy"/"Qui", "Sỹ"/"Sĩ"), "Đắk"/"Đăk"/"Đak", "NT" for "nông trường", ' or ’ or none. Other
-diacritics are another name ("Xã Phước Thạnh" is not Xã Phước Thành): unknown, with the namesake
-offered among the near misses.
+("Quy"/"Qui", "Sỹ"/"Sĩ", "Ea Ly"/"Ealy"), "Đắk"/"Đăk"/"Đak", "NT" for "nông trường", ' or ’ or
+none, a last Roman numeral ("Hòa Tú II"/"Hòa Tú 2"). Other diacritics are another name ("Xã Phước
+Thạnh" is not Xã Phước Thành): unknown, with the namesake offered among the near misses; within
+an old district written with the name, they are the spelling of the other crosswalk ("Phó
+Bảng"/"Phố Bảng") when no unit there is spelt as typed. An abbreviated type ("X. Thanh An")
+drops the only diacritic of some names: the rest of the address tells whether it is accented.
 """
 
 from __future__ import annotations

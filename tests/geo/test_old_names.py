@@ -89,7 +89,9 @@ def test_every_old_unit_with_its_old_district() -> None:
             elif match.unit_code is None and len(targets) > 1 and found == targets:
                 kind = "correctly ambiguous"
             elif package and package != targets and found == package:
-                kind = "crosswalks disagree, as the package says"
+                kind = "crosswalks disagree, as the package says: " + (
+                    "one unit" if len(package) == 1 else "ambiguous"
+                )
             elif match.unit_code is None and targets <= found:
                 kind = "ambiguous, the target(s) among more candidates"
             else:
