@@ -230,7 +230,7 @@ def _scan_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, book: _Book, left: 
     if isinstance(scan, _SheetScan) and info.file_size <= SMALL_SHEET_BYTES:
         xml, left = _inflate(zf, info, left)
         if left >= 0:
-            _scan_small_sheet(book, scan, member, xml, info.CRC)
+            _scan_small_sheet(book, scan, member, xml, info.CRC, info)
         return left
     # Other parts are only inflated and counted: calamine parses them (shared strings, styles)
     # with a linear parser and allocates nothing by their numbers. A small one is read at once
@@ -268,7 +268,7 @@ def _rescan(zf: zipfile.ZipFile, info: zipfile.ZipInfo, book: _Book, left: int) 
     if info.file_size <= SMALL_SHEET_BYTES:
         xml, left = _inflate(zf, info, left)
         if left >= 0:
-            _scan_small_sheet(book, scan, info.filename, xml)
+            _scan_small_sheet(book, scan, info.filename, xml, info=info)
         return left
     parser = _parser(book.name, info.filename, scan)
     with zf.open(info) as stream:
@@ -346,10 +346,18 @@ _BOUNDS_KEPT = 512
 
 
 def _scan_small_sheet(
-    book: _Book, scan: _SheetScan, member: str, xml: bytes, crc: int | None = None
+    book: _Book,
+    scan: _SheetScan,
+    member: str,
+    xml: bytes,
+    crc: int | None = None,
+    info: zipfile.ZipInfo | None = None,
 ) -> None:
     """A sheet held whole: when _sheet_bound proves it under every limit, expat only checks it
-    is well-formed (in C, no handler: the national hot path); otherwise _SheetScan counts."""
+    is well-formed (in C, no handler: the national hot path); otherwise _SheetScan counts.
+    The bounds over-estimate (a sheet of 30 rows is bounded at 999 × 26): before the workbook
+    total would refuse a workbook that only its earlier sheets' bounds fill, those sheets are
+    counted exactly (_Book.settle)."""
     seen = (crc, len(xml))
     digest = b""
     if crc is not None and seen in _SEEN:
@@ -357,6 +365,8 @@ def _scan_small_sheet(
     elif crc is not None and len(_SEEN) < 4 * _BOUNDS_KEPT:
         _SEEN.add(seen)
     bound = _BOUNDS.get(digest) or _sheet_bound(xml)
+    if bound is not None and book.estimated and not book.fits(*bound):
+        book.settle()
     if bound is not None and book.fits(*bound):
         if digest not in _BOUNDS:
             _feed(_parser(book.name, member, None), xml, True, book.name, member, book)
@@ -367,6 +377,8 @@ def _scan_small_sheet(
         rows, cols, cells, merged = bound
         book.add(max(rows * cols, cells))
         book.merged += merged
+        if info is not None:
+            book.estimated.append((info, max(rows * cols, cells), merged))
         return
     parser = _parser(book.name, member, scan)
     _feed(parser, xml, True, book.name, member, book)
@@ -450,6 +462,22 @@ class _Book:
         self.cells = 0  # the dense grids of the sheets scanned so far
         self.merged = 0
         self.names: dict[str, str] | None = None  # member → sheet name, read when one is needed
+        # Sheets counted by their fast bound, not exactly: (member, grid and merges added).
+        self.estimated: list[tuple[zipfile.ZipInfo, int, int]] = []
+
+    def settle(self) -> None:
+        """Count exactly the sheets so far counted by their bounds (each is settled once)."""
+        estimated, self.estimated = self.estimated, []
+        for _, grid, merged in estimated:
+            self.cells -= grid
+            self.merged -= merged
+        for info, _, _ in estimated:
+            scan = _SheetScan(self, info.filename)
+            xml = self.zf.read(info)
+            _feed(
+                _parser(self.name, info.filename, scan), xml, True, self.name, info.filename, self
+            )
+            scan.finish()
 
     def sheet_name(self, member: str) -> str:
         """The name the workbook gives the sheet in `member` (for a refusal's reason: read only
