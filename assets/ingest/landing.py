@@ -116,7 +116,7 @@ def list_entries(
             continue
         beside = {e.name for e in entries}
         for e in entries:
-            rel = prefix + e.name
+            rel = prefix + lim.shown(e.name)
             if _is_dir(e) and not e.name.startswith(IGNORED_PREFIXES):
                 stack.append((e.path, f"{rel}/", e))
             else:
@@ -186,9 +186,15 @@ def _read_bounded(
     logs it with the worker's traceback."""
     limits = limits or lim.Limits.from_env()
     try:
-        return _read_file(file, catalogue, resolve_province, limits)
+        observations, status = _read_file(file, catalogue, resolve_province, limits)
     except MemoryError:
         return [], _refused(_blank_status(file), *_over_memory(file, limits))
+    name = file.path.name
+    if lim.shown(name) != name:  # not UTF-8: the readers' reasons and a CSV's sheet carry it
+        status = {k: lim.shown(v) if isinstance(v, str) else v for k, v in status.items()}
+        for obs in observations:
+            obs["source_sheet"] = lim.shown(obs["source_sheet"])
+    return observations, status
 
 
 def _read_file(

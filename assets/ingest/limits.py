@@ -91,6 +91,15 @@ class Limits:
         return cls(**values)
 
 
+def shown(text: str) -> str:
+    """Text any table, page or log can hold: a file name's bytes that are not UTF-8 (a name from
+    a Windows archive, in cp1258), which the system gives as lone surrogates, shown as \\xNN."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no file name decodes to: shown as \\uXXXX
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _refuse(name: str, vi: str, en: str) -> UnreadableFile:
     return UnreadableFile(f"Tệp {name}: {vi}", f"file {name}: {en}")
 

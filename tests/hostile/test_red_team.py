@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
+import polars as pl
 import pytest
 
 from assets.ingest import limits as lim
+from assets.ingest.landing import ingest_folder
+from tests.hostile.cases import PERIOD, other_province_csv
+from tests.hostile.conftest import copy_good
+from tests.hostile.test_hostile_files import GOOD
 from tests.hostile.test_reader_cases import workbook
 
 
@@ -33,3 +40,35 @@ def test_a_workbook_really_over_the_limit_is_still_refused_after_settling():
     data = workbook([(f"S{i}", _sheet(2000)) for i in range(60)])  # 600,000 cells in all
     with pytest.raises(lim.UnreadableFile, match="DXLAKE_MAX_WORKBOOK_CELLS"):
         lim.check_zip("many_sheets.xlsx", data, lim.Limits(max_workbook_cells=500_000))
+
+
+def test_file_names_not_in_utf8_get_their_status_and_stop_nothing(
+    tmp_path, good_landing, lowered_limits, catalogue, gazetteer
+):
+    """A name in cp1258 bytes (unzipped from a Windows archive) came back from the listing with
+    lone surrogates, which no frame can hold: the whole period stopped on a UnicodeEncodeError
+    naming no file. Each such entry now gets its status, the name shown with \\xNN."""
+    copy_good(good_landing, tmp_path)
+    root = os.fsencode(tmp_path)
+    csv = other_province_csv(skip=30)
+    entries = {
+        b"b\xe1o_c\xe1o.csv": ("b\\xe1o_c\\xe1o.csv", "read"),
+        b"h\xf5ng.xlsx": ("h\\xf5ng.xlsx", "rejected"),
+        b"th\xfa_m\xfcc/x.csv": ("th\\xfa_m\\xfcc/x.csv", "read"),
+    }
+    os.mkdir(os.path.join(root, b"th\xfa_m\xfcc"))
+    with open(os.path.join(root, b"b\xe1o_c\xe1o.csv"), "wb") as fh:
+        fh.write(csv)
+    with open(os.path.join(root, b"h\xf5ng.xlsx"), "wb") as fh:
+        fh.write(b"PK\x03\x04 not a zip" * 8)
+    with open(os.path.join(root, b"th\xfa_m\xfcc/x.csv"), "wb") as fh:
+        fh.write(other_province_csv(skip=40))
+    raw, status = ingest_folder(tmp_path, PERIOD, catalogue, gazetteer)
+    assert status.height == len(GOOD) + len(entries)
+    for shown, kind in entries.values():
+        row = status.filter(pl.col("source_file") == shown).to_dicts()
+        assert len(row) == 1 and row[0]["status"] == kind, (shown, row)
+        if kind == "rejected":
+            assert shown in row[0]["reason_en"] and shown in row[0]["reason_vi"], row
+        else:
+            assert raw.filter(pl.col("source_file") == shown).height == row[0]["observations"] > 0
