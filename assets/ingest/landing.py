@@ -190,10 +190,8 @@ def _read_bounded(
     except MemoryError:
         return [], _refused(_blank_status(file), *_over_memory(file, limits))
     name = file.path.name
-    if lim.shown(name) != name:  # not UTF-8: the readers' reasons and a CSV's sheet carry it
+    if lim.shown(name) != name:  # not UTF-8: the readers' reasons carry it
         status = {k: lim.shown(v) if isinstance(v, str) else v for k, v in status.items()}
-        for obs in observations:
-            obs["source_sheet"] = lim.shown(obs["source_sheet"])
     return observations, status
 
 

@@ -65,7 +65,7 @@ def read_sheets(
             )
         if kind == "text":
             data = lim.read_text(path, limits)
-            return [Sheet(path.stem, _read_delimited(data, path, limits))]
+            return [Sheet(lim.shown(path.stem), _read_delimited(data, path, limits))]
         data = path.read_bytes() if data is None else data  # under the size limit (sniff)
         if kind == "zip":
             notes += lim.check_zip(path.name, data, limits)

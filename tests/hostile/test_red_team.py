@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import polars as pl
 import pytest
 
 from assets.ingest import limits as lim
 from assets.ingest.landing import ingest_folder
+from assets.ingest.sites import read_cell_sites
 from tests.hostile.cases import PERIOD, other_province_csv
 from tests.hostile.conftest import copy_good
 from tests.hostile.test_hostile_files import GOOD
@@ -72,3 +74,15 @@ def test_file_names_not_in_utf8_get_their_status_and_stop_nothing(
             assert shown in row[0]["reason_en"] and shown in row[0]["reason_vi"], row
         else:
             assert raw.filter(pl.col("source_file") == shown).height == row[0]["observations"] > 0
+
+
+def test_a_cell_site_list_named_not_in_utf8_is_read(tmp_path):
+    """The cell_sites asset reads the same landing: its sheet (a CSV's name) had the surrogates."""
+    path = Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), b"tr\xe1m.csv")))
+    path.write_text(
+        "Nhà mạng;Mã trạm;Công nghệ;Vĩ độ;Kinh độ;Bán kính (km)\n"
+        "Viettel;HUE001;5G;16,4637;107,5909;1,2\n",
+        encoding="utf-8",
+    )
+    sites = read_cell_sites(path, "tr\\xe1m.csv", "abc")
+    assert sites["source_sheet"].to_list() == ["tr\\xe1m"]
