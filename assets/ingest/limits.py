@@ -177,6 +177,7 @@ _WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _ODS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
 _ODS_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+_ODS_TABLE_TAG = f"{_ODS_TABLE}{_SEP}table"
 _MAX_DIGITS = 9  # a row or repeat count longer than this is over any limit (int() stays cheap)
 
 
@@ -411,6 +412,7 @@ def _parser(name: str, member: str, scan) -> xml.parsers.expat.XMLParserType:
         scan.bind(parser)
     elif scan is not None:
         parser.StartElementHandler = scan.start
+        parser.EndElementHandler = scan.end
     return parser
 
 
@@ -663,13 +665,18 @@ class _OdsScan:
     """content.xml of an .ods: its tables' extent as calamine expands it (rows repeated by
     number-rows-repeated, cells by number-columns-repeated, covered cells too); only cells with
     a value (a value type or a text paragraph) count, as calamine trims empty ones; spans
-    (number-columns-spanned / -rows-spanned) count as merged ranges."""
+    (number-columns-spanned / -rows-spanned) count as merged ranges. A table inside a cell (a
+    sub-table) is no new sheet: calamine reads on in the outer one, so the scan counts on too
+    (the inner rows added to the outer's: never fewer than calamine's), and takes the outer
+    row's place up again after it."""
 
     def __init__(self, book: _Book):
         self.book, self.sheet = book, "?"
         self.row = self.repeat = self.col = 0
         self.rows = self.cols = self.cells = 0
         self.pending: tuple[int, int] | None = None  # (first, last column) of an empty-so-far cell
+        self.outer: list[tuple[int, int, tuple[int, int] | None]] = []  # inside sub-tables
+        self.depth = 0  # tables open
 
     def start(self, tag: str, attrs: dict) -> None:
         ns, _, local = tag.rpartition(_SEP)
@@ -690,12 +697,22 @@ class _OdsScan:
                 self.row += self.repeat
                 self.col, self.pending = 0, None
             elif local == "table":
+                self.depth += 1
+                if self.depth > 1:  # a sub-table in a cell: the outer table goes on
+                    self.outer.append((self.col, self.repeat, self.pending))
+                    return
                 self.finish()
                 self.sheet = attrs.get(f"{_ODS_TABLE}{_SEP}name", "?")
                 self.row = self.col = self.rows = self.cols = self.cells = 0
                 self.pending = None
         elif self.pending is not None and local == "p":  # text inside the cell: a value
             self.value()
+
+    def end(self, tag: str) -> None:
+        if tag == _ODS_TABLE_TAG:
+            self.depth -= 1
+            if self.outer and self.depth >= 1:
+                self.col, self.repeat, self.pending = self.outer.pop()
 
     def count(self, raw: str | None) -> int:
         if raw is None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
 import polars as pl
 import pytest
+import python_calamine
 
 from assets.ingest import limits as lim
 from assets.ingest.landing import ingest_folder
@@ -14,7 +16,7 @@ from assets.ingest.sites import read_cell_sites
 from tests.hostile.cases import PERIOD, other_province_csv
 from tests.hostile.conftest import copy_good
 from tests.hostile.test_hostile_files import GOOD
-from tests.hostile.test_reader_cases import workbook
+from tests.hostile.test_reader_cases import ods, workbook
 
 
 def _sheet(rows: int, cols: int = 5) -> bytes:
@@ -86,3 +88,45 @@ def test_a_cell_site_list_named_not_in_utf8_is_read(tmp_path):
     )
     sites = read_cell_sites(path, "tr\\xe1m.csv", "abc")
     assert sites["source_sheet"].to_list() == ["tr\\xe1m"]
+
+
+_ROWS = (
+    '<table:table-row table:number-rows-repeated="{n}"><table:table-cell office:value-type="float"'
+    ' office:value="1" table:number-columns-repeated="{c}"><text:p>1</text:p></table:table-cell>'
+    "</table:table-row>"
+)
+_SUB_TABLE = (  # a table inside a cell: calamine reads on in the outer table
+    '<table:table-row><table:table-cell><table:table table:name="trong"><table:table-row>'
+    '<table:table-cell office:value-type="float" office:value="2"><text:p>2</text:p>'
+    "</table:table-cell></table:table-row></table:table></table:table-cell></table:table-row>"
+)
+
+
+def test_a_sub_table_does_not_restart_the_ods_scan():
+    """150,000 rows, a sub-table in a cell, 150,000 rows: calamine builds one grid of 300,001
+    rows, over the 200,000-row limit; the scan took the sub-table for a new sheet and counted
+    two of 150,000, so calamine built the grid before anything refused it."""
+    data = ods(_ROWS.format(n=150_000, c=1) + _SUB_TABLE + _ROWS.format(n=150_000, c=1))
+    assert python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name(
+        "Bảng"
+    ).end == (300_000, 0)
+    with pytest.raises(lim.UnreadableFile, match="row 300002, sheet Bảng"):
+        lim.check_zip("sub_table.ods", data, lim.Limits())
+
+
+def test_the_outer_row_goes_on_after_a_sub_table():
+    wide = _SUB_TABLE.replace(
+        "</table:table-cell></table:table-row>",
+        '</table:table-cell><table:table-cell office:value-type="float" office:value="3" '
+        'table:number-columns-repeated="1000"><text:p>3</text:p></table:table-cell>'
+        "</table:table-row>",
+    )
+    data = ods(wide)  # calamine: 1,001 columns
+    assert (
+        python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        .get_sheet_by_name("Bảng")
+        .end[1]
+        == 1000
+    )
+    with pytest.raises(lim.UnreadableFile, match="1001 columns"):
+        lim.check_zip("sub_table_wide.ods", data, lim.Limits())
