@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 from pathlib import Path
 
 import polars as pl
@@ -12,6 +13,7 @@ import python_calamine
 
 from assets.ingest import limits as lim
 from assets.ingest.landing import ingest_folder
+from assets.ingest.readers import read_sheets
 from assets.ingest.sites import read_cell_sites
 from tests.hostile.cases import PERIOD, other_province_csv
 from tests.hostile.conftest import copy_good
@@ -130,3 +132,14 @@ def test_the_outer_row_goes_on_after_a_sub_table():
     )
     with pytest.raises(lim.UnreadableFile, match="1001 columns"):
         lim.check_zip("sub_table_wide.ods", data, lim.Limits())
+
+
+def test_a_csv_of_quotes_is_read_in_far_less_than_the_time_limit(tmp_path):
+    """csv.Sniffer's regexes take time quadratic in the sample: 64 KB of '",' (the old sample)
+    took 22 s, a whole file's time limit, from a 64 KB file."""
+    path = tmp_path / "quotes.csv"
+    path.write_text('",' * 32_000 + "\na;b\n", encoding="utf-8")
+    started = time.monotonic()
+    with pytest.raises(lim.UnreadableFile, match="columns"):
+        read_sheets(path, lim.Limits())
+    assert time.monotonic() - started < 8
