@@ -464,6 +464,38 @@ def _bounded(
         pool.join()
 
 
+def bounded_calls(
+    fn: Callable[[Path], object], paths: list[Path], limits: lim.Limits
+) -> Iterator[tuple[Path, object, str | None]]:
+    """(path, fn(path), None) for each path, each call in a worker under the cost bound a file
+    is read with (see _bounded), or (path, None, why) past it. For whatever else reads landing
+    files (the cell-site lists): `fn` must return plain Python (no polars in a forked worker)."""
+    if not paths:
+        return
+    if multiprocessing.current_process().daemon:  # may not start processes (see _read_files)
+        for path in paths:
+            yield path, fn(path), None
+        return
+    pool = pebble.ProcessPool(
+        1,
+        initializer=_start_worker,
+        initargs=(None, limits),
+        context=multiprocessing.get_context("fork"),
+    )
+    try:
+        futures = [pool.schedule(fn, (path,), timeout=limits.max_seconds) for path in paths]
+        for path, future in zip(paths, futures, strict=True):
+            try:
+                yield path, future.result(), None
+            except TimeoutError:
+                yield path, None, f"took more than {limits.max_seconds:g} s (DXLAKE_MAX_SECONDS)"
+            except (pebble.ProcessExpired, MemoryError) as exc:
+                yield path, None, f"over the cost bound (DXLAKE_MAX_MEMORY_MB): {exc!r}"[:200]
+    finally:
+        pool.stop()
+        pool.join()
+
+
 _WORKER: dict[str, object] = {}  # in a pool worker: the catalogue and limits it reads with
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import os
+import random
+import resource
+import string
 import time
 from pathlib import Path
 
@@ -143,3 +146,41 @@ def test_a_csv_of_quotes_is_read_in_far_less_than_the_time_limit(tmp_path):
     with pytest.raises(lim.UnreadableFile, match="columns"):
         read_sheets(path, lim.Limits())
     assert time.monotonic() - started < 8
+
+
+def _amplifying_workbook(cells: int) -> bytes:
+    """One 1 MB shared string referenced by `cells` cells: calamine copies it for each (1 GB
+    from a 0.7 MB file), as Python does again when the grid becomes lists."""
+    text = "".join(random.Random(7).choices(string.ascii_letters, k=1_000_000))
+    sheet = b"".join(
+        b'<row r="%d"><c r="A%d" t="s"><v>0</v></c></row>' % (i, i) for i in range(1, cells + 1)
+    )
+    data = workbook([("S", sheet)], shared=[text])
+    return data
+
+
+def test_the_cell_sites_asset_reads_each_file_under_the_cost_bound(tmp_path, monkeypatch):
+    """cell_sites re-reads every landing file looking for site lists, in the step's own
+    process: ingest's worker refused this 0.7 MB file over the memory limit, but cell_sites
+    then took 36 s and 9.8 GB for it (5,000 cells), 20 GB with twice as many."""
+    import dagster as dg
+
+    from assets.coverage.assets import cell_sites
+    from orchestration.resources import LakeResource
+
+    landing = tmp_path / "landing" / PERIOD
+    landing.mkdir(parents=True)
+    (landing / "amplify.xlsx").write_bytes(_amplifying_workbook(1000))
+    (landing / "tram.csv").write_text(
+        "Nhà mạng;Mã trạm;Công nghệ;Vĩ độ;Kinh độ;Bán kính (km)\n"
+        "Viettel;HUE001;5G;16,4637;107,5909;1,2\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("DXLAKE_MAX_MEMORY_MB", "300")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10  # MB
+    sites = cell_sites(
+        dg.build_asset_context(partition_key=PERIOD), lake=LakeResource(home=str(tmp_path))
+    )
+    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10) - before
+    assert sites["site_id"].to_list() == ["HUE001"]
+    assert grown < 500, f"the asset's own process grew by {grown} MB"
