@@ -184,3 +184,27 @@ def test_the_cell_sites_asset_reads_each_file_under_the_cost_bound(tmp_path, mon
     grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10) - before
     assert sites["site_id"].to_list() == ["HUE001"]
     assert grown < 500, f"the asset's own process grew by {grown} MB"
+
+
+def test_a_file_replaced_with_its_size_and_time_kept_is_read_again(
+    tmp_path, lowered_limits, catalogue, gazetteer
+):
+    """The period's cached reading was keyed by names, sizes and modification times: a corrected
+    report of the same size copied with its time kept (cp -p, rsync -t, an archive's dates)
+    kept the old figures in every later run."""
+    from assets.ingest.period import ingest_period
+
+    landing, cache = tmp_path / "landing", tmp_path / "cache"
+    landing.mkdir()
+    path = landing / "bao_cao.csv"
+    path.write_bytes(other_province_csv(skip=30))
+    raw, _ = ingest_period(landing, PERIOD, catalogue, gazetteer, cache)
+    st = path.stat()
+    corrected = tmp_path / "corrected.csv"
+    corrected.write_bytes(other_province_csv(skip=30).replace(b";20;", b";29;"))
+    assert corrected.stat().st_size == st.st_size
+    os.utime(corrected, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(corrected, path)  # as `cp -p` or an unzip leaves it: same size, same time
+    again, _ = ingest_period(landing, PERIOD, catalogue, gazetteer, cache)
+    assert again["file_sha256"].unique().to_list() != raw["file_sha256"].unique().to_list()
+    assert 29 in again["denominator"].to_list() and 29 not in raw["denominator"].to_list()
