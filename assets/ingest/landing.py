@@ -278,6 +278,19 @@ def _read_file(
             "indicator column",
         )
     status["observations"] = len(observations)
+    if not observations:  # a report table without one figure: said, never a silent "read"
+        notes.append(
+            (
+                f"Tệp {file.rel}: có bảng số liệu ({status['sheets_read']}) nhưng không có số "
+                "liệu nào: ô để trống, hoặc công thức chưa được tính (tệp do chương trình tạo); "
+                "hãy mở và lưu lại bằng Excel hoặc LibreOffice",
+                f"file {file.rel}: a report table ({status['sheets_read']}) but not one figure "
+                "in it: empty cells, or formulas saved without their values (a file written by "
+                "a program); open and save it in Excel or LibreOffice",
+            )
+        )
+        status["reason_vi"] = "; ".join(vi for vi, _ in notes)
+        status["reason_en"] = "; ".join(en for _, en in notes)
     return observations, status
 
 

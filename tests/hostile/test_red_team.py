@@ -208,3 +208,23 @@ def test_a_file_replaced_with_its_size_and_time_kept_is_read_again(
     again, _ = ingest_period(landing, PERIOD, catalogue, gazetteer, cache)
     assert again["file_sha256"].unique().to_list() != raw["file_sha256"].unique().to_list()
     assert 29 in again["denominator"].to_list() and 29 not in raw["denominator"].to_list()
+
+
+def test_a_table_of_formulas_saved_without_values_is_not_a_silent_read(
+    tmp_path, lowered_limits, catalogue, gazetteer
+):
+    """A workbook written by a program (openpyxl here) holds formulas and no saved values: its
+    communes' figures read as empty, and the file was "read", 0 observations, no reason."""
+    from openpyxl import Workbook
+
+    lines = other_province_csv(skip=130).decode().strip().split("\n")
+    wb = Workbook()
+    for i, line in enumerate(lines):
+        cells = [c or None for c in line.split(";")]
+        wb.active.append(cells if i < 3 else [*cells[:2], "=10+10", f"=C{i + 1}-2"])
+    wb.save(tmp_path / "cong_thuc.xlsx")
+    raw, status = ingest_folder(tmp_path, PERIOD, catalogue, gazetteer)
+    row = status.row(0, named=True)
+    assert raw.is_empty() and row["observations"] == 0
+    assert "file cong_thuc.xlsx" in row["reason_en"] and "Tệp cong_thuc.xlsx" in row["reason_vi"]
+    assert "formulas saved without their values" in row["reason_en"]
