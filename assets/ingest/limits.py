@@ -830,17 +830,21 @@ def _too_many_workbook_cells(name: str, sheet: str, cells: int, limits: Limits) 
 # ---- delimited text ----------------------------------------------------------------------------
 
 
+_LINE_END = re.compile(rb"\r\n?|\n")
+
+
 def read_text(path: Path, limits: Limits) -> bytes:
     """The file's bytes, read in chunks; refused as soon as a line passes DXLAKE_MAX_LINE_BYTES
-    or the lines pass DXLAKE_MAX_ROWS, so a 1 GB line is never held in memory."""
+    or the lines pass DXLAKE_MAX_ROWS, so a 1 GB line is never held in memory. A line ends as
+    the csv module ends it: CR LF, LF, or a lone CR (a Mac "CSV (Macintosh)" has no LF at all)."""
     parts, line, line_len = [], 1, 0
     with path.open("rb") as fh:
         while chunk := fh.read(min(CHUNK, limits.max_line_bytes + 1)):
             start = 0
-            while (nl := chunk.find(b"\n", start)) != -1:
-                if line_len + nl - start > limits.max_line_bytes:
+            while eol := _LINE_END.search(chunk, start):
+                if line_len + eol.start() - start > limits.max_line_bytes:
                     raise _long_line(path.name, line, limits)
-                line, line_len, start = line + 1, 0, nl + 1
+                line, line_len, start = line + 1, 0, eol.end()
                 if line > limits.max_rows + 1:
                     raise _too_many_rows(path.name, None, line, limits)
             line_len += len(chunk) - start

@@ -228,3 +228,18 @@ def test_a_table_of_formulas_saved_without_values_is_not_a_silent_read(
     assert raw.is_empty() and row["observations"] == 0
     assert "file cong_thuc.xlsx" in row["reason_en"] and "Tệp cong_thuc.xlsx" in row["reason_vi"]
     assert "formulas saved without their values" in row["reason_en"]
+
+
+def test_a_mac_csv_with_lone_cr_line_ends_is_read_not_one_long_line(tmp_path):
+    """Excel's "CSV (Macintosh)" ends lines with CR alone: the line-length check counted LFs
+    only, so a file larger than DXLAKE_MAX_LINE_BYTES was refused as one long line 1."""
+    lines = other_province_csv(skip=5).decode().strip().split("\n")
+    body = "\r".join(lines[:3] + lines[3:] * 100) + "\r"
+    path = tmp_path / "mac.csv"
+    path.write_text(body, encoding="utf-8")
+    limits = lim.Limits(max_line_bytes=4096)
+    assert path.stat().st_size > 2 * limits.max_line_bytes
+    assert len(read_sheets(path, limits)[0].rows) == 3 + 300
+    path.write_text("x" * 5000 + "\r\n" + body, encoding="utf-8")
+    with pytest.raises(lim.UnreadableFile, match="line 1 is longer"):
+        read_sheets(path, limits)
