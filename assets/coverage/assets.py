@@ -20,9 +20,10 @@ import dagster as dg
 import geopandas as gpd
 import polars as pl
 
-from assets.ingest.landing import landing_files
-from assets.ingest.readers import SUPPORTED_SUFFIXES, UnreadableFile
-from assets.ingest.sites import read_cell_sites, usable_sites
+from assets.ingest.landing import bounded_calls, landing_files
+from assets.ingest.limits import Limits
+from assets.ingest.readers import SUPPORTED_SUFFIXES
+from assets.ingest.sites import bounded_site_rows, read_cell_sites, usable_sites
 from geo.coverage import (
     DEFAULT_MIN_CELL_POPULATION,
     DEFAULT_MIN_ZONE_POPULATION,
@@ -76,13 +77,21 @@ def cell_sites(context: dg.AssetExecutionContext, lake: LakeResource) -> pl.Data
     folder = lake.settings.landing / period
     frames = []
     ingested_at = datetime.now(UTC)
-    for file in landing_files(folder) if folder.is_dir() else []:
-        if file.refusal or file.path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            continue  # refused files (links out, FIFOs, files being written) are never opened
-        try:
-            sites = read_cell_sites(file.path, file.rel, file.sha256, ingested_at)
-        except UnreadableFile:
-            continue  # ingest rejects it with the reason; it is no cell-site list of ours
+    files = [  # refused files (links out, FIFOs, files being written) are never opened
+        f
+        for f in (landing_files(folder) if folder.is_dir() else [])
+        if not f.refusal and f.path.suffix.lower() in SUPPORTED_SUFFIXES
+    ]
+    by_path = {f.path: f for f in files}
+    # Each file read under the cost bound ingest reads it with: a small hostile file must not
+    # cost this process what ingest's bound refused it.
+    for path, rows, over in bounded_calls(bounded_site_rows, list(by_path), Limits.from_env()):
+        file = by_path[path]
+        if rows is None:  # unreadable or over the bound: ingest rejects it with the reason
+            if over:
+                context.log.warning(f"{file.rel}: not read for cell sites, {over}")
+            continue
+        sites = read_cell_sites(file.path, file.rel, file.sha256, ingested_at, rows=rows)
         if not sites.is_empty():
             frames.append(sites)
             bad = sites.filter(pl.col("reason_en").is_not_null())

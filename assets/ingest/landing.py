@@ -116,7 +116,7 @@ def list_entries(
             continue
         beside = {e.name for e in entries}
         for e in entries:
-            rel = prefix + e.name
+            rel = prefix + lim.shown(e.name)
             if _is_dir(e) and not e.name.startswith(IGNORED_PREFIXES):
                 stack.append((e.path, f"{rel}/", e))
             else:
@@ -186,9 +186,13 @@ def _read_bounded(
     logs it with the worker's traceback."""
     limits = limits or lim.Limits.from_env()
     try:
-        return _read_file(file, catalogue, resolve_province, limits)
+        observations, status = _read_file(file, catalogue, resolve_province, limits)
     except MemoryError:
         return [], _refused(_blank_status(file), *_over_memory(file, limits))
+    name = file.path.name
+    if lim.shown(name) != name:  # not UTF-8: the readers' reasons carry it
+        status = {k: lim.shown(v) if isinstance(v, str) else v for k, v in status.items()}
+    return observations, status
 
 
 def _read_file(
@@ -274,6 +278,19 @@ def _read_file(
             "indicator column",
         )
     status["observations"] = len(observations)
+    if not observations:  # a report table without one figure: said, never a silent "read"
+        notes.append(
+            (
+                f"Tệp {file.rel}: có bảng số liệu ({status['sheets_read']}) nhưng không có số "
+                "liệu nào: ô để trống, hoặc công thức chưa được tính (tệp do chương trình tạo); "
+                "hãy mở và lưu lại bằng Excel hoặc LibreOffice",
+                f"file {file.rel}: a report table ({status['sheets_read']}) but not one figure "
+                "in it: empty cells, or formulas saved without their values (a file written by "
+                "a program); open and save it in Excel or LibreOffice",
+            )
+        )
+        status["reason_vi"] = "; ".join(vi for vi, _ in notes)
+        status["reason_en"] = "; ".join(en for _, en in notes)
     return observations, status
 
 
@@ -456,6 +473,38 @@ def _bounded(
                 observations, status = {}, _refused(_blank_status(file), *refusal)
             yield file, observations, status
     finally:  # done, or the caller stopped: the files not read yet are not waited for
+        pool.stop()
+        pool.join()
+
+
+def bounded_calls(
+    fn: Callable[[Path], object], paths: list[Path], limits: lim.Limits
+) -> Iterator[tuple[Path, object, str | None]]:
+    """(path, fn(path), None) for each path, each call in a worker under the cost bound a file
+    is read with (see _bounded), or (path, None, why) past it. For whatever else reads landing
+    files (the cell-site lists): `fn` must return plain Python (no polars in a forked worker)."""
+    if not paths:
+        return
+    if multiprocessing.current_process().daemon:  # may not start processes (see _read_files)
+        for path in paths:
+            yield path, fn(path), None
+        return
+    pool = pebble.ProcessPool(
+        1,
+        initializer=_start_worker,
+        initargs=(None, limits),
+        context=multiprocessing.get_context("fork"),
+    )
+    try:
+        futures = [pool.schedule(fn, (path,), timeout=limits.max_seconds) for path in paths]
+        for path, future in zip(paths, futures, strict=True):
+            try:
+                yield path, future.result(), None
+            except TimeoutError:
+                yield path, None, f"took more than {limits.max_seconds:g} s (DXLAKE_MAX_SECONDS)"
+            except (pebble.ProcessExpired, MemoryError) as exc:
+                yield path, None, f"over the cost bound (DXLAKE_MAX_MEMORY_MB): {exc!r}"[:200]
+    finally:
         pool.stop()
         pool.join()
 

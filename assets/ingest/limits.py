@@ -91,6 +91,15 @@ class Limits:
         return cls(**values)
 
 
+def shown(text: str) -> str:
+    """Text any table, page or log can hold: a file name's bytes that are not UTF-8 (a name from
+    a Windows archive, in cp1258), which the system gives as lone surrogates, shown as \\xNN."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no file name decodes to: shown as \\uXXXX
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _refuse(name: str, vi: str, en: str) -> UnreadableFile:
     return UnreadableFile(f"Tệp {name}: {vi}", f"file {name}: {en}")
 
@@ -168,6 +177,7 @@ _WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _ODS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
 _ODS_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+_ODS_TABLE_TAG = f"{_ODS_TABLE}{_SEP}table"
 _MAX_DIGITS = 9  # a row or repeat count longer than this is over any limit (int() stays cheap)
 
 
@@ -230,7 +240,7 @@ def _scan_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, book: _Book, left: 
     if isinstance(scan, _SheetScan) and info.file_size <= SMALL_SHEET_BYTES:
         xml, left = _inflate(zf, info, left)
         if left >= 0:
-            _scan_small_sheet(book, scan, member, xml, info.CRC)
+            _scan_small_sheet(book, scan, member, xml, info.CRC, info)
         return left
     # Other parts are only inflated and counted: calamine parses them (shared strings, styles)
     # with a linear parser and allocates nothing by their numbers. A small one is read at once
@@ -268,7 +278,7 @@ def _rescan(zf: zipfile.ZipFile, info: zipfile.ZipInfo, book: _Book, left: int) 
     if info.file_size <= SMALL_SHEET_BYTES:
         xml, left = _inflate(zf, info, left)
         if left >= 0:
-            _scan_small_sheet(book, scan, info.filename, xml)
+            _scan_small_sheet(book, scan, info.filename, xml, info=info)
         return left
     parser = _parser(book.name, info.filename, scan)
     with zf.open(info) as stream:
@@ -346,10 +356,18 @@ _BOUNDS_KEPT = 512
 
 
 def _scan_small_sheet(
-    book: _Book, scan: _SheetScan, member: str, xml: bytes, crc: int | None = None
+    book: _Book,
+    scan: _SheetScan,
+    member: str,
+    xml: bytes,
+    crc: int | None = None,
+    info: zipfile.ZipInfo | None = None,
 ) -> None:
     """A sheet held whole: when _sheet_bound proves it under every limit, expat only checks it
-    is well-formed (in C, no handler: the national hot path); otherwise _SheetScan counts."""
+    is well-formed (in C, no handler: the national hot path); otherwise _SheetScan counts.
+    The bounds over-estimate (a sheet of 30 rows is bounded at 999 × 26): before the workbook
+    total would refuse a workbook that only its earlier sheets' bounds fill, those sheets are
+    counted exactly (_Book.settle)."""
     seen = (crc, len(xml))
     digest = b""
     if crc is not None and seen in _SEEN:
@@ -357,6 +375,8 @@ def _scan_small_sheet(
     elif crc is not None and len(_SEEN) < 4 * _BOUNDS_KEPT:
         _SEEN.add(seen)
     bound = _BOUNDS.get(digest) or _sheet_bound(xml)
+    if bound is not None and book.estimated and not book.fits(*bound):
+        book.settle()
     if bound is not None and book.fits(*bound):
         if digest not in _BOUNDS:
             _feed(_parser(book.name, member, None), xml, True, book.name, member, book)
@@ -367,6 +387,8 @@ def _scan_small_sheet(
         rows, cols, cells, merged = bound
         book.add(max(rows * cols, cells))
         book.merged += merged
+        if info is not None:
+            book.estimated.append((info, max(rows * cols, cells), merged))
         return
     parser = _parser(book.name, member, scan)
     _feed(parser, xml, True, book.name, member, book)
@@ -390,6 +412,7 @@ def _parser(name: str, member: str, scan) -> xml.parsers.expat.XMLParserType:
         scan.bind(parser)
     elif scan is not None:
         parser.StartElementHandler = scan.start
+        parser.EndElementHandler = scan.end
     return parser
 
 
@@ -450,6 +473,22 @@ class _Book:
         self.cells = 0  # the dense grids of the sheets scanned so far
         self.merged = 0
         self.names: dict[str, str] | None = None  # member → sheet name, read when one is needed
+        # Sheets counted by their fast bound, not exactly: (member, grid and merges added).
+        self.estimated: list[tuple[zipfile.ZipInfo, int, int]] = []
+
+    def settle(self) -> None:
+        """Count exactly the sheets so far counted by their bounds (each is settled once)."""
+        estimated, self.estimated = self.estimated, []
+        for _, grid, merged in estimated:
+            self.cells -= grid
+            self.merged -= merged
+        for info, _, _ in estimated:
+            scan = _SheetScan(self, info.filename)
+            xml = self.zf.read(info)
+            _feed(
+                _parser(self.name, info.filename, scan), xml, True, self.name, info.filename, self
+            )
+            scan.finish()
 
     def sheet_name(self, member: str) -> str:
         """The name the workbook gives the sheet in `member` (for a refusal's reason: read only
@@ -626,13 +665,18 @@ class _OdsScan:
     """content.xml of an .ods: its tables' extent as calamine expands it (rows repeated by
     number-rows-repeated, cells by number-columns-repeated, covered cells too); only cells with
     a value (a value type or a text paragraph) count, as calamine trims empty ones; spans
-    (number-columns-spanned / -rows-spanned) count as merged ranges."""
+    (number-columns-spanned / -rows-spanned) count as merged ranges. A table inside a cell (a
+    sub-table) is no new sheet: calamine reads on in the outer one, so the scan counts on too
+    (the inner rows added to the outer's: never fewer than calamine's), and takes the outer
+    row's place up again after it."""
 
     def __init__(self, book: _Book):
         self.book, self.sheet = book, "?"
         self.row = self.repeat = self.col = 0
         self.rows = self.cols = self.cells = 0
         self.pending: tuple[int, int] | None = None  # (first, last column) of an empty-so-far cell
+        self.outer: list[tuple[int, int, tuple[int, int] | None]] = []  # inside sub-tables
+        self.depth = 0  # tables open
 
     def start(self, tag: str, attrs: dict) -> None:
         ns, _, local = tag.rpartition(_SEP)
@@ -653,12 +697,22 @@ class _OdsScan:
                 self.row += self.repeat
                 self.col, self.pending = 0, None
             elif local == "table":
+                self.depth += 1
+                if self.depth > 1:  # a sub-table in a cell: the outer table goes on
+                    self.outer.append((self.col, self.repeat, self.pending))
+                    return
                 self.finish()
                 self.sheet = attrs.get(f"{_ODS_TABLE}{_SEP}name", "?")
                 self.row = self.col = self.rows = self.cols = self.cells = 0
                 self.pending = None
         elif self.pending is not None and local == "p":  # text inside the cell: a value
             self.value()
+
+    def end(self, tag: str) -> None:
+        if tag == _ODS_TABLE_TAG:
+            self.depth -= 1
+            if self.outer and self.depth >= 1:
+                self.col, self.repeat, self.pending = self.outer.pop()
 
     def count(self, raw: str | None) -> int:
         if raw is None:
@@ -776,17 +830,21 @@ def _too_many_workbook_cells(name: str, sheet: str, cells: int, limits: Limits) 
 # ---- delimited text ----------------------------------------------------------------------------
 
 
+_LINE_END = re.compile(rb"\r\n?|\n")
+
+
 def read_text(path: Path, limits: Limits) -> bytes:
     """The file's bytes, read in chunks; refused as soon as a line passes DXLAKE_MAX_LINE_BYTES
-    or the lines pass DXLAKE_MAX_ROWS, so a 1 GB line is never held in memory."""
+    or the lines pass DXLAKE_MAX_ROWS, so a 1 GB line is never held in memory. A line ends as
+    the csv module ends it: CR LF, LF, or a lone CR (a Mac "CSV (Macintosh)" has no LF at all)."""
     parts, line, line_len = [], 1, 0
     with path.open("rb") as fh:
         while chunk := fh.read(min(CHUNK, limits.max_line_bytes + 1)):
             start = 0
-            while (nl := chunk.find(b"\n", start)) != -1:
-                if line_len + nl - start > limits.max_line_bytes:
+            while eol := _LINE_END.search(chunk, start):
+                if line_len + eol.start() - start > limits.max_line_bytes:
                     raise _long_line(path.name, line, limits)
-                line, line_len, start = line + 1, 0, nl + 1
+                line, line_len, start = line + 1, 0, eol.end()
                 if line > limits.max_rows + 1:
                     raise _too_many_rows(path.name, None, line, limits)
             line_len += len(chunk) - start

@@ -43,7 +43,7 @@ _READING_SOURCES = (
 
 
 def landing_fingerprint(folder: Path) -> str:
-    """Changes when a file is added, removed, renamed or rewritten (size or mtime), when the
+    """Changes when a file is added, removed, renamed, rewritten or replaced, when the
     reading code or vocabulary changes, or when a DXLAKE_ setting changes (limits, targets);
     cheap (stat only), so the sensor can call it every tick."""
     digest = hashlib.sha256()
@@ -59,7 +59,12 @@ def landing_fingerprint(folder: Path) -> str:
         except OSError:  # a loop, a link to nothing, gone
             st = os.lstat(entry.path) if os.path.lexists(entry.path) else None
         if st is not None:
-            digest.update(f"{rel}\0{st.st_mode}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+            # The inode and ctime too: a file replaced by one of the same size with its time
+            # kept (cp -p, rsync -t, an archive's dates) has a new inode or ctime, not mtime.
+            digest.update(
+                f"{rel}\0{st.st_mode}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}"
+                f"\0{st.st_ctime_ns}\n".encode()
+            )
     return digest.hexdigest()[:20]
 
 

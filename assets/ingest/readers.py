@@ -65,7 +65,7 @@ def read_sheets(
             )
         if kind == "text":
             data = lim.read_text(path, limits)
-            return [Sheet(path.stem, _read_delimited(data, path, limits))]
+            return [Sheet(lim.shown(path.stem), _read_delimited(data, path, limits))]
         data = path.read_bytes() if data is None else data  # under the size limit (sniff)
         if kind == "zip":
             notes += lim.check_zip(path.name, data, limits)
@@ -169,7 +169,9 @@ def _read_delimited(data: bytes, path: Path, limits: Limits | None = None) -> li
     if not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not _utf16(data):
         lim.check_text(path.name, data)
     text = decode_text(data).replace("\x00", "")
-    sample = "\n".join(text.splitlines()[:50])[:65536]  # the sniffer's regexes on a bounded sample
+    # The sniffer's regexes on a bounded sample: they take time quadratic in its length (64 KB
+    # of '",' took 22 s, a whole file's time limit), 16 KB is about a second at worst.
+    sample = "\n".join(text.splitlines()[:50])[:16384]
     try:
         delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
     except csv.Error:

@@ -18,7 +18,7 @@ import polars as pl
 from geo.text import fold
 
 from .numbers import parse_number
-from .readers import Sheet, read_sheets
+from .readers import Sheet, UnreadableFile, read_sheets
 
 #: The sites table: one row per (site, technology) read, usable when reason_en is null.
 SITE_SCHEMA: dict[str, pl.DataType] = {
@@ -174,6 +174,7 @@ def read_cell_sites(
     source_file: str | None = None,
     file_sha256: str | None = None,
     ingested_at: datetime | None = None,
+    rows: list[dict] | None = None,
 ) -> pl.DataFrame:
     """Every site row of a cell-site file (.csv/.xlsx/... as ingest reads them), SITE_SCHEMA.
 
@@ -182,6 +183,18 @@ def read_cell_sites(
     radius in km ("Bán kính (km)") and "4G/5G" sites (one row per technology) are understood.
     """
     path = Path(path)
+    rows = site_rows(path) if rows is None else rows
+    lineage = {
+        "source_file": source_file or path.name,
+        "file_sha256": file_sha256,
+        "ingested_at": ingested_at or datetime.now(UTC),
+    }
+    return pl.DataFrame([{**r, **lineage} for r in rows], schema=SITE_SCHEMA)
+
+
+def site_rows(path: Path) -> list[dict]:
+    """The site rows of read_cell_sites as plain dicts (`rows` there): what a worker process
+    reading under the cost bound returns (landing.bounded_calls)."""
     rows: list[dict] = []
     for sheet in read_sheets(path):
         if sheet.hidden:
@@ -189,12 +202,15 @@ def read_cell_sites(
         found = find_site_header(sheet.rows)
         if found:
             rows.extend(_site_rows(sheet, *found))
-    lineage = {
-        "source_file": source_file or path.name,
-        "file_sha256": file_sha256,
-        "ingested_at": ingested_at or datetime.now(UTC),
-    }
-    return pl.DataFrame([{**r, **lineage} for r in rows], schema=SITE_SCHEMA)
+    return rows
+
+
+def bounded_site_rows(path: Path) -> list[dict] | None:
+    """site_rows, or None for a file that cannot be read (ingest's status gives the reason)."""
+    try:
+        return site_rows(path)
+    except UnreadableFile:
+        return None
 
 
 def usable_sites(sites: pl.DataFrame) -> pl.DataFrame:
