@@ -18,10 +18,10 @@ from assets.ingest import limits as lim
 from assets.ingest.landing import ingest_folder
 from assets.ingest.readers import read_sheets
 from assets.ingest.sites import read_cell_sites
-from tests.hostile.cases import PERIOD, other_province_csv
+from tests.hostile.cases import PERIOD, minimal_ods, other_province_csv
 from tests.hostile.conftest import copy_good
 from tests.hostile.test_hostile_files import GOOD
-from tests.hostile.test_reader_cases import ods, workbook
+from tests.hostile.test_reader_cases import workbook
 
 
 def _sheet(rows: int, cols: int = 5) -> bytes:
@@ -111,7 +111,7 @@ def test_a_sub_table_does_not_restart_the_ods_scan():
     """150,000 rows, a sub-table in a cell, 150,000 rows: calamine builds one grid of 300,001
     rows, over the 200,000-row limit; the scan took the sub-table for a new sheet and counted
     two of 150,000, so calamine built the grid before anything refused it."""
-    data = ods(_ROWS.format(n=150_000, c=1) + _SUB_TABLE + _ROWS.format(n=150_000, c=1))
+    data = minimal_ods(_ROWS.format(n=150_000, c=1) + _SUB_TABLE + _ROWS.format(n=150_000, c=1))
     assert python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name(
         "Bảng"
     ).end == (300_000, 0)
@@ -126,7 +126,7 @@ def test_the_outer_row_goes_on_after_a_sub_table():
         'table:number-columns-repeated="1000"><text:p>3</text:p></table:table-cell>'
         "</table:table-row>",
     )
-    data = ods(wide)  # calamine: 1,001 columns
+    data = minimal_ods(wide)  # calamine: 1,001 columns
     assert (
         python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         .get_sheet_by_name("Bảng")
