@@ -12,8 +12,9 @@ from geo.text import fold
 from schemas.catalogue import Catalogue
 
 from .headers import indicator_names, normalise_header
-from .layout import TableLayout, parse_period, row_kind
+from .layout import TableLayout, row_kind
 from .numbers import format_cell, parse_number
+from .titles import parse_period
 
 
 def _cell(row: list[object], j: int | None) -> object:
