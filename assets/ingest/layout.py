@@ -15,7 +15,7 @@ from functools import cache, lru_cache
 from geo.text import fold
 from schemas.catalogue import Catalogue
 
-from .headers import Vocabulary, vocabulary
+from .headers import Vocabulary, read_parts, vocabulary
 from .readers import Sheet
 from .titles import parse_period  # noqa: F401  (moved to titles.py; kept importable here)
 
@@ -117,6 +117,8 @@ def find_layout(rows: list[list[object]], catalogue: Catalogue) -> TableLayout |
                 best = layout
         if best is not None:
             break
+    if best is not None:  # part-only headers ("Tỷ lệ (%)") read as their indicator's: headers.py
+        best.columns = read_parts(best.columns, [rows[r] for r in best.header_rows], catalogue)
     return best
 
 
