@@ -12,14 +12,18 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import openpyxl
 import python_calamine as calamine
 
 from . import limits as lim
 from .limits import Limits, UnreadableFile
+from .numbers import PercentCell
 
 # .xlsb (Excel's binary workbook) is not read: its sheets cannot be checked for their extent
 # before calamine builds their grid (see limits.check_zip); offices send .xlsx, .xls or .ods.
@@ -37,6 +41,9 @@ class Sheet:
     rows: list[list[object]]  # rows[i][j] is Excel row i+1, column j+1
     hidden: bool = False
     merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
+    # (row, col) of numbers a percent number format shows as a percent (0.923 as 92.3 %); their
+    # values in `rows` are PercentCell, which numbers.parse_number reads as the percent shown
+    percent_cells: frozenset[tuple[int, int]] = frozenset()
 
 
 def read_sheets(
@@ -112,7 +119,7 @@ def _read_spreadsheet(name: str, data: bytes, limits: Limits) -> list[Sheet]:
             _check_merged(name, meta.name, merged, rows)
             hidden = str(meta.visible) not in ("SheetVisibleEnum.Visible", "SheetVisible.Visible")
             sheets.append(Sheet(meta.name, rows, hidden=hidden, merged=merged))
-        return sheets
+        return _with_percent_cells(sheets, data)
     except calamine.PasswordError as exc:
         raise UnreadableFile(
             "Tệp được bảo vệ bằng mật khẩu; hãy gửi lại bản không đặt mật khẩu",
@@ -128,6 +135,80 @@ def _read_spreadsheet(name: str, data: bytes, limits: Limits) -> list[Sheet]:
             f"Tệp {name} bị hỏng hoặc không phải bảng tính ({detail})",
             f"file {name}: the file is corrupt or not a spreadsheet ({detail})",
         ) from exc
+
+
+def _with_percent_cells(sheets: list[Sheet], data: bytes) -> list[Sheet]:
+    """Mark the numbers an .xlsx/.xlsm shows as percents. calamine does not expose number formats,
+    so openpyxl (read-only) reads them, and only for a workbook whose styles use a percent format:
+    the template and most offices' files have none and are not opened twice."""
+    if not data.startswith(b"PK") or not _uses_percent_format(data):
+        return sheets
+    by_sheet = _percent_cells(data)
+    for sheet in sheets:
+        cells = by_sheet.get(sheet.name, frozenset())
+        for i, j in cells:
+            value = sheet.rows[i][j] if i < len(sheet.rows) and j < len(sheet.rows[i]) else None
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                sheet.rows[i][j] = PercentCell(value)
+        sheet.percent_cells = frozenset(cells)
+    return sheets
+
+
+_NUM_FMT = re.compile(rb"<(?:\w+:)?numFmt\b[^>]*>")
+_ATTR_ID = re.compile(rb'numFmtId="(\d+)"')
+_ATTR_CODE = re.compile(rb'formatCode="([^"]*)"')
+_CELL_XFS = re.compile(rb"<(?:\w+:)?cellXfs\b.*?</(?:\w+:)?cellXfs>", re.S)
+_BUILTIN_PERCENT = {b"9", b"10"}  # 0% and 0.00%: built in, never written in <numFmts>
+
+
+def is_percent_format(code: str | bytes) -> bool:
+    """A number format that multiplies by 100: a % outside quotes and not escaped."""
+    text = code.decode("utf-8", "replace") if isinstance(code, bytes) else code
+    text = re.sub(r'"[^"]*"|&quot;.*?&quot;|\\.', "", text)
+    return "%" in text
+
+
+def _uses_percent_format(data: bytes) -> bool:
+    """Whether a cell style of the workbook (styles.xml's cellXfs) has a percent number format."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            styles = zf.read("xl/styles.xml")  # its size was counted by limits.check_zip
+    except (KeyError, zipfile.BadZipFile, OSError, ValueError):
+        return False  # an .ods, or no styles: calamine has read the values as they are
+    if b"<!DOCTYPE" in styles or b"<!ENTITY" in styles:
+        return False  # no second parser for a crafted file: values are read as stored
+    percent = set(_BUILTIN_PERCENT)
+    for element in _NUM_FMT.findall(styles):
+        fmt_id, code = _ATTR_ID.search(element), _ATTR_CODE.search(element)
+        if fmt_id and code and is_percent_format(code.group(1)):
+            percent.add(fmt_id.group(1))
+    xfs = _CELL_XFS.search(styles)
+    return bool(xfs) and any(i in percent for i in _ATTR_ID.findall(xfs.group(0)))
+
+
+def _percent_cells(data: bytes) -> dict[str, frozenset[tuple[int, int]]]:
+    """{sheet: (row, col) of the numbers with a percent format}, 0-based, read by openpyxl."""
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # calamine read it: the values stay as stored, the rates then quarantined
+        return {}
+    try:
+        out = {}
+        for ws in book.worksheets:
+            ws.reset_dimensions()  # read every row, whatever the file says its extent is
+            out[ws.title] = frozenset(
+                (c.row - 1, c.column - 1)
+                for row in ws.iter_rows()
+                for c in row
+                if c.value is not None
+                and c.data_type == "n"
+                and is_percent_format(c.number_format or "")
+            )
+        return out
+    except Exception:
+        return {}
+    finally:
+        book.close()
 
 
 def _check_merged(name: str, sheet: str, merged: list, rows: list[list[object]]) -> None:
