@@ -49,7 +49,11 @@ _MENTIONS = (
 # What starts the plan for the next period, once a period has been named.
 _PLAN = re.compile(r"\b(phuong huong|ke hoach|nhiem vu|du kien|muc tieu)\b")
 # Words that make "năm 2026" a report's period rather than a mention in passing.
-_REPORT_WORDS = re.compile(r"\b(bao cao|ky|ca nam|tong ket|ket qua|so lieu|thuc hien)\b")
+_REPORT_WORDS = re.compile(r"\b(bao cao|ky|ca nam|tong ket|ket qua|so lieu)\b")
+# Lines that cite another document ("Căn cứ Kế hoạch số 45/KH-UBND năm 2025"): not this report's.
+_CITATION = re.compile(
+    r"^(can cu|kinh gui|(thuc hien|theo|tai) (cong van|van ban|ke hoach|quyet dinh|chi thi))\b"
+)
 _WORDS_OF_NUMBERS = {"ba": 3, "chin": 9}
 
 
@@ -100,6 +104,8 @@ def read_period(text: object) -> PeriodReading | None:
     if text is None:
         return None
     folded = fold(str(text))
+    if _CITATION.match(folded):
+        return None
     cutoff = _cutoff(folded)
     folded = _ANY_DATE.sub(" ", _CUTOFF.sub(" ", folded))  # dates name no period but a cut-off's
     mentions = _mentions(folded)
@@ -160,14 +166,19 @@ def parse_period(text: object) -> str | None:
 
 
 def title_period(lines: Iterable[str]) -> str | None:
-    """The period of a title block: the first line that names a half-year with its year, else
-    the lines read together (a half on one line, its year on the next; a year report)."""
+    """The period of a title block: the first line that names a half-year with its year; else a
+    half on one line read with the year another line writes ("Kết quả 6 tháng đầu năm" /
+    "năm 2026"); else the first line that names another period (a year report, a quarter)."""
     lines = list(lines)
-    for line in lines:
-        reading = read_period(line)
-        if reading and reading.period and reading.period[-2:] in ("H1", "H2"):
+    readings = [r for line in lines if (r := read_period(line))]
+    for reading in readings:
+        if reading.period and reading.period[-2:] in ("H1", "H2"):
             return reading.period
-    return parse_period(" ".join(lines)) if lines else None
+    if any(r.half for r in readings):
+        joined = parse_period(" ".join(t for t in lines if not _CITATION.match(fold(t))))
+        if joined and joined[-2:] in ("H1", "H2"):
+            return joined
+    return next((r.period for r in readings if r.period), None)
 
 
 def period_note(reported: str | None) -> str:

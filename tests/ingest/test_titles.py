@@ -57,6 +57,9 @@ PHRASINGS = [
     ("Hà Nội, ngày 15/12/2026", None),
     ("Cộng hòa xã hội chủ nghĩa Việt Nam", None),
     ("Căn cứ Quyết định số 749/QĐ-TTg về Chương trình chuyển đổi số quốc gia năm 2025", None),
+    ("Căn cứ Kế hoạch số 45/KH-UBND ngày 5/1/2026 về kết quả chuyển đổi số năm 2026", None),
+    ("Thực hiện Công văn số 12/SKHCN về báo cáo 6 tháng đầu năm 2025", None),
+    ("Kính gửi: Sở Khoa học và Công nghệ", None),
     (None, None),
 ]
 
@@ -94,6 +97,11 @@ def test_a_half_without_its_year_is_not_a_period_alone():
         (["UBND XÃ A", "Báo cáo kết quả năm 2026", "Huế, ngày 10 tháng 12 năm 2026"], "2026"),
         (["Tỉnh: Huế", "Kỳ báo cáo: 2026-H1", "Người lập: A"], "2026-H1"),
         (["UBND XÃ A", "Huế, ngày 30 tháng 6 năm 2026"], None),
+        (["Căn cứ Kế hoạch số 45/KH-UBND năm 2025", "BÁO CÁO", "Kết quả chuyển đổi số"], None),
+        (["Căn cứ Kế hoạch số 45/KH-UBND năm 2025", "Báo cáo 6 tháng cuối năm"], None),
+        (["BÁO CÁO", "Kết quả 6 tháng cuối năm", "(Số liệu đến 31/12/2026)"], "2026-H2"),
+        (["Báo cáo quý II năm 2026", "Kỳ I/2026"], "2026-H1"),
+        (["Căn cứ Kế hoạch 45/KH-UBND năm 2025", "Kết quả 6 tháng đầu năm", "năm 2026"], "2026-H1"),
         ([], None),
     ],
 )
@@ -106,3 +114,48 @@ def test_the_quarantine_says_why_a_period_is_not_the_folders():
     assert "cannot be told" in period_note(UNCLEAR)
     assert "other than a half-year" in period_note("2026-Q2")
     assert period_note("2026-H1") == ""
+
+
+def _report(path, title: str) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["UBND THÀNH PHỐ HUẾ"])
+    ws.append([title])
+    ws.append(["Huế, ngày 30 tháng 6 năm 2026"])
+    ws.append(["Mã xã", "Tên đơn vị", "Tổng số CBCC", "Số CBCC có máy tính"])
+    ws.append(["19753", "Phường Phú Xuân", 30, 27])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+
+
+@pytest.mark.parametrize(
+    ("title", "rule", "message"),
+    [
+        (
+            "Báo cáo kết quả 6 tháng đầu năm và phương hướng, nhiệm vụ 6 tháng cuối năm 2026",
+            None,
+            None,
+        ),
+        ("Báo cáo kết quả chuyển đổi số năm 2026", "period_mismatch", "a year report"),
+        ("Báo cáo kỳ II/2026", "period_mismatch", "2026-H2 ≠ 2026-H1"),
+        (
+            "Báo cáo 6 tháng đầu năm 2026 và 6 tháng cuối năm 2026",
+            "period_mismatch",
+            "cannot be told",
+        ),
+        ("Báo cáo quý II năm 2026", "period_mismatch", "other than a half-year"),
+    ],
+)
+def test_the_title_decides_what_the_lake_accepts(tmp_path, ingest, judge, title, rule, message):
+    _report(tmp_path / "in" / "bc.xlsx", title)
+    raw, _ = ingest(tmp_path / "in")
+    accepted, rules, _, quarantined, _ = judge(raw)
+    if rule is None:
+        assert accepted == pytest.approx({("19753", "officials_with_computer"): 90.0})
+        assert rules == {}
+        return
+    assert accepted == {}
+    assert rules == {("19753", "officials_with_computer"): rule}
+    assert message in quarantined["message_en"][0]
