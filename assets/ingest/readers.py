@@ -138,20 +138,48 @@ def _read_spreadsheet(name: str, data: bytes, limits: Limits) -> list[Sheet]:
 
 
 def _with_percent_cells(sheets: list[Sheet], data: bytes) -> list[Sheet]:
-    """Mark the numbers an .xlsx/.xlsm shows as percents. calamine does not expose number formats,
-    so openpyxl (read-only) reads them, and only for a workbook whose styles use a percent format:
-    the template and most offices' files have none and are not opened twice."""
-    if not data.startswith(b"PK") or not _uses_percent_format(data):
-        return sheets
-    by_sheet = _percent_cells(data)
+    """Mark the numbers a workbook shows as percents. calamine does not expose number formats,
+    so a library reads them (openpyxl for .xlsx/.xlsm, odfpy for .ods), and only for a workbook
+    that has one: the template and most offices' files have none and are not opened twice."""
+    if not data.startswith(b"PK"):
+        return sheets  # .xls: see the module's closing note in the report
+    by_sheet = _formatted_percents(data)
     for sheet in sheets:
         cells = by_sheet.get(sheet.name, frozenset())
+        marked = set()
         for i, j in cells:
             value = sheet.rows[i][j] if i < len(sheet.rows) and j < len(sheet.rows[i]) else None
             if isinstance(value, int | float) and not isinstance(value, bool):
                 sheet.rows[i][j] = PercentCell(value)
-        sheet.percent_cells = frozenset(cells)
+                marked.add((i, j))
+        sheet.percent_cells = frozenset(marked)
     return sheets
+
+
+ODS_PERCENT_MAX_BYTES = 16 * 1024 * 1024  # odfpy builds a DOM: larger content.xml are not read
+
+
+def _formatted_percents(data: bytes) -> dict[str, frozenset[tuple[int, int]]]:
+    """{sheet: (row, col)} of the numbers shown as percents, when the workbook has any."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = set(zf.namelist())
+            if "xl/styles.xml" in names:  # its size was counted by limits.check_zip
+                return (
+                    _xlsx_percent_cells(data)
+                    if _uses_percent_format(zf.read("xl/styles.xml"))
+                    else {}
+                )
+            if (
+                "content.xml" in names
+                and zf.getinfo("content.xml").file_size <= ODS_PERCENT_MAX_BYTES
+            ):
+                content = zf.read("content.xml")
+                if b'value-type="percentage"' in content:
+                    return _ods_percent_cells(data)
+    except (KeyError, zipfile.BadZipFile, OSError, ValueError, EOFError):
+        pass  # calamine has read the values as stored
+    return {}
 
 
 _NUM_FMT = re.compile(rb"<(?:\w+:)?numFmt\b[^>]*>")
@@ -168,13 +196,8 @@ def is_percent_format(code: str | bytes) -> bool:
     return "%" in text
 
 
-def _uses_percent_format(data: bytes) -> bool:
+def _uses_percent_format(styles: bytes) -> bool:
     """Whether a cell style of the workbook (styles.xml's cellXfs) has a percent number format."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            styles = zf.read("xl/styles.xml")  # its size was counted by limits.check_zip
-    except (KeyError, zipfile.BadZipFile, OSError, ValueError):
-        return False  # an .ods, or no styles: calamine has read the values as they are
     if b"<!DOCTYPE" in styles or b"<!ENTITY" in styles:
         return False  # no second parser for a crafted file: values are read as stored
     percent = set(_BUILTIN_PERCENT)
@@ -186,7 +209,7 @@ def _uses_percent_format(data: bytes) -> bool:
     return bool(xfs) and any(i in percent for i in _ATTR_ID.findall(xfs.group(0)))
 
 
-def _percent_cells(data: bytes) -> dict[str, frozenset[tuple[int, int]]]:
+def _xlsx_percent_cells(data: bytes) -> dict[str, frozenset[tuple[int, int]]]:
     """{sheet: (row, col) of the numbers with a percent format}, 0-based, read by openpyxl."""
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -209,6 +232,41 @@ def _percent_cells(data: bytes) -> dict[str, frozenset[tuple[int, int]]]:
         return {}
     finally:
         book.close()
+
+
+def _ods_percent_cells(data: bytes) -> dict[str, frozenset[tuple[int, int]]]:
+    """{sheet: (row, col)} of an .ods's cells of value type "percentage" (stored 0.923, shown
+    92.3 %), read by odfpy; repeated rows and columns counted as calamine lays them out."""
+    from odf.opendocument import load  # only for the few .ods with a percentage cell
+    from odf.table import Table, TableRow
+
+    try:
+        doc = load(io.BytesIO(data))
+        out = {}
+        for table in doc.spreadsheet.getElementsByType(Table):
+            cells, i = set(), 0
+            for row in table.getElementsByType(TableRow):
+                rows_repeated = int(row.getAttribute("numberrowsrepeated") or 1)
+                j = 0
+                for cell in row.childNodes:
+                    if cell.qname[1] not in ("table-cell", "covered-table-cell"):
+                        continue
+                    cols_repeated = int(cell.getAttribute("numbercolumnsrepeated") or 1)
+                    if (
+                        cell.qname[1] == "table-cell"
+                        and cell.getAttribute("valuetype") == "percentage"
+                    ):
+                        cells.update(
+                            (i + di, j + dj)
+                            for di in range(min(rows_repeated, 1000))
+                            for dj in range(min(cols_repeated, 1000))
+                        )
+                    j += cols_repeated
+                i += rows_repeated
+            out[str(table.getAttribute("name"))] = frozenset(cells)
+        return out
+    except Exception:  # calamine read it: the values stay as stored, the rates then quarantined
+        return {}
 
 
 def _check_merged(name: str, sheet: str, merged: list, rows: list[list[object]]) -> None:

@@ -124,3 +124,59 @@ def test_a_workbook_without_percent_formats_is_not_opened_twice(tmp_path, monkey
 )
 def test_percent_number_formats(code, percent):
     assert is_percent_format(code) is percent
+
+
+def _ods(path: Path, rows: list[list[object]]) -> Path:
+    """An .ods written by odfpy: floats as cells of value type "float", (value, "percentage")
+    pairs as percentage cells, None as an empty cell repeated over the columns it spans, and a
+    title merged over three columns (covered cells follow it)."""
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.table import CoveredTableCell, Table, TableCell, TableRow
+    from odf.text import P
+
+    doc = OpenDocumentSpreadsheet()
+    table = Table(name="Báo cáo")
+    title = TableRow()
+    title.addElement(TableCell(numbercolumnsspanned=3, valuetype="string"))
+    title.childNodes[0].addElement(P(text="Báo cáo 6 tháng đầu năm 2026"))
+    title.addElement(CoveredTableCell(numbercolumnsrepeated=2))
+    table.addElement(title)
+    table.addElement(TableRow(numberrowsrepeated=2))  # two blank rows
+    for cells in rows:
+        row = TableRow()
+        for cell in cells:
+            if cell is None:
+                row.addElement(TableCell(numbercolumnsrepeated=2))
+            elif isinstance(cell, tuple):
+                row.addElement(TableCell(valuetype="percentage", value=cell[0]))
+            elif isinstance(cell, int | float):
+                row.addElement(TableCell(valuetype="float", value=cell))
+            else:
+                tc = TableCell(valuetype="string")
+                tc.addElement(P(text=cell))
+                row.addElement(tc)
+        table.addElement(row)
+    doc.spreadsheet.addElement(table)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc.save(str(path))
+    return path
+
+
+def test_an_ods_percentage_cell_is_read_as_the_percent_shown(tmp_path, ingest, judge):
+    _ods(
+        tmp_path / "in" / "ty_le.ods",
+        [
+            ["Mã xã", "Tên đơn vị", "Ghi chú", "x", RATE],
+            ["19753", "Phường Phú Xuân", None, (0.923, "percentage")],
+            ["19774", "Phường Kim Long", None, 0.923],  # a float: a share typed for 92.3
+            ["19777", "Phường Vỹ Dạ", None, (1.0, "percentage")],
+        ],
+    )
+    (sheet,) = read_sheets(tmp_path / "in" / "ty_le.ods")
+    assert sheet.percent_cells == {(4, 4), (6, 4)}
+    raw, _ = ingest(tmp_path / "in")
+    accepted, rules, *_ = judge(raw)
+    assert accepted == pytest.approx(
+        {("19753", "pop_5g_coverage"): 92.3, ("19777", "pop_5g_coverage"): 100.0}
+    )
+    assert rules == {("19774", "pop_5g_coverage"): "percent_as_share"}
