@@ -3,7 +3,8 @@
 Every spreadsheet (.xlsx/.xlsm, .ods, .xls) is read by calamine (Rust) from the bytes already in
 memory, once limits.py has checked the zip and scanned its sheets (calamine builds a dense grid
 per sheet); it returns the cached values of formulas. Delimited text (.csv, .txt) is decoded by
-sniffing its encoding and delimiter.
+sniffing its encoding and delimiter. A workbook whose styles show numbers as percents (0.923 as
+92.3 %) has those cells found by openpyxl (.xlsx) or odfpy (.ods) and marked (numbers.PercentCell).
 Every reader keeps absolute positions, so row 7 here is row 7 in Excel.
 """
 
@@ -142,7 +143,9 @@ def _with_percent_cells(sheets: list[Sheet], data: bytes) -> list[Sheet]:
     so a library reads them (openpyxl for .xlsx/.xlsm, odfpy for .ods), and only for a workbook
     that has one: the template and most offices' files have none and are not opened twice."""
     if not data.startswith(b"PK"):
-        return sheets  # .xls: see the module's closing note in the report
+        return sheets  # an .xls: calamine gives no formats and no library here reads them
+    if sum(map(len, (row for sheet in sheets for row in sheet.rows))) > PERCENT_MAX_CELLS:
+        return sheets  # a second parse would cost seconds: its rates are read as stored
     by_sheet = _formatted_percents(data)
     for sheet in sheets:
         cells = by_sheet.get(sheet.name, frozenset())
@@ -156,6 +159,7 @@ def _with_percent_cells(sheets: list[Sheet], data: bytes) -> list[Sheet]:
     return sheets
 
 
+PERCENT_MAX_CELLS = 1_000_000  # ~5 s of openpyxl; a commune's report has a few hundred
 ODS_PERCENT_MAX_BYTES = 16 * 1024 * 1024  # odfpy builds a DOM: larger content.xml are not read
 
 
