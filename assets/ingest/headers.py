@@ -143,7 +143,7 @@ class Vocabulary:
         return ranked[0][0]
 
     def _grouped(self, norm: str) -> str | None:
-        """ "Tỷ lệ CBCC có máy tính Tử số" (a group heading stacked on a part): the part's field."""
+        """A group heading stacked on a part ("Tỷ lệ CBCC có máy tính Tử số"): the part's field."""
         m = _PART_SUFFIX.match(norm)
         if not m:
             return None
