@@ -35,10 +35,11 @@ from schemas.catalogue import Catalogue
 from schemas.contracts import FILE_STATUS, conform, empty
 
 from . import limits as lim
-from .layout import fill_merged, find_layout, parse_period, title_block
+from .layout import fill_merged, find_layout, title_block
 from .observations import sheet_observations
 from .readers import SUPPORTED_SUFFIXES, TEXT_SUFFIXES, UnreadableFile, read_sheets
 from .sites import find_site_header
+from .titles import title_period
 
 _AUTHORITY = "uy ban nhan dan "
 IGNORED_PREFIXES = (".", "~$", "~")  # hidden files and office lock files
@@ -240,7 +241,7 @@ def _read_file(
         if layout is None:
             continue
         titles = title_block(filled, layout)
-        period_hint = next((p for t in titles if (p := parse_period(t))), None)
+        period_hint = title_period(titles)
         province_hint = _province_from_title(titles, resolve_province) if resolve_province else None
         read.append(sheet.name)
         found = list(

@@ -15,8 +15,9 @@ from functools import cache, lru_cache
 from geo.text import fold
 from schemas.catalogue import Catalogue
 
-from .headers import Vocabulary, vocabulary
+from .headers import Vocabulary, read_parts, vocabulary
 from .readers import Sheet
+from .titles import parse_period  # noqa: F401  (moved to titles.py; kept importable here)
 
 HEADER_SCAN_ROWS = 40
 UNIT_COLUMNS = ("unit_code", "unit_name")
@@ -116,6 +117,8 @@ def find_layout(rows: list[list[object]], catalogue: Catalogue) -> TableLayout |
                 best = layout
         if best is not None:
             break
+    if best is not None:  # part-only headers ("Tỷ lệ (%)") read as their indicator's: headers.py
+        best.columns = read_parts(best.columns, [rows[r] for r in best.header_rows], catalogue)
     return best
 
 
@@ -175,30 +178,6 @@ def _is_code(cell: object) -> bool:
     if isinstance(cell, int | float) and not isinstance(cell, bool):
         return True
     return bool(cell) and str(cell).strip().isdigit()
-
-
-_PERIOD_CODE = re.compile(r"\b(20\d\d)\s*[-_/ ]?\s*(h[12])\b")
-_HALF = re.compile(r"6 thang (dau|cuoi) nam (20\d\d)")
-_YEAR = re.compile(r"\b(?:ca nam|nam) (20\d\d)\b")
-
-
-@lru_cache(maxsize=4096)  # title lines repeat in every file of a province
-def parse_period(text: object) -> str | None:
-    """'2026-H1', 'Kỳ báo cáo: 6 tháng đầu năm 2026' → '2026-H1'; a year report → H2."""
-    if text is None:
-        return None
-    folded = fold(str(text))
-    m = _PERIOD_CODE.search(folded)
-    if m:
-        return f"{m.group(1)}-{m.group(2).upper()}"
-    m = _HALF.search(folded)
-    if m:
-        return f"{m.group(2)}-{'H1' if m.group(1) == 'dau' else 'H2'}"
-    if "bao cao" in folded or "ky" in folded:
-        m = _YEAR.search(folded)
-        if m:
-            return f"{m.group(1)}-H2"
-    return None
 
 
 def title_block(rows: list[list[object]], layout: TableLayout) -> list[str]:

@@ -24,6 +24,17 @@ class ParsedNumber:
 NO_FIGURE = ParsedNumber(None)
 
 
+class PercentCell(float):
+    """A number its cell's format shows as a percent: 0.923 under `0.0%` is shown, and meant,
+    as 92.3 %. Set by readers.py from the number format; read here as the percent shown."""
+
+    __slots__ = ()
+
+    @property
+    def shown(self) -> float:
+        return float(f"{float(self) * 100:.12g}")  # 0.923 → 92.3, not 92.30000000000001
+
+
 def parse_number(cell: object) -> ParsedNumber:
     """Read one cell as a number, the way a Vietnamese office means it.
 
@@ -35,6 +46,9 @@ def parse_number(cell: object) -> ParsedNumber:
         return NO_FIGURE
     if isinstance(cell, bool):
         return ParsedNumber(None, error=str(cell))
+    if isinstance(cell, PercentCell):
+        shown = cell.shown
+        return ParsedNumber(shown, is_percent=True) if math.isfinite(shown) else NO_FIGURE
     if isinstance(cell, int | float):
         value = float(cell)
         return ParsedNumber(value) if math.isfinite(value) else ParsedNumber(None, error=str(cell))
@@ -73,6 +87,8 @@ def format_cell(cell: object) -> str | None:
     """The cell as text for the raw table: what the office typed, numbers without float noise."""
     if cell is None:
         return None
+    if isinstance(cell, PercentCell):  # as the office saw it: "92.3%"
+        return f"{cell.shown:.12g}%"
     if isinstance(cell, float) and cell.is_integer():
         return str(int(cell))
     text = str(cell)

@@ -11,9 +11,10 @@ from openpyxl.utils import get_column_letter
 from geo.text import fold
 from schemas.catalogue import Catalogue
 
-from .headers import indicator_names, normalise_header
-from .layout import TableLayout, parse_period, row_kind
+from .headers import indicator_names, normalise_header, stated_field
+from .layout import TableLayout, row_kind
 from .numbers import format_cell, parse_number
+from .titles import parse_period
 
 
 def _cell(row: list[object], j: int | None) -> object:
@@ -179,7 +180,11 @@ def _wide_columns(
 
 
 def _parts(ind):
-    return (("numerator", ind.numerator), ("denominator", ind.denominator), ("value", ind.value))
+    return (
+        ("numerator", ind.numerator),
+        ("denominator", ind.denominator),
+        ("value", stated_field(ind)),
+    )
 
 
 def _picker(js: list[int]) -> Callable[[list[object]], tuple]:

@@ -3,7 +3,8 @@
 Every spreadsheet (.xlsx/.xlsm, .ods, .xls) is read by calamine (Rust) from the bytes already in
 memory, once limits.py has checked the zip and scanned its sheets (calamine builds a dense grid
 per sheet); it returns the cached values of formulas. Delimited text (.csv, .txt) is decoded by
-sniffing its encoding and delimiter.
+sniffing its encoding and delimiter. A workbook whose styles show numbers as percents (0.923 as
+92.3 %) has those cells found by openpyxl (.xlsx) or odfpy (.ods) and marked (numbers.PercentCell).
 Every reader keeps absolute positions, so row 7 here is row 7 in Excel.
 """
 
@@ -12,14 +13,18 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import openpyxl
 import python_calamine as calamine
 
 from . import limits as lim
 from .limits import Limits, UnreadableFile
+from .numbers import PercentCell
 
 # .xlsb (Excel's binary workbook) is not read: its sheets cannot be checked for their extent
 # before calamine builds their grid (see limits.check_zip); offices send .xlsx, .xls or .ods.
@@ -37,6 +42,9 @@ class Sheet:
     rows: list[list[object]]  # rows[i][j] is Excel row i+1, column j+1
     hidden: bool = False
     merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
+    # (row, col) of numbers a percent number format shows as a percent (0.923 as 92.3 %); their
+    # values in `rows` are PercentCell, which numbers.parse_number reads as the percent shown
+    percent_cells: frozenset[tuple[int, int]] = frozenset()
 
 
 def read_sheets(
@@ -112,7 +120,7 @@ def _read_spreadsheet(name: str, data: bytes, limits: Limits) -> list[Sheet]:
             _check_merged(name, meta.name, merged, rows)
             hidden = str(meta.visible) not in ("SheetVisibleEnum.Visible", "SheetVisible.Visible")
             sheets.append(Sheet(meta.name, rows, hidden=hidden, merged=merged))
-        return sheets
+        return _with_percent_cells(sheets, data)
     except calamine.PasswordError as exc:
         raise UnreadableFile(
             "Tệp được bảo vệ bằng mật khẩu; hãy gửi lại bản không đặt mật khẩu",
@@ -128,6 +136,141 @@ def _read_spreadsheet(name: str, data: bytes, limits: Limits) -> list[Sheet]:
             f"Tệp {name} bị hỏng hoặc không phải bảng tính ({detail})",
             f"file {name}: the file is corrupt or not a spreadsheet ({detail})",
         ) from exc
+
+
+def _with_percent_cells(sheets: list[Sheet], data: bytes) -> list[Sheet]:
+    """Mark the numbers a workbook shows as percents. calamine does not expose number formats,
+    so a library reads them (openpyxl for .xlsx/.xlsm, odfpy for .ods), and only for a workbook
+    that has one: the template and most offices' files have none and are not opened twice."""
+    if not data.startswith(b"PK"):
+        return sheets  # an .xls: calamine gives no formats and no library here reads them
+    if sum(map(len, (row for sheet in sheets for row in sheet.rows))) > PERCENT_MAX_CELLS:
+        return sheets  # a second parse would cost seconds: its rates are read as stored
+    by_sheet = _formatted_percents(data)
+    for sheet in sheets:
+        cells = by_sheet.get(sheet.name, frozenset())
+        marked = set()
+        for i, j in cells:
+            value = sheet.rows[i][j] if i < len(sheet.rows) and j < len(sheet.rows[i]) else None
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                sheet.rows[i][j] = PercentCell(value)
+                marked.add((i, j))
+        sheet.percent_cells = frozenset(marked)
+    return sheets
+
+
+PERCENT_MAX_CELLS = 1_000_000  # ~5 s of openpyxl; a commune's report has a few hundred
+ODS_PERCENT_MAX_BYTES = 16 * 1024 * 1024  # odfpy builds a DOM: larger content.xml are not read
+
+
+def _formatted_percents(data: bytes) -> dict[str, frozenset[tuple[int, int]]]:
+    """{sheet: (row, col)} of the numbers shown as percents, when the workbook has any."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = set(zf.namelist())
+            if "xl/styles.xml" in names:  # its size was counted by limits.check_zip
+                return (
+                    _xlsx_percent_cells(data)
+                    if _uses_percent_format(zf.read("xl/styles.xml"))
+                    else {}
+                )
+            if (
+                "content.xml" in names
+                and zf.getinfo("content.xml").file_size <= ODS_PERCENT_MAX_BYTES
+            ):
+                content = zf.read("content.xml")
+                if b'value-type="percentage"' in content:
+                    return _ods_percent_cells(data)
+    except (KeyError, zipfile.BadZipFile, OSError, ValueError, EOFError):
+        pass  # calamine has read the values as stored
+    return {}
+
+
+_NUM_FMT = re.compile(rb"<(?:\w+:)?numFmt\b[^>]*>")
+_ATTR_ID = re.compile(rb'numFmtId="(\d+)"')
+_ATTR_CODE = re.compile(rb'formatCode="([^"]*)"')
+_CELL_XFS = re.compile(rb"<(?:\w+:)?cellXfs\b.*?</(?:\w+:)?cellXfs>", re.S)
+_BUILTIN_PERCENT = {b"9", b"10"}  # 0% and 0.00%: built in, never written in <numFmts>
+
+
+def is_percent_format(code: str | bytes) -> bool:
+    """A number format that multiplies by 100: a % outside quotes and not escaped."""
+    text = code.decode("utf-8", "replace") if isinstance(code, bytes) else code
+    text = re.sub(r'"[^"]*"|&quot;.*?&quot;|\\.', "", text)
+    return "%" in text
+
+
+def _uses_percent_format(styles: bytes) -> bool:
+    """Whether a cell style of the workbook (styles.xml's cellXfs) has a percent number format."""
+    if b"<!DOCTYPE" in styles or b"<!ENTITY" in styles:
+        return False  # no second parser for a crafted file: values are read as stored
+    percent = set(_BUILTIN_PERCENT)
+    for element in _NUM_FMT.findall(styles):
+        fmt_id, code = _ATTR_ID.search(element), _ATTR_CODE.search(element)
+        if fmt_id and code and is_percent_format(code.group(1)):
+            percent.add(fmt_id.group(1))
+    xfs = _CELL_XFS.search(styles)
+    return bool(xfs) and any(i in percent for i in _ATTR_ID.findall(xfs.group(0)))
+
+
+def _xlsx_percent_cells(data: bytes) -> dict[str, frozenset[tuple[int, int]]]:
+    """{sheet: (row, col) of the numbers with a percent format}, 0-based, read by openpyxl."""
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # calamine read it: the values stay as stored, the rates then quarantined
+        return {}
+    try:
+        out = {}
+        for ws in book.worksheets:
+            ws.reset_dimensions()  # read every row, whatever the file says its extent is
+            out[ws.title] = frozenset(
+                (c.row - 1, c.column - 1)
+                for row in ws.iter_rows()
+                for c in row
+                if c.value is not None
+                and c.data_type == "n"
+                and is_percent_format(c.number_format or "")
+            )
+        return out
+    except Exception:
+        return {}
+    finally:
+        book.close()
+
+
+def _ods_percent_cells(data: bytes) -> dict[str, frozenset[tuple[int, int]]]:
+    """{sheet: (row, col)} of an .ods's cells of value type "percentage" (stored 0.923, shown
+    92.3 %), read by odfpy; repeated rows and columns counted as calamine lays them out."""
+    from odf.opendocument import load  # only for the few .ods with a percentage cell
+    from odf.table import Table, TableRow
+
+    try:
+        doc = load(io.BytesIO(data))
+        out = {}
+        for table in doc.spreadsheet.getElementsByType(Table):
+            cells, i = set(), 0
+            for row in table.getElementsByType(TableRow):
+                rows_repeated = int(row.getAttribute("numberrowsrepeated") or 1)
+                j = 0
+                for cell in row.childNodes:
+                    if cell.qname[1] not in ("table-cell", "covered-table-cell"):
+                        continue
+                    cols_repeated = int(cell.getAttribute("numbercolumnsrepeated") or 1)
+                    if (
+                        cell.qname[1] == "table-cell"
+                        and cell.getAttribute("valuetype") == "percentage"
+                    ):
+                        cells.update(
+                            (i + di, j + dj)
+                            for di in range(min(rows_repeated, 1000))
+                            for dj in range(min(cols_repeated, 1000))
+                        )
+                    j += cols_repeated
+                i += rows_repeated
+            out[str(table.getAttribute("name"))] = frozenset(cells)
+        return out
+    except Exception:  # calamine read it: the values stay as stored, the rates then quarantined
+        return {}
 
 
 def _check_merged(name: str, sheet: str, merged: list, rows: list[list[object]]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from assets.ingest.titles import period_note
 from schemas.catalogue import Catalogue
 from schemas.contracts import conform, empty
 from schemas.rules import PRIORITY, RULES_BY_ID, SHARE_CHECK_MIN_TARGET, STATED_TOLERANCE_PP
@@ -153,7 +154,8 @@ def _detail(rule_id: str, row: dict) -> str:
         case "unknown_indicator":
             return row["indicator_id"].lstrip("?")
         case "period_mismatch":
-            return f"{row['reported_period']} ≠ {row['period']}"
+            note = period_note(row["reported_period"])
+            return f"{row['reported_period']} ≠ {row['period']}" + (f"; {note}" if note else "")
         case "not_a_number":
             return row["parse_error"]
         case "value_out_of_range" | "percent_as_share":

@@ -1,7 +1,7 @@
 import pytest
 
 from assets.ingest.headers import vocabulary
-from assets.ingest.layout import parse_period
+from assets.ingest.titles import parse_period
 
 
 @pytest.mark.parametrize(
@@ -44,7 +44,7 @@ def test_headers_as_offices_write_them(catalogue, header, column):
         ("Kỳ báo cáo: 2026-H1", "2026-H1"),
         ("Ky bao cao: 6 thang dau nam 2026", "2026-H1"),
         ("Báo cáo 6 tháng cuối năm 2025", "2025-H2"),
-        ("Kỳ báo cáo: năm 2026", "2026-H2"),
+        ("Kỳ báo cáo: năm 2026", "2026"),
         ("UBND THÀNH PHỐ HUẾ", None),
     ],
 )
