@@ -35,7 +35,7 @@ from schemas.catalogue import Catalogue
 from schemas.contracts import FILE_STATUS, conform, empty
 
 from . import limits as lim
-from .layout import fill_merged, find_layout, parse_period, title_block
+from .layout import fill_merged, find_layout, parse_period, title_block, unread_spans
 from .observations import sheet_observations
 from .readers import SUPPORTED_SUFFIXES, TEXT_SUFFIXES, UnreadableFile, read_sheets
 from .sites import find_site_header
@@ -227,7 +227,7 @@ def _read_file(
         status["reason_vi"] = "; ".join(vi for vi, _ in notes)
         status["reason_en"] = "; ".join(en for _, en in notes)
     observations: list[dict] = []
-    read, hidden = [], [s.name for s in sheets if s.hidden]
+    read, hidden, unread = [], [s.name for s in sheets if s.hidden], []
     for sheet in sheets:
         if sheet.hidden:
             continue
@@ -236,7 +236,10 @@ def _read_file(
         if layout is None:
             continue
         titles = title_block(filled, layout)
-        period_hint = next((p for t in titles if (p := parse_period(t))), None)
+        period_hint = layout.period or next((p for t in titles if (p := parse_period(t))), None)
+        unread += [f"{sheet.name}!{span}" for span in unread_spans(layout)]
+        if not layout.figures:  # every figure under another period's heading: nothing to read
+            continue
         province_hint = _province_from_title(titles, resolve_province) if resolve_province else None
         read.append(sheet.name)
         found = list(
@@ -255,6 +258,7 @@ def _read_file(
         observations += found
     status["sheets_read"] = ", ".join(read) or None
     status["sheets_hidden"] = ", ".join(hidden) or None
+    status["columns_unread"] = ", ".join(unread) or None
     if not read and (
         sites := [s.name for s in sheets if not s.hidden and find_site_header(s.rows)]
     ):
@@ -265,6 +269,8 @@ def _read_file(
             "reason_vi": "Danh sách trạm phát sóng: đọc vào bảng cell_sites để tính vùng phủ sóng",
             "reason_en": "cell-site list: read into cell_sites for the coverage computation",
         }
+    if not read and unread:
+        return [], _reject(status, *_other_periods(status["columns_unread"]))
     if not read:
         return [], _reject(
             status,
@@ -275,6 +281,13 @@ def _read_file(
         )
     status["observations"] = len(observations)
     return observations, status
+
+
+def _other_periods(unread: str) -> tuple[str, str]:
+    return (
+        f"Không có nhóm cột nào của kỳ báo cáo; các cột không đọc: {unread}",
+        f"no column group of the reported period; columns not read: {unread}",
+    )
 
 
 def _unsupported(name: str, suffix: str) -> tuple[str, str]:
@@ -551,6 +564,7 @@ def _blank_status(file: LandingFile) -> dict:
         "reason_en": None,
         "sheets_read": None,
         "sheets_hidden": None,
+        "columns_unread": None,
         "observations": 0,
     }
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache, lru_cache
+
+from openpyxl.utils import get_column_letter
 
 from geo.text import fold
 from schemas.catalogue import Catalogue
 
-from .headers import Vocabulary, vocabulary
+from .headers import Vocabulary, normalise_header, vocabulary
 from .readers import Sheet
 
 HEADER_SCAN_ROWS = 40
@@ -37,6 +39,7 @@ SIGNATURE_STARTS = (
 )
 TOTAL_STARTS = ("tong cong", "cong", "tong so", "tong", "toan tinh", "toan thanh pho", "total")
 _TOTAL = re.compile(r"^(" + "|".join(TOTAL_STARTS) + r")\b")
+_NOT_FIGURES = frozenset({*UNIT_COLUMNS, "province", "period", "indicator"})
 _COLUMN_NUMBER = re.compile(r"^\(?[0-9a-z]{1,3}\)?$")
 
 
@@ -45,6 +48,14 @@ class TableLayout:
     header_rows: tuple[int, ...]  # 0-based indices of the header row(s)
     columns: dict[int, str]  # 0-based column index → column id (unit_code, officials, ...)
     first_data_row: int
+    # Headed columns not read: (0-based column, why: its group heading or its own header)
+    unread: tuple[tuple[int, str], ...] = ()
+    period: str | None = None  # the period of the column group read, when its heading states one
+
+    @property
+    def figures(self) -> bool:
+        """Whether the table reads any figure (a period band may leave none of the period's)."""
+        return any(c not in _NOT_FIGURES for c in self.columns.values())
 
     @property
     def shape(self) -> str:
@@ -96,10 +107,14 @@ def _field_ids(catalogue: Catalogue) -> frozenset[str]:
 
 
 def find_layout(rows: list[list[object]], catalogue: Catalogue) -> TableLayout | None:
-    """The header of the sheet's table, trying one row and then two stacked rows as one header."""
+    """The header of the sheet's table, trying one row and then two stacked rows as one header,
+    at the first row where one is found and the next (group headings over subgroups over the
+    fields: the last two are the header, the band above is read by read_band)."""
     best: TableLayout | None = None
     fields = _field_ids(catalogue)
     for i in range(min(HEADER_SCAN_ROWS, len(rows))):
+        if best is not None and i > best.header_rows[0] + 1:
+            break  # the row after a header's first is tried too: a band of three rows
         below = rows[i + 1] if i + 1 < len(rows) else None
         filled = len(rows[i]) - rows[i].count(None)
         if below is not None:
@@ -114,9 +129,7 @@ def find_layout(rows: list[list[object]], catalogue: Catalogue) -> TableLayout |
             layout = TableLayout(header_rows, dict(columns), header_rows[-1] + 1)
             if best is None or len(columns) > len(best.columns):
                 best = layout
-        if best is not None:
-            break
-    return best
+    return read_band(rows, best, catalogue) if best is not None else None
 
 
 @lru_cache(maxsize=4096)
@@ -208,4 +221,148 @@ def title_block(rows: list[list[object]], layout: TableLayout) -> list[str]:
         for row in rows[: layout.header_rows[0]]
         for c in row
         if c is not None and str(c).strip()
+    ]
+
+
+# A column group heading that is not the period's own result ("So sánh (%)", "Cùng kỳ năm 2025",
+# "Kế hoạch năm 2026", "Ước thực hiện"), by folded words; the first that matches names it.
+_GROUP_KINDS = (
+    (re.compile(r"\b(so sanh|so voi|tang giam|tang \(giam\)|chenh lech)\b"), "comparison"),
+    (re.compile(r"\b(cung ky|ky truoc|nam truoc)\b"), "previous"),
+    (re.compile(r"\b(ke hoach|chi tieu giao|phuong huong|du kien|muc tieu)\b"), "plan"),
+    (re.compile(r"\buoc\b"), "estimate"),
+)
+# "6 tháng" alone is the first half: the second is always "6 tháng cuối"
+_GROUP_HALF = re.compile(r"\b6 thang(?: (dau|cuoi))?(?: nam)?(?: (20\d\d))?\b")
+_GROUP_YEAR = re.compile(r"\b(20\d\d)\b")
+_ORDINAL = frozenset({"stt", "tt", "so tt", "so thu tu"})
+BAND_ROWS_ABOVE = 3
+
+
+def group_heading(text: str, year: str | None) -> tuple[str | None, str | None]:
+    """(kind, period) of a column group heading: kind is comparison, previous, plan, estimate or
+    None (the period's own result); the period is the one the heading states, a half without its
+    year ("Ước thực hiện 6 tháng") taking the title's year, a bare year being its H2 (the lake's
+    yearly period)."""
+    folded = fold(text)
+    kind = next((k for pattern, k in _GROUP_KINDS if pattern.search(folded)), None)
+    period = parse_period(text)
+    if period is None and (m := _GROUP_HALF.search(folded)) and (m.group(2) or year):
+        period = f"{m.group(2) or year}-{'H2' if m.group(1) == 'cuoi' else 'H1'}"
+    if period is None and (m := _GROUP_YEAR.search(folded)):
+        period = f"{m.group(1)}-H2"
+    return kind, period
+
+
+def read_band(rows: list[list[object]], layout: TableLayout, catalogue: Catalogue) -> TableLayout:
+    """The columns a header band reads, and those it leaves unread with why.
+
+    Offices compare periods side by side: the same columns under "Cùng kỳ năm 2025" and again
+    under "6 tháng đầu năm 2026", then "So sánh (%)". Only the group of the period reported is
+    read (the title's period, else the latest group that states one): the other groups are
+    listed as unread, never taken for the current period. The band is the header rows and the
+    rows just above them over which the unit columns' headings are merged."""
+    band = _band_rows(rows, layout)
+    field_row = rows[layout.header_rows[-1]]
+    width = max(len(rows[r]) for r in band)
+    vocab = vocabulary(catalogue)
+    titles = [c for row in rows[: band[0]] for c in row if isinstance(c, str) and c.strip()]
+    title_period = next((p for t in titles if (p := parse_period(t))), None)
+    year = title_period[:4] if title_period else None
+    groups: dict[int, tuple[str, str | None, str | None]] = {}  # column → (text, kind, period)
+    headers: dict[int, str] = {}
+    for j in range(width):
+        own = _cell(field_row, j)
+        texts = list(dict.fromkeys(str(rows[r][j]).strip() for r in band if _cell(rows[r], j)))
+        if texts:
+            headers[j] = " / ".join(texts)
+        above = [t for t in texts if t != str(own).strip() and vocab.match(t) is None]
+        for text in above:
+            kind, period = group_heading(text, year)
+            if kind or period:
+                groups[j] = (" / ".join(above), *_joined_group(above, year))
+                break
+    if not groups:
+        columns = layout.columns
+        period = None
+    else:
+        columns, period = _band_columns(layout, groups, title_period, rows, catalogue)
+    unread = []
+    for j, header in headers.items():
+        if j in columns or normalise_header(_cell(field_row, j)) in _ORDINAL:
+            continue
+        unread.append((j, groups[j][0] if j in groups else header))
+    return replace(
+        layout,
+        header_rows=tuple(band),
+        columns=columns,
+        unread=tuple(unread),
+        period=period,
+    )
+
+
+def _joined_group(texts: list[str], year: str | None) -> tuple[str | None, str | None]:
+    """(kind, period) of a column's group headings taken together: "6 tháng đầu năm 2026" over
+    "Kế hoạch" is a plan; over "Thực hiện", the half's result."""
+    kinds, periods = zip(*(group_heading(t, year) for t in texts), strict=True)
+    kind = next((k for k in kinds if k), None)
+    return kind, next((p for p in periods if p), None)
+
+
+def _band_rows(rows: list[list[object]], layout: TableLayout) -> list[int]:
+    """The header rows, and the rows just above them over which every unit column's heading is
+    merged (fill_merged copied it): a group band, not a title line."""
+    band = list(layout.header_rows)
+    units = [j for j, c in layout.columns.items() if c in UNIT_COLUMNS]
+    top = rows[band[0]]
+    while band[0] > 0 and len(band) < len(layout.header_rows) + BAND_ROWS_ABOVE:
+        above = rows[band[0] - 1]
+        if not units or any(_cell(above, j) is None or _cell(above, j) != top[j] for j in units):
+            break
+        band.insert(0, band[0] - 1)
+    return band
+
+
+def _band_columns(
+    layout: TableLayout,
+    groups: dict[int, tuple[str, str | None, str | None]],
+    title_period: str | None,
+    rows: list[list[object]],
+    catalogue: Catalogue,
+) -> tuple[dict[int, str], str | None]:
+    """The columns of the reported period's group (and those under no period heading), each
+    field read once: the first column that names it in a group that may be read."""
+    results = {p for _, kind, p in groups.values() if kind is None and p}
+    current = title_period or max(results, default=None)
+    # An estimate of the period ("Ước thực hiện 6 tháng") is its figure when nothing else is.
+    readable = {(None, current)} | ({("estimate", current)} if current not in results else set())
+    vocab = vocabulary(catalogue)
+    field_row = rows[layout.header_rows[-1]]
+    upper = rows[layout.header_rows[0]] if len(layout.header_rows) > 1 else None
+    columns: dict[int, str] = {}
+    for j in range(len(field_row)):
+        field = vocab.match(_cell(field_row, j))
+        if field is None and upper is not None:
+            field = vocab.match(_join(_cell(upper, j), _cell(field_row, j)))
+        if field is None or field in columns.values():
+            continue
+        if j in groups and tuple(groups[j][1:]) not in readable:
+            continue
+        columns[j] = field
+    period = current if any(j in groups for j in columns) else None
+    return columns, period
+
+
+def unread_spans(layout: TableLayout) -> list[str]:
+    """The unread columns as the office sees them, neighbours with the same reason as one span:
+    "D:F (Cùng kỳ năm 2025)", "J (So sánh (%))"."""
+    spans: list[tuple[int, int, str]] = []
+    for j, why in layout.unread:
+        if spans and spans[-1][1] == j - 1 and spans[-1][2] == why:
+            spans[-1] = (spans[-1][0], j, why)
+        else:
+            spans.append((j, j, why))
+    return [
+        f"{get_column_letter(a + 1)}{':' + get_column_letter(b + 1) if b > a else ''} ({why})"
+        for a, b, why in spans
     ]

@@ -1,0 +1,235 @@
+"""Report shapes found by the structure of a sheet: header bands whose groups carry a period
+(only the reported period's group is read, never last year's), the columns a layout leaves
+unread listed per file, and the further shapes offices send (issue 19)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from openpyxl import Workbook
+
+from assets.reports.quality import reconcile
+
+HUE = "UBND THÀNH PHỐ HUẾ"
+SHEET = "Báo cáo"
+
+
+def _workbook(path: Path, rows: list[list[object]], merged: list[str] = (), sheet=SHEET) -> Path:
+    """A one-sheet workbook: `rows` from row 1, then the merged ranges (values in their first
+    cell only, as Excel keeps them)."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = sheet
+    for r, cells in enumerate(rows, start=1):
+        for c, value in enumerate(cells, start=1):
+            if value is not None:
+                ws.cell(r, c, value)
+    for rng in merged:
+        ws.merge_cells(rng)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+def _ingest_one(tmp_path, ingest, name, rows, merged=()):
+    _workbook(tmp_path / "landing" / name, rows, merged)
+    raw, status = ingest(tmp_path / "landing")
+    [row] = status.to_dicts()
+    return raw, row
+
+
+# --- 1. Header bands whose group headings carry a period ---------------------------------------
+
+
+def test_so_voi_cung_ky_reads_only_the_reported_half(tmp_path, ingest, judge):
+    """The issue's file: the same three columns under "Cùng kỳ năm 2025" and again under
+    "6 tháng đầu năm 2026", then "So sánh (%)". Last year's figures are never read."""
+    rows = [
+        [HUE],
+        ["BÁO CÁO KẾT QUẢ CHUYỂN ĐỔI SỐ CẤP XÃ"],
+        ["Kỳ báo cáo: 6 tháng đầu năm 2026"],
+        [],
+        ["STT", "Mã xã", "Tên đơn vị", "Cùng kỳ năm 2025", None, None]
+        + ["6 tháng đầu năm 2026", None, None, "So sánh (%)"],
+        [None, None, None, "Tổng số CBCC", "Số CBCC có máy tính", "Số hồ sơ TTHC tiếp nhận"]
+        + ["Tổng số CBCC", "Số CBCC có máy tính", "Số hồ sơ TTHC tiếp nhận", None],
+        [1, "19753", "Phường Phú Xuân", 40, 10, 500, 30, 27, 900, 270],
+        [2, "19777", "Phường Vỹ Dạ", 20, 20, 300, 25, 20, 400, 100],
+        [3, "19815", "Phường An Cựu", 50, 5, 100, 50, 50, 120, 1000],
+    ]
+    merged = ["A5:A6", "B5:B6", "C5:C6", "D5:F5", "G5:I5", "J5:J6"]
+    raw, status = _ingest_one(tmp_path, ingest, "so_sanh.xlsx", rows, merged)
+    accepted, rules, *_ = judge(raw)
+    assert accepted == pytest.approx(
+        {
+            ("19753", "officials_with_computer"): 90.0,
+            ("19777", "officials_with_computer"): 80.0,
+            ("19815", "officials_with_computer"): 100.0,
+        }
+    )
+    # the applications received alone (no online count): quarantined, from this half's column
+    assert rules == {(u, "online_service_usage"): "missing_figure" for u in ("19753", "19777")} | {
+        ("19815", "online_service_usage"): "missing_figure"
+    }
+    assert set(raw["source_column"]) == {"H/G", "I"}  # never D, E or F
+    assert set(raw["reported_period"]) == {"2026-H1"}
+    assert status["columns_unread"] == "Báo cáo!D:F (Cùng kỳ năm 2025), Báo cáo!J (So sánh (%))"
+
+
+def test_current_group_first_without_diacritics_and_notes(tmp_path, ingest, judge):
+    """The reported half first, last year's after it, headers typed without diacritics, the
+    period only in the title sentence, a notes column: still only 2026-H1 is read."""
+    rows = [
+        ["UBND THANH PHO HUE"],
+        ["BAO CAO KET QUA CHUYEN DOI SO 6 THANG DAU NAM 2026"],
+        ["Ten xa", "Ma xa", "6 THANG DAU NAM 2026", None, None, None]
+        + ["CUNG KY NAM 2025", None, None, None, "Ghi chu"],
+        [None, None, "So CBCC co may tinh", "Tong so CBCC", "So lanh dao co chuyen mon KHKT"]
+        + ["Tong so lanh dao", "So CBCC co may tinh", "Tong so CBCC"]
+        + ["So lanh dao co chuyen mon KHKT", "Tong so lanh dao", None],
+        ["Phường Phú Xuân", 19753, 18, 20, 3, 12, 30, 30, 12, 12, None],
+        ["Phường Kim Long", 19774, 9, 10, 1, 5, 2, 10, 5, 5, "số liệu tạm"],
+    ]
+    merged = ["A3:A4", "B3:B4", "C3:F3", "G3:J3", "K3:K4"]
+    raw, status = _ingest_one(tmp_path, ingest, "nhom.xlsx", rows, merged)
+    accepted, rules, *_ = judge(raw)
+    assert accepted == pytest.approx(
+        {
+            ("19753", "officials_with_computer"): 90.0,
+            ("19753", "leaders_with_stem_expertise"): 25.0,
+            ("19774", "officials_with_computer"): 90.0,
+            ("19774", "leaders_with_stem_expertise"): 20.0,
+        }
+    )
+    assert rules == {}
+    assert status["columns_unread"] == "Báo cáo!G:J (CUNG KY NAM 2025), Báo cáo!K (Ghi chu)"
+
+
+def test_three_row_band_plan_result_and_change(tmp_path, ingest, judge):
+    """Three header rows: "Kế hoạch năm 2026" | "Thực hiện 6 tháng đầu năm 2026" |
+    "Tăng/giảm so với cùng kỳ" over subgroups over the fields; the unit columns merged over all
+    three. Only "Thực hiện" is read; the plan and the change are listed unread."""
+    rows = [
+        [HUE],
+        ["Kỳ báo cáo: 6 tháng đầu năm 2026"],
+        [],
+        ["TT", "Mã ĐVHC", "Tên xã, phường", "Kế hoạch năm 2026", None]
+        + ["Thực hiện 6 tháng đầu năm 2026", None, None, None]
+        + ["Tăng/giảm so với cùng kỳ", None],
+        [None, None, None, "Cán bộ, công chức", None, "Cán bộ, công chức", None]
+        + ["Dân số", None, "Cán bộ, công chức", None],
+        [None, None, None, "Tổng số CBCC", "Số CBCC có máy tính", "Tổng số CBCC"]
+        + ["Số CBCC có máy tính", "Dân số", "Dân số được phủ sóng 5G", "Tổng số CBCC"]
+        + ["Số CBCC có máy tính"],
+        ["(1)", "(2)", "(3)", "(4)", "(5)", "(6)", "(7)", "(8)", "(9)", "(10)", "(11)"],
+        [1, "19753", "Phú Xuân", 30, 30, 30, 24, 10000, 8000, 2, 4],
+        [2, "19815", "An Cựu", 10, 10, 12, 12, 5000, 5000, -1, 1],
+        [None, None, "Tổng cộng", 40, 40, 42, 36, 15000, 13000, 1, 5],
+    ]
+    merged = ["A4:A6", "B4:B6", "C4:C6", "D4:E4", "F4:I4", "J4:K4", "D5:E5", "F5:G5", "H5:I5"]
+    merged += ["J5:K5"]
+    raw, status = _ingest_one(tmp_path, ingest, "ba_dong.xlsx", rows, merged)
+    accepted, rules, *_ = judge(raw)
+    assert accepted == pytest.approx(
+        {
+            ("19753", "officials_with_computer"): 80.0,
+            ("19753", "pop_5g_coverage"): 80.0,
+            ("19815", "officials_with_computer"): 100.0,
+            ("19815", "pop_5g_coverage"): 100.0,
+        }
+    )
+    assert rules == {}
+    assert set(raw["source_row"]) == {8, 9}
+    assert status["columns_unread"] == (
+        "Báo cáo!D:E (Kế hoạch năm 2026 / Cán bộ, công chức), "
+        "Báo cáo!J:K (Tăng/giảm so với cùng kỳ / Cán bộ, công chức)"
+    )
+
+
+def test_no_title_period_reads_the_latest_group_as_its_own_period(tmp_path, ingest, judge):
+    """No period in the title: the latest group that states one is read, as that period (checked
+    against the run's), and the earlier group is listed unread."""
+    rows = [
+        [HUE],
+        ["Mã xã", "Năm 2025", None, "6 tháng đầu năm 2026", None],
+        [None, "Tổng số CBCC", "Số CBCC có máy tính", "Tổng số CBCC", "Số CBCC có máy tính"],
+        ["19753", 30, 3, 30, 15],
+    ]
+    merged = ["A2:A3", "B2:C2", "D2:E2"]
+    raw, status = _ingest_one(tmp_path, ingest, "khong_ky.xlsx", rows, merged)
+    accepted, rules, *_ = judge(raw)
+    assert accepted == pytest.approx({("19753", "officials_with_computer"): 50.0})
+    assert raw["reported_period"].to_list() == ["2026-H1"]
+    assert status["columns_unread"] == "Báo cáo!B:C (Năm 2025)"
+
+
+def test_an_estimate_of_the_half_is_read_when_no_result_group_is_given(tmp_path, ingest, judge):
+    """ "Ước thực hiện 6 tháng" (the half's year from the title) is the office's figure when no
+    other group is of the half; "6 tháng cuối năm 2025" is another half: never read as 2026-H1."""
+    rows = [
+        [HUE],
+        ["Kỳ báo cáo: 6 tháng đầu năm 2026"],
+        ["Mã xã", "Tên đơn vị", "6 tháng cuối năm 2025", None, "Ước thực hiện 6 tháng", None],
+        [None, None, "Tổng số CBCC", "Số CBCC có máy tính", "Tổng số CBCC", "Số CBCC có máy tính"],
+        ["19777", "Phường Vỹ Dạ", 28, 14, 28, 21],
+    ]
+    merged = ["A3:A4", "B3:B4", "C3:D3", "E3:F3"]
+    raw, status = _ingest_one(tmp_path, ingest, "uoc.xlsx", rows, merged)
+    accepted, rules, *_ = judge(raw)
+    assert accepted == pytest.approx({("19777", "officials_with_computer"): 75.0})
+    assert raw["source_column"].to_list() == ["F/E"]
+    assert status["columns_unread"] == "Báo cáo!C:D (6 tháng cuối năm 2025)"
+
+
+def test_only_other_periods_reads_nothing_and_says_why(tmp_path, ingest):
+    """A sheet whose every figure is under another period's heading yields no observation: the
+    file is rejected with the groups it skipped, never read as the reported half."""
+    rows = [
+        [HUE],
+        ["Kỳ báo cáo: 6 tháng đầu năm 2026"],
+        ["Mã xã", "Cùng kỳ năm 2025", None, "Kế hoạch năm 2026", None],
+        [None, "Tổng số CBCC", "Số CBCC có máy tính", "Tổng số CBCC", "Số CBCC có máy tính"],
+        ["19753", 30, 3, 30, 30],
+    ]
+    merged = ["A3:A4", "B3:C3", "D3:E3"]
+    raw, status = _ingest_one(tmp_path, ingest, "khac_ky.xlsx", rows, merged)
+    assert raw.height == 0
+    assert status["status"] == "rejected"
+    assert status["columns_unread"] == (
+        "Báo cáo!B:C (Cùng kỳ năm 2025), Báo cáo!D:E (Kế hoạch năm 2026)"
+    )
+    assert "Cùng kỳ năm 2025" in status["reason_vi"]
+    assert "no column group of the reported period" in status["reason_en"]
+
+
+# --- 2. Unread columns, per file, in the quality report -----------------------------------------
+
+
+def test_unread_columns_reach_the_quality_report(tmp_path, ingest, judge):
+    """A plain one-row header: the figures read, an unknown column and a notes column listed, the
+    ordinal column (STT) not; the quality report's file table carries the list."""
+    rows = [
+        [HUE],
+        ["STT", "Mã xã", "Tổng số CBCC", "Số máy in", "Số CBCC có máy tính", "Ghi chú"],
+        [1, "19753", 20, 4, 19, "đủ"],
+    ]
+    raw, status = _ingest_one(tmp_path, ingest, "phang.xlsx", rows)
+    accepted, _, validated, quarantined, superseded = judge(raw)
+    assert accepted == pytest.approx({("19753", "officials_with_computer"): 95.0})
+    landing = tmp_path / "landing"
+    file_status = ingest(landing)[1]
+    files = reconcile(file_status, raw, validated, quarantined, superseded)
+    assert files["columns_unread"].to_list() == ["Báo cáo!D (Số máy in), Báo cáo!F (Ghi chú)"]
+    assert status["columns_unread"] == files["columns_unread"][0]
+
+
+def test_a_csv_with_everything_read_lists_nothing(tmp_path, ingest):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "doc_het.csv").write_text("Mã xã;Tổng số CBCC;Số CBCC có máy tính\n19753;20;19\n")
+    raw, status = ingest(landing)
+    assert raw.height == 1
+    assert status["columns_unread"].to_list() == [None]
+    assert status.schema["columns_unread"] == pl.String
