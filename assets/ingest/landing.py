@@ -35,9 +35,17 @@ from schemas.catalogue import Catalogue
 from schemas.contracts import FILE_STATUS, conform, empty
 
 from . import limits as lim
-from .layout import fill_merged, find_layout, parse_period, title_block, unread_spans
+from .layout import (
+    TableLayout,
+    fill_merged,
+    find_layout,
+    parse_period,
+    stacked_tables,
+    title_block,
+    unread_spans,
+)
 from .observations import sheet_observations
-from .readers import SUPPORTED_SUFFIXES, TEXT_SUFFIXES, UnreadableFile, read_sheets
+from .readers import SUPPORTED_SUFFIXES, TEXT_SUFFIXES, Sheet, UnreadableFile, read_sheets
 from .sites import find_site_header
 
 _AUTHORITY = "uy ban nhan dan "
@@ -235,27 +243,13 @@ def _read_file(
         layout = find_layout(filled, catalogue)
         if layout is None:
             continue
-        titles = title_block(filled, layout)
-        period_hint = layout.period or next((p for t in titles if (p := parse_period(t))), None)
-        unread += [f"{sheet.name}!{span}" for span in unread_spans(layout)]
-        if not layout.figures:  # every figure under another period's heading: nothing to read
-            continue
-        province_hint = _province_from_title(titles, resolve_province) if resolve_province else None
-        read.append(sheet.name)
-        found = list(
-            sheet_observations(
-                sheet.rows,
-                layout,
-                catalogue,
-                sheet_name=sheet.name,
-                province_hint=province_hint,
-                period_hint=period_hint,
-            )
-        )
-        if resolve_province is None:
-            for obs in found:
-                obs["_titles"] = tuple(titles)
-        observations += found
+        for table in stacked_tables(filled, layout, catalogue):
+            unread += [f"{sheet.name}!{span}" for span in unread_spans(table)]
+            if not table.figures:  # every figure under another period's heading: none to read
+                continue
+            if sheet.name not in read:
+                read.append(sheet.name)
+            observations += _table_observations(sheet, filled, table, catalogue, resolve_province)
     status["sheets_read"] = ", ".join(read) or None
     status["sheets_hidden"] = ", ".join(hidden) or None
     status["columns_unread"] = ", ".join(unread) or None
@@ -281,6 +275,33 @@ def _read_file(
         )
     status["observations"] = len(observations)
     return observations, status
+
+
+def _table_observations(
+    sheet: Sheet,
+    filled: list[list[object]],
+    table: TableLayout,
+    catalogue: Catalogue,
+    resolve_province: Callable[[str], str | None] | None,
+) -> list[dict]:
+    """The observations of one table of a sheet, with its title lines' province and period."""
+    titles = title_block(filled, table)
+    period_hint = table.period or next((p for t in titles if (p := parse_period(t))), None)
+    province_hint = _province_from_title(titles, resolve_province) if resolve_province else None
+    found = list(
+        sheet_observations(
+            sheet.rows,
+            table,
+            catalogue,
+            sheet_name=sheet.name,
+            province_hint=province_hint,
+            period_hint=period_hint,
+        )
+    )
+    if resolve_province is None:
+        for obs in found:
+            obs["_titles"] = tuple(titles)
+    return found
 
 
 def _other_periods(unread: str) -> tuple[str, str]:

@@ -51,6 +51,9 @@ class TableLayout:
     # Headed columns not read: (0-based column, why: its group heading or its own header)
     unread: tuple[tuple[int, str], ...] = ()
     period: str | None = None  # the period of the column group read, when its heading states one
+    end: int | None = None  # the row where the table ends (another table's lines begin)
+    top: int = 0  # the first of the table's own title lines
+    heading: int = 0  # rows of the sheet's heading above the first table, a later table's too
 
     @property
     def figures(self) -> bool:
@@ -110,9 +113,16 @@ def find_layout(rows: list[list[object]], catalogue: Catalogue) -> TableLayout |
     """The header of the sheet's table, trying one row and then two stacked rows as one header,
     at the first row where one is found and the next (group headings over subgroups over the
     fields: the last two are the header, the band above is read by read_band)."""
+    found = _header_from(rows, 0, HEADER_SCAN_ROWS, catalogue)
+    return read_band(rows, found, catalogue) if found is not None else None
+
+
+def _header_from(
+    rows: list[list[object]], start: int, stop: int, catalogue: Catalogue
+) -> TableLayout | None:
     best: TableLayout | None = None
     fields = _field_ids(catalogue)
-    for i in range(min(HEADER_SCAN_ROWS, len(rows))):
+    for i in range(start, min(stop, len(rows))):
         if best is not None and i > best.header_rows[0] + 1:
             break  # the row after a header's first is tried too: a band of three rows
         below = rows[i + 1] if i + 1 < len(rows) else None
@@ -129,7 +139,44 @@ def find_layout(rows: list[list[object]], catalogue: Catalogue) -> TableLayout |
             layout = TableLayout(header_rows, dict(columns), header_rows[-1] + 1)
             if best is None or len(columns) > len(best.columns):
                 best = layout
-    return read_band(rows, best, catalogue) if best is not None else None
+    return best
+
+
+def stacked_tables(
+    rows: list[list[object]], first: TableLayout, catalogue: Catalogue
+) -> list[TableLayout]:
+    """The sheet's first table and those stacked below it, each read with its own header.
+
+    Offices put a second table under the first ("Biểu 2", after a blank or a title line): a
+    header is looked for only on the row after such a gap, so a sheet of one table costs a
+    count of filled cells per row. Each table ends where the next one's band begins; a later
+    table's title lines are its own, then the sheet's heading."""
+    tables = [first]
+    i = first.first_data_row + 1
+    while i < len(rows):
+        gap = len(rows[i - 1]) - rows[i - 1].count(None) <= 1
+        if not gap or len(rows[i]) - rows[i].count(None) < 2:
+            i += 1
+            continue
+        found = _header_from(rows, i, i + 2, catalogue)
+        if found is None:
+            i += 1
+            continue
+        start = _first_title_row(rows, tables[-1].first_data_row, _band_rows(rows, found)[0])
+        tables[-1] = replace(tables[-1], end=start)
+        found = replace(found, top=start, heading=first.header_rows[0])
+        tables.append(read_band(rows, found, catalogue))
+        i = found.first_data_row + 1
+    return tables
+
+
+def _first_title_row(rows: list[list[object]], lo: int, header: int) -> int:
+    """Where a stacked table's own lines begin: after the previous table's last filled row of
+    two or more cells (its units, totals), above the header."""
+    j = header
+    while j > lo and len(rows[j - 1]) - rows[j - 1].count(None) <= 1:
+        j -= 1
+    return j
 
 
 @lru_cache(maxsize=4096)
@@ -215,10 +262,12 @@ def parse_period(text: object) -> str | None:
 
 
 def title_block(rows: list[list[object]], layout: TableLayout) -> list[str]:
-    """The text of the rows above the header: where offices write the province and the period."""
+    """The text of the rows above the header: where offices write the province and the period.
+    A table stacked under another has its own lines first, then the sheet's heading."""
+    own = rows[layout.top : layout.header_rows[0]]
     return [
         str(c)
-        for row in rows[: layout.header_rows[0]]
+        for row in (*own, *rows[: layout.heading])
         for c in row
         if c is not None and str(c).strip()
     ]
@@ -266,7 +315,7 @@ def read_band(rows: list[list[object]], layout: TableLayout, catalogue: Catalogu
     field_row = rows[layout.header_rows[-1]]
     width = max(len(rows[r]) for r in band)
     vocab = vocabulary(catalogue)
-    titles = [c for row in rows[: band[0]] for c in row if isinstance(c, str) and c.strip()]
+    titles = title_block(rows, replace(layout, header_rows=(band[0],)))
     title_period = next((p for t in titles if (p := parse_period(t))), None)
     year = title_period[:4] if title_period else None
     groups: dict[int, tuple[str, str | None, str | None]] = {}  # column → (text, kind, period)

@@ -63,7 +63,7 @@ def sheet_observations(
     # filled cells, and (for rows with at most 3) those outside the columns read as figures.
     data_js = {j for j, c in layout.columns.items() if c not in ("unit_code", "unit_name")}
     outside_of: dict[int, Callable[[list[object]], tuple]] = {}  # row width → picker
-    for i in range(layout.first_data_row, len(rows)):
+    for i in range(layout.first_data_row, layout.end or len(rows)):
         row = rows[i]
         filled = len(row) - row.count(None)
         if filled <= 3:

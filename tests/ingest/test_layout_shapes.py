@@ -233,3 +233,74 @@ def test_a_csv_with_everything_read_lists_nothing(tmp_path, ingest):
     assert raw.height == 1
     assert status["columns_unread"].to_list() == [None]
     assert status.schema["columns_unread"] == pl.String
+
+
+# --- 3. Several tables stacked in one sheet ----------------------------------------------------
+
+
+def test_two_tables_stacked_each_read_with_its_own_header(tmp_path, ingest, judge):
+    """Officials first, then after a blank and a title line a table of services with its units
+    in another order of columns: the second table is read with its own columns, its header row
+    is no unit, and the first table's total row is no unit either."""
+    rows = [
+        [HUE],
+        ["Kỳ báo cáo: 6 tháng đầu năm 2026"],
+        ["Biểu 1: Cán bộ, công chức"],
+        ["STT", "Mã xã", "Tên đơn vị", "Tổng số CBCC", "Số CBCC có máy tính"],
+        [1, "19753", "Phường Phú Xuân", 30, 27],
+        [2, "19777", "Phường Vỹ Dạ", 20, 20],
+        [None, None, "Tổng cộng", 50, 47],
+        [],
+        ["Biểu 2: Dịch vụ công trực tuyến"],
+        ["Tên xã, phường", "Số hồ sơ nộp trực tuyến", "Tổng số hồ sơ TTHC tiếp nhận", "Mã xã"],
+        ["Phường Phú Xuân", 450, 900, "19753"],
+        ["Phường Vỹ Dạ", 300, 400, "19777"],
+    ]
+    raw, status = _ingest_one(tmp_path, ingest, "hai_bang.xlsx", rows)
+    accepted, rules, *_ = judge(raw)
+    assert accepted == pytest.approx(
+        {
+            ("19753", "officials_with_computer"): 90.0,
+            ("19777", "officials_with_computer"): 100.0,
+            ("19753", "online_service_usage"): 50.0,
+            ("19777", "online_service_usage"): 75.0,
+        }
+    )
+    assert rules == {}
+    by_row = dict(zip(raw["source_row"], raw["source_column"], strict=True))
+    assert by_row == {5: "E/D", 6: "E/D", 11: "B/C", 12: "B/C"}
+    assert (status["sheets_read"], status["columns_unread"]) == (SHEET, None)
+
+
+def test_stacked_tables_with_their_own_bands_and_periods(tmp_path, ingest, judge):
+    """Three tables without diacritics, the second with a two-row header whose groups carry
+    periods and no blank before it (a title line only), the third under a blank row: each read
+    with its own columns, last year's group of the second never read."""
+    rows = [
+        ["UBND THANH PHO HUE"],
+        ["Bao cao 6 thang dau nam 2026"],
+        ["Ma xa", "Ten don vi", "Dan so", "Dan so duoc phu song 5G"],
+        ["19753", "Phu Xuan", 10000, 9000],
+        ["Bieu 2"],
+        ["Ma xa", "Cung ky nam 2025", None, "6 thang dau nam 2026", None, "Ghi chu"],
+        [None, "Tong so CBCC", "So CBCC co may tinh", "Tong so CBCC", "So CBCC co may tinh"],
+        ["19815", 40, 4, 40, 36, "x"],
+        ["19774", 10, 1, 10, 10, None],
+        [],
+        ["Ten don vi", "Ma xa", "Tong so lanh dao", "So lanh dao co chuyen mon KHKT"],
+        ["Kim Long", "19774", 8, 2],
+    ]
+    merged = ["A6:A7", "B6:C6", "D6:E6", "F6:F7"]
+    raw, status = _ingest_one(tmp_path, ingest, "ba_bang.xlsx", rows, merged)
+    accepted, rules, *_ = judge(raw)
+    assert accepted == pytest.approx(
+        {
+            ("19753", "pop_5g_coverage"): 90.0,
+            ("19815", "officials_with_computer"): 90.0,
+            ("19774", "officials_with_computer"): 100.0,
+            ("19774", "leaders_with_stem_expertise"): 25.0,
+        }
+    )
+    assert rules == {}
+    assert set(raw["reported_period"]) == {"2026-H1"}
+    assert status["columns_unread"] == "Báo cáo!B:C (Cung ky nam 2025), Báo cáo!F (Ghi chu)"
