@@ -42,10 +42,12 @@ from .layout import (
     parse_period,
     stacked_tables,
     title_block,
+    transposed_table,
+    transposed_unread,
     unread_spans,
 )
-from .observations import sheet_observations
-from .readers import SUPPORTED_SUFFIXES, TEXT_SUFFIXES, Sheet, UnreadableFile, read_sheets
+from .observations import sheet_observations, transposed_lineage
+from .readers import SUPPORTED_SUFFIXES, TEXT_SUFFIXES, UnreadableFile, read_sheets
 from .sites import find_site_header
 
 _AUTHORITY = "uy ban nhan dan "
@@ -242,6 +244,18 @@ def _read_file(
         filled = fill_merged(sheet)
         layout = find_layout(filled, catalogue)
         if layout is None:
+            if (turned := transposed_table(filled, catalogue)) is not None:
+                read.append(sheet.name)
+                unread += [f"{sheet.name}!{span}" for span in transposed_unread(turned)]
+                found = _table_observations(
+                    sheet.name,
+                    turned.grid,
+                    turned.titles(filled),
+                    turned.layout,
+                    resolve_province,
+                    catalogue,
+                )
+                observations += [transposed_lineage(obs) for obs in found]
             continue
         for table in stacked_tables(filled, layout, catalogue):
             unread += [f"{sheet.name}!{span}" for span in unread_spans(table)]
@@ -249,7 +263,10 @@ def _read_file(
                 continue
             if sheet.name not in read:
                 read.append(sheet.name)
-            observations += _table_observations(sheet, filled, table, catalogue, resolve_province)
+            titles = title_block(filled, table)
+            observations += _table_observations(
+                sheet.name, sheet.rows, titles, table, resolve_province, catalogue
+            )
     status["sheets_read"] = ", ".join(read) or None
     status["sheets_hidden"] = ", ".join(hidden) or None
     status["columns_unread"] = ", ".join(unread) or None
@@ -278,22 +295,22 @@ def _read_file(
 
 
 def _table_observations(
-    sheet: Sheet,
-    filled: list[list[object]],
+    sheet_name: str,
+    rows: list[list[object]],
+    titles: list[str],
     table: TableLayout,
-    catalogue: Catalogue,
     resolve_province: Callable[[str], str | None] | None,
+    catalogue: Catalogue,
 ) -> list[dict]:
     """The observations of one table of a sheet, with its title lines' province and period."""
-    titles = title_block(filled, table)
     period_hint = table.period or next((p for t in titles if (p := parse_period(t))), None)
     province_hint = _province_from_title(titles, resolve_province) if resolve_province else None
     found = list(
         sheet_observations(
-            sheet.rows,
+            rows,
             table,
             catalogue,
-            sheet_name=sheet.name,
+            sheet_name=sheet_name,
             province_hint=province_hint,
             period_hint=period_hint,
         )
@@ -590,6 +607,13 @@ def _blank_status(file: LandingFile) -> dict:
     }
 
 
+def _row_key(df: pl.DataFrame) -> pl.Expr:
+    """The row in an observation's id; a transposed table's units share a row, so theirs is
+    the figure's cell ("C5")."""
+    row = pl.col("source_row").cast(pl.String)
+    return pl.coalesce(pl.col("_cell"), row) if "_cell" in df.columns else row
+
+
 def _raw_frame(
     columns: dict[str, list], period: str, ingested_at: datetime, gazetteer: Gazetteer
 ) -> pl.DataFrame:
@@ -609,7 +633,7 @@ def _raw_frame(
             pl.lit(period),  # observations each, never one id shared across periods
             pl.col("file_sha256").str.slice(0, 16),
             pl.col("source_sheet"),
-            pl.col("source_row").cast(pl.String),
+            _row_key(df),
             pl.col("indicator_id"),
             separator=":",
         ),

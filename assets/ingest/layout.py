@@ -405,13 +405,89 @@ def _band_columns(
 def unread_spans(layout: TableLayout) -> list[str]:
     """The unread columns as the office sees them, neighbours with the same reason as one span:
     "D:F (Cùng kỳ năm 2025)", "J (So sánh (%))"."""
+    return [
+        f"{get_column_letter(a + 1)}{':' + get_column_letter(b + 1) if b > a else ''} ({why})"
+        for a, b, why in _spans(layout.unread)
+    ]
+
+
+# Folded headings of a transposed table's corner (over the indicator names, left of the units)
+_CORNER = frozenset({"chi tieu", "ten chi tieu", "noi dung", "chi tieu don vi", "don vi chi tieu"})
+# Columns beside the indicator names that are no unit: unit of measure, ordinal, notes
+_NOT_UNITS = frozenset({"don vi tinh", "dvt", "stt", "tt", "so tt", "ghi chu", "note"})
+_UNIT_PREFIX = re.compile(r"^(xa|phuong|dac khu|thi tran|x|p|tt)\b")
+TRANSPOSE_MAX = 400  # cells of a side: a transposed table names tens of indicators and units
+
+
+@dataclass
+class Transposed:
+    """A table with indicators as rows and units as columns, read as its transpose: `grid[j]`
+    is the sheet's column j. `unread` lists the sheet's columns that are no unit."""
+
+    grid: list[list[object]]
+    layout: TableLayout
+    unread: tuple[tuple[int, str], ...]
+
+    def titles(self, rows: list[list[object]]) -> list[str]:
+        """The sheet's lines above the table (above its row of units)."""
+        top = min(j for j, c in self.layout.columns.items() if c in UNIT_COLUMNS)
+        return title_block(rows, TableLayout((top,), {}, top + 1))
+
+
+def transposed_table(rows: list[list[object]], catalogue: Catalogue) -> Transposed | None:
+    """Indicators as rows, units as columns ("Chỉ tiêu" | "Phường Phú Xuân" | "Phường Vỹ Dạ"),
+    found by finding the usual header in the sheet's transpose. Only a sheet with no table
+    the usual way is tried, and the units must look like units (a code, "Xã …", "Phường …"):
+    a form's "Kết quả thực hiện" column is no unit."""
+    width = max(map(len, rows[:TRANSPOSE_MAX]), default=0)
+    if width < 2 or width > TRANSPOSE_MAX:
+        return None
+    grid = [[_cell(row, j) for row in rows[:TRANSPOSE_MAX]] for j in range(width)]
+    unread = []
+    for j, column in enumerate(grid):  # unit of measure, STT, notes: no unit, not read
+        label = next((c for c in column if normalise_header(c) in _NOT_UNITS), None)
+        if label is not None:
+            unread.append((j, str(label).strip()))
+            grid[j] = [None] * len(column)
+    layout = find_layout(grid, catalogue)
+    if layout is None:  # the corner over the indicator names heads the units
+        vocab = vocabulary(catalogue)
+        for column in grid[:HEADER_SCAN_ROWS]:
+            k = next((k for k, c in enumerate(column) if normalise_header(c) in _CORNER), None)
+            if k is not None and sum(1 for c in column if vocab.match(c)) >= 2:
+                column[k] = "Tên đơn vị"
+                layout = find_layout(grid, catalogue)
+                break
+    if layout is None or layout.shape != "wide" or not _units_look_like_units(grid, layout):
+        return None
+    return Transposed(grid, layout, tuple(unread))
+
+
+def _units_look_like_units(grid: list[list[object]], layout: TableLayout) -> bool:
+    units = [j for j, c in layout.columns.items() if c in UNIT_COLUMNS]
+    cells = [
+        c
+        for row in grid[layout.first_data_row :]
+        for j in units
+        if (c := _cell(row, j)) is not None and str(c).strip()
+    ]
+    named = sum(1 for c in cells if _is_code(c) or _UNIT_PREFIX.match(fold(str(c))))
+    return bool(cells) and named * 2 >= len(cells)
+
+
+def transposed_unread(turned: Transposed) -> list[str]:
+    """A transposed table's unread columns (no unit) and rows (no indicator read), as spans."""
+    units = max(j for j, c in turned.layout.columns.items() if c in UNIT_COLUMNS)
+    below = tuple((j, why) for j, why in turned.layout.unread if j > units)  # not the titles
+    rows = [f"{a + 1}{':' + str(b + 1) if b > a else ''} ({why})" for a, b, why in _spans(below)]
+    return unread_spans(replace(turned.layout, unread=turned.unread)) + rows
+
+
+def _spans(unread: tuple[tuple[int, str], ...]) -> list[tuple[int, int, str]]:
     spans: list[tuple[int, int, str]] = []
-    for j, why in layout.unread:
+    for j, why in unread:
         if spans and spans[-1][1] == j - 1 and spans[-1][2] == why:
             spans[-1] = (spans[-1][0], j, why)
         else:
             spans.append((j, j, why))
-    return [
-        f"{get_column_letter(a + 1)}{':' + get_column_letter(b + 1) if b > a else ''} ({why})"
-        for a, b, why in spans
-    ]
+    return spans

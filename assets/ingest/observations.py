@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 from operator import itemgetter
 
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
 
 from geo.text import fold
 from schemas.catalogue import Catalogue
@@ -190,3 +191,24 @@ def _picker(js: list[int]) -> Callable[[list[object]], tuple]:
         get = itemgetter(js[0])
         return lambda row: (get(row),)
     return itemgetter(*js)
+
+
+_LETTERS = re.compile(r"\b([A-Z]{1,3}): ")
+
+
+def transposed_lineage(obs: dict[str, object]) -> dict[str, object]:
+    """An observation read from a transposed table's grid, with its lineage in the sheet: the
+    grid's row is the sheet's column (the unit's), its columns the sheet's rows (the figures').
+    source_row is the first figure's row; `_cell` ("C5") keeps the units of one row apart in
+    the observation's id."""
+    letter = get_column_letter(int(obs["source_row"]))
+    rows = [column_index_from_string(c) for c in str(obs["source_column"] or "").split("/") if c]
+    out = {**obs, "source_column": letter}
+    if rows:
+        out["source_row"] = rows[0]
+        out["_cell"] = f"{letter}{rows[0]}"
+    if obs.get("parse_error"):
+        out["parse_error"] = _LETTERS.sub(
+            lambda m: f"{letter}{column_index_from_string(m.group(1))}: ", str(obs["parse_error"])
+        )
+    return out

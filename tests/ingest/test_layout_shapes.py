@@ -304,3 +304,71 @@ def test_stacked_tables_with_their_own_bands_and_periods(tmp_path, ingest, judge
     assert rules == {}
     assert set(raw["reported_period"]) == {"2026-H1"}
     assert status["columns_unread"] == "Báo cáo!B:C (Cung ky nam 2025), Báo cáo!F (Ghi chu)"
+
+
+# --- 4. Transposed tables: indicators as rows, units as columns ---------------------------------
+
+
+def test_transposed_table_by_unit_names(tmp_path, ingest, judge):
+    """ "Chỉ tiêu" over the indicator names, one column per unit named in the header, a unit of
+    measure column and a notes column: each unit's figures read from its column, with the sheet's
+    own cells as lineage; the columns that are no unit are listed unread."""
+    rows = [
+        [HUE],
+        ["Kỳ báo cáo: 6 tháng đầu năm 2026"],
+        ["STT", "Chỉ tiêu", "Đơn vị tính", "Phường Phú Xuân", "Phường Vỹ Dạ", "Ghi chú"],
+        [1, "Tổng số CBCC", "người", 30, 20, None],
+        [2, "Số CBCC có máy tính", "người", 27, 25, "Vỹ Dạ nhập sai"],
+        [3, "Dân số", "người", 10000, 8000, None],
+        [4, "Dân số được phủ sóng 5G", "người", 9500, 8000, None],
+    ]
+    raw, status = _ingest_one(tmp_path, ingest, "xoay.xlsx", rows)
+    accepted, rules, *_ = judge(raw)
+    assert accepted == pytest.approx(
+        {
+            ("19753", "officials_with_computer"): 90.0,
+            ("19753", "pop_5g_coverage"): 95.0,
+            ("19777", "pop_5g_coverage"): 100.0,
+        }
+    )
+    assert rules == {("19777", "officials_with_computer"): "numerator_exceeds_denominator"}
+    lineage = {
+        (r["unit_code"], r["indicator_id"]): (r["source_row"], r["source_column"])
+        for r in raw.iter_rows(named=True)
+    }
+    assert lineage == {
+        ("19753", "officials_with_computer"): (5, "D"),
+        ("19777", "officials_with_computer"): (5, "E"),
+        ("19753", "pop_5g_coverage"): (7, "D"),
+        ("19777", "pop_5g_coverage"): (7, "E"),
+    }
+    assert raw["obs_id"].n_unique() == 4
+    assert status["columns_unread"] == (
+        "Báo cáo!A (STT), Báo cáo!C (Đơn vị tính), Báo cáo!F (Ghi chú)"
+    )
+
+
+def test_transposed_table_with_a_code_row_and_no_diacritics(tmp_path, ingest, judge):
+    """A row of commune codes under the names, headers without diacritics, an indicator the
+    catalogue does not know (listed as an unread row), a figure typed as text."""
+    rows = [
+        ["UBND THANH PHO HUE"],
+        ["BAO CAO 6 THANG DAU NAM 2026"],
+        ["Noi dung", "P. Phu Xuan", "P. An Cuu", "P. Kim Long"],
+        ["Ma xa", "19753", "19815", "19774"],
+        ["Tong so lanh dao", 10, 5, "8"],
+        ["So may in", 3, 4, 5],
+        ["So lanh dao co chuyen mon KHKT", 5, "mot", 2],
+    ]
+    raw, status = _ingest_one(tmp_path, ingest, "xoay_ma.xlsx", rows)
+    accepted, rules, *_ = judge(raw)
+    assert accepted == pytest.approx(
+        {
+            ("19753", "leaders_with_stem_expertise"): 50.0,
+            ("19774", "leaders_with_stem_expertise"): 25.0,
+        }
+    )
+    assert rules == {("19815", "leaders_with_stem_expertise"): "not_a_number"}
+    [error] = raw.filter(pl.col("unit_code") == "19815")["parse_error"].to_list()
+    assert error.startswith("C7: ")
+    assert status["columns_unread"] == "Báo cáo!6 (So may in)"
