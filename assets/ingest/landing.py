@@ -39,6 +39,7 @@ from .layout import (
     TableLayout,
     fill_merged,
     find_layout,
+    form_table,
     parse_period,
     stacked_tables,
     title_block,
@@ -244,7 +245,8 @@ def _read_file(
         filled = fill_merged(sheet)
         layout = find_layout(filled, catalogue)
         if layout is None:
-            if (turned := transposed_table(filled, catalogue)) is not None:
+            turned = transposed_table(filled, catalogue) or form_table(filled, catalogue)
+            if turned is not None:
                 read.append(sheet.name)
                 unread += [f"{sheet.name}!{span}" for span in transposed_unread(turned)]
                 found = _table_observations(

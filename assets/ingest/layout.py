@@ -416,6 +416,7 @@ _CORNER = frozenset({"chi tieu", "ten chi tieu", "noi dung", "chi tieu don vi", 
 # Columns beside the indicator names that are no unit: unit of measure, ordinal, notes
 _NOT_UNITS = frozenset({"don vi tinh", "dvt", "stt", "tt", "so tt", "ghi chu", "note"})
 _UNIT_PREFIX = re.compile(r"^(xa|phuong|dac khu|thi tran|x|p|tt)\b")
+_FIGURE = re.compile(r"^\s*-?\d[\d.,\s]*%?\s*$")
 TRANSPOSE_MAX = 400  # cells of a side: a transposed table names tens of indicators and units
 
 
@@ -478,7 +479,12 @@ def _units_look_like_units(grid: list[list[object]], layout: TableLayout) -> boo
 def transposed_unread(turned: Transposed) -> list[str]:
     """A transposed table's unread columns (no unit) and rows (no indicator read), as spans."""
     units = max(j for j, c in turned.layout.columns.items() if c in UNIT_COLUMNS)
-    below = tuple((j, why) for j, why in turned.layout.unread if j > units)  # not the titles
+    data = turned.grid[turned.layout.first_data_row :]
+    below = tuple(  # rows under the units' with a figure: not titles, sections or signatures
+        (j, why)
+        for j, why in turned.layout.unread
+        if j > units and any(_FIGURE.match(str(_cell(r, j))) for r in data)
+    )
     rows = [f"{a + 1}{':' + str(b + 1) if b > a else ''} ({why})" for a, b, why in _spans(below)]
     return unread_spans(replace(turned.layout, unread=turned.unread)) + rows
 
@@ -491,3 +497,68 @@ def _spans(unread: tuple[tuple[int, str], ...]) -> list[tuple[int, int, str]]:
         else:
             spans.append((j, j, why))
     return spans
+
+
+# A form's column of results ("Kết quả thực hiện", "Số liệu"), by its folded start
+_RESULT = re.compile(r"^(ket qua|thuc hien|so lieu|gia tri|so luong|uoc thuc hien)\b")
+# The issuing commune in a form's heading: "UBND XÃ …", "ỦY BAN NHÂN DÂN PHƯỜNG …"
+_ISSUER = re.compile(r"^(?:ubnd|uy ban nhan dan) ((?:xa|phuong|dac khu|thi tran) .+)$")
+
+
+def form_table(rows: list[list[object]], catalogue: Catalogue) -> Transposed | None:
+    """A commune's own report as an official document: the unit named only in the heading
+    ("UBND XÃ …" under "UBND TỈNH …"), then one row per indicator (STT | Chỉ tiêu | Đơn vị
+    tính | Kết quả thực hiện | Ghi chú). Read as a transposed table of one unit, the result
+    column headed by the heading's unit; a result column under another period's or a plan's
+    heading is not the result. The place-and-date line is the signing date, never a period."""
+    vocab = vocabulary(catalogue)
+    for i, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+        texts = {j: normalise_header(c) for j, c in enumerate(row) if isinstance(c, str)}
+        corner = next((j for j, t in texts.items() if t in _CORNER), None)
+        if corner is None:
+            continue
+        below = rows[i + 1 : i + 1 + HEADER_SCAN_ROWS]
+        if sum(1 for r in below if vocab.match(_cell(r, corner))) < 1:
+            continue
+        titles = title_block(rows, TableLayout((i,), {}, i + 1))
+        unit = _issuer(titles)
+        title_period = next((p for t in titles if (p := parse_period(t))), None)
+        year = title_period[:4] if title_period else None
+        result = next(
+            (
+                j
+                for j, t in texts.items()
+                if _RESULT.match(t)
+                and group_heading(str(row[j]), year)[0] in (None, "estimate")
+                and group_heading(str(row[j]), year)[1] in (None, title_period)
+            ),
+            None,
+        )
+        if unit is None or result is None:
+            return None
+        header = [None] * len(row)
+        header[corner], header[result] = "Tên đơn vị", unit
+        unread = tuple(
+            (j, str(c).strip())
+            for j, c in enumerate(row)
+            if j not in (corner, result) and c is not None and texts.get(j) not in _ORDINAL
+        )
+        keep = (corner, result)
+        body = [[_cell(r, j) if j in keep else None for j in range(len(row))] for r in below]
+        turned = transposed_table([*([[None]] * i), header, *body], catalogue)
+        if turned is None:
+            return None
+        turned.unread = unread + turned.unread
+        return turned
+    return None
+
+
+def _issuer(titles: list[str]) -> str | None:
+    """The commune or ward that issues a form, from its heading's "UBND XÃ …" line."""
+    for text in titles:
+        for line in text.splitlines():
+            if _ISSUER.match(fold(line)):
+                words = line.split()
+                skip = 1 if fold(words[0]) == "ubnd" else 4
+                return " ".join(words[skip:])
+    return None

@@ -372,3 +372,71 @@ def test_transposed_table_with_a_code_row_and_no_diacritics(tmp_path, ingest, ju
     [error] = raw.filter(pl.col("unit_code") == "19815")["parse_error"].to_list()
     assert error.startswith("C7: ")
     assert status["columns_unread"] == "Báo cáo!6 (So may in)"
+
+
+# --- 5. Form-style reports: the unit in the heading, one row per indicator ----------------------
+
+
+def _form_heading(authority: str, issuer: str, date_line: str, title: str) -> list[list[object]]:
+    return [
+        [authority, None, None, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"],
+        [issuer, None, None, "Độc lập - Tự do - Hạnh phúc"],
+        ["Số: 15/BC-UBND", None, None, date_line],
+        [None, "BÁO CÁO"],
+        [None, title],
+        [],
+    ]
+
+
+def test_a_communes_own_report_as_an_official_document(tmp_path, ingest, judge):
+    """UBND PHƯỜNG under UBND THÀNH PHỐ, a signing date in another month and year than the
+    period, STT | Chỉ tiêu | Đơn vị tính | Kết quả thực hiện | Ghi chú, a section heading row and
+    signature lines: the ward's figures read as the title's half."""
+    rows = _form_heading(
+        "UBND THÀNH PHỐ HUẾ",
+        "UBND PHƯỜNG PHÚ XUÂN",
+        "Phú Xuân, ngày 05 tháng 01 năm 2027",
+        "Kết quả thực hiện chuyển đổi số 6 tháng đầu năm 2026",
+    ) + [
+        ["STT", "Chỉ tiêu", "Đơn vị tính", "Kết quả thực hiện", "Ghi chú"],
+        ["I", "Hạ tầng số"],
+        [1, "Dân số", "người", 12000, None],
+        [2, "Dân số được phủ sóng 5G", "người", 10800, "theo nhà mạng"],
+        ["II", "Nhân lực số"],
+        [3, "Tổng số CBCC", "người", 40, None],
+        [4, "Số CBCC có máy tính", "người", 38, None],
+        [],
+        [None, "Nơi nhận:", None, "TM. ỦY BAN NHÂN DÂN"],
+    ]
+    raw, status = _ingest_one(tmp_path, ingest, "bao_cao_phuong.xlsx", rows)
+    assert status["status"] == "read"
+    accepted, rules, *_ = judge(raw)
+    assert accepted == pytest.approx(
+        {("19753", "pop_5g_coverage"): 90.0, ("19753", "officials_with_computer"): 95.0}
+    )
+    assert rules == {}
+    assert set(raw["reported_period"]) == {"2026-H1"}  # not the signing date's 2027
+    assert set(raw["source_column"]) == {"D"}
+    assert sorted(raw["source_row"]) == [10, 13]  # the numerator's row
+    assert status["columns_unread"] == "Báo cáo!C (Đơn vị tính), Báo cáo!E (Ghi chú)"
+
+
+def test_a_form_without_diacritics_with_plan_and_estimate_columns(tmp_path, ingest, judge):
+    """ "UY BAN NHAN DAN XA ..." with both heading lines in one cell, "Noi dung" over the
+    indicators, a plan column before the result: only the result column is read."""
+    rows = [
+        ["UBND TINH QUANG TRI\nUY BAN NHAN DAN XA VINH LINH"],
+        ["Vinh Linh, ngay 30 thang 6 nam 2026"],
+        ["BAO CAO KET QUA 6 THANG DAU NAM 2026"],
+        ["TT", "Noi dung", "DVT", "Ke hoach nam 2026", "Uoc thuc hien 6 thang"],
+        [1, "Tong so lanh dao", "nguoi", 10, 8],
+        [2, "So lanh dao co chuyen mon KHKT", "nguoi", 5, 2],
+    ]
+    raw, status = _ingest_one(tmp_path, ingest, "vinh_linh.xlsx", rows)
+    accepted, rules, *_ = judge(raw)
+    [unit] = raw["unit_code"].unique().to_list()
+    assert unit is not None
+    assert accepted == pytest.approx({(unit, "leaders_with_stem_expertise"): 25.0})
+    assert rules == {}
+    assert set(raw["source_column"]) == {"E"}
+    assert status["columns_unread"] == "Báo cáo!C (DVT), Báo cáo!D (Ke hoach nam 2026)"
