@@ -36,7 +36,10 @@ from schemas.contracts import FILE_STATUS, conform, empty
 
 from . import limits as lim
 from .layout import (
+    FigureRows,
     TableLayout,
+    figure_rows,
+    figure_rows_unread,
     fill_merged,
     find_layout,
     form_table,
@@ -47,7 +50,7 @@ from .layout import (
     transposed_unread,
     unread_spans,
 )
-from .observations import sheet_observations, transposed_lineage
+from .observations import figure_row_observations, sheet_observations, transposed_lineage
 from .readers import SUPPORTED_SUFFIXES, TEXT_SUFFIXES, UnreadableFile, read_sheets
 from .sites import find_site_header
 
@@ -243,6 +246,13 @@ def _read_file(
         if sheet.hidden:
             continue
         filled = fill_merged(sheet)
+        if (per_figure := figure_rows(filled, catalogue)) is not None:
+            read.append(sheet.name)
+            unread += [f"{sheet.name}!{span}" for span in figure_rows_unread(per_figure)]
+            observations += _figure_row_observations(
+                sheet.name, filled, per_figure, resolve_province
+            )
+            continue
         layout = find_layout(filled, catalogue)
         if layout is None:
             turned = transposed_table(filled, catalogue) or form_table(filled, catalogue)
@@ -312,6 +322,31 @@ def _table_observations(
             rows,
             table,
             catalogue,
+            sheet_name=sheet_name,
+            province_hint=province_hint,
+            period_hint=period_hint,
+        )
+    )
+    if resolve_province is None:
+        for obs in found:
+            obs["_titles"] = tuple(titles)
+    return found
+
+
+def _figure_row_observations(
+    sheet_name: str,
+    filled: list[list[object]],
+    table: FigureRows,
+    resolve_province: Callable[[str], str | None] | None,
+) -> list[dict]:
+    """The observations of a table with a row per figure under each unit."""
+    titles = title_block(filled, TableLayout((table.header_row,), {}, table.header_row + 1))
+    period_hint = next((p for t in titles if (p := parse_period(t))), None)
+    province_hint = _province_from_title(titles, resolve_province) if resolve_province else None
+    found = list(
+        figure_row_observations(
+            filled,
+            table,
             sheet_name=sheet_name,
             province_hint=province_hint,
             period_hint=period_hint,

@@ -562,3 +562,88 @@ def _issuer(titles: list[str]) -> str | None:
                 skip = 1 if fold(words[0]) == "ubnd" else 4
                 return " ".join(words[skip:])
     return None
+
+
+_FIGURE_KINDS = ("numerator", "denominator", "value")
+FIGURE_ROWS_PROBE = 9  # data rows looked at for the labels "Tử số", "Mẫu số", "Tỷ lệ (%)"
+
+
+@dataclass
+class FigureRows:
+    """Numerator, denominator and rate on rows of their own under each unit (its name merged
+    over them), one column per indicator."""
+
+    header_row: int
+    units: dict[int, str]  # column → unit_code / unit_name / province
+    label: int  # the column of "Tử số" / "Mẫu số" / "Tỷ lệ (%)"
+    indicators: dict[int, str]  # column → indicator id
+    unread: tuple[tuple[int, str], ...]
+
+
+def figure_rows(rows: list[list[object]], catalogue: Catalogue) -> FigureRows | None:
+    """The header of a table with a row per figure under each unit: a unit column, columns
+    named by an indicator (its name, id, or one of its own columns' headers), and a column
+    whose cells below say which figure each row holds."""
+    vocab = vocabulary(catalogue)
+    for i, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+        if len(row) - row.count(None) < 3:
+            continue
+        units = {
+            j: c for j, c in _match_row(row, vocab).items() if c in (*UNIT_COLUMNS, "province")
+        }
+        if not any(c in UNIT_COLUMNS for c in units.values()):
+            continue
+        below = rows[i + 1 : i + 1 + FIGURE_ROWS_PROBE]
+        label = next(
+            (
+                j
+                for j in range(len(row))
+                if j not in units
+                and len({vocab.match(_cell(r, j)) for r in below} & set(_FIGURE_KINDS)) >= 2
+            ),
+            None,
+        )
+        if label is None:
+            continue
+        indicators = {
+            j: ind
+            for j, c in enumerate(row)
+            if j not in units and j != label and (ind := _indicator_of(c, catalogue))
+        }
+        if not indicators:
+            return None
+        unread = tuple(
+            (j, str(c).strip())
+            for j, c in enumerate(row)
+            if c is not None
+            and j not in units
+            and j != label
+            and j not in indicators
+            and normalise_header(c) not in _ORDINAL
+        )
+        return FigureRows(i, units, label, indicators, unread)
+    return None
+
+
+def _indicator_of(header: object, catalogue: Catalogue) -> str | None:
+    if not isinstance(header, str):
+        return None
+    from .headers import indicator_names  # noqa: PLC0415 - beside its use, once per header
+
+    found = indicator_names(catalogue).get(normalise_header(header))
+    return found or _field_owners(catalogue).get(vocabulary(catalogue).match(header))
+
+
+@cache
+def _field_owners(catalogue: Catalogue) -> dict[str, str]:
+    """Report column → the indicator it is the rate or numerator of (a denominator is shared)."""
+    out: dict[str, str] = {}
+    for ind in catalogue:
+        for f in (ind.value, ind.numerator):
+            if f is not None:
+                out.setdefault(f.id, ind.id)
+    return out
+
+
+def figure_rows_unread(table: FigureRows) -> list[str]:
+    return unread_spans(TableLayout((table.header_row,), {}, 0, unread=table.unread))

@@ -212,3 +212,91 @@ def transposed_lineage(obs: dict[str, object]) -> dict[str, object]:
             lambda m: f"{letter}{column_index_from_string(m.group(1))}: ", str(obs["parse_error"])
         )
     return out
+
+
+def figure_row_observations(
+    rows: list[list[object]],
+    table,
+    *,
+    sheet_name: str,
+    province_hint: str | None,
+    period_hint: str | None,
+) -> Iterator[dict[str, object]]:
+    """Observations of a table with a row per figure under each unit (see layout.FigureRows):
+    the rows of one unit are those its merged name covers (`rows` filled); the numerator's row
+    is the observation's source row."""
+    vocab_kind = _figure_kinds(table, rows)
+    code_j = next((j for j, c in table.units.items() if c == "unit_code"), None)
+    name_j = next((j for j, c in table.units.items() if c == "unit_name"), None)
+    province_j = next((j for j, c in table.units.items() if c == "province"), None)
+    block: dict[str, int] = {}
+    key = None
+    for i in [*range(table.header_row + 1, len(rows)), None]:
+        row = rows[i] if i is not None else []
+        unit = tuple(_cell(row, j) for j in table.units)
+        kind = vocab_kind.get(i)
+        if block and (i is None or unit != key or kind is None or kind in block):
+            yield from _block_observations(
+                rows,
+                block,
+                table,
+                code_j,
+                name_j,
+                province_j,
+                sheet_name,
+                province_hint,
+                period_hint,
+            )
+            block = {}
+        if kind is not None and any(c is not None for c in unit):
+            block[kind], key = i, unit
+
+
+def _figure_kinds(table, rows: list[list[object]]) -> dict[int, str]:
+    from .headers import STRUCTURAL  # noqa: PLC0415
+
+    labels = {
+        normalise_header(h): k for k in ("numerator", "denominator", "value") for h in STRUCTURAL[k]
+    }
+    return {
+        i: labels[t]
+        for i in range(table.header_row + 1, len(rows))
+        if (t := normalise_header(_cell(rows[i], table.label))) in labels
+    }
+
+
+def _block_observations(
+    rows, block, table, code_j, name_j, province_j, sheet_name, province_hint, period_hint
+):
+    first = rows[min(block.values())]
+    base = {
+        "source_sheet": sheet_name,
+        "source_row": block.get("numerator", min(block.values())) + 1,
+        "unit_code_raw": format_cell(_cell(first, code_j)),
+        "unit_name_raw": format_cell(_cell(first, name_j)),
+        "province_raw": format_cell(_cell(first, province_j)) or province_hint,
+        "reported_period": period_hint,
+    }
+    for j, indicator_id in table.indicators.items():
+        letter = get_column_letter(j + 1)
+        out: dict[str, object] = {}
+        errors, cells = [], []
+        for part in ("numerator", "denominator", "value"):
+            i = block.get(part)
+            raw = _cell(rows[i], j) if i is not None else None
+            parsed = parse_number(raw)
+            out[f"{part}_raw"] = format_cell(raw)
+            out[part if part != "value" else "value_stated"] = parsed.value
+            if parsed.error is not None:
+                errors.append(f"{letter}{i + 1}: {parsed.error}")
+            if raw is not None:
+                cells.append(i)
+        if not cells:
+            continue
+        yield {
+            **base,
+            **out,
+            "parse_error": "; ".join(errors) or None,
+            "source_column": letter,
+            "indicator_id": indicator_id,
+        }

@@ -440,3 +440,72 @@ def test_a_form_without_diacritics_with_plan_and_estimate_columns(tmp_path, inge
     assert rules == {}
     assert set(raw["source_column"]) == {"E"}
     assert status["columns_unread"] == "Báo cáo!C (DVT), Báo cáo!D (Ke hoach nam 2026)"
+
+
+# --- 6. Rows per figure under one unit ---------------------------------------------------------
+
+
+def test_numerator_denominator_and_rate_on_rows_under_each_unit(tmp_path, ingest, judge):
+    """Each unit's name and code merged over three rows: "Tử số", "Mẫu số", "Tỷ lệ (%)"; one
+    column per indicator, named by the indicator or one of its own columns. A typed-over rate
+    is kept as stated beside its counts; a unit with no rate row is read from its counts."""
+    rows = [
+        [HUE],
+        ["Kỳ báo cáo: 6 tháng đầu năm 2026"],
+        ["Mã xã", "Tên đơn vị", "Nội dung", "Tỷ lệ dân số được phủ sóng 5G", "Số CBCC có máy tính"],
+        ["19753", "Phường Phú Xuân", "Tử số", 9000, 27],
+        [None, None, "Mẫu số", 10000, 30],
+        [None, None, "Tỷ lệ (%)", 90, 90],
+        ["19777", "Phường Vỹ Dạ", "Tu so", 4000, 19],
+        [None, None, "Mau so", 5000, 20],
+        ["19815", "Phường An Cựu", "Tử số", 3000, "ba"],
+        [None, None, "Mẫu số", 3000, 10],
+        [None, None, "Tỷ lệ", 100, None],
+    ]
+    merged = ["A4:A6", "B4:B6", "A7:A8", "B7:B8", "A9:A11", "B9:B11"]
+    raw, status = _ingest_one(tmp_path, ingest, "ba_dong_moi_xa.xlsx", rows, merged)
+    accepted, rules, *_ = judge(raw)
+    assert accepted == pytest.approx(
+        {
+            ("19753", "pop_5g_coverage"): 90.0,
+            ("19753", "officials_with_computer"): 90.0,
+            ("19777", "pop_5g_coverage"): 80.0,
+            ("19777", "officials_with_computer"): 95.0,
+            ("19815", "pop_5g_coverage"): 100.0,
+        }
+    )
+    assert rules == {("19815", "officials_with_computer"): "not_a_number"}
+    lineage = {
+        (r["unit_code"], r["indicator_id"]): r["source_row"] for r in raw.iter_rows(named=True)
+    }
+    assert set(lineage.values()) == {4, 7, 9}  # each unit's numerator row
+    assert status["columns_unread"] is None
+
+
+def test_rows_per_figure_without_diacritics_and_signatures(tmp_path, ingest, judge):
+    """The label column first, an indicator named by its id and one by its Vietnamese name, a
+    notes column (listed unread), the unit only by name, signature lines after the last unit."""
+    rows = [
+        ["UBND THANH PHO HUE"],
+        ["Bao cao 6 thang dau nam 2026"],
+        ["Chi so", "Ten xa", "leaders_with_stem_expertise", "Ghi chu"]
+        + ["Ty le dan so duoc phu song 5G"],
+        ["Tu so", "Phuong Kim Long", 2, None, 700],
+        ["Mau so", None, 8, "moi bo nhiem", 1000],
+        ["Tu so", "Phuong An Cuu", 3, None, None],
+        ["Mau so", None, 6, None, None],
+        [],
+        [None, "Nguoi lap bieu", None, "Chu tich"],
+    ]
+    merged = ["B4:B5", "B6:B7"]
+    raw, status = _ingest_one(tmp_path, ingest, "khong_dau.xlsx", rows, merged)
+    accepted, rules, *_ = judge(raw)
+    assert accepted == pytest.approx(
+        {
+            ("19774", "leaders_with_stem_expertise"): 25.0,
+            ("19774", "pop_5g_coverage"): 70.0,
+            ("19815", "leaders_with_stem_expertise"): 50.0,
+        }
+    )
+    assert rules == {}
+    assert status["columns_unread"] == "Báo cáo!D (Ghi chu)"
