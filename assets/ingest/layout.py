@@ -604,7 +604,7 @@ def figure_rows(rows: list[list[object]], catalogue: Catalogue) -> FigureRows | 
             None,
         )
         if label is None:
-            continue
+            return None  # the first row naming a unit is the header: no figure labels under it
         indicators = {
             j: ind
             for j, c in enumerate(row)
