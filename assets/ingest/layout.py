@@ -310,7 +310,8 @@ def read_band(rows: list[list[object]], layout: TableLayout, catalogue: Catalogu
     under "6 tháng đầu năm 2026", then "So sánh (%)". Only the group of the period reported is
     read (the title's period, else the latest group that states one): the other groups are
     listed as unread, never taken for the current period. The band is the header rows and the
-    rows just above them over which the unit columns' headings are merged."""
+    rows just above them over which the unit columns' headings are merged, and the rows of
+    period headings just below them under the same merged unit headings."""
     band = _band_rows(rows, layout)
     field_row = rows[layout.header_rows[-1]]
     width = max(len(rows[r]) for r in band)
@@ -344,6 +345,7 @@ def read_band(rows: list[list[object]], layout: TableLayout, catalogue: Catalogu
     return replace(
         layout,
         header_rows=tuple(band),
+        first_data_row=band[-1] + 1,
         columns=columns,
         unread=tuple(unread),
         period=period,
@@ -369,6 +371,14 @@ def _band_rows(rows: list[list[object]], layout: TableLayout) -> list[int]:
         if not units or any(_cell(above, j) is None or _cell(above, j) != top[j] for j in units):
             break
         band.insert(0, band[0] - 1)
+    bottom = rows[band[-1]]
+    while band[-1] + 1 < len(rows) and len(band) < BAND_ROWS_ABOVE + 2:
+        below = rows[band[-1] + 1]  # periods under the fields ("Tổng số CBCC" over "2025", "2026")
+        if not units or any(_cell(below, j) is None or _cell(below, j) != bottom[j] for j in units):
+            break
+        if not any(isinstance(c, str) and any(group_heading(c, None)) for c in below):
+            break
+        band.append(band[-1] + 1)
     return band
 
 

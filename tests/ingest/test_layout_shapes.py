@@ -509,3 +509,27 @@ def test_rows_per_figure_without_diacritics_and_signatures(tmp_path, ingest, jud
     )
     assert rules == {}
     assert status["columns_unread"] == "Báo cáo!D (Ghi chu)"
+
+
+def test_periods_under_the_fields(tmp_path, ingest, judge):
+    """The other way round: each field merged over two columns, "Cùng kỳ 2025" and "Năm 2026 (6
+    tháng)" under it, the unit headings merged over both rows: the 2026 column of each field
+    is read, never the 2025 one, and the period row is no unit."""
+    rows = [
+        [HUE],
+        ["Kỳ báo cáo: 6 tháng đầu năm 2026"],
+        ["Mã xã", "Tổng số CBCC", None, "Số CBCC có máy tính", None],
+        [None, "Cùng kỳ 2025", "6 tháng đầu 2026", "Cùng kỳ 2025", "6 tháng đầu 2026"],
+        ["19753", 40, 30, 4, 24],
+        ["19815", 10, 12, 10, 12],
+    ]
+    merged = ["A3:A4", "B3:C3", "D3:E3"]
+    raw, status = _ingest_one(tmp_path, ingest, "ky_duoi.xlsx", rows, merged)
+    accepted, rules, *_ = judge(raw)
+    assert accepted == pytest.approx(
+        {("19753", "officials_with_computer"): 80.0, ("19815", "officials_with_computer"): 100.0}
+    )
+    assert rules == {}
+    assert set(raw["source_column"]) == {"E/C"}
+    assert set(raw["source_row"]) == {5, 6}
+    assert status["columns_unread"] == ("Báo cáo!B (Cùng kỳ 2025), Báo cáo!D (Cùng kỳ 2025)")
