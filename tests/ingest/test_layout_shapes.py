@@ -10,7 +10,8 @@ import polars as pl
 import pytest
 from openpyxl import Workbook
 
-from assets.reports.quality import reconcile
+from assets.reports.quality import reconcile, render_quality_page
+from schemas.contracts import empty
 
 HUE = "UBND THÀNH PHỐ HUẾ"
 SHEET = "Báo cáo"
@@ -207,7 +208,7 @@ def test_only_other_periods_reads_nothing_and_says_why(tmp_path, ingest):
 # --- 2. Unread columns, per file, in the quality report -----------------------------------------
 
 
-def test_unread_columns_reach_the_quality_report(tmp_path, ingest, judge):
+def test_unread_columns_reach_the_quality_report(tmp_path, ingest, judge, catalogue):
     """A plain one-row header: the figures read, an unknown column and a notes column listed, the
     ordinal column (STT) not; the quality report's file table carries the list."""
     rows = [
@@ -223,6 +224,21 @@ def test_unread_columns_reach_the_quality_report(tmp_path, ingest, judge):
     files = reconcile(file_status, raw, validated, quarantined, superseded)
     assert files["columns_unread"].to_list() == ["Báo cáo!D (Số máy in), Báo cáo!F (Ghi chú)"]
     assert status["columns_unread"] == files["columns_unread"][0]
+    page = render_quality_page(
+        period="2026-H1",
+        catalogue=catalogue,
+        file_status=file_status,
+        raw=raw,
+        validated=validated,
+        quarantined=quarantined,
+        superseded=superseded,
+        values=empty("indicator_values"),
+        boundary_problems=pl.DataFrame(),
+        geometry_note="",
+    )
+    files_table = page[page.index("id='files'") :]
+    assert "Cột không đọc / columns not read" in files_table
+    assert "Báo cáo!D (Số máy in), Báo cáo!F (Ghi chú)" in files_table
 
 
 def test_a_csv_with_everything_read_lists_nothing(tmp_path, ingest):
