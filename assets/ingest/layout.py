@@ -1,8 +1,12 @@
-"""Find the table inside a sheet: title block, header row(s), data rows, signature lines.
+"""Find the tables inside a sheet: title block, header band, data rows, signature lines.
 
 Offices put a title block above the header ("UBND TỈNH ...", "Kỳ báo cáo: 6 tháng đầu năm
-2026"), sometimes a header over two merged rows, a row of column numbers, blank and total rows,
-and signature lines below. This module turns that into a header map and the rows that hold units.
+2026"), sometimes a header band over several merged rows whose groups carry periods ("Cùng kỳ
+năm 2025" beside "6 tháng đầu năm 2026"), a row of column numbers, blank and total rows, and
+signature lines below; several tables stacked in a sheet; a table turned (indicators as rows,
+units as columns); a commune's own form (the unit in its heading); a row per figure under each
+unit. This module turns each into a header map and the rows that hold units, and lists the
+columns it leaves unread with why.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from openpyxl.utils import get_column_letter
 from geo.text import fold
 from schemas.catalogue import Catalogue
 
-from .headers import Vocabulary, normalise_header, vocabulary
+from .headers import Vocabulary, indicator_names, normalise_header, vocabulary
 from .readers import Sheet
 
 HEADER_SCAN_ROWS = 40
@@ -638,8 +642,6 @@ def figure_rows(rows: list[list[object]], catalogue: Catalogue) -> FigureRows | 
 def _indicator_of(header: object, catalogue: Catalogue) -> str | None:
     if not isinstance(header, str):
         return None
-    from .headers import indicator_names  # noqa: PLC0415 - beside its use, once per header
-
     found = indicator_names(catalogue).get(normalise_header(header))
     return found or _field_owners(catalogue).get(vocabulary(catalogue).match(header))
 

@@ -12,8 +12,8 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 from geo.text import fold
 from schemas.catalogue import Catalogue
 
-from .headers import indicator_names, normalise_header
-from .layout import TableLayout, parse_period, row_kind
+from .headers import STRUCTURAL, indicator_names, normalise_header
+from .layout import FigureRows, TableLayout, parse_period, row_kind
 from .numbers import format_cell, parse_number
 
 
@@ -216,7 +216,7 @@ def transposed_lineage(obs: dict[str, object]) -> dict[str, object]:
 
 def figure_row_observations(
     rows: list[list[object]],
-    table,
+    table: FigureRows,
     *,
     sheet_name: str,
     province_hint: str | None,
@@ -225,7 +225,7 @@ def figure_row_observations(
     """Observations of a table with a row per figure under each unit (see layout.FigureRows):
     the rows of one unit are those its merged name covers (`rows` filled); the numerator's row
     is the observation's source row."""
-    vocab_kind = _figure_kinds(table, rows)
+    kinds = _figure_kinds(table, rows)
     code_j = next((j for j, c in table.units.items() if c == "unit_code"), None)
     name_j = next((j for j, c in table.units.items() if c == "unit_name"), None)
     province_j = next((j for j, c in table.units.items() if c == "province"), None)
@@ -234,7 +234,7 @@ def figure_row_observations(
     for i in [*range(table.header_row + 1, len(rows)), None]:
         row = rows[i] if i is not None else []
         unit = tuple(_cell(row, j) for j in table.units)
-        kind = vocab_kind.get(i)
+        kind = kinds.get(i)
         if block and (i is None or unit != key or kind is None or kind in block):
             yield from _block_observations(
                 rows,
@@ -252,9 +252,8 @@ def figure_row_observations(
             block[kind], key = i, unit
 
 
-def _figure_kinds(table, rows: list[list[object]]) -> dict[int, str]:
-    from .headers import STRUCTURAL  # noqa: PLC0415
-
+def _figure_kinds(table: FigureRows, rows: list[list[object]]) -> dict[int, str]:
+    """Row → the figure it holds, by its label ("Tử số", "Mau so", "Tỷ lệ (%)")."""
     labels = {
         normalise_header(h): k for k in ("numerator", "denominator", "value") for h in STRUCTURAL[k]
     }
@@ -266,8 +265,17 @@ def _figure_kinds(table, rows: list[list[object]]) -> dict[int, str]:
 
 
 def _block_observations(
-    rows, block, table, code_j, name_j, province_j, sheet_name, province_hint, period_hint
-):
+    rows: list[list[object]],
+    block: dict[str, int],
+    table: FigureRows,
+    code_j: int | None,
+    name_j: int | None,
+    province_j: int | None,
+    sheet_name: str,
+    province_hint: str | None,
+    period_hint: str | None,
+) -> Iterator[dict[str, object]]:
+    """One unit's observations: `block` maps numerator/denominator/value to its row."""
     first = rows[min(block.values())]
     base = {
         "source_sheet": sheet_name,
