@@ -538,18 +538,16 @@ def form_table(rows: list[list[object]], catalogue: Catalogue) -> Transposed | N
         unit = _issuer(titles)
         title_period = next((p for t in titles if (p := parse_period(t))), None)
         year = title_period[:4] if title_period else None
-        result = next(
-            (
-                j
-                for j, t in texts.items()
-                if _RESULT.match(t)
-                and group_heading(str(row[j]), year)[0] in (None, "estimate")
-                and group_heading(str(row[j]), year)[1] in (None, title_period)
-            ),
-            None,
-        )
-        if unit is None or result is None:
+        results = {
+            j: period
+            for j, t in texts.items()
+            if _RESULT.match(t)
+            and (heading := group_heading(str(row[j]), year))[0] in (None, "estimate")
+            and ((period := heading[1]) is None or title_period in (None, period))
+        }
+        if unit is None or not results:
             return None
+        result = next(iter(results))
         header = [None] * len(row)
         header[corner], header[result] = "Tên đơn vị", unit
         unread = tuple(
@@ -563,6 +561,7 @@ def form_table(rows: list[list[object]], catalogue: Catalogue) -> Transposed | N
         if turned is None:
             return None
         turned.unread = unread + turned.unread
+        turned.layout.period = results[result]  # "Thực hiện 6 tháng đầu năm 2026": its period
         return turned
     return None
 

@@ -549,3 +549,24 @@ def test_periods_under_the_fields(tmp_path, ingest, judge):
     assert set(raw["source_column"]) == {"E/C"}
     assert set(raw["source_row"]) == {5, 6}
     assert status["columns_unread"] == ("Báo cáo!B (Cùng kỳ 2025), Báo cáo!D (Cùng kỳ 2025)")
+
+
+def test_a_form_whose_period_is_only_in_its_result_heading(tmp_path, ingest, judge):
+    """No period in the title, only the signing date; the result column says the half: read as
+    that half. A last year's column beside it is listed unread."""
+    rows = _form_heading(
+        "UBND THÀNH PHỐ HUẾ",
+        "UBND PHƯỜNG VỸ DẠ",
+        "Vỹ Dạ, ngày 28 tháng 6 năm 2026",
+        "Báo cáo kết quả chuyển đổi số",
+    ) + [
+        ["TT", "Tên chỉ tiêu", "Cùng kỳ năm 2025", "Thực hiện 6 tháng đầu năm 2026"],
+        [1, "Tổng số CBCC", 20, 25],
+        [2, "Số CBCC có máy tính", 10, 20],
+    ]
+    raw, status = _ingest_one(tmp_path, ingest, "vy_da.xlsx", rows)
+    accepted, rules, *_ = judge(raw)
+    assert accepted == pytest.approx({("19777", "officials_with_computer"): 80.0})
+    assert rules == {}
+    assert raw["reported_period"].to_list() == ["2026-H1"]
+    assert status["columns_unread"] == "Báo cáo!C (Cùng kỳ năm 2025)"
