@@ -570,3 +570,44 @@ def test_a_form_whose_period_is_only_in_its_result_heading(tmp_path, ingest, jud
     assert rules == {}
     assert raw["reported_period"].to_list() == ["2026-H1"]
     assert status["columns_unread"] == "Báo cáo!C (Cùng kỳ năm 2025)"
+
+
+OTHER_GROUPS = [
+    "Cùng kỳ năm 2025",
+    "CUNG KY NAM 2025",
+    "6 tháng cuối năm 2025",
+    "Kế hoạch năm 2026",
+    "Ước thực hiện cả năm 2026",
+    "So sánh với cùng kỳ (%)",
+    "Năm 2025",
+]
+
+
+@pytest.mark.parametrize("other", OTHER_GROUPS)
+@pytest.mark.parametrize("current_first", [True, False])
+@pytest.mark.parametrize(
+    "title", ["Kỳ báo cáo: 6 tháng đầu năm 2026", "BAO CAO 6 THANG DAU NAM 2026"]
+)
+def test_another_periods_group_is_never_read(other, current_first, title, tmp_path, ingest, judge):
+    """Every other period's or plan's group heading, before or after the reported half's, with
+    the title's period written either way: its figures (7777) never reach raw_reports."""
+    current = ("6 tháng đầu năm 2026", [30, 24])
+    previous = (other, [7777, 7777])
+    groups = [current, previous] if current_first else [previous, current]
+    heading = ["Mã xã", "Tên đơn vị"]
+    fields = [None, None]
+    data = ["19753", "Phường Phú Xuân"]
+    for text, figures in groups:
+        heading += [text, None]
+        fields += ["Tổng số CBCC", "Số CBCC có máy tính"]
+        data += figures
+    rows = [[HUE], [title], heading, fields, data]
+    raw, status = _ingest_one(
+        tmp_path, ingest, "nhom.xlsx", rows, ["A3:A4", "B3:B4", "C3:D3", "E3:F3"]
+    )
+    accepted, rules, *_ = judge(raw)
+    assert accepted == pytest.approx({("19753", "officials_with_computer"): 80.0})
+    assert rules == {}
+    assert 7777 not in raw["numerator"].to_list() + raw["denominator"].to_list()
+    span = "E:F" if current_first else "C:D"
+    assert status["columns_unread"] == f"Báo cáo!{span} ({other})"
