@@ -151,15 +151,21 @@ def stacked_tables(
 ) -> list[TableLayout]:
     """The sheet's first table and those stacked below it, each read with its own header.
 
-    Offices put a second table under the first ("Biểu 2", after a blank or a title line): a
-    header is looked for only on the row after such a gap, so a sheet of one table costs a
-    count of filled cells per row. Each table ends where the next one's band begins; a later
+    Offices put a second table under the first ("Biểu 2", after a blank or a title line, or
+    right under its last row): a header is looked for only on the row after such a gap or on
+    a row naming a unit column again where the first table has its unit, so a sheet of one
+    table costs a count of filled cells and a memoised match or two per row. Each table ends where the next one's band begins; a later
     table's title lines are its own, then the sheet's heading."""
     tables = [first]
+    vocab = vocabulary(catalogue)
+    units = [j for j, c in first.columns.items() if c in UNIT_COLUMNS]
     i = first.first_data_row + 1
     while i < len(rows):
         gap = len(rows[i - 1]) - rows[i - 1].count(None) <= 1
-        if not gap or len(rows[i]) - rows[i].count(None) < 2:
+        # or no gap, but a unit column's heading again ("Mã xã" where codes were): memoised
+        # matches of texts every file of a province repeats
+        again = not gap and any(vocab.match(_cell(rows[i], j)) in UNIT_COLUMNS for j in units)
+        if not (gap or again) or len(rows[i]) - rows[i].count(None) < 2:
             i += 1
             continue
         found = _header_from(rows, i, i + 2, catalogue)

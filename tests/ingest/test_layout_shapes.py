@@ -611,3 +611,31 @@ def test_another_periods_group_is_never_read(other, current_first, title, tmp_pa
     assert 7777 not in raw["numerator"].to_list() + raw["denominator"].to_list()
     span = "E:F" if current_first else "C:D"
     assert status["columns_unread"] == f"Báo cáo!{span} ({other})"
+
+
+def test_a_second_table_right_under_the_first(tmp_path, ingest, judge):
+    """No blank between the tables: the second header ("Mã xã" again in the unit column) starts
+    a table read with its own columns, and is never read as a unit."""
+    rows = [
+        [HUE],
+        ["Kỳ báo cáo: 6 tháng đầu năm 2026"],
+        ["Mã xã", "Tổng số CBCC", "Số CBCC có máy tính"],
+        ["19753", 30, 27],
+        ["19815", 10, 10],
+        ["MÃ XÃ", "Dân số", "Dân số được phủ sóng 5G", "Ghi chú"],
+        ["19753", 10000, 9900, None],
+        ["19815", 8000, 6000, "ước tính"],
+    ]
+    raw, status = _ingest_one(tmp_path, ingest, "sat_nhau.xlsx", rows)
+    accepted, rules, *_ = judge(raw)
+    assert accepted == pytest.approx(
+        {
+            ("19753", "officials_with_computer"): 90.0,
+            ("19815", "officials_with_computer"): 100.0,
+            ("19753", "pop_5g_coverage"): 99.0,
+            ("19815", "pop_5g_coverage"): 75.0,
+        }
+    )
+    assert rules == {}
+    assert set(raw["source_row"]) == {4, 5, 7, 8}
+    assert status["columns_unread"] == "Báo cáo!D (Ghi chú)"
