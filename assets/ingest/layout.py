@@ -124,6 +124,7 @@ def find_layout(rows: list[list[object]], catalogue: Catalogue) -> TableLayout |
 def _header_from(
     rows: list[list[object]], start: int, stop: int, catalogue: Catalogue
 ) -> TableLayout | None:
+    """The fullest header found from row `start` (before `stop`), its band not read yet."""
     best: TableLayout | None = None
     fields = _field_ids(catalogue)
     for i in range(start, min(stop, len(rows))):
