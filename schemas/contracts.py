@@ -31,6 +31,8 @@ FILE_STATUS: dict[str, pl.DataType] = {
     "reason_en": Str,
     "sheets_read": Str,
     "sheets_hidden": Str,
+    # columns a layout left unread, with why: "Báo cáo!D:F (Cùng kỳ năm 2025), Báo cáo!J (So sánh)"
+    "columns_unread": Str,
     "observations": I64,
 }
 

@@ -35,8 +35,21 @@ from schemas.catalogue import Catalogue
 from schemas.contracts import FILE_STATUS, conform, empty
 
 from . import limits as lim
-from .layout import fill_merged, find_layout, title_block
-from .observations import sheet_observations
+from .layout import (
+    FigureRows,
+    TableLayout,
+    figure_rows,
+    figure_rows_unread,
+    fill_merged,
+    find_layout,
+    form_table,
+    stacked_tables,
+    title_block,
+    transposed_table,
+    transposed_unread,
+    unread_spans,
+)
+from .observations import figure_row_observations, sheet_observations, transposed_lineage
 from .readers import SUPPORTED_SUFFIXES, TEXT_SUFFIXES, UnreadableFile, read_sheets
 from .sites import find_site_header
 from .titles import title_period
@@ -232,34 +245,47 @@ def _read_file(
         status["reason_vi"] = "; ".join(vi for vi, _ in notes)
         status["reason_en"] = "; ".join(en for _, en in notes)
     observations: list[dict] = []
-    read, hidden = [], [s.name for s in sheets if s.hidden]
+    read, hidden, unread = [], [s.name for s in sheets if s.hidden], []
     for sheet in sheets:
         if sheet.hidden:
             continue
         filled = fill_merged(sheet)
+        if (per_figure := figure_rows(filled, catalogue)) is not None:
+            read.append(sheet.name)
+            unread += [f"{sheet.name}!{span}" for span in figure_rows_unread(per_figure)]
+            observations += _figure_row_observations(
+                sheet.name, filled, per_figure, resolve_province
+            )
+            continue
         layout = find_layout(filled, catalogue)
         if layout is None:
+            turned = transposed_table(filled, catalogue) or form_table(filled, catalogue)
+            if turned is not None:
+                read.append(sheet.name)
+                unread += [f"{sheet.name}!{span}" for span in transposed_unread(turned)]
+                found = _table_observations(
+                    sheet.name,
+                    turned.grid,
+                    turned.titles(filled),
+                    turned.layout,
+                    resolve_province,
+                    catalogue,
+                )
+                observations += [transposed_lineage(obs) for obs in found]
             continue
-        titles = title_block(filled, layout)
-        period_hint = title_period(titles)
-        province_hint = _province_from_title(titles, resolve_province) if resolve_province else None
-        read.append(sheet.name)
-        found = list(
-            sheet_observations(
-                sheet.rows,
-                layout,
-                catalogue,
-                sheet_name=sheet.name,
-                province_hint=province_hint,
-                period_hint=period_hint,
+        for table in stacked_tables(filled, layout, catalogue):
+            unread += [f"{sheet.name}!{span}" for span in unread_spans(table)]
+            if not table.figures:  # every figure under another period's heading: none to read
+                continue
+            if sheet.name not in read:
+                read.append(sheet.name)
+            titles = title_block(filled, table)
+            observations += _table_observations(
+                sheet.name, sheet.rows, titles, table, resolve_province, catalogue
             )
-        )
-        if resolve_province is None:
-            for obs in found:
-                obs["_titles"] = tuple(titles)
-        observations += found
     status["sheets_read"] = ", ".join(read) or None
     status["sheets_hidden"] = ", ".join(hidden) or None
+    status["columns_unread"] = ", ".join(unread) or None
     if not read and (
         sites := [s.name for s in sheets if not s.hidden and find_site_header(s.rows)]
     ):
@@ -270,6 +296,8 @@ def _read_file(
             "reason_vi": "Danh sách trạm phát sóng: đọc vào bảng cell_sites để tính vùng phủ sóng",
             "reason_en": "cell-site list: read into cell_sites for the coverage computation",
         }
+    if not read and unread:
+        return [], _reject(status, *_other_periods(status["columns_unread"]))
     if not read:
         return [], _reject(
             status,
@@ -293,6 +321,65 @@ def _read_file(
         status["reason_vi"] = "; ".join(vi for vi, _ in notes)
         status["reason_en"] = "; ".join(en for _, en in notes)
     return observations, status
+
+
+def _table_observations(
+    sheet_name: str,
+    rows: list[list[object]],
+    titles: list[str],
+    table: TableLayout,
+    resolve_province: Callable[[str], str | None] | None,
+    catalogue: Catalogue,
+) -> list[dict]:
+    """The observations of one table of a sheet, with its title lines' province and period."""
+    period_hint = table.period or title_period(titles)
+    province_hint = _province_from_title(titles, resolve_province) if resolve_province else None
+    found = list(
+        sheet_observations(
+            rows,
+            table,
+            catalogue,
+            sheet_name=sheet_name,
+            province_hint=province_hint,
+            period_hint=period_hint,
+        )
+    )
+    if resolve_province is None:
+        for obs in found:
+            obs["_titles"] = tuple(titles)
+    return found
+
+
+def _figure_row_observations(
+    sheet_name: str,
+    filled: list[list[object]],
+    table: FigureRows,
+    resolve_province: Callable[[str], str | None] | None,
+) -> list[dict]:
+    """The observations of a table with a row per figure under each unit."""
+    titles = title_block(filled, TableLayout((table.header_row,), {}, table.header_row + 1))
+    period_hint = title_period(titles)
+    province_hint = _province_from_title(titles, resolve_province) if resolve_province else None
+    found = list(
+        figure_row_observations(
+            filled,
+            table,
+            sheet_name=sheet_name,
+            province_hint=province_hint,
+            period_hint=period_hint,
+        )
+    )
+    if resolve_province is None:
+        for obs in found:
+            obs["_titles"] = tuple(titles)
+    return found
+
+
+def _other_periods(unread: str) -> tuple[str, str]:
+    return (
+        f"Không có nhóm cột nào của kỳ báo cáo; các cột không đọc: {unread}",
+        f"no column group of the reported period; columns not read: {unread}",
+    )
 
 
 def _unsupported(name: str, suffix: str) -> tuple[str, str]:
@@ -601,8 +688,16 @@ def _blank_status(file: LandingFile) -> dict:
         "reason_en": None,
         "sheets_read": None,
         "sheets_hidden": None,
+        "columns_unread": None,
         "observations": 0,
     }
+
+
+def _row_key(df: pl.DataFrame) -> pl.Expr:
+    """The row in an observation's id; a transposed table's units share a row, so theirs is
+    the figure's cell ("C5")."""
+    row = pl.col("source_row").cast(pl.String)
+    return pl.coalesce(pl.col("_cell"), row) if "_cell" in df.columns else row
 
 
 def _raw_frame(
@@ -624,7 +719,7 @@ def _raw_frame(
             pl.lit(period),  # observations each, never one id shared across periods
             pl.col("file_sha256").str.slice(0, 16),
             pl.col("source_sheet"),
-            pl.col("source_row").cast(pl.String),
+            _row_key(df),
             pl.col("indicator_id"),
             separator=":",
         ),

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 from operator import itemgetter
 
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
 
 from geo.text import fold
 from schemas.catalogue import Catalogue
 
-from .headers import indicator_names, normalise_header, stated_field
-from .layout import TableLayout, row_kind
+from .headers import STRUCTURAL, indicator_names, normalise_header, stated_field
+from .layout import FigureRows, TableLayout, row_kind
 from .numbers import format_cell, parse_number
 from .titles import parse_period
 
@@ -64,7 +65,7 @@ def sheet_observations(
     # filled cells, and (for rows with at most 3) those outside the columns read as figures.
     data_js = {j for j, c in layout.columns.items() if c not in ("unit_code", "unit_name")}
     outside_of: dict[int, Callable[[list[object]], tuple]] = {}  # row width → picker
-    for i in range(layout.first_data_row, len(rows)):
+    for i in range(layout.first_data_row, layout.end or len(rows)):
         row = rows[i]
         filled = len(row) - row.count(None)
         if filled <= 3:
@@ -195,3 +196,120 @@ def _picker(js: list[int]) -> Callable[[list[object]], tuple]:
         get = itemgetter(js[0])
         return lambda row: (get(row),)
     return itemgetter(*js)
+
+
+_LETTERS = re.compile(r"\b([A-Z]{1,3}): ")
+
+
+def transposed_lineage(obs: dict[str, object]) -> dict[str, object]:
+    """An observation read from a transposed table's grid, with its lineage in the sheet: the
+    grid's row is the sheet's column (the unit's), its columns the sheet's rows (the figures').
+    source_row is the first figure's row; `_cell` ("C5") keeps the units of one row apart in
+    the observation's id."""
+    letter = get_column_letter(int(obs["source_row"]))
+    rows = [column_index_from_string(c) for c in str(obs["source_column"] or "").split("/") if c]
+    out = {**obs, "source_column": letter}
+    if rows:
+        out["source_row"] = rows[0]
+        out["_cell"] = f"{letter}{rows[0]}"
+    if obs.get("parse_error"):
+        out["parse_error"] = _LETTERS.sub(
+            lambda m: f"{letter}{column_index_from_string(m.group(1))}: ", str(obs["parse_error"])
+        )
+    return out
+
+
+def figure_row_observations(
+    rows: list[list[object]],
+    table: FigureRows,
+    *,
+    sheet_name: str,
+    province_hint: str | None,
+    period_hint: str | None,
+) -> Iterator[dict[str, object]]:
+    """Observations of a table with a row per figure under each unit (see layout.FigureRows):
+    the rows of one unit are those its merged name covers (`rows` filled); the numerator's row
+    is the observation's source row."""
+    kinds = _figure_kinds(table, rows)
+    code_j = next((j for j, c in table.units.items() if c == "unit_code"), None)
+    name_j = next((j for j, c in table.units.items() if c == "unit_name"), None)
+    province_j = next((j for j, c in table.units.items() if c == "province"), None)
+    block: dict[str, int] = {}
+    key = None
+    for i in [*range(table.header_row + 1, len(rows)), None]:
+        row = rows[i] if i is not None else []
+        unit = tuple(_cell(row, j) for j in table.units)
+        kind = kinds.get(i)
+        if block and (i is None or unit != key or kind is None or kind in block):
+            yield from _block_observations(
+                rows,
+                block,
+                table,
+                code_j,
+                name_j,
+                province_j,
+                sheet_name,
+                province_hint,
+                period_hint,
+            )
+            block = {}
+        if kind is not None and any(c is not None for c in unit):
+            block[kind], key = i, unit
+
+
+def _figure_kinds(table: FigureRows, rows: list[list[object]]) -> dict[int, str]:
+    """Row → the figure it holds, by its label ("Tử số", "Mau so", "Tỷ lệ (%)")."""
+    labels = {
+        normalise_header(h): k for k in ("numerator", "denominator", "value") for h in STRUCTURAL[k]
+    }
+    return {
+        i: labels[t]
+        for i in range(table.header_row + 1, len(rows))
+        if (t := normalise_header(_cell(rows[i], table.label))) in labels
+    }
+
+
+def _block_observations(
+    rows: list[list[object]],
+    block: dict[str, int],
+    table: FigureRows,
+    code_j: int | None,
+    name_j: int | None,
+    province_j: int | None,
+    sheet_name: str,
+    province_hint: str | None,
+    period_hint: str | None,
+) -> Iterator[dict[str, object]]:
+    """One unit's observations: `block` maps numerator/denominator/value to its row."""
+    first = rows[min(block.values())]
+    base = {
+        "source_sheet": sheet_name,
+        "source_row": block.get("numerator", min(block.values())) + 1,
+        "unit_code_raw": format_cell(_cell(first, code_j)),
+        "unit_name_raw": format_cell(_cell(first, name_j)),
+        "province_raw": format_cell(_cell(first, province_j)) or province_hint,
+        "reported_period": period_hint,
+    }
+    for j, indicator_id in table.indicators.items():
+        letter = get_column_letter(j + 1)
+        out: dict[str, object] = {}
+        errors, cells = [], []
+        for part in ("numerator", "denominator", "value"):
+            i = block.get(part)
+            raw = _cell(rows[i], j) if i is not None else None
+            parsed = parse_number(raw)
+            out[f"{part}_raw"] = format_cell(raw)
+            out[part if part != "value" else "value_stated"] = parsed.value
+            if parsed.error is not None:
+                errors.append(f"{letter}{i + 1}: {parsed.error}")
+            if raw is not None:
+                cells.append(i)
+        if not cells:
+            continue
+        yield {
+            **base,
+            **out,
+            "parse_error": "; ".join(errors) or None,
+            "source_column": letter,
+            "indicator_id": indicator_id,
+        }

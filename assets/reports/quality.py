@@ -34,7 +34,9 @@ def reconcile(
     def count(df: pl.DataFrame, name: str) -> pl.DataFrame:
         return df.group_by("source_file").agg(pl.len().cast(pl.Int64).alias(name))
 
-    out = file_status.select("source_file", "status", "reason_vi", "reason_en", "sheets_hidden")
+    out = file_status.select(
+        "source_file", "status", "reason_vi", "reason_en", "sheets_hidden", "columns_unread"
+    )
     for df, name in (
         (raw, "raw"),
         (validated, "accepted"),
@@ -211,6 +213,7 @@ def render_quality_page(
                 "reason_vi": "Lý do",
                 "reason_en": "Reason",
                 "sheets_hidden": "Trang ẩn (bỏ qua) / hidden sheets (ignored)",
+                "columns_unread": "Cột không đọc / columns not read",
                 "raw": "Đọc / read",
                 "accepted": "Chấp nhận / accepted",
                 "quarantined": "Cách ly / quarantined",
