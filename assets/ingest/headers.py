@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 
 from geo.text import fold
 from schemas.catalogue import Catalogue, Indicator, ReportField
@@ -90,9 +90,13 @@ _PART_SUFFIX = re.compile(r"^(.+?) (" + "|".join(sorted(PARTS, key=len, reverse=
 
 def normalise_header(text: object) -> str:
     """Header text as plain words: folded, unit suffixes dropped, abbreviations expanded."""
-    if text is None:
-        return ""
-    plain = fold(_PARENS.sub(" ", str(text)))
+    return "" if text is None else _normalised(str(text))
+
+
+@lru_cache(maxsize=1 << 16)
+def _normalised(text: str) -> str:
+    """Memoised: every file of a province repeats its template's texts (headings, notes)."""
+    plain = fold(_PARENS.sub(" ", text))
     return _ABBREV.sub(lambda m: ABBREVIATIONS[m.group(1)], plain).strip()
 
 
@@ -131,6 +135,8 @@ class Vocabulary:
         if grouped:
             return grouped
         tokens = frozenset(norm.split())
+        if len(tokens & self._known_words) < 0.75 * len(tokens):
+            return None  # no overlap score can reach 0.75 (a unit's name in a data row)
         scored: dict[str, float] = {}
         for words, col in self.words:
             score = len(tokens & words) / len(tokens | words)
@@ -141,6 +147,11 @@ class Vocabulary:
         if len(ranked) > 1 and ranked[1][1] >= ranked[0][1] - 0.05:
             return None  # two columns fit equally well: do not guess
         return ranked[0][0]
+
+    @cached_property
+    def _known_words(self) -> frozenset[str]:
+        """Every word of the overlap vocabulary: a bound on what any overlap score can be."""
+        return frozenset().union(*(words for words, _ in self.words))
 
     def _grouped(self, norm: str) -> str | None:
         """A group heading stacked on a part ("Tỷ lệ CBCC có máy tính Tử số"): the part's field."""

@@ -62,6 +62,7 @@ Progress = Callable[[int, int, str], None]
 # Dagster's own console log stays at WARNING.
 TERMINAL = logging.getLogger("dxlake.progress")
 log = logging.getLogger(__name__)
+CHUNK_FILES = 16  # files per worker task (see _bounded)
 PARALLEL_MIN_FILES = 200  # fewer files are read by one worker: more would not pay for their start
 
 
@@ -535,7 +536,10 @@ def _bounded(
     in a child forked after polars started its thread pool would hang. Frames are built here, in
     the parent. The catalogue and limits reach each worker once, through the fork (initargs are
     not pickled then): a catalogue unpickled per task would be a new object and miss every
-    per-catalogue memo. A file per task: a task is what a time limit can be put on."""
+    per-catalogue memo. Files go to workers CHUNK_FILES at a time under one time limit (a task
+    per file cost the parent a tenth of a national read); a chunk that fails, past the limit or
+    with its worker dead, is read again a file per task, so only the file over the bound is
+    rejected and each file is held to the limit on its own."""
     pool = pebble.ProcessPool(
         workers,
         initializer=_start_worker,
@@ -543,26 +547,41 @@ def _bounded(
         context=multiprocessing.get_context("fork"),
     )
     try:
-        futures = [pool.schedule(_read_one, (file,), timeout=limits.max_seconds) for file in files]
-        for file, future in zip(files, futures, strict=True):
-            refusal = None
+        chunks = [files[k : k + CHUNK_FILES] for k in range(0, len(files), CHUNK_FILES)]
+        futures = [pool.schedule(_read_chunk, (c,), timeout=limits.max_seconds) for c in chunks]
+        for chunk, future in zip(chunks, futures, strict=True):
             try:
-                observations, status = future.result()
-            except TimeoutError:
-                refusal = _too_slow(file, limits)
-            except pebble.ProcessExpired as exc:
-                refusal = _crashed(file, exc.exitcode, limits)
-            except MemoryError:  # the result itself did not fit
-                refusal = _over_memory(file, limits)
-            except Exception as exc:  # noqa: BLE001 - one file never stops a run
-                log.error("unexpected error reading %s", file.rel, exc_info=exc)
-                refusal = _unexpected(file, exc)
-            if refusal:
-                observations, status = {}, _refused(_blank_status(file), *refusal)
-            yield file, observations, status
+                results = future.result()
+            except Exception:  # noqa: BLE001 - a file of it over the bound: each on its own
+                results = None
+            if results is not None:
+                for file, (observations, status) in zip(chunk, results, strict=True):
+                    yield file, observations, status
+                continue
+            alone = [pool.schedule(_read_one, (f,), timeout=limits.max_seconds) for f in chunk]
+            for file, single in zip(chunk, alone, strict=True):
+                yield file, *_outcome(file, single, limits)
     finally:  # done, or the caller stopped: the files not read yet are not waited for
         pool.stop()
         pool.join()
+
+
+def _outcome(
+    file: LandingFile, future: pebble.ProcessFuture, limits: lim.Limits
+) -> tuple[dict[str, list], dict]:
+    """A file read on its own in a worker: its observations and status, or its rejection."""
+    try:
+        return future.result()
+    except TimeoutError:
+        refusal = _too_slow(file, limits)
+    except pebble.ProcessExpired as exc:
+        refusal = _crashed(file, exc.exitcode, limits)
+    except MemoryError:  # the result itself did not fit
+        refusal = _over_memory(file, limits)
+    except Exception as exc:  # noqa: BLE001 - one file never stops a run
+        log.error("unexpected error reading %s", file.rel, exc_info=exc)
+        refusal = _unexpected(file, exc)
+    return {}, _refused(_blank_status(file), *refusal)
 
 
 def bounded_calls(
@@ -609,6 +628,10 @@ def _start_worker(catalogue: Catalogue, limits: lim.Limits) -> None:
     hard = resource.getrlimit(resource.RLIMIT_AS)[1]
     soft = size + int(limits.max_memory_mb * (1 << 20))
     resource.setrlimit(resource.RLIMIT_AS, (soft if hard < 0 else min(soft, hard), hard))
+
+
+def _read_chunk(files: list[LandingFile]) -> list[tuple[dict[str, list], dict]]:
+    return [_read_one(file) for file in files]
 
 
 def _read_one(file: LandingFile) -> tuple[dict[str, list], dict]:

@@ -168,7 +168,11 @@ def stacked_tables(
         gap = len(rows[i - 1]) - rows[i - 1].count(None) <= 1
         # or no gap, but a unit column's heading again ("Mã xã" where codes were): memoised
         # matches of texts every file of a province repeats
-        again = not gap and any(vocab.match(_cell(rows[i], j)) in UNIT_COLUMNS for j in units)
+        again = (
+            not gap
+            and not any(isinstance(c, int | float) for c in rows[i])  # a data row has figures
+            and any(vocab.match(_cell(rows[i], j)) in UNIT_COLUMNS for j in units)
+        )
         if not (gap or again) or len(rows[i]) - rows[i].count(None) < 2:
             i += 1
             continue
