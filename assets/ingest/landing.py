@@ -298,14 +298,14 @@ def _read_file(
             "reason_en": "cell-site list: read into cell_sites for the coverage computation",
         }
     if not read and unread:
-        return [], _reject(status, *_other_periods(status["columns_unread"]))
+        return [], _reject(status, *_other_periods(file.rel, status["columns_unread"]))
     if not read:
         return [], _reject(
             status,
-            "Không tìm thấy bảng số liệu: không có dòng tiêu đề nào có cột mã/tên đơn vị "
-            "và cột chỉ tiêu",
-            "no report table found: no header row with a unit code/name column and an "
-            "indicator column",
+            f"Tệp {file.rel}: không tìm thấy bảng số liệu: không có dòng tiêu đề nào có cột "
+            "mã/tên đơn vị và cột chỉ tiêu",
+            f"file {file.rel}: no report table found: no header row with a unit code/name "
+            "column and an indicator column",
         )
     status["observations"] = len(observations)
     if not observations:  # a report table without one figure: said, never a silent "read"
@@ -376,10 +376,10 @@ def _figure_row_observations(
     return found
 
 
-def _other_periods(unread: str) -> tuple[str, str]:
+def _other_periods(name: str, unread: str) -> tuple[str, str]:
     return (
-        f"Không có nhóm cột nào của kỳ báo cáo; các cột không đọc: {unread}",
-        f"no column group of the reported period; columns not read: {unread}",
+        f"Tệp {name}: không có nhóm cột nào của kỳ báo cáo; các cột không đọc: {unread}",
+        f"file {name}: no column group of the reported period; columns not read: {unread}",
     )
 
 

@@ -188,7 +188,7 @@ def test_unreadable_files_are_rejected_and_the_run_carries_on(tmp_path, ingest):
         ("password_protected.xls", "password", "mật khẩu"),
         ("scan.pdf", "unsupported", "không được hỗ trợ"),
         ("notes.docx", "unsupported", "không được hỗ trợ"),
-        ("no_table.xlsx", "no report table", "Không tìm thấy bảng"),
+        ("no_table.xlsx", "no report table", "Tệp no_table.xlsx: không tìm thấy bảng"),
     ]:
         row = by_file[name]
         assert row["status"] == "rejected", name
