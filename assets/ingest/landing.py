@@ -20,7 +20,7 @@ import os
 import resource
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -333,22 +333,12 @@ def _table_observations(
     catalogue: Catalogue,
 ) -> list[dict]:
     """The observations of one table of a sheet, with its title lines' province and period."""
-    period_hint = table.period or title_period(titles)
-    province_hint = _province_from_title(titles, resolve_province) if resolve_province else None
-    found = list(
-        sheet_observations(
-            rows,
-            table,
-            catalogue,
-            sheet_name=sheet_name,
-            province_hint=province_hint,
-            period_hint=period_hint,
-        )
+    return _titled(
+        lambda **hints: sheet_observations(rows, table, catalogue, sheet_name=sheet_name, **hints),
+        titles,
+        table.period or title_period(titles),
+        resolve_province,
     )
-    if resolve_province is None:
-        for obs in found:
-            obs["_titles"] = tuple(titles)
-    return found
 
 
 def _figure_row_observations(
@@ -359,17 +349,24 @@ def _figure_row_observations(
 ) -> list[dict]:
     """The observations of a table with a row per figure under each unit."""
     titles = title_block(filled, TableLayout((table.header_row,), {}, table.header_row + 1))
-    period_hint = title_period(titles)
-    province_hint = _province_from_title(titles, resolve_province) if resolve_province else None
-    found = list(
-        figure_row_observations(
-            filled,
-            table,
-            sheet_name=sheet_name,
-            province_hint=province_hint,
-            period_hint=period_hint,
-        )
+    return _titled(
+        lambda **hints: figure_row_observations(filled, table, sheet_name=sheet_name, **hints),
+        titles,
+        title_period(titles),
+        resolve_province,
     )
+
+
+def _titled(
+    make: Callable[..., Iterable[dict]],
+    titles: list[str],
+    period_hint: str | None,
+    resolve_province: Callable[[str], str | None] | None,
+) -> list[dict]:
+    """`make(province_hint=, period_hint=)`'s observations. Without `resolve_province` each
+    carries its title lines in `_titles` for the caller to resolve (see _read_file)."""
+    province_hint = _province_from_title(titles, resolve_province) if resolve_province else None
+    found = list(make(province_hint=province_hint, period_hint=period_hint))
     if resolve_province is None:
         for obs in found:
             obs["_titles"] = tuple(titles)
