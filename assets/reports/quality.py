@@ -196,6 +196,8 @@ def render_quality_page(
         f"<td>{status_counts.get('skipped', 0)}</td></tr>"
         f"<tr><td>Danh sách trạm phát sóng / cell-site lists</td>"
         f"<td>{status_counts.get('cell_sites', 0)}</td></tr>"
+        f"<tr><td>Bỏ qua: tệp khoá, tệp ẩn / ignored: lock and hidden files</td>"
+        f"<td>{status_counts.get('ignored', 0)}</td></tr>"
         f"<tr><td>Số liệu đọc được / observations read</td><td>{total['raw']}</td></tr>"
         f"<tr><td>Chấp nhận / accepted</td><td>{total['accepted']}</td></tr>"
         f"<tr><td>Cách ly / quarantined</td><td>{total['quarantined']}</td></tr>"

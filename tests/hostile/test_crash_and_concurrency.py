@@ -59,6 +59,17 @@ def test_every_hostile_file_has_its_status_in_the_lake(hostile_lake):
     assert {c.name: c.status for c in CASES}.items() <= got.items()
 
 
+def test_the_quality_page_counts_every_status(hostile_lake):
+    home, _ = hostile_lake
+    status = read_period(home / "lake", "file_status", PERIOD).unique("source_file")
+    page = (home / "reports" / PERIOD / "quality" / "index.html").read_text(encoding="utf-8")
+    counts = dict(status.group_by("status").len().iter_rows())
+    assert counts.get("ignored", 0) >= 1  # the editor's lock file beside open_in_editor.csv
+    assert f"<tr><td>Tệp nhận / files received</td><td>{status.height}</td></tr>" in page
+    assert f"ignored: lock and hidden files</td><td>{counts['ignored']}</td></tr>" in page
+    assert f"rejected</td><td>{counts['rejected']}</td></tr>" in page
+
+
 def _stamp(path):
     st = path.stat()
     return st.st_ino, st.st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest()
