@@ -18,7 +18,6 @@ every file is read under (in a worker process): DXLAKE_MAX_SECONDS, DXLAKE_MAX_M
 from __future__ import annotations
 
 import errno
-import hashlib
 import io
 import os
 import posixpath
@@ -240,7 +239,7 @@ def _scan_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, book: _Book, left: 
     if isinstance(scan, _SheetScan) and info.file_size <= SMALL_SHEET_BYTES:
         xml, left = _inflate(zf, info, left)
         if left >= 0:
-            _scan_small_sheet(book, scan, member, xml, info.CRC, info)
+            _scan_small_sheet(book, scan, member, xml, info)
         return left
     # Other parts are only inflated and counted: calamine parses them (shared strings, styles)
     # with a linear parser and allocates nothing by their numbers. A small one is read at once
@@ -346,21 +345,11 @@ def _sheet_bound(xml: bytes) -> tuple[int, int, int, int] | None:
     return None
 
 
-# Bounds of well-formed sheets already seen in this process, by their bytes' BLAKE2 digest: a
-# province's template comes back from every commune with the same instructions sheet. The
-# digest is taken only for a sheet whose CRC-32 and size were seen before (a CRC only says
-# which sheets may repeat; an attacker can forge one, not the digest).
-_BOUNDS: dict[bytes, tuple[int, int, int, int]] = {}
-_SEEN: set[tuple[int, int]] = set()
-_BOUNDS_KEPT = 512
-
-
 def _scan_small_sheet(
     book: _Book,
     scan: _SheetScan,
     member: str,
     xml: bytes,
-    crc: int | None = None,
     info: zipfile.ZipInfo | None = None,
 ) -> None:
     """A sheet held whole: when _sheet_bound proves it under every limit, expat only checks it
@@ -368,22 +357,11 @@ def _scan_small_sheet(
     The bounds over-estimate (a sheet of 30 rows is bounded at 999 × 26): before the workbook
     total would refuse a workbook that only its earlier sheets' bounds fill, those sheets are
     counted exactly (_Book.settle)."""
-    seen = (crc, len(xml))
-    digest = b""
-    if crc is not None and seen in _SEEN:
-        digest = hashlib.blake2b(xml, digest_size=16).digest()
-    elif crc is not None and len(_SEEN) < 4 * _BOUNDS_KEPT:
-        _SEEN.add(seen)
-    bound = _BOUNDS.get(digest) or _sheet_bound(xml)
+    bound = _sheet_bound(xml)
     if bound is not None and book.estimated and not book.fits(*bound):
         book.settle()
     if bound is not None and book.fits(*bound):
-        if digest not in _BOUNDS:
-            _feed(_parser(book.name, member, None), xml, True, book.name, member, book)
-            if digest:
-                if len(_BOUNDS) >= _BOUNDS_KEPT:
-                    _BOUNDS.pop(next(iter(_BOUNDS)))
-                _BOUNDS[digest] = bound
+        _feed(_parser(book.name, member, None), xml, True, book.name, member, book)
         rows, cols, cells, merged = bound
         book.add(max(rows * cols, cells))
         book.merged += merged
