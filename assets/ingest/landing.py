@@ -21,6 +21,7 @@ import resource
 import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -537,13 +538,7 @@ def _bounded(
     per file cost the parent a tenth of a national read); a chunk that fails, past the limit or
     with its worker dead, is read again a file per task, so only the file over the bound is
     rejected and each file is held to the limit on its own."""
-    pool = pebble.ProcessPool(
-        workers,
-        initializer=_start_worker,
-        initargs=(catalogue, limits),
-        context=multiprocessing.get_context("fork"),
-    )
-    try:
+    with _pool(workers, catalogue, limits) as pool:
         chunks = [files[k : k + CHUNK_FILES] for k in range(0, len(files), CHUNK_FILES)]
         futures = [pool.schedule(_read_chunk, (c,), timeout=limits.max_seconds) for c in chunks]
         for chunk, future in zip(chunks, futures, strict=True):
@@ -558,7 +553,24 @@ def _bounded(
             alone = [pool.schedule(_read_one, (f,), timeout=limits.max_seconds) for f in chunk]
             for file, single in zip(chunk, alone, strict=True):
                 yield file, *_outcome(file, single, limits)
-    finally:  # done, or the caller stopped: the files not read yet are not waited for
+
+
+@contextmanager
+def _pool(
+    workers: int, catalogue: Catalogue | None, limits: lim.Limits
+) -> Iterator[pebble.ProcessPool]:
+    """Forked pebble workers, each under the memory limit (see _start_worker); stopped, not
+    drained, on the way out: when the caller stops reading, the files not read yet are not
+    waited for."""
+    pool = pebble.ProcessPool(
+        workers,
+        initializer=_start_worker,
+        initargs=(catalogue, limits),
+        context=multiprocessing.get_context("fork"),
+    )
+    try:
+        yield pool
+    finally:
         pool.stop()
         pool.join()
 
@@ -593,13 +605,7 @@ def bounded_calls(
         for path in paths:
             yield path, fn(path), None
         return
-    pool = pebble.ProcessPool(
-        1,
-        initializer=_start_worker,
-        initargs=(None, limits),
-        context=multiprocessing.get_context("fork"),
-    )
-    try:
+    with _pool(1, None, limits) as pool:
         futures = [pool.schedule(fn, (path,), timeout=limits.max_seconds) for path in paths]
         for path, future in zip(paths, futures, strict=True):
             try:
@@ -608,9 +614,6 @@ def bounded_calls(
                 yield path, None, f"took more than {limits.max_seconds:g} s (DXLAKE_MAX_SECONDS)"
             except (pebble.ProcessExpired, MemoryError) as exc:
                 yield path, None, f"over the cost bound (DXLAKE_MAX_MEMORY_MB): {exc!r}"[:200]
-    finally:
-        pool.stop()
-        pool.join()
 
 
 _WORKER: dict[str, object] = {}  # in a pool worker: the catalogue and limits it reads with
