@@ -63,7 +63,7 @@ Progress = Callable[[int, int, str], None]
 # Dagster's own console log stays at WARNING.
 TERMINAL = logging.getLogger("dxlake.progress")
 log = logging.getLogger(__name__)
-CHUNK_FILES = 16  # files per worker task (see _bounded)
+CHUNK_FILES = 32  # files per worker task (see _bounded)
 PARALLEL_MIN_FILES = 200  # fewer files are read by one worker: more would not pay for their start
 
 
