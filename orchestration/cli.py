@@ -45,7 +45,10 @@ def open_instance(attempts: int = 30):
 def run_period(settings: Settings, period: str) -> int:
     """Materialize admin_units and the period's graph; print the summary. Returns an exit code."""
 
+    import dagster as dg
+
     from assets.indicators.gaps import check_period
+    from orchestration.plan import PERIOD_TAG
     from orchestration.runner import materialize_period
     from orchestration.summary import summarise
 
@@ -70,18 +73,21 @@ def run_period(settings: Settings, period: str) -> int:
             file=sys.stderr,
         )
 
-    results = materialize_period(
-        settings, period, open_instance(), log_level="WARNING", on_wait=waiting
-    )
-    last = results[-1]
-    if not last.success:
+    instance = open_instance()
+    results = materialize_period(settings, period, instance, log_level="WARNING", on_wait=waiting)
+    if results and not results[-1].success:
+        last = results[-1]
         print(
             f"dxlake: {last.job_def.name} thất bại / failed (run {last.run_id}):", file=sys.stderr
         )
         for event in [e for e in last.all_events if e.is_failure][:5]:
             print(f"  {event.message}", file=sys.stderr)
         return EXIT_FAILED
-    print(summarise(settings, period, time.monotonic() - started, last.run_id))
+    published = instance.get_runs(
+        filters=dg.RunsFilter(job_name="publish_job", tags={PERIOD_TAG: period}), limit=1
+    )
+    run_id = published[0].run_id if published else "-"
+    print(summarise(settings, period, time.monotonic() - started, run_id, changed=bool(results)))
     return EXIT_OK
 
 

@@ -8,51 +8,20 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets.coverage import COVERAGE_ASSETS, COVERAGE_SELECTION
+from assets.coverage import COVERAGE_ASSETS
 from assets.coverage import checks as coverage_checks
 from assets.indicators.assets import coverage_gaps, indicator_values
-from assets.ingest.assets import raw_reports
+from assets.ingest.assets import landing_snapshot, raw_reports
 from assets.reference.assets import admin_units
 from assets.reports.assets import coverage_maps, quality_report
 from assets.validate import asset_checks
 from assets.validate.assets import validated_observations
 from orchestration.executors import executor_for
-from orchestration.partitions import period_province, periods
+from orchestration.jobs import ingest_job, publish_job, reference_job, snapshot_job
 from orchestration.resources import LakeIOManager, LakeResource
 from orchestration.schedules import build_schedules
-from orchestration.sensors import landing_sensor, publish_after_ingest
+from orchestration.sensors import ingest_after_snapshot, landing_sensor, publish_after_ingest
 from orchestration.settings import Settings
-
-REFERENCE = dg.AssetSelection.assets("admin_units", "boundary_problems")
-PUBLISH = (
-    dg.AssetSelection.assets("coverage_gaps", "coverage_maps", "quality_report")
-    | COVERAGE_SELECTION  # period-level: cell sites → computed coverage, with the publishing
-)
-
-reference_job = dg.define_asset_job(
-    "reference_job",
-    selection=REFERENCE,
-    description="Build admin_units (codes, names, geometry, remoteness) from the configured sources.",
-)
-ingest_job = dg.define_asset_job(
-    "ingest_job",
-    selection=dg.AssetSelection.all() - REFERENCE - PUBLISH,
-    partitions_def=period_province,
-    description="Ingest and validate one province's reports for a period: raw_reports → "
-    "validated_observations, quarantined_rows → indicator_values, with their checks.",
-)
-publish_job = dg.define_asset_job(
-    "publish_job",
-    selection=PUBLISH,
-    partitions_def=periods,
-    description="Publish a period from all its provinces: the gap table, the planners' maps and "
-    "the auditors' quality report.",
-    # Always in process: three steps on one period's tables, nothing to scale out; and
-    # dagster-dask 0.29 cannot ship the province→period mapping's partition subset to a
-    # dask 2026 worker ("Iteration is not allowed on `@record` KeyRangesPartitionsSubset").
-    executor_def=dg.in_process_executor,
-)
-
 
 # Who answers for each layer, shown in the UI: the data engineers run ingestion and
 # validation, the reference geography has its own keepers, planners own what they publish.
@@ -76,6 +45,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         assets=_with_owners(
             [
                 admin_units,
+                landing_snapshot,
                 raw_reports,
                 validated_observations,
                 indicator_values,
@@ -86,8 +56,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             ]
         ),
         asset_checks=dg.load_asset_checks_from_modules([asset_checks, coverage_checks]),
-        jobs=[reference_job, ingest_job, publish_job],
-        sensors=[landing_sensor, publish_after_ingest],
+        jobs=[reference_job, snapshot_job, ingest_job, publish_job],
+        sensors=[landing_sensor, ingest_after_snapshot, publish_after_ingest],
         schedules=build_schedules(settings),
         resources={
             "lake": LakeResource.from_settings(settings),
@@ -106,6 +76,10 @@ def reference_job_from_env() -> dg.JobDefinition:
     return build_definitions(Settings.from_env()).resolve_job_def("reference_job")
 
 
+def snapshot_job_from_env() -> dg.JobDefinition:
+    return build_definitions(Settings.from_env()).resolve_job_def("snapshot_job")
+
+
 def ingest_job_from_env() -> dg.JobDefinition:
     return build_definitions(Settings.from_env()).resolve_job_def("ingest_job")
 
@@ -116,6 +90,7 @@ def publish_job_from_env() -> dg.JobDefinition:
 
 JOBS_FROM_ENV = {
     "reference_job": reference_job_from_env,
+    "snapshot_job": snapshot_job_from_env,
     "ingest_job": ingest_job_from_env,
     "publish_job": publish_job_from_env,
 }

@@ -33,7 +33,7 @@ def is_remote(location: Location) -> bool:
     return isinstance(location, str) and "://" in location
 
 
-def _join(root: Location, *parts: str) -> Location:
+def join(root: Location, *parts: str) -> Location:
     return "/".join([root.rstrip("/"), *parts]) if is_remote(root) else Path(root).joinpath(*parts)
 
 
@@ -50,14 +50,14 @@ def table_path(
     """lake/reference/<table>.parquet; a period's table lake/<table>/period=<period>/part-0.parquet;
     a province's part of it lake/<table>/period=<period>/province=<code>.parquet."""
     if table in REFERENCE_TABLES or period is None:
-        return _join(lake, "reference", f"{table}.parquet")
+        return join(lake, "reference", f"{table}.parquet")
     name = "part-0.parquet" if province is None else f"province={province}.parquet"
-    return _join(lake, table, f"period={period}", name)
+    return join(lake, table, f"period={period}", name)
 
 
 def period_parts(lake: Location, table: str, period: str) -> list[Location]:
     """The files that make up a period's table (one per province, or one for the period)."""
-    folder = _join(lake, table, f"period={period}")
+    folder = join(lake, table, f"period={period}")
     if is_remote(folder):
         fs, path = fsspec.core.url_to_fs(folder)
         return sorted(fs.unstrip_protocol(p) for p in fs.glob(f"{path}/*.parquet"))
@@ -68,7 +68,7 @@ def read_period(lake: Location, table: str, period: str) -> pl.DataFrame:
     """A period's whole table: its province parts concatenated (DESIGN: period=<p>/*.parquet)."""
     parts = period_parts(lake, table, period)
     if not parts:
-        raise FileNotFoundError(f"{table}: nothing at {_join(lake, table, f'period={period}')}")
+        raise FileNotFoundError(f"{table}: nothing at {join(lake, table, f'period={period}')}")
     return pl.concat([read_table(p) for p in parts], how="vertical")
 
 

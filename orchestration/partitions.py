@@ -41,7 +41,27 @@ def partition_tags(key: str | dg.MultiPartitionKey | None) -> dict[str, str]:
     return tags
 
 
-def period_and_province(context: dg.AssetExecutionContext) -> tuple[str, str]:
-    """(period, province) of a run on period_province."""
-    keys = context.partition_key.keys_by_dimension
-    return keys["period"], keys["province"]
+def split_key(key: str | dg.MultiPartitionKey) -> tuple[str, str]:
+    """(period, province) of a period_province key, as an object or as its string "period|code"."""
+    if not isinstance(key, dg.MultiPartitionKey):
+        key = period_province.get_partition_key_from_str(str(key))
+    return key.keys_by_dimension["period"], key.keys_by_dimension["province"]
+
+
+def run_provinces(context: dg.AssetExecutionContext) -> tuple[str, list[str]]:
+    """(period, provinces) of a run on period_province: one province from the UI, a period's
+    provinces in one ranged run from `dxlake run` and the sensors (see orchestration.plan)."""
+    keys = [split_key(k) for k in context.partition_keys]
+    periods_in_run = {period for period, _ in keys}
+    if len(periods_in_run) != 1:
+        raise ValueError(f"a run covers one period, not {sorted(periods_in_run)}")
+    order = provinces.get_partition_keys()
+    return keys[0][0], sorted({p for _, p in keys}, key=order.index)
+
+
+def range_tags(period: str, first: str, last: str) -> dict[str, str]:
+    """The run tags of a ranged run over provinces first..last (in partition order) of a period."""
+    return {
+        "dagster/asset_partition_range_start": f"{period}|{first}",
+        "dagster/asset_partition_range_end": f"{period}|{last}",
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 
 import dagster as dg
@@ -9,6 +10,7 @@ import geopandas as gpd
 import polars as pl
 
 from orchestration.lake import exists, read_geotable, read_table, table_path, write_table
+from orchestration.partitions import split_key
 from orchestration.settings import Settings
 from schemas.catalogue import Catalogue, load_catalogue
 from schemas.contracts import CONTRACTS, empty
@@ -83,16 +85,18 @@ def _partition(key: str | dg.MultiPartitionKey | None) -> tuple[str | None, str 
     """(period, province) of a partition key; province None for a period-level partition."""
     if key is None:
         return None, None
-    if isinstance(key, dg.MultiPartitionKey):
-        return key.keys_by_dimension["period"], key.keys_by_dimension["province"]
+    if isinstance(key, dg.MultiPartitionKey) or "|" in str(key):
+        return split_key(key)
     return str(key), None
 
 
 class LakeIOManager(dg.ConfigurableIOManager):
     """Tables as Parquet at the lake paths of DESIGN.md; GEO_TABLES as GeoParquet. Atomic writes.
 
-    A (period, province) partition is one file, period=<p>/province=<code>.parquet; a period-level
-    asset reading a province-partitioned table gets the provinces that exist, concatenated.
+    A (period, province) partition is one file, period=<p>/province=<code>.parquet. A run over
+    several provinces (a ranged run) hands over and receives `dict[province, DataFrame]`; an
+    input typed as a dict is given that way for one province too. A period-level asset reading a
+    province-partitioned table gets the provinces that exist, concatenated.
     """
 
     home: str
@@ -105,8 +109,17 @@ class LakeIOManager(dg.ConfigurableIOManager):
     def handle_output(self, context: dg.OutputContext, obj) -> None:
         if obj is None:
             return
-        period, province = _partition(context.partition_key if context.has_partition_key else None)
         table = context.asset_key.path[-1]
+        if isinstance(obj, dict):  # a frame per province of the run
+            keys = [_partition(k) for k in context.asset_partition_keys]
+            missing = sorted(p for _, p in keys if p not in obj)
+            if missing:
+                raise ValueError(f"{table}: no frame for province(s) {missing} of the run")
+            for period, province in keys:
+                write_table(table_path(self._lake, table, period, province), obj[province])
+            context.add_output_metadata({"rows": sum(len(obj[p]) for _, p in keys)})
+            return
+        period, province = _partition(context.partition_key if context.has_partition_key else None)
         if isinstance(obj, gpd.GeoDataFrame):
             obj = geo_contract(table, obj)
         path = write_table(table_path(self._lake, table, period, province), obj)
@@ -116,8 +129,11 @@ class LakeIOManager(dg.ConfigurableIOManager):
         table = context.asset_key.path[-1]
         if not context.has_asset_partitions:
             return self._read(table, table_path(self._lake, table))
-        keys = context.asset_partition_keys
-        paths = [table_path(self._lake, table, *_partition(k)) for k in keys]
+        keys = [_partition(k) for k in context.asset_partition_keys]
+        wanted = context.dagster_type.typing_type
+        if dict in (wanted, typing.get_origin(wanted)):  # a frame per province
+            return {p: self._read(table, table_path(self._lake, table, d, p)) for d, p in keys}
+        paths = [table_path(self._lake, table, *k) for k in keys]
         if len(paths) == 1:
             return self._read(table, paths[0])
         present = [p for p in paths if exists(p)]  # provinces that reported this period

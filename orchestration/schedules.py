@@ -1,8 +1,8 @@
 """Compilation runs that follow the plans' reporting calendar (seeds/README.md).
 
 Half-year reports are due 5–10 June and year reports 20 November – 10 December; the day after
-each configured deadline (DXLAKE_DEADLINES) the period is compiled from whatever has landed:
-an ingest run per province with files (publish_after_ingest then publishes the period).
+each configured deadline (DXLAKE_DEADLINES) the period is compiled from whatever has landed: a
+fresh landing snapshot (the sensors then ingest the provinces whose share changed and publish).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import calendar
 
 import dagster as dg
 
-from assets.ingest.period import provinces_touched, read_landing
-from orchestration.partitions import partition_key, periods
+from orchestration.partitions import periods
+from orchestration.plan import PERIOD_TAG
 from orchestration.settings import Settings
 
 
@@ -33,18 +33,17 @@ def _schedule(settings: Settings, month: int, day: int, half: str) -> dg.Schedul
         if not context.instance.has_dynamic_partition(periods.name, period):
             yield dg.SkipReason(f"no files have landed for {period}")
             return
-        _, status = read_landing(settings, period)
-        for province in provinces_touched(status):
-            yield dg.RunRequest(
-                run_key=f"compile:{period}|{province}:{when.date()}",
-                partition_key=partition_key(period, province),
-            )
+        yield dg.RunRequest(
+            run_key=f"compile:{period}:{when.date()}",
+            partition_key=period,
+            tags={PERIOD_TAG: period},
+        )
 
     return dg.ScheduleDefinition(
         name=f"compile_{half.lower()}_after_{month:02d}_{day:02d}",
         cron_schedule=f"0 6 {run_day} {run_month} *",
         execution_timezone="Asia/Ho_Chi_Minh",
-        job_name="ingest_job",
+        job_name="snapshot_job",
         execution_fn=evaluate,
         description=f"Compile {half} reports the day after the {day:02d}/{month:02d} deadline.",
     )

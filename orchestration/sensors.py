@@ -1,137 +1,31 @@
-"""Sensors: new or changed report files request ingest runs for the (period, province)
-partitions they touch; when a period's ingest runs are done, its reports are published.
+"""Sensors: the plan `dxlake run` follows (orchestration.plan), a step per tick, in the daemon.
 
-A partition's run key is the set of content hashes of the files that touch it, so the same
-content never triggers twice (a file landed again under another name changes nothing), and a
-changed file reruns only the provinces it covers. A file whose size or modification time moved
-since the previous tick is still being copied: its period waits for the next tick. Periods
-appear as dynamic partitions when their folder first holds stable files.
+- landing_sensor: a period folder whose stamps (names, sizes, times, inodes; never contents)
+  held still since the previous tick and differ from what the last snapshot was taken of
+  requests a landing_snapshot run; a folder whose stamps moved is still being copied and waits.
+  Periods appear as dynamic partitions when their folder first holds files.
+- ingest_after_snapshot: once a period's snapshot is taken, the provinces whose share changed
+  are ingested, a period's provinces in one ranged run.
+- publish_after_ingest: once a period's ingest runs have all finished, the period is published
+  (if what it would be published from changed).
+Run keys are the fingerprints the runs are planned on: the same content never runs twice.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Callable
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 
 from assets.indicators.gaps import PeriodError, check_period
-from assets.ingest.landing import IGNORED_PREFIXES
-from assets.ingest.period import read_landing
-from orchestration.lake import exists, table_path
-from orchestration.partitions import partition_key, periods
+from assets.ingest.snapshot import landing_fingerprint, snapshot_exists
+from orchestration import plan
+from orchestration.jobs import reference_job, snapshot_job
+from orchestration.partitions import periods
 from orchestration.resources import LakeResource
-
-# period → {file sha256: provinces its rows belong to}
-ProvincesOf = Callable[[str], dict[str, list[str]]]
-
-
-def _scan(folder: Path) -> dict[str, tuple[int, int]]:
-    """rel path → (size, mtime_ns) of the files a run would read."""
-    out = {}
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and not path.name.startswith(IGNORED_PREFIXES):
-            st = path.stat()
-            out[path.relative_to(folder).as_posix()] = (st.st_size, st.st_mtime_ns)
-    return out
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-@dataclass
-class LandingScan:
-    """What a tick found: periods to add as partitions, runs to request, the next cursor."""
-
-    new_periods: list[str] = field(default_factory=list)
-    runs: list[tuple[str, str, str]] = field(default_factory=list)  # (period, province, run_key)
-    cursor: dict = field(default_factory=dict)
-
-
-def evaluate_landing(
-    landing: Path, cursor: dict, known_periods: set[str], provinces_of: ProvincesOf
-) -> LandingScan:
-    """Scan the landing folder against the previous tick's cursor; plain Python, no Dagster.
-
-    cursor: {"seen": {"<period>/<rel>": [size, mtime_ns, sha256 or None]}}.
-    """
-    seen: dict[str, list] = cursor.get("seen", {})
-    scan = LandingScan(cursor={"seen": {}})
-    folders = sorted(p for p in landing.iterdir() if p.is_dir()) if landing.is_dir() else []
-    for folder in folders:
-        try:
-            period = check_period(folder.name)
-        except PeriodError:
-            continue
-        hashes, settled = [], True
-        for rel, (size, mtime) in _scan(folder).items():
-            key = f"{period}/{rel}"
-            before = seen.get(key)
-            if before is None or before[:2] != [size, mtime]:
-                scan.cursor["seen"][key] = [size, mtime, None]  # new or still being copied
-                settled = False
-                continue
-            digest = before[2] or _sha256(folder / rel)
-            scan.cursor["seen"][key] = [size, mtime, digest]
-            hashes.append(digest)
-        if not hashes or not settled:
-            continue
-        if period not in known_periods:
-            scan.new_periods.append(period)
-        by_province: dict[str, set[str]] = {}
-        for digest, provinces in provinces_of(period).items():
-            if digest in hashes:
-                for province in provinces:
-                    by_province.setdefault(province, set()).add(digest)
-        for province, digests in sorted(by_province.items()):
-            fingerprint = hashlib.sha256("\n".join(sorted(digests)).encode()).hexdigest()[:16]
-            scan.runs.append((period, province, f"{period}|{province}:{fingerprint}"))
-    return scan
-
-
-@dg.sensor(
-    job_name="ingest_job",
-    minimum_interval_seconds=30,
-    description="Watches $DXLAKE_HOME/landing/<period>/: new or changed files (by content hash) "
-    "request an ingest run for each (period, province) they touch; files still being copied "
-    "wait for the next tick.",
-)
-def landing_sensor(context: dg.SensorEvaluationContext, lake: LakeResource):
-    settings = lake.settings
-
-    def provinces_of(period: str) -> dict[str, list[str]]:
-        _, status = read_landing(settings, period)  # cached while the folder is unchanged
-        return {
-            row["file_sha256"]: row["provinces"]
-            for row in status.select("file_sha256", "provinces").iter_rows(named=True)
-        }
-
-    known = set(context.instance.get_dynamic_partitions(periods.name))
-    cursor = json.loads(context.cursor) if context.cursor else {}
-    scan = evaluate_landing(settings.landing, cursor, known, provinces_of)
-    requests = []
-    if scan.runs and not exists(table_path(settings.tables, "admin_units")):
-        requests.append(dg.RunRequest(run_key="admin_units", job_name="reference_job"))
-    requests += [
-        dg.RunRequest(run_key=key, partition_key=partition_key(period, province))
-        for period, province, key in scan.runs
-    ]
-    return dg.SensorResult(
-        run_requests=requests,
-        dynamic_partitions_requests=(
-            [periods.build_add_request(scan.new_periods)] if scan.new_periods else []
-        ),
-        cursor=json.dumps(scan.cursor, sort_keys=True),
-    )
-
 
 IN_FLIGHT = {
     dg.DagsterRunStatus.QUEUED,
@@ -141,21 +35,117 @@ IN_FLIGHT = {
 }
 
 
-def publish_requests(instance: dg.DagsterInstance, period_keys: list[str]) -> list[dg.RunRequest]:
-    """A publish run per period whose ingest runs have all finished, keyed by the newest one, so
-    34 provinces landing together give one publish, and a later resubmission another."""
-    requests = []
-    for period in period_keys:
-        runs = instance.get_runs(
-            filters=dg.RunsFilter(job_name="ingest_job", tags={"dagster/partition/period": period}),
-            limit=100,
+@dataclass
+class LandingScan:
+    """What a tick found: periods to add as partitions, periods settled, the next cursor."""
+
+    new_periods: list[str] = field(default_factory=list)
+    settled: list[str] = field(default_factory=list)
+    cursor: dict = field(default_factory=dict)
+
+
+def evaluate_landing(landing: Path, cursor: dict, known_periods: set[str]) -> LandingScan:
+    """Compare each period folder's stamps with the previous tick's; plain Python, no Dagster.
+
+    cursor: {"stamps": {"<period>": landing fingerprint at the previous tick}}.
+    """
+    before: dict[str, str] = cursor.get("stamps", {})
+    scan = LandingScan(cursor={"stamps": {}})
+    folders = sorted(p for p in landing.iterdir() if p.is_dir()) if landing.is_dir() else []
+    for folder in folders:
+        try:
+            period = check_period(folder.name)
+        except PeriodError:
+            continue
+        with os.scandir(folder) as entries:
+            if next(entries, None) is None:
+                continue
+        stamp = scan.cursor["stamps"][period] = landing_fingerprint(folder)
+        if before.get(period) != stamp:
+            continue  # new, or still being copied: the next tick tells
+        if period not in known_periods:
+            scan.new_periods.append(period)
+        scan.settled.append(period)
+    return scan
+
+
+def _busy(instance: dg.DagsterInstance, period: str) -> bool:
+    """A run of the period is queued or running: plan again when it is done."""
+    return bool(
+        instance.get_runs(
+            filters=dg.RunsFilter(tags={plan.PERIOD_TAG: period}, statuses=list(IN_FLIGHT)),
+            limit=1,
         )
-        if runs and not any(r.status in IN_FLIGHT for r in runs):
-            newest = runs[0]  # newest first
-            requests.append(
-                dg.RunRequest(run_key=f"publish:{period}:{newest.run_id}", partition_key=period)
-            )
-    return requests
+    )
+
+
+def _requests(runs: list[plan.Run]) -> list[dg.RunRequest]:
+    return [
+        dg.RunRequest(
+            run_key=f"{r.job}:{r.partition or ''}:{sorted(r.tags.items())}",
+            job_name=r.job,
+            partition_key=r.partition,
+            tags=r.tags,
+        )
+        for r in runs
+    ]
+
+
+@dg.sensor(
+    minimum_interval_seconds=30,
+    jobs=[snapshot_job, reference_job],
+    description="Watches $DXLAKE_HOME/landing/<period>/ by names, sizes and times: a folder "
+    "that changed and then held still for a tick gets a landing_snapshot run; a folder still "
+    "being copied waits for the next tick.",
+)
+def landing_sensor(context: dg.SensorEvaluationContext, lake: LakeResource):
+    settings = lake.settings
+    known = set(context.instance.get_dynamic_partitions(periods.name))
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    scan = evaluate_landing(settings.landing, cursor, known)
+    runs = []
+    if scan.settled:
+        runs += plan.plan_reference(settings, context.instance, plan.pipeline_fingerprint(settings))
+    for period in scan.settled:
+        if not _busy(context.instance, period):
+            runs += plan.plan_snapshot(settings, context.instance, period)
+    return dg.SensorResult(
+        run_requests=_requests(runs),
+        dynamic_partitions_requests=(
+            [periods.build_add_request(scan.new_periods)] if scan.new_periods else []
+        ),
+        cursor=json.dumps(scan.cursor, sort_keys=True),
+    )
+
+
+@dg.sensor(
+    job_name="ingest_job",
+    minimum_interval_seconds=30,
+    description="Once a period's landing snapshot is taken, ingest the provinces whose share "
+    "of it changed: a period's provinces in one ranged run.",
+)
+def ingest_after_snapshot(context: dg.SensorEvaluationContext, lake: LakeResource):
+    settings = lake.settings
+    pipeline = plan.pipeline_fingerprint(settings)
+    runs = []
+    for period in context.instance.get_dynamic_partitions(periods.name):
+        if snapshot_exists(settings.tables, period) and not _busy(context.instance, period):
+            runs += plan.plan_ingest(settings, context.instance, period, pipeline)
+    return _requests(runs) or dg.SkipReason("no province's share changed")
+
+
+def publish_requests(
+    settings, instance: dg.DagsterInstance, period_keys: list[str]
+) -> list[dg.RunRequest]:
+    """A publish run per period whose ingest runs have all finished and whose published inputs
+    changed, so 34 provinces landing together give one publish, and a later resubmission
+    another."""
+    pipeline = plan.pipeline_fingerprint(settings)
+    runs = []
+    for period in period_keys:
+        if plan.ingested_shares(instance, period) and not _busy(instance, period):
+            runs += plan.plan_publish(settings, instance, period, pipeline, forced=False)
+    return _requests(runs)
 
 
 @dg.sensor(
@@ -164,6 +154,8 @@ def publish_requests(instance: dg.DagsterInstance, period_keys: list[str]) -> li
     description="Once a period's ingest runs have all finished, publish the period: the gap "
     "table, the maps and the quality report from all its provinces.",
 )
-def publish_after_ingest(context: dg.SensorEvaluationContext):
+def publish_after_ingest(context: dg.SensorEvaluationContext, lake: LakeResource):
     keys = context.instance.get_dynamic_partitions(periods.name)
-    return publish_requests(context.instance, keys) or dg.SkipReason("no finished ingest runs")
+    return publish_requests(lake.settings, context.instance, keys) or dg.SkipReason(
+        "nothing new to publish"
+    )

@@ -9,7 +9,11 @@ from orchestration.settings import Settings
 from schemas.display import visible
 
 
-def summarise(settings: Settings, period: str, seconds: float, run_id: str) -> str:
+def summarise(
+    settings: Settings, period: str, seconds: float, run_id: str, changed: bool = True
+) -> str:
+    """`changed`: whether this run ran anything (else the lake is as the last run left it)."""
+
     def read(table: str) -> pl.DataFrame:
         return read_period(settings.tables, table, period)
 
@@ -17,7 +21,10 @@ def summarise(settings: Settings, period: str, seconds: float, run_id: str) -> s
     counts = dict(status.group_by("status").len().iter_rows())
     reports = settings.reports / period
     lines = [
-        f"dxlake {period}: xong / done in {seconds:.1f} s (Dagster run {run_id})",
+        f"dxlake {period}: xong / done in {seconds:.1f} s (Dagster run {run_id})"
+        if changed
+        else f"dxlake {period}: không có gì thay đổi / nothing changed since Dagster run {run_id}"
+        f" ({seconds:.1f} s)",
         f"  tệp / files:            {len(status)} (đọc/read {counts.get('read', 0)}, "
         f"từ chối/rejected {counts.get('rejected', 0)}, trùng/duplicate {counts.get('duplicate', 0)}, "
         f"đang ghi/skipped {counts.get('skipped', 0)}, bỏ qua/ignored {counts.get('ignored', 0)}, "

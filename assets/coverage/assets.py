@@ -20,10 +20,10 @@ import dagster as dg
 import geopandas as gpd
 import polars as pl
 
-from assets.ingest.landing import bounded_calls, landing_files
+from assets.ingest.landing import bounded_calls
 from assets.ingest.limits import Limits
-from assets.ingest.readers import SUPPORTED_SUFFIXES
 from assets.ingest.sites import bounded_site_rows, read_cell_sites, usable_sites
+from assets.ingest.snapshot import snapshot_files
 from geo.coverage import (
     DEFAULT_MIN_CELL_POPULATION,
     DEFAULT_MIN_ZONE_POPULATION,
@@ -67,6 +67,7 @@ def population_grid(config_value: str, home: Path) -> Path | None:
 @dg.asset(
     partitions_def=periods,
     group_name="ingest",
+    deps=["landing_snapshot"],
     description="Every cell-site row of the period's landing files (operator, site, technology, "
     "lat/lon, radius, optional azimuth and beam width), with file/sheet/row lineage; rows that "
     "cannot be used carry the reason (vi/en). Cell-site files are told from reports by their "
@@ -77,28 +78,25 @@ def cell_sites(context: dg.AssetExecutionContext, lake: LakeResource) -> pl.Data
     folder = lake.settings.landing / period
     frames = []
     ingested_at = datetime.now(UTC)
-    files = [  # refused files (links out, FIFOs, files being written) are never opened
-        f
-        for f in (landing_files(folder) if folder.is_dir() else [])
-        if not f.refusal and f.path.suffix.lower() in SUPPORTED_SUFFIXES
-    ]
-    by_path = {f.path: f for f in files}
+    # The files the period's snapshot told for site lists (never a refused or rejected one).
+    listed = snapshot_files(lake.settings.tables, period).filter(pl.col("status") == "cell_sites")
+    by_path = {folder / r["source_file"]: r for r in listed.unique("source_file").to_dicts()}
     # Each file read under the cost bound ingest reads it with: a small hostile file must not
     # cost this process what ingest's bound refused it.
     for path, rows, over in bounded_calls(bounded_site_rows, list(by_path), Limits.from_env()):
-        file = by_path[path]
-        if rows is None:  # unreadable or over the bound: ingest rejects it with the reason
+        rel, sha256 = by_path[path]["source_file"], by_path[path]["file_sha256"]
+        if rows is None:  # changed since the snapshot, or over the bound
             if over:
-                context.log.warning(f"{file.rel}: not read for cell sites, {over}")
+                context.log.warning(f"{rel}: not read for cell sites, {over}")
             continue
-        sites = read_cell_sites(file.path, file.rel, file.sha256, ingested_at, rows=rows)
+        sites = read_cell_sites(path, rel, sha256, ingested_at, rows=rows)
         if not sites.is_empty():
             frames.append(sites)
             bad = sites.filter(pl.col("reason_en").is_not_null())
-            context.log.info(f"{file.rel}: {len(sites)} site rows, {len(bad)} unusable")
+            context.log.info(f"{rel}: {len(sites)} site rows, {len(bad)} unusable")
             for row in bad.head(20).iter_rows(named=True):
                 context.log.warning(
-                    f"{file.rel} row {row['source_row']}: {row['reason_en']} / {row['reason_vi']}"
+                    f"{rel} row {row['source_row']}: {row['reason_en']} / {row['reason_vi']}"
                 )
     table = (
         conform(pl.concat(frames).with_columns(period=pl.lit(period)), "cell_sites")

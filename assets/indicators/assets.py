@@ -8,9 +8,9 @@ from orchestration.lake import exists, read_table, table_path
 from orchestration.metadata import preview
 from orchestration.partitions import (
     ALL_PROVINCES,
-    period_and_province,
     period_province,
     periods,
+    run_provinces,
 )
 from orchestration.resources import LakeResource
 
@@ -24,33 +24,40 @@ def units_frame(admin_units: gpd.GeoDataFrame) -> pl.DataFrame:
 
 @dg.asset(
     partitions_def=period_province,
+    backfill_policy=dg.BackfillPolicy.single_run(),  # a period's provinces in one run
     group_name="indicators",
     description="Gold: every unit of the province × every indicator: value, target, gap "
-    "(floored at 0), meets_target, change since the previous period, remote flags. A unit that did not report "
-    "has value null and status not_reported.",
+    "(floored at 0), meets_target, change since the previous period, remote flags. A unit that "
+    "did not report has value null and status not_reported.",
 )
 def indicator_values(
     context: dg.AssetExecutionContext,
     lake: LakeResource,
-    validated_observations: pl.DataFrame,
+    validated_observations: dict[str, pl.DataFrame],
     admin_units: gpd.GeoDataFrame,
-) -> pl.DataFrame:
-    period, province = period_and_province(context)
-    units = units_frame(admin_units)
-    in_scope = not lake.settings.provinces or province in lake.settings.provinces
-    provinces = [province] if in_scope else []  # DXLAKE_PROVINCES narrows what is published
-    prev_path = table_path(
-        lake.settings.tables, "indicator_values", previous_period(period), province
-    )
-    previous = read_table(prev_path) if exists(prev_path) else None
-    values = compute_indicator_values(
-        validated_observations, units, lake.catalogue(), period, provinces, previous
-    )
+) -> dict[str, pl.DataFrame]:
+    period, provinces = run_provinces(context)
+    units, catalogue = units_frame(admin_units), lake.catalogue()
+    values = {}
+    for province in provinces:
+        in_scope = not lake.settings.provinces or province in lake.settings.provinces
+        prev_path = table_path(
+            lake.settings.tables, "indicator_values", previous_period(period), province
+        )
+        values[province] = compute_indicator_values(
+            validated_observations[province],
+            units,
+            catalogue,
+            period,
+            [province] if in_scope else [],  # DXLAKE_PROVINCES narrows what is published
+            read_table(prev_path) if exists(prev_path) else None,
+        )
+    every = pl.concat(values.values())
     context.add_output_metadata(
         {
-            "provinces": ", ".join(provinces),
-            "not_reported": int((values["status"] == "not_reported").sum()),
-            "meets_target": int(values["meets_target"].sum()),
+            "provinces": ", ".join(p for p in provinces if len(values[p])),
+            "not_reported": int((every["status"] == "not_reported").sum()),
+            "meets_target": int(every["meets_target"].sum()),
         }
     )
     return values

@@ -1,17 +1,63 @@
-"""raw_reports and file_status for a (period, province): every landing file read or rejected."""
+"""landing_snapshot (a period's landing folder read once), and each province's share of it:
+raw_reports and file_status for (period, province)."""
 
 import dagster as dg
+import polars as pl
 
 from orchestration.metadata import preview
-from orchestration.partitions import period_and_province, period_province
+from orchestration.partitions import ALL_PROVINCES, period_province, periods, run_provinces
 from orchestration.resources import LakeResource
 
 from .landing import TERMINAL, progress_logger
-from .period import province_share, read_landing
+from .snapshot import (
+    landing_fingerprint,
+    provinces_touched,
+    reading_version,
+    snapshot_shares,
+    take_snapshot,
+    write_snapshot,
+)
+
+
+@dg.asset(
+    partitions_def=periods,
+    group_name="ingest",
+    code_version=reading_version(),
+    description="Every entry of landing/<period>/ read once: each file's status and its rows "
+    "with the province they belong to (lake/landing_snapshot/period=<p>/files.parquet, "
+    "rows.parquet). The province partitions of raw_reports and file_status are its shares, so "
+    "every step of a run reads the same reading.",
+)
+def landing_snapshot(context: dg.AssetExecutionContext, lake: LakeResource):
+    period = context.partition_key
+    folder = lake.settings.landing / period
+    stamp = landing_fingerprint(folder)  # before reading: a file changed meanwhile shows next time
+
+    def log(message: str) -> None:  # the run's log, and a terminal through `dxlake run`
+        context.log.info(message)
+        TERMINAL.info(f"dxlake: {message}")
+
+    rows, files = take_snapshot(lake.settings, period, progress_logger(log))
+    write_snapshot(lake.settings.tables, period, rows, files)
+    for row in files.filter(pl.col("status") == "rejected").iter_rows(named=True):
+        context.log.warning(f"rejected {row['source_file']}: {row['reason_en']}")
+    counts = dict(files.group_by("status").len().iter_rows())
+    return dg.MaterializeResult(
+        metadata={
+            "landing_folder": str(folder),
+            "landing_fingerprint": stamp,
+            "files": len(files),
+            "observations": len(rows),
+            **{f"status:{k}": v for k, v in sorted(counts.items())},
+            "provinces": ", ".join(provinces_touched(files)),
+        }
+    )
 
 
 @dg.multi_asset(
     partitions_def=period_province,
+    backfill_policy=dg.BackfillPolicy.single_run(),  # a period's provinces in one run
+    deps=[dg.AssetDep("landing_snapshot", partition_mapping=ALL_PROVINCES)],
     outs={
         "raw_reports": dg.AssetOut(
             description="Bronze: one row per observation read (a source row × an indicator), "
@@ -28,28 +74,20 @@ from .period import province_share, read_landing
     },
 )
 def raw_reports(context: dg.AssetExecutionContext, lake: LakeResource):
-    period, province = period_and_province(context)
-    folder = lake.settings.landing / period
-
-    def log(message: str) -> None:  # the run's log, and a terminal through `dxlake run`
-        context.log.info(message)
-        TERMINAL.info(f"dxlake: {message}")
-
-    progress = progress_logger(log)
-
-    raw, status = province_share(*read_landing(lake.settings, period, progress), province)
-    rejected = status.filter(status["status"] == "rejected")
-    for row in rejected.iter_rows(named=True):
-        context.log.warning(f"rejected {row['source_file']}: {row['reason_en']}")
+    period, provinces = run_provinces(context)
+    shares = snapshot_shares(lake.settings.tables, period, provinces)
+    raw = {p: share[0] for p, share in shares.items()}
+    status = {p: share[1] for p, share in shares.items()}
+    every_raw, every_status = pl.concat(raw.values()), pl.concat(status.values())
     yield dg.Output(
         raw,
         output_name="raw_reports",
         metadata={
-            "observations": len(raw),
-            "unresolved_units": int(raw["unit_code"].null_count()),
-            "landing_folder": str(folder),
+            "observations": len(every_raw),
+            "unresolved_units": int(every_raw["unit_code"].null_count()),
+            "provinces": ", ".join(provinces),
             "preview": preview(
-                raw,
+                every_raw,
                 [
                     "source_file",
                     "source_row",
@@ -66,9 +104,11 @@ def raw_reports(context: dg.AssetExecutionContext, lake: LakeResource):
         status,
         output_name="file_status",
         metadata={
-            "files": len(status),
-            "rejected": len(rejected),
-            "duplicates": int((status["status"] == "duplicate").sum()),
-            "preview": preview(status, ["source_file", "status", "reason_en", "observations"]),
+            "files": every_status["source_file"].n_unique(),
+            "rejected": int((every_status["status"] == "rejected").sum()),
+            "duplicates": int((every_status["status"] == "duplicate").sum()),
+            "preview": preview(
+                every_status, ["source_file", "status", "reason_en", "observations"]
+            ),
         },
     )

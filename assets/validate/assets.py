@@ -4,7 +4,7 @@ import dagster as dg
 import polars as pl
 
 from orchestration.metadata import preview
-from orchestration.partitions import period_and_province, period_province
+from orchestration.partitions import period_province, run_provinces
 from orchestration.resources import LakeResource
 from schemas.expectations import ObservationValidator
 
@@ -13,6 +13,7 @@ from .checks import validate
 
 @dg.multi_asset(
     partitions_def=period_province,
+    backfill_policy=dg.BackfillPolicy.single_run(),  # a period's provinces in one run
     outs={
         "validated_observations": dg.AssetOut(
             description="Silver: one accepted figure per (period, unit_code, indicator_id), with "
@@ -31,15 +32,29 @@ from .checks import validate
     },
 )
 def validated_observations(
-    context: dg.AssetExecutionContext, lake: LakeResource, raw_reports: pl.DataFrame
+    context: dg.AssetExecutionContext,
+    lake: LakeResource,
+    raw_reports: dict[str, pl.DataFrame],
 ):
-    period, province = period_and_province(context)
-    docs = lake.report_dir(period, "quality") / "gx" / province
+    period, provinces = run_provinces(context)
+    # One validation (one GX checkpoint) for all the run's provinces; each row's verdict
+    # goes back to the province whose share it came from.
+    raw = pl.concat(raw_reports.values())
+    province_of = pl.concat(
+        [r.select("obs_id", province=pl.lit(p)) for p, r in raw_reports.items()]
+    )
+    label = provinces[0] if len(provinces) == 1 else f"{provinces[0]}-{provinces[-1]}"
+    docs = lake.report_dir(period, "quality") / "gx" / label
     validator = ObservationValidator(lake.catalogue(), period, docs_dir=docs)
-    validated, quarantined, superseded = validate(raw_reports, lake.catalogue(), validator)
+    validated, quarantined, superseded = validate(raw, lake.catalogue(), validator)
+    outputs = {
+        "validated_observations": by_province(validated, province_of, provinces),
+        "quarantined_rows": by_province(quarantined, province_of, provinces),
+        "superseded_observations": by_province(superseded, province_of, provinces),
+    }
     by_rule = quarantined.group_by("rule_id").len().sort("rule_id")
     yield dg.Output(
-        validated,
+        outputs["validated_observations"],
         output_name="validated_observations",
         metadata={
             "accepted": len(validated),
@@ -50,7 +65,7 @@ def validated_observations(
         },
     )
     yield dg.Output(
-        quarantined,
+        outputs["quarantined_rows"],
         output_name="quarantined_rows",
         metadata={
             "quarantined": len(quarantined),
@@ -69,5 +84,16 @@ def validated_observations(
         },
     )
     yield dg.Output(
-        superseded, output_name="superseded_observations", metadata={"superseded": len(superseded)}
+        outputs["superseded_observations"],
+        output_name="superseded_observations",
+        metadata={"superseded": len(superseded)},
     )
+
+
+def by_province(
+    table: pl.DataFrame, province_of: pl.DataFrame, provinces: list[str]
+) -> dict[str, pl.DataFrame]:
+    """A table of the run split back into its provinces' partitions, by each row's obs_id."""
+    province_of = province_of.unique("obs_id")
+    tagged = table.join(province_of, on="obs_id", how="left", maintain_order="left")
+    return {p: tagged.filter(pl.col("province") == p).drop("province") for p in provinces}

@@ -88,18 +88,23 @@ def test_demo_with_official_boundaries(tmp_path, shared_data, monkeypatch):
         f"{len(dead)} vùng lõm / dead zones ({dead['population'].sum():.0f} người / people)"
     ) in out
 
-    # The runs are recorded in the instance under the default DAGSTER_HOME: an ingest run for
-    # Huế and one for "00" (the cell-site list names no unit: province unknown).
+    # Run again with nothing changed: nothing runs, the same summary is printed.
+    again = _dxlake("run", "--period", "2026-H1", env=env)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "không có gì thay đổi / nothing changed" in again.stdout
+    assert "chấp nhận / accepted:   338" in again.stdout
+
+    # The runs are recorded in the instance under the default DAGSTER_HOME: the snapshot, an
+    # ingest run for Huế and one for "00" (the cell-site list names no unit: province unknown).
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / ".dagster"))
     with dg.DagsterInstance.get() as inst:
-        runs = sorted(
-            (r.job_name, r.tags.get("dagster/partition/province")) for r in inst.get_runs()
-        )
+        runs = sorted((r.job_name, r.tags.get("dxlake/shares", "")[:7]) for r in inst.get_runs())
     assert runs == [
-        ("ingest_job", "00"),
-        ("ingest_job", "46"),
-        ("publish_job", None),
-        ("reference_job", None),
+        ("ingest_job", '{"00": '),
+        ("ingest_job", '{"46": '),
+        ("publish_job", ""),
+        ("reference_job", ""),
+        ("snapshot_job", ""),
     ]
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from assets.coverage import COVERAGE_ASSETS
 from assets.coverage.checks import computed_matches_reported
+from assets.ingest.assets import landing_snapshot
 from orchestration.demo_coverage import PERIOD, write_demo_coverage
 from orchestration.lake import table_path
 from orchestration.partitions import periods
@@ -68,9 +69,10 @@ def _materialize(home, hue_units, reported: dict[str, float], loaded: dict | Non
         }
         dg.materialize([admin_units_stub], instance=instance, resources=resources)
         return dg.materialize(
-            [admin_units_stub, validated_stub, *COVERAGE_ASSETS, computed_matches_reported, reader],
+            [admin_units_stub, validated_stub, landing_snapshot, *COVERAGE_ASSETS,
+             computed_matches_reported, reader],
             selection=[
-                "validated_observations", "cell_sites", "computed_coverage", "dead_zones",
+                "landing_snapshot", "validated_observations", "cell_sites", "computed_coverage", "dead_zones",
                 "coverage_comparison", "dead_zones_reader",
             ],
             partition_key=PERIOD,

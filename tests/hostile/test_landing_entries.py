@@ -470,9 +470,9 @@ def test_a_row_split_by_another_delimiter_is_read_and_quarantined(
 
 
 def test_a_file_finished_after_the_run_planned_keeps_its_one_status_row(tmp_path, monkeypatch):
-    """The run lists the folder to plan its provinces while a Hà Nội file is still open in an
-    editor (skipped), and the office finishes it right after: every step of the run uses the
-    reading it planned with, so the file's row (skipped) is in the lake, and the next run reads
+    """The run takes the landing snapshot while a Hà Nội file is still open in an editor
+    (skipped), and the office finishes it right after: every step of the run uses the
+    snapshot, so the file's row (skipped) is in the lake, and the next run reads
     it. (Re-read by the steps, it was read for Hà Nội, a province the run had not planned:
     its row, and its rows, were in no partition at all.)"""
     import dagster as dg
@@ -490,7 +490,9 @@ def test_a_file_finished_after_the_run_planned_keeps_its_one_status_row(tmp_path
     whole = other_province_csv()
     half.write_bytes(whole[: whole.rindex(b"\n", 0, -1) + 1])
     lock.write_text("someone,office-pc,01.06.2026 09:00;")
-    planned = runner.read_landing
+    import assets.ingest.assets as ingest_assets
+
+    planned = ingest_assets.take_snapshot
 
     def plan_then_finish(*args, **kwargs):
         reading = planned(*args, **kwargs)
@@ -499,7 +501,7 @@ def test_a_file_finished_after_the_run_planned_keeps_its_one_status_row(tmp_path
             lock.unlink()
         return reading
 
-    monkeypatch.setattr(runner, "read_landing", plan_then_finish)
+    monkeypatch.setattr(ingest_assets, "take_snapshot", plan_then_finish)
     settings = Settings(home=tmp_path)
     (tmp_path / ".dagster").mkdir()
 

@@ -160,12 +160,14 @@ def _amplifying_workbook(cells: int) -> bytes:
 
 
 def test_the_cell_sites_asset_reads_each_file_under_the_cost_bound(tmp_path, monkeypatch):
-    """cell_sites re-reads every landing file looking for site lists, in the step's own
+    """cell_sites re-read every landing file looking for site lists, in the step's own
     process: ingest's worker refused this 0.7 MB file over the memory limit, but cell_sites
-    then took 36 s and 9.8 GB for it (5,000 cells), 20 GB with twice as many."""
+    then took 36 s and 9.8 GB for it (5,000 cells), 20 GB with twice as many. It now reads
+    only the files the snapshot told for site lists, each under the bound."""
     import dagster as dg
 
     from assets.coverage.assets import cell_sites
+    from assets.ingest.snapshot import take_snapshot, write_snapshot
     from orchestration.resources import LakeResource
 
     landing = tmp_path / "landing" / PERIOD
@@ -177,10 +179,13 @@ def test_the_cell_sites_asset_reads_each_file_under_the_cost_bound(tmp_path, mon
         encoding="utf-8",
     )
     monkeypatch.setenv("DXLAKE_MAX_MEMORY_MB", "300")
+    lake = LakeResource(home=str(tmp_path))
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10  # MB
-    sites = cell_sites(
-        dg.build_asset_context(partition_key=PERIOD), lake=LakeResource(home=str(tmp_path))
-    )
+    rows, files = take_snapshot(lake.settings, PERIOD)
+    write_snapshot(lake.settings.tables, PERIOD, rows, files)
+    status = dict(files.select("source_file", "status").iter_rows())
+    assert status == {"amplify.xlsx": "rejected", "tram.csv": "cell_sites"}
+    sites = cell_sites(dg.build_asset_context(partition_key=PERIOD), lake=lake)
     grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10) - before
     assert sites["site_id"].to_list() == ["HUE001"]
     assert grown < 500, f"the asset's own process grew by {grown} MB"
@@ -189,23 +194,26 @@ def test_the_cell_sites_asset_reads_each_file_under_the_cost_bound(tmp_path, mon
 def test_a_file_replaced_with_its_size_and_time_kept_is_read_again(
     tmp_path, lowered_limits, catalogue, gazetteer
 ):
-    """The period's cached reading was keyed by names, sizes and modification times: a corrected
-    report of the same size copied with its time kept (cp -p, rsync -t, an archive's dates)
-    kept the old figures in every later run."""
-    from assets.ingest.period import ingest_period
+    """Whether the period's snapshot is current was told by names, sizes and modification times:
+    a corrected report of the same size copied with its time kept (cp -p, rsync -t, an
+    archive's dates) kept the old figures in every later run."""
+    from assets.ingest.landing import ingest_folder
+    from assets.ingest.snapshot import landing_fingerprint
 
-    landing, cache = tmp_path / "landing", tmp_path / "cache"
+    landing = tmp_path / "landing"
     landing.mkdir()
     path = landing / "bao_cao.csv"
     path.write_bytes(other_province_csv(skip=30))
-    raw, _ = ingest_period(landing, PERIOD, catalogue, gazetteer, cache)
+    raw, _ = ingest_folder(landing, PERIOD, catalogue, gazetteer)
+    stamp = landing_fingerprint(landing)
     st = path.stat()
     corrected = tmp_path / "corrected.csv"
     corrected.write_bytes(other_province_csv(skip=30).replace(b";20;", b";29;"))
     assert corrected.stat().st_size == st.st_size
     os.utime(corrected, ns=(st.st_atime_ns, st.st_mtime_ns))
     os.replace(corrected, path)  # as `cp -p` or an unzip leaves it: same size, same time
-    again, _ = ingest_period(landing, PERIOD, catalogue, gazetteer, cache)
+    assert landing_fingerprint(landing) != stamp  # a new snapshot is taken
+    again, _ = ingest_folder(landing, PERIOD, catalogue, gazetteer)
     assert again["file_sha256"].unique().to_list() != raw["file_sha256"].unique().to_list()
     assert 29 in again["denominator"].to_list() and 29 not in raw["denominator"].to_list()
 

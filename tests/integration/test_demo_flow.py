@@ -54,16 +54,27 @@ def _expected_values(spec, catalogue) -> dict[tuple[str, str], float]:
 def test_the_runs_succeed_and_are_recorded(demo):
     _, _, results, runs = demo
     assert [
-        (r.job_def.name, r.dagster_run.tags.get("dagster/partition/province"), r.success)
+        (
+            r.job_def.name,
+            r.dagster_run.tags.get("dagster/partition")
+            or r.dagster_run.tags.get("dagster/asset_partition_range_start"),
+            r.success,
+        )
         for r in results
     ] == [
         ("reference_job", None, True),
+        ("snapshot_job", "2026-H1", True),
+        ("ingest_job", "2026-H1|46", True),  # Huế is the only province the reports touch
         # The cell-site list names no unit: its file status is in "00", province unknown.
-        ("ingest_job", "00", True),
-        ("ingest_job", "46", True),  # Huế is the only province the reports touch
-        ("publish_job", None, True),
+        ("ingest_job", "2026-H1|00", True),
+        ("publish_job", "2026-H1", True),
     ]
-    assert {r.job_name for r in runs} == {"reference_job", "ingest_job", "publish_job"}
+    assert {r.job_name for r in runs} == {
+        "reference_job",
+        "snapshot_job",
+        "ingest_job",
+        "publish_job",
+    }
     checks = results[2].get_asset_check_evaluations()
     assert {c.check_name for c in checks} >= {
         "observations_accounted_for",

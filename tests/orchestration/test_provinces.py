@@ -1,5 +1,6 @@
-"""Period × province partitions: two provinces materialized in process and on a Dask cluster
-give the same tables; a resubmission reruns only its province; publishing waits for ingest."""
+"""Period × province partitions: a period's provinces ingested in ranged runs, in process and on
+a Dask cluster, give the same tables; a rerun with nothing changed runs nothing; a
+resubmission reruns only its province."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from orchestration.partitions import UNATTRIBUTED, period_province, provinces
 from orchestration.runner import materialize_period
 from orchestration.sensors import publish_requests
 from orchestration.settings import Settings
-from tests.orchestration.test_sensors_schedules import Ticks
 
 PERIOD = "2026-H1"
 TABLES = ("raw_reports", "validated_observations", "quarantined_rows", "indicator_values")
@@ -54,9 +54,17 @@ def _run(home: Path, monkeypatch, executor: str, address: str | None = None):
     (home / ".dagster").mkdir(parents=True, exist_ok=True)
     with dg.instance_for_test(temp_dir=str(home / ".dagster")) as instance:
         results = materialize_period(Settings.from_env(), PERIOD, instance, log_level="ERROR")
-        jobs = [(r.job_def.name, r.dagster_run.tags.get("dagster/partition")) for r in results]
+        jobs = [_label(r) for r in results]
         assert all(r.success for r in results), jobs
-        return jobs, publish_requests(instance, [PERIOD])
+        return jobs, publish_requests(Settings.from_env(), instance, [PERIOD])
+
+
+def _label(result) -> tuple[str, str | None]:
+    """(job, its partition, or its range of provinces "first..last")."""
+    tags = result.dagster_run.tags
+    start = tags.get("dagster/asset_partition_range_start")
+    end = tags.get("dagster/asset_partition_range_end")
+    return result.job_def.name, tags.get("dagster/partition") or (start and f"{start}..{end}")
 
 
 def test_partition_keys_are_period_by_province():
@@ -81,9 +89,9 @@ def test_each_province_is_its_own_partition(in_process):
     home, jobs, publish = in_process
     assert jobs == [
         ("reference_job", None),
-        ("ingest_job", f"{PERIOD}|00"),  # the PDF: rejected, kept, attributed to no province
-        ("ingest_job", f"{PERIOD}|46"),
-        ("ingest_job", f"{PERIOD}|48"),
+        ("snapshot_job", PERIOD),
+        ("ingest_job", f"{PERIOD}|46..{PERIOD}|48"),  # neighbours in partition order: one run
+        ("ingest_job", f"{PERIOD}|00..{PERIOD}|00"),  # the PDF: rejected, kept, no province
         ("publish_job", PERIOD),
     ]
     tables = _tables(home)
@@ -110,10 +118,11 @@ def test_each_province_is_its_own_partition(in_process):
     assert values["province=00"].is_empty()
     gaps = pl.read_parquet(home / "lake/coverage_gaps" / f"period={PERIOD}" / "part-0.parquet")
     assert set(gaps["province_code"]) == {"46", "48"}  # the period's table: all provinces
-    assert [r.partition_key for r in publish] == [PERIOD]  # every ingest run is done
+    assert publish == []  # published from what was ingested: nothing new to publish
 
 
 def test_dask_executor_gives_the_same_tables(in_process, tmp_path, monkeypatch):
+    import dask
     from dask.distributed import LocalCluster
 
     home, jobs, _ = in_process
@@ -121,7 +130,11 @@ def test_dask_executor_gives_the_same_tables(in_process, tmp_path, monkeypatch):
     _write_landing(dask_home)
     # Workers rebuild the job from their own environment: they must see the same DXLAKE_HOME.
     monkeypatch.setenv("DXLAKE_HOME", str(dask_home))
-    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+    # Workers that may start processes (the landing read's cost bound), as DXLAKE docs say.
+    with (
+        dask.config.set({"distributed.worker.daemon": False}),
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
+    ):
         dask_jobs, _ = _run(dask_home, monkeypatch, "dask", cluster.scheduler_address)
     assert dask_jobs == jobs
     ours, theirs = _tables(home), _tables(dask_home)
@@ -131,23 +144,36 @@ def test_dask_executor_gives_the_same_tables(in_process, tmp_path, monkeypatch):
             assert frame.equals(theirs[table][part]), (table, part)
 
 
-def test_a_resubmission_reruns_only_its_province(tmp_path):
-    landing = tmp_path / "landing" / PERIOD
+def test_a_rerun_runs_only_what_changed(tmp_path, monkeypatch):
+    """Nothing changed: no run. One commune resubmits: the snapshot, its province, the
+    publishing; the other provinces' tables are not written again."""
     _write_landing(tmp_path)
-    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
-        tick = Ticks(tmp_path, instance)
-        tick()
-        first = dict(Ticks.runs(tick()))
-        assert sorted(first) == [f"{PERIOD}|00", f"{PERIOD}|46", f"{PERIOD}|48"]
-        hue = landing / "hue.csv"
+    monkeypatch.setenv("DXLAKE_HOME", str(tmp_path))
+    settings = Settings.from_env()
+    (tmp_path / ".dagster").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / ".dagster")) as instance:
+
+        def run() -> list:
+            results = materialize_period(settings, PERIOD, instance, log_level="ERROR")
+            assert all(r.success for r in results)
+            return [_label(r) for r in results]
+
+        assert len(run()) == 5
+        da_nang = tmp_path / "lake/raw_reports" / f"period={PERIOD}" / "province=48.parquet"
+        written = da_nang.stat().st_mtime_ns
+        assert run() == []
+        hue = tmp_path / "landing" / PERIOD / "hue.csv"
         hue.write_text(f"{HEADER}\n19753;0;20;20\n", encoding="utf-8")
         later = time.time() + 5
         os.utime(hue, (later, later))
-        tick()
-        second = dict(Ticks.runs(tick()))
-    assert second[f"{PERIOD}|48"] == first[f"{PERIOD}|48"]  # same key: Dagster runs it once
-    assert second[f"{PERIOD}|00"] == first[f"{PERIOD}|00"]
-    assert second[f"{PERIOD}|46"] != first[f"{PERIOD}|46"]  # only Huế runs again
+        assert run() == [
+            ("snapshot_job", PERIOD),
+            ("ingest_job", f"{PERIOD}|46..{PERIOD}|46"),
+            ("publish_job", PERIOD),
+        ]
+        assert da_nang.stat().st_mtime_ns == written
+        raw = pl.read_parquet(da_nang.parent / "province=46.parquet")
+        assert raw["unit_code"].unique().to_list() == ["19753"]
 
 
 def test_an_fsspec_lake_root_holds_the_same_tables(in_process, tmp_path, monkeypatch):

@@ -28,7 +28,7 @@ def instance(tmp_path):
 
 
 class Ticks:
-    """Evaluate the sensor tick after tick, carrying the cursor as the daemon does."""
+    """Evaluate the landing sensor tick after tick, carrying the cursor as the daemon does."""
 
     def __init__(self, home, instance):
         self.home, self.instance, self.cursor = home, instance, None
@@ -49,38 +49,38 @@ class Ticks:
 
     @staticmethod
     def runs(result) -> list[tuple[str | None, str]]:
-        """(partition key "period|province", run key) of the ingest runs requested."""
-        return [(r.partition_key, r.run_key) for r in result.run_requests if r.job_name is None]
+        """(period, run key) of the snapshot runs requested."""
+        return [
+            (r.partition_key, r.run_key)
+            for r in result.run_requests
+            if r.job_name == "snapshot_job"
+        ]
 
 
-def test_sensor_requests_once_per_content(tmp_path, instance):
+def test_sensor_requests_a_snapshot_once_the_folder_holds_still(tmp_path, instance):
     landing = tmp_path / "landing" / "2026-H1"
     landing.mkdir(parents=True)
     (landing / "a.csv").write_text("Mã xã;Số thôn, bản còn vùng lõm sóng\n19753;1\n")
     (tmp_path / "landing" / "not-a-period").mkdir()
+    (tmp_path / "landing" / "2026-H2").mkdir()  # empty: nothing to snapshot
     tick = Ticks(tmp_path, instance)
 
     first = tick()  # a new file may still be being copied: wait one tick
     assert Ticks.runs(first) == [] and not first.dynamic_partitions_requests
     second = tick()
     runs = Ticks.runs(second)
-    assert [p for p, _ in runs] == ["2026-H1|46"]  # 19753 is Phường Phú Xuân, Huế
+    assert [p for p, _ in runs] == ["2026-H1"]
     assert second.dynamic_partitions_requests[0].partition_keys == ["2026-H1"]
     assert any(r.job_name == "reference_job" for r in second.run_requests)  # no admin_units yet
     assert instance.has_dynamic_partition("period", "2026-H1")
     key = runs[0][1]
-
-    assert Ticks.runs(tick()) == [("2026-H1|46", key)]  # same content: same run key, no new run
-
-    (landing / "a_copy.csv").write_bytes((landing / "a.csv").read_bytes())  # same file again
-    tick()
-    assert Ticks.runs(tick()) == [("2026-H1|46", key)]
+    assert Ticks.runs(tick()) == [("2026-H1", key)]  # same stamps: same run key, no new run
 
     (landing / "a.csv").write_text("Mã xã;Số thôn, bản còn vùng lõm sóng\n19753;2\n")
     os.utime(landing / "a.csv", (time.time() + 5, time.time() + 5))
     assert Ticks.runs(tick()) == []  # a changed file holds its period back one tick...
     changed = Ticks.runs(tick())
-    assert changed[0][0] == "2026-H1|46" and changed[0][1] != key  # ...then triggers a new run
+    assert changed[0][0] == "2026-H1" and changed[0][1] != key  # ...then triggers a new run
 
 
 def test_sensor_leaves_a_growing_file_for_the_next_tick(tmp_path, instance):
@@ -93,7 +93,7 @@ def test_sensor_leaves_a_growing_file_for_the_next_tick(tmp_path, instance):
         with big.open("a") as f:
             f.write(f"{('19753', '19774', '19777')[i]};{1000 + i}\n")
         assert Ticks.runs(tick()) == []
-    assert [p for p, _ in Ticks.runs(tick())] == ["2026-H2|46"]
+    assert [p for p, _ in Ticks.runs(tick())] == ["2026-H2"]
 
 
 @pytest.mark.parametrize(
@@ -116,9 +116,8 @@ def test_schedules_compile_the_day_after_each_deadline(instance, when, period):
     (landing / "hue.csv").write_text("Mã xã;Số thôn, bản còn vùng lõm sóng\n19753;1\n")
     (landing / "da_nang.csv").write_text("Mã xã;Số thôn, bản còn vùng lõm sóng\n20194;0\n")
     ran = schedule.evaluate_tick(context)
-    assert [r.partition_key for r in ran.run_requests] == [f"{period}|46", f"{period}|48"]
-    assert {r.job_name for r in ran.run_requests} == {None}  # the schedule's job: ingest_job
-    assert schedule.job_name == "ingest_job"
+    assert [r.partition_key for r in ran.run_requests] == [period]  # a fresh snapshot
+    assert schedule.job_name == "snapshot_job"  # the sensors ingest and publish what changed
 
 
 def test_deadlines_are_settings(monkeypatch, tmp_path):

@@ -1,15 +1,18 @@
-"""A period's landing folder read once, its rows attributed to provinces, cached by fingerprint.
+"""The period's landing snapshot: every landing file read once, its rows attributed to provinces.
 
 Why: ingest and validation run per (period, province) so that a province that resubmits reruns
 only its own partition, but a file is not addressed to a province: only its rows say which
-provinces it covers (a department's file may cover several). So the folder is read once per
-change, every row gets a `province_code`, and each province partition and the landing sensor
-take their share of the cached result instead of reading the folder again.
+provinces it covers (a department's file may cover several). So the folder is read once, as the
+`landing_snapshot` asset, every row gets a `province_code`, and each province partition takes
+its share of the snapshot: every step of a run reads the same reading, and a file that lands
+mid-run is the next run's.
 
 A row's province is its resolved unit's; else the province it names (a column or the title
 block); else the province most of its file's rows belong to; else UNATTRIBUTED ("00"). A file
 with no rows (rejected, or a duplicate) belongs to the provinces of the file it duplicates, or
 to UNATTRIBUTED. Nothing read is left without a partition.
+
+Stored as lake/landing_snapshot/period=<p>/rows.parquet and files.parquet.
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ import polars as pl
 import schemas
 from geo.gazetteer import Gazetteer
 from geo.units import official_units
-from orchestration.lake import period_locked, write_table
-from schemas.catalogue import Catalogue, load_catalogue
+from orchestration.lake import Location, exists, join, read_table, write_table
+from schemas.catalogue import load_catalogue
 from schemas.contracts import conform
 
 from .landing import Progress, ingest_folder, list_entries
@@ -42,13 +45,20 @@ _READING_SOURCES = (
 )
 
 
-def landing_fingerprint(folder: Path) -> str:
-    """Changes when a file is added, removed, renamed, rewritten or replaced, when the
-    reading code or vocabulary changes, or when a DXLAKE_ setting changes (limits, targets);
-    cheap (stat only), so the sensor can call it every tick."""
+def reading_version() -> str:
+    """The landing_snapshot's code_version: a digest of what decides how bytes are read."""
     digest = hashlib.sha256()
     for source in _READING_SOURCES:
         digest.update(source.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def landing_fingerprint(folder: Path) -> str:
+    """Changes when a file is added, removed, renamed, rewritten or replaced, when the
+    reading code or vocabulary changes, or when a DXLAKE_ setting changes (limits, targets);
+    cheap (stat only), so the sensor and the runner can call it to tell whether the snapshot
+    is current."""
+    digest = hashlib.sha256(reading_version().encode())
     for name in sorted(k for k in os.environ if k.startswith("DXLAKE_")):
         digest.update(f"{name}={os.environ[name]}\n".encode())
     # Every entry, as ingest_folder lists it: each has a status row, and an editor's lock file
@@ -114,61 +124,56 @@ def attribute_provinces(
     return raw, file_status
 
 
-def ingest_period(
-    folder: Path,
-    period: str,
-    catalogue: Catalogue,
-    gazetteer,
-    cache_dir: Path,
-    *,
-    progress: Progress | None = None,
-    pinned: Callable[[], bool] = lambda: False,
-    pin: bool = False,
+def take_snapshot(
+    settings, period: str, progress: Progress | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The whole period, attributed; read from cache_dir when the folder has not changed.
-    `gazetteer`: a Gazetteer or the function that builds it, as ingest_folder takes it.
-
-    `pin`: this reading is the one a run planned its provinces with; while `pinned()` (the run
-    holds the period's lock) every step reads it, not the folder again: a file finished or
-    changed after the plan is the next run's, never read by some of this run's steps for a
-    province the run does not write (its status row would be in no partition)."""
-    marker = cache_dir / "pinned"
-    kept = marker.read_text().strip() if marker.exists() and pinned() else None
-    if pin or not kept or not (cache_dir / f"{kept}.status.parquet").exists():
-        key = landing_fingerprint(folder)
-    else:
-        key = kept
-    raw_path, status_path = cache_dir / f"{key}.raw.parquet", cache_dir / f"{key}.status.parquet"
-    if raw_path.exists() and status_path.exists():
-        raw, status = pl.read_parquet(raw_path), pl.read_parquet(status_path)
-    else:
-        raw, status = ingest_folder(folder, period, catalogue, gazetteer, progress=progress)
-        gazetteer = gazetteer() if callable(gazetteer) else gazetteer  # built by now: cached
-        raw, status = attribute_provinces(raw, status, gazetteer.resolve_province)
-        for stale in cache_dir.glob("*.parquet") if cache_dir.exists() else []:
-            if not (kept and stale.name.startswith(kept)):  # the running run's stays
-                stale.unlink(missing_ok=True)  # one cached reading per period is enough
-        write_table(raw_path, raw)
-        write_table(status_path, status)
-    if pin:
-        marker.write_text(key)
-    return raw, status
-
-
-def read_landing(settings, period: str, progress: Progress | None = None, pin: bool = False):
-    """ingest_period for a configured lake (orchestration.settings.Settings): what the
-    raw_reports asset, the runner and the landing sensor share. `pin`: the runner's reading,
-    the one its steps read while it holds the period's lock (see ingest_period)."""
-    return ingest_period(
+    """(rows, files) of a period's landing folder for a configured lake
+    (orchestration.settings.Settings): raw_reports with `province_code`, file_status with
+    `provinces`, both whole (all provinces)."""
+    raw, status = ingest_folder(
         settings.landing / period,
         period,
         load_catalogue(settings.targets),
         Gazetteer.default,  # built while the files are read
-        settings.lake / "_staging" / "landing" / f"period={period}",
         progress=progress,
-        pinned=lambda: period_locked(settings.lake, period),
-        pin=pin,
     )
+    return attribute_provinces(raw, status, Gazetteer.default().resolve_province)
+
+
+def _snapshot_path(tables: Location, period: str, part: str) -> Location:
+    return join(tables, "landing_snapshot", f"period={period}", f"{part}.parquet")
+
+
+def write_snapshot(tables: Location, period: str, rows: pl.DataFrame, files: pl.DataFrame):
+    write_table(_snapshot_path(tables, period, "rows"), rows)
+    write_table(_snapshot_path(tables, period, "files"), files)
+
+
+def snapshot_files(tables: Location, period: str) -> pl.DataFrame:
+    """The snapshot's file_status (every landing entry, with its `provinces`)."""
+    path = _snapshot_path(tables, period, "files")
+    if not exists(path):
+        raise FileNotFoundError(
+            f"landing_snapshot {period}: no snapshot at {path}; materialize landing_snapshot "
+            f"first (chưa có ảnh chụp thư mục nhận của kỳ {period})"
+        )
+    return read_table(path)
+
+
+def snapshot_exists(tables: Location, period: str) -> bool:
+    return exists(_snapshot_path(tables, period, "files"))
+
+
+def snapshot_rows(tables: Location, period: str) -> pl.DataFrame:
+    return read_table(_snapshot_path(tables, period, "rows"))
+
+
+def snapshot_shares(
+    tables: Location, period: str, provinces: list[str]
+) -> dict[str, tuple[pl.DataFrame, pl.DataFrame]]:
+    """Each province's raw_reports and file_status from the snapshot, in their contracts."""
+    files, rows = snapshot_files(tables, period), snapshot_rows(tables, period)
+    return {p: province_share(rows, files, p) for p in provinces}
 
 
 def province_share(
@@ -179,6 +184,26 @@ def province_share(
         conform(raw.filter(pl.col("province_code") == province), "raw_reports"),
         conform(file_status.filter(pl.col("provinces").list.contains(province)), "file_status"),
     )
+
+
+def frame_digest(frame: pl.DataFrame) -> str:
+    """A digest of a frame's content, independent of row order; `ingested_at` (the time of
+    reading, not what was read) left out."""
+    frame = frame.drop("ingested_at", strict=False)
+    if frame.is_empty():
+        return hashlib.sha256(",".join(frame.columns).encode()).hexdigest()[:16]
+    rows = frame.hash_rows().sort().to_numpy().tobytes()
+    return hashlib.sha256(",".join(frame.columns).encode() + rows).hexdigest()[:16]
+
+
+def share_digests(rows: pl.DataFrame, files: pl.DataFrame, provinces: list[str]) -> dict[str, str]:
+    """province → a digest of its share: changes exactly when the province's rows or the status
+    of a file touching it changes (a resubmission elsewhere leaves it alone)."""
+    out = {}
+    for p in provinces:
+        raw, status = province_share(rows, files, p)
+        out[p] = frame_digest(raw)[:8] + frame_digest(status)[:8]
+    return out
 
 
 def provinces_touched(file_status: pl.DataFrame) -> list[str]:

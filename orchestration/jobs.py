@@ -1,0 +1,43 @@
+"""The jobs: a run's kind (orchestration.plan says which runs a period needs)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets.coverage import COVERAGE_SELECTION
+from orchestration.partitions import period_province, periods
+
+REFERENCE = dg.AssetSelection.assets("admin_units", "boundary_problems")
+SNAPSHOT = dg.AssetSelection.assets("landing_snapshot")
+PUBLISH = (
+    dg.AssetSelection.assets("coverage_gaps", "coverage_maps", "quality_report")
+    | COVERAGE_SELECTION  # period-level: cell sites → computed coverage, with the publishing
+)
+
+reference_job = dg.define_asset_job(
+    "reference_job",
+    selection=REFERENCE,
+    description="Build admin_units (codes, names, geometry, remoteness) from the configured sources.",
+)
+snapshot_job = dg.define_asset_job(
+    "snapshot_job",
+    selection=SNAPSHOT,
+    partitions_def=periods,
+    description="Read a period's landing folder once: every file's status and rows, each row "
+    "with its province (landing_snapshot).",
+)
+ingest_job = dg.define_asset_job(
+    "ingest_job",
+    selection=dg.AssetSelection.all() - REFERENCE - SNAPSHOT - PUBLISH,
+    partitions_def=period_province,
+    description="Ingest and validate provinces' shares of a period's snapshot: raw_reports → "
+    "validated_observations, quarantined_rows → indicator_values, with their checks. One "
+    "province from the UI; `dxlake run` and the sensors run a period's provinces in one run.",
+)
+publish_job = dg.define_asset_job(
+    "publish_job",
+    selection=PUBLISH,
+    partitions_def=periods,
+    description="Publish a period from all its provinces: the gap table, the planners' maps and "
+    "the auditors' quality report.",
+)

@@ -1,0 +1,186 @@
+"""What a period needs run: the runs `dxlake run` and the sensors launch, and only those.
+
+A period is four kinds of run: admin_units (reference_job), the landing snapshot
+(snapshot_job), the provinces whose share changed (ingest_job, one ranged run for each block of
+neighbouring provinces: a national period is one run), and publishing (publish_job). Each run
+carries in its tags the fingerprint of what it was run on; a run is planned when the newest
+successful run of its kind was run on something else. So nothing changed → no run at all; one
+commune resubmits → the snapshot, its province and the publishing.
+
+Fingerprints (stat and content digests, never a re-read of the landing files):
+- the pipeline: the code that makes the tables and the operator's inputs (targets, remote
+  classes, boundaries, population grids, DXLAKE_ settings);
+- the landing folder: names, sizes, times, inodes (assets.ingest.snapshot.landing_fingerprint);
+- a province's share of the snapshot: its rows and the status of the files touching it, with
+  the pipeline and the previous period's share (indicator_values compare with it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from assets.indicators.gaps import previous_period
+from assets.ingest.snapshot import (
+    landing_fingerprint,
+    provinces_touched,
+    share_digests,
+    snapshot_exists,
+    snapshot_files,
+    snapshot_rows,
+)
+from orchestration.lake import exists, period_parts, table_path
+from orchestration.partitions import provinces as province_partitions
+from orchestration.partitions import range_tags
+from orchestration.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+PERIOD_TAG, INPUTS_TAG, SHARES_TAG = "dxlake/period", "dxlake/inputs", "dxlake/shares"
+_CODE = ("assets", "geo", "schemas", "orchestration")
+
+
+@dataclass
+class Run:
+    """One run to launch: a job, its partition (a key, or None with range tags) and its tags."""
+
+    job: str
+    partition: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+
+
+def _stamp(path: Path | None) -> str:
+    if path is None or not path.exists():
+        return ""
+    st = path.stat()
+    return f"{path}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+
+
+def pipeline_fingerprint(settings: Settings) -> str:
+    """The code and the operator's inputs every table depends on."""
+    digest = hashlib.sha256()
+    for package in _CODE:
+        for source in sorted((ROOT / package).rglob("*.py")) + sorted(
+            (ROOT / package).rglob("*.yaml")
+        ):
+            digest.update(source.read_bytes())
+    grids = sorted((settings.home / "grids").glob("*.tif")) if settings.home.exists() else []
+    population = os.environ.get("DXLAKE_POPULATION_GRID", "").strip()
+    for path in [settings.targets, settings.remote_classes, settings.boundaries, *grids]:
+        digest.update(_stamp(path).encode())
+    digest.update(_stamp(Path(population) if population else None).encode())
+    for name in sorted(k for k in os.environ if k.startswith("DXLAKE_")):
+        digest.update(f"{name}={os.environ[name]}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def _last_tags(instance: dg.DagsterInstance, job: str, period: str | None) -> list[dict]:
+    """Tags of the job's successful runs (for the period), newest first."""
+    tags = {PERIOD_TAG: period} if period else {}
+    runs = instance.get_runs(
+        filters=dg.RunsFilter(job_name=job, tags=tags, statuses=[dg.DagsterRunStatus.SUCCESS]),
+        limit=200,
+    )
+    return [dict(r.tags) for r in runs]
+
+
+def ingested_shares(instance: dg.DagsterInstance, period: str) -> dict[str, str]:
+    """province → the share digest of its newest successful ingest run."""
+    out: dict[str, str] = {}
+    for tags in _last_tags(instance, "ingest_job", period):
+        for province, digest in json.loads(tags.get(SHARES_TAG, "{}")).items():
+            out.setdefault(province, digest)
+    return out
+
+
+def _current(instance: dg.DagsterInstance, job: str, period: str | None, inputs: str) -> bool:
+    newest = _last_tags(instance, job, period)[:1]
+    return bool(newest) and newest[0].get(INPUTS_TAG) == inputs
+
+
+def blocks(provinces: list[str]) -> list[list[str]]:
+    """Provinces in runs of neighbours in partition order: each block is one ranged run."""
+    order = province_partitions.get_partition_keys()
+    out: list[list[str]] = []
+    for p in sorted(provinces, key=order.index):
+        if out and order.index(out[-1][-1]) + 1 == order.index(p):
+            out[-1].append(p)
+        else:
+            out.append([p])
+    return out
+
+
+def plan_reference(settings: Settings, instance: dg.DagsterInstance, pipeline: str) -> list[Run]:
+    if exists(table_path(settings.tables, "admin_units")) and _current(
+        instance, "reference_job", None, pipeline
+    ):
+        return []
+    return [Run("reference_job", tags={INPUTS_TAG: pipeline})]
+
+
+def plan_snapshot(settings: Settings, instance: dg.DagsterInstance, period: str) -> list[Run]:
+    stamp = landing_fingerprint(settings.landing / period)
+    if snapshot_exists(settings.tables, period) and _current(
+        instance, "snapshot_job", period, stamp
+    ):
+        return []
+    return [Run("snapshot_job", period, {PERIOD_TAG: period, INPUTS_TAG: stamp})]
+
+
+def plan_ingest(
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    period: str,
+    pipeline: str,
+    provinces: list[str] | None = None,
+) -> list[Run]:
+    """Ranged ingest runs for the provinces whose share changed (or `provinces`, forced).
+
+    Candidates: those the snapshot's files touch, those in scope (DXLAKE_PROVINCES: a province
+    that sent nothing shows as not reported), and those the lake holds for the period (a file
+    that left a province leaves no row behind there)."""
+    files = snapshot_files(settings.tables, period)
+    written = [
+        str(part).rsplit("province=", 1)[-1].removesuffix(".parquet")
+        for part in period_parts(settings.tables, "file_status", period)
+    ]
+    candidates = sorted({*provinces_touched(files), *settings.provinces, *written})
+    shares = share_digests(snapshot_rows(settings.tables, period), files, candidates)
+    before = ingested_shares(instance, previous_period(period))
+    wanted = {p: _digest(pipeline, shares[p], before.get(p, "")) for p in candidates}
+    done = ingested_shares(instance, period)
+    changed = (
+        provinces if provinces is not None else [p for p in candidates if done.get(p) != wanted[p]]
+    )
+    return [
+        Run(
+            "ingest_job",
+            None,
+            {
+                **range_tags(period, block[0], block[-1]),
+                PERIOD_TAG: period,
+                SHARES_TAG: json.dumps({p: wanted.get(p, "") for p in block}, sort_keys=True),
+            },
+        )
+        for block in blocks(changed)
+    ]
+
+
+def plan_publish(
+    settings: Settings, instance: dg.DagsterInstance, period: str, pipeline: str, forced: bool
+) -> list[Run]:
+    """Publish when any province was (re)ingested, or what was published differs."""
+    shares = json.dumps(ingested_shares(instance, period), sort_keys=True)
+    stamp = landing_fingerprint(settings.landing / period)  # the cell-site lists are in it
+    inputs = _digest(pipeline, shares, stamp)
+    if not forced and _current(instance, "publish_job", period, inputs):
+        return []
+    return [Run("publish_job", period, {PERIOD_TAG: period, INPUTS_TAG: inputs})]
