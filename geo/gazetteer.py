@@ -1,8 +1,12 @@
 """The gazetteer: resolve a unit as a report writes it (a code, a name, an old name) to a current code.
 
-Sources: the current register of `geo.units` (34 provinces, 3,321 units since 1 July 2025) and the
-old → new crosswalk that ships with `vietnamadminunits` (`converter_2025.json`), which says for
-each of the ~10,000 units from before 1 July 2025 the current unit(s) it went into.
+Sources: the current register of `geo.units` (34 provinces, 3,321 units since 1 July 2025) and an
+old → new crosswalk, which says for each of the ~10,000 units from before 1 July 2025 the
+current unit(s) it went into: by default the one that ships with `vietnamadminunits`
+(`converter_2025.json`, with the old districts); with DXLAKE_CROSSWALK, the dvhcvn/20250701 one
+(`read_crosswalk`; its files carry no licence, so the product never ships them), which then
+decides old → new, splits included, and adds its spellings ("Xã Ealy"/"Xã Ea Ly") and the old
+units the package lacks. The old districts always come from the package's old register.
 
 Order of resolution, never a silent guess:
 

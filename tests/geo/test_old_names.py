@@ -15,13 +15,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from geo.gazetteer import Gazetteer, Match
-from geo.units import legacy_units
+from geo.gazetteer import Gazetteer, Match, read_crosswalk
+from geo.units import legacy_units, official_units
 
 SHARED = Path(os.environ.get("DXLAKE_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared"))
 DATA = SHARED / "data" if (SHARED / "data").is_dir() else SHARED
@@ -174,8 +175,19 @@ def test_every_old_unit_with_the_package_crosswalk() -> None:
 
 
 @pytest.fixture(scope="module")
-def gz() -> Gazetteer:
-    return Gazetteer.default()
+def package() -> Gazetteer:
+    return Gazetteer.from_crosswalk(None)
+
+
+@pytest.fixture(scope="module")
+def dvhcvn() -> Gazetteer:
+    return Gazetteer.from_crosswalk(DATA)
+
+
+@pytest.fixture(scope="module", params=["package", "dvhcvn"])
+def gz(request: pytest.FixtureRequest) -> Gazetteer:
+    """Each shape holds whichever crosswalk the gazetteer follows."""
+    return request.getfixturevalue(request.param)
 
 
 @pytest.mark.parametrize(
@@ -254,10 +266,19 @@ def test_a_split_unit_is_ambiguous_with_all_its_parts(gz: Gazetteer) -> None:
         .filter(old_unit_name="Xã Văn Khê", old_district_name="Huyện Mê Linh")["old_unit_code"]
         .to_list()
     )
-    assert codes(match) == set(gz.old_unit_targets(old_code)) == {"08980", "08995", "09022"}
-    # the package splits Phường 4 of Mỹ Tho between two wards: both listed, neither chosen
-    mytho = gz.resolve(name="Phường 4", province="TP Mỹ Tho, Đồng Tháp")
+    assert codes(match) == set(gz.old_unit_targets(old_code)) >= {"08980", "08995", "09022"}
+
+
+def test_the_crosswalks_split_differently(package: Gazetteer, dvhcvn: Gazetteer) -> None:
+    # dvhcvn sends part of Xã Văn Khê into Xã Ô Diên as well
+    van_khe = {"name": "Xã Văn Khê, huyện Mê Linh", "province": "Hà Nội"}
+    assert codes(package.resolve(**van_khe)) == {"08980", "08995", "09022"}
+    assert codes(dvhcvn.resolve(**van_khe)) == {"08980", "08995", "09022", "09817"}
+    # the package splits Phường 4 of Mỹ Tho between two wards, dvhcvn sends it whole
+    mytho = package.resolve(name="Phường 4", province="TP Mỹ Tho, Đồng Tháp")
     assert mytho.match_kind == "ambiguous" and codes(mytho) == {"28249", "29869"}
+    whole = dvhcvn.resolve(name="Phường 4", province="TP Mỹ Tho, Đồng Tháp")
+    assert (whole.unit_code, whole.match_kind) == ("28249", "old_name")
 
 
 @pytest.mark.parametrize(
@@ -275,10 +296,13 @@ def test_spelling_variants_between_the_crosswalks(gz: Gazetteer, name, province,
     assert gz.resolve(name=name, province=province).unit_code == code
 
 
-def test_other_diacritics_need_the_district(gz: Gazetteer) -> None:
+def test_other_diacritics_need_the_district(package: Gazetteer, dvhcvn: Gazetteer) -> None:
     # without the district, other diacritics are another name: not guessed, only offered
-    alone = gz.resolve(name="Thị trấn Phó Bảng", province="Tuyên Quang")
+    alone = package.resolve(name="Thị trấn Phó Bảng", province="Tuyên Quang")
     assert alone.match_kind == "unknown" and alone.candidates[0][0] == "00745"
+    # unless the crosswalk spells it so: dvhcvn writes "Phó Bảng", the package "Phố Bảng"
+    for name in ("Thị trấn Phó Bảng", "Thị trấn Phố Bảng"):
+        assert dvhcvn.resolve(name=name, province="Tuyên Quang").unit_code == "00745"
 
 
 def test_an_abbreviated_type_keeps_diacritic_checking(gz: Gazetteer) -> None:
@@ -310,9 +334,86 @@ def test_a_district_that_does_not_fit_is_not_ignored(gz: Gazetteer) -> None:
     assert gz.resolve(name="Phường Bàn Cờ, Quận 3", province="HCM").unit_code == "27154"
 
 
-def test_unknown_names_offer_the_district_s_near_misses(gz: Gazetteer) -> None:
-    # the package spells it otherwise; the old units of the district spelt closest are offered
-    match = gz.resolve(name="Xã Sủng Tráng, Huyện Yên Minh", province="Tuyên Quang")
-    assert match.match_kind == "unknown" and match.candidates[0][0] == "00829"
-    hua_bum = gz.resolve(name="X. Hua Bun, huyện Nậm Nhùn", province="Lai Châu")
-    assert hua_bum.match_kind == "unknown" and hua_bum.candidates[0][0] == "03460"
+def test_unknown_names_offer_the_district_s_near_misses(
+    package: Gazetteer, dvhcvn: Gazetteer
+) -> None:
+    # the package spells them otherwise; the old units of the district spelt closest are offered
+    cases = [
+        ("Xã Sủng Tráng, Huyện Yên Minh", "Tuyên Quang", "00829"),
+        ("X. Hua Bun, huyện Nậm Nhùn", "Lai Châu", "03460"),
+    ]
+    for name, province, code in cases:
+        match = package.resolve(name=name, province=province)
+        assert match.match_kind == "unknown" and match.candidates[0][0] == code
+        # dvhcvn spells them so
+        assert dvhcvn.resolve(name=name, province=province).unit_code == code
+
+
+# --- the setting --------------------------------------------------------------------------------
+
+
+def test_the_setting_chooses_the_crosswalk(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DXLAKE_CROSSWALK", str(DATA))
+    assert Gazetteer.default() is Gazetteer.from_crosswalk(DATA)
+    monkeypatch.setenv("DXLAKE_CROSSWALK", "")
+    assert Gazetteer.default() is Gazetteer.from_crosswalk(None)
+
+
+def test_either_file_or_a_folder_of_both(tmp_path: Path) -> None:
+    """splits.json and merges.json are one crosswalk, each way round: either alone, or a
+    folder holding both (dvhcvn's mapping/ folder, or ../shared/data), reads the same."""
+    units = official_units()
+    folder = tmp_path / "mapping"
+    folder.mkdir()
+    shutil.copy(SPLITS_JSON, folder / "splits.json")
+    shutil.copy(MERGES_JSON, folder / "merges.json")
+    (folder / "README.json").write_text("not a crosswalk")  # neither name: not read
+    splits, merges, both = (read_crosswalk(p, units) for p in (SPLITS_JSON, MERGES_JSON, folder))
+    assert read_crosswalk(DATA, units) == both
+    assert len(splits) == len(merges) == len(both) == 10047
+    for old, crossing in both.items():
+        assert crossing.targets == splits[old].targets == merges[old].targets
+        assert crossing.old_province_code == splits[old].old_province_code
+    assert merges["23644"].old_province_code is None  # merges.json does not say
+    assert both["22237"].names == ("Xã Ealy",)  # both files spell it so; the package "Ea Ly"
+    assert both["07732"].targets == ("07210",)  # Xã Nham Sơn, which the package lacks
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        ("{not json", "JSONDecodeError"),
+        ('{"data": []}', "no provinces"),
+        ('{"type": "FeatureCollection", "features": []}', "KeyError: 'data'"),
+        (
+            '{"data": [{"level1_id": "01", "level2s": [{"level2_id": "00004"}]}]}',
+            "KeyError: 'merges'",
+        ),
+        (
+            '{"data": [{"level1_id": "91", "name": "An Giang", "splits": [{"new_id": "91"}],'
+            ' "level3s": [{"level3_id": "30622", "name": "Xã Tân Phú",'
+            ' "splits": [{"new_id": "99999", "name": "Xã Không Có"}]}]}]}',
+            "Xã Không Có is no current unit",
+        ),
+        (
+            '{"data": [{"level1_id": "91", "name": "An Giang", "splits": [{"new_id": "91"}],'
+            ' "level3s": [{"level3_id": "30622", "name": "Tân Phú",'
+            ' "splits": [{"new_id": "30604", "name": "Xã Vĩnh An"}]}]}]}',
+            "no unit type",
+        ),
+    ],
+)
+def test_a_bad_crosswalk_is_an_error_naming_the_file(tmp_path: Path, content, why) -> None:
+    bad = tmp_path / "splits.json"
+    bad.write_text(content, encoding="utf-8")
+    for path in (bad, tmp_path):
+        with pytest.raises(ValueError, match="DXLAKE_CROSSWALK") as raised:
+            Gazetteer.from_crosswalk(path)  # when it is built, not when a name is resolved
+        assert str(bad) in str(raised.value) and why in str(raised.value)
+
+
+def test_a_crosswalk_that_is_not_there_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=f"{tmp_path / 'nothing.json'} does not exist"):
+        Gazetteer.from_crosswalk(tmp_path / "nothing.json")
+    with pytest.raises(ValueError, match=f"{tmp_path} holds no splits or merges JSON"):
+        Gazetteer.from_crosswalk(tmp_path)
