@@ -1,8 +1,12 @@
 """The gazetteer: resolve a unit as a report writes it (a code, a name, an old name) to a current code.
 
-Sources: the current register of `geo.units` (34 provinces, 3,321 units since 1 July 2025) and the
-old → new crosswalk that ships with `vietnamadminunits` (`converter_2025.json`), which says for
-each of the ~10,000 units from before 1 July 2025 the current unit(s) it went into.
+Sources: the current register of `geo.units` (34 provinces, 3,321 units since 1 July 2025) and an
+old → new crosswalk, which says for each of the ~10,000 units from before 1 July 2025 the
+current unit(s) it went into: by default the one that ships with `vietnamadminunits`
+(`converter_2025.json`, with the old districts); with DXLAKE_CROSSWALK, the dvhcvn/20250701 one
+(`read_crosswalk`; its files carry no licence, so the product never ships them), which then
+decides old → new, splits included, and adds its spellings ("Xã Ealy"/"Xã Ea Ly") and the old
+units the package lacks. The old districts always come from the package's old register.
 
 Order of resolution, never a silent guess:
 
@@ -39,6 +43,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import os
 import re
 import unicodedata
 from collections import Counter
@@ -276,6 +281,99 @@ def normalize_code(value: Any) -> str | None:
     return text.split(".")[0].zfill(5)
 
 
+# --- the dvhcvn crosswalk (DXLAKE_CROSSWALK) ------------------------------------------------
+
+CROSSWALK_SETTING = "DXLAKE_CROSSWALK"
+
+
+def crosswalk_setting() -> Path | None:
+    """The crosswalk an operator pointed DXLAKE_CROSSWALK at, or None."""
+    value = os.environ.get(CROSSWALK_SETTING, "").strip()
+    return Path(value).expanduser().resolve() if value else None
+
+
+class Crossing(NamedTuple):
+    """One old unit as the dvhcvn crosswalk gives it."""
+
+    names: tuple[str, ...]  # as each file spells it ("Xã Ealy", "Xã Ea Ly")
+    old_province_code: str | None  # splits.json says; merges.json does not
+    targets: tuple[str, ...]  # the current codes it went into
+
+
+def _crosswalk_rows(document: Any) -> Iterable[tuple[str, str, str | None, str, str, str]]:
+    """(old code, old name, old province, new code, new name, new province) of a splits.json
+    (old province → old units → new units) or a merges.json (new unit ← old units)."""
+    provinces = document["data"]
+    if not isinstance(provinces, list) or not provinces:
+        raise ValueError("no provinces under 'data'")
+    for p in provinces:
+        if "level3s" in p:  # splits.json (its level2s, the island districts, are skipped)
+            (new_province,) = {s["new_id"] for s in p["splits"]}
+            for u in p["level3s"]:
+                old = (u["level3_id"], u["name"], p["level1_id"])
+                for s in u["splits"]:
+                    yield *old, s["new_id"], s["name"], new_province
+        else:  # merges.json
+            for n in p["level2s"]:
+                for o in n["merges"]:
+                    yield o["old_id"], o["name"], None, n["level2_id"], n["name"], p["level1_id"]
+
+
+def _crosswalk_files(path: Path) -> list[Path]:
+    """The file itself, or a folder's splits and merges files (dvhcvn's mapping/ folder)."""
+    if path.is_dir():
+        files = sorted(
+            f for f in path.glob("*.json") if {"splits", "merges"} & set(f.stem.split("_"))
+        )
+        if not files:
+            raise ValueError(f"{CROSSWALK_SETTING}: {path} holds no splits or merges JSON file")
+        return files
+    if not path.is_file():
+        raise ValueError(f"{CROSSWALK_SETTING}: {path} does not exist")
+    return [path]
+
+
+def read_crosswalk(path: Path, units: pl.DataFrame) -> dict[str, Crossing]:
+    """The dvhcvn/20250701 old → new crosswalk (`mapping/splits.json`, `mapping/merges.json`, or
+    a folder holding either or both): old commune code → its names, old province and current
+    codes. Both files say the same; read together, an old unit has each file's spelling. A new
+    code the register lacks is taken by its name in its province (dvhcvn writes 23737 for Xã
+    Ia Mơ, the register 23938). Anything else wrong raises ValueError naming the file."""
+    current = set(units["unit_code"])
+    by_name = {
+        (province, key(name)): code
+        for code, name, province in units.select("unit_code", "unit_name", "province_code").rows()
+    }
+    names: dict[str, dict[str, None]] = {}  # ordered sets
+    old_provinces: dict[str, str | None] = {}
+    targets: dict[str, set[str]] = {}
+    for file in _crosswalk_files(path):
+        try:
+            rows = list(_crosswalk_rows(json.loads(file.read_text(encoding="utf-8"))))
+            for old, name, old_province, new, new_name, new_province in rows:
+                if len(old) != 5:
+                    continue  # the five island districts without communes: the package's
+                _type_of(_tokens(name))  # every old name starts with its type
+                if new not in current:
+                    new = by_name.get((new_province, key(new_name)))
+                    if new is None:
+                        raise ValueError(
+                            f"{new_name} is no current unit of province {new_province}"
+                        )
+                names.setdefault(old, {})[name] = None
+                old_provinces[old] = old_provinces.get(old) or old_province
+                targets.setdefault(old, set()).add(new)
+        except (OSError, UnicodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(
+                f"{CROSSWALK_SETTING}: {file} is not a dvhcvn 2025-07-01 crosswalk "
+                f"(splits.json or merges.json): {type(exc).__name__}: {exc}"
+            ) from exc
+    return {
+        old: Crossing(tuple(names[old]), old_provinces[old], tuple(sorted(targets[old])))
+        for old in targets
+    }
+
+
 # --- the result -------------------------------------------------------------------------------
 
 
@@ -423,7 +521,10 @@ class Gazetteer:
         provinces: pl.DataFrame,
         legacy: pl.DataFrame,
         converter: dict[str, Any],
+        crosswalk: dict[str, Crossing] | None = None,
     ) -> None:
+        """`converter`: the package's crosswalk; `crosswalk` (read_crosswalk), when given, is
+        the authority for old → new instead (for the old units it lists)."""
         self._units: dict[str, _Unit] = {}
         self._full: dict[str, list[_Entry]] = {}
         self._bare: dict[str, list[_Entry]] = {}
@@ -469,7 +570,7 @@ class Gazetteer:
 
         # Old units and where they went: built on the first name that is not a current one
         # (a run whose reports all use current names never needs them).
-        self._legacy_source = (legacy, converter, new_of_old)
+        self._legacy_source = (legacy, converter, new_of_old, crosswalk)
 
         self._memo: dict[tuple[str | None, str | None, str | None], Match] = {}
         self._bigrams: dict[str, list[str]] | None = None  # built on the first national miss
@@ -478,8 +579,9 @@ class Gazetteer:
 
     @cached_property
     def _history(self) -> _History:
-        """The old (pre-2025) units, their name indexes and the current codes they went into."""
-        legacy, converter, new_of_old = self._legacy_source
+        """The old (pre-2025) units, their name indexes and the current codes they went into:
+        the package's crosswalk, or the dvhcvn one where given (its spellings indexed as well)."""
+        legacy, converter, new_of_old, crosswalk = self._legacy_source
         new_code: dict[tuple[str, str], str] = {}  # (province key, converter ward key) → code
         for unit in self._units.values():
             province_key = key(self._province_names[unit.province_code])
@@ -496,10 +598,8 @@ class Gazetteer:
                 for part in parts:
                     targets.setdefault(old, set()).add(new_code[(pkey, part["newWardKey"])])
 
-        old: list[_OldUnit] = []
-        old_full: dict[str, list[_Entry]] = {}
-        old_bare: dict[str, list[_Entry]] = {}
-        old_codes: dict[str, tuple[str, ...]] = {}
+        history = _History([], {}, {}, {})
+        crosswalk, unlisted = crosswalk or {}, Crossing((), None, ())
         for old_code, name, district, aliases, pkey, dkey, wkey in legacy.select(
             "old_unit_code",
             "old_unit_name",
@@ -509,38 +609,76 @@ class Gazetteer:
             "district_key",
             "ward_key",
         ).iter_rows():
-            went = targets.get(f"{pkey}_{dkey}_{wkey or ''}")
+            province = new_of_old[pkey]
+            crossing = crosswalk.get(old_code or "", unlisted)
+            # No province was split in 2025: a target in another province is the crosswalk's
+            # error (dvhcvn sends An Giang's Xã Tân Phú to Đồng Tháp); the package answers then.
+            crossed = [c for c in crossing.targets if self._units[c].province_code == province]
+            went = crossed or targets.get(f"{pkey}_{dkey}_{wkey or ''}")
             if not went:
                 continue
-            name = name or district  # island districts without communes: "Huyện Côn Đảo"
-            tokens = _tokens(name)
-            unit_type, bare = _type_of(tokens)
-            unit = _OldUnit(
-                name,
-                unit_type,
-                pkey,
-                new_of_old[pkey],
-                tuple(sorted(went)),
-                _district_keys(district, aliases),
-            )
-            old.append(unit)
-            position = len(old) - 1
-            _add(old_full, _fkey(tokens), (position, _spelt(tokens), unit_type))
-            _add(old_bare, _fkey(bare), (position, _spelt(bare), unit_type))
-            if old_code:
-                old_codes[old_code] = unit.targets
+            names = (name or district, *crossing.names)  # island districts had no communes
+            self._add_old(history, old_code, names, pkey, province, went, district, aliases)
+        # Old units the package's register lacks (12 in dvhcvn's): no district known.
+        province_keys = dict(legacy.select("old_province_code", "province_key").iter_rows())
+        for old_code, crossing in crosswalk.items():
+            if old_code in history.codes:
+                continue
+            pkey = province_keys.get(crossing.old_province_code, "")  # merges.json: unknown
+            province = new_of_old.get(pkey) or self._units[crossing.targets[0]].province_code
+            went = [c for c in crossing.targets if self._units[c].province_code == province]
+            if went:
+                self._add_old(history, old_code, crossing.names, pkey, province, went)
+        return history
 
-        return _History(old, old_full, old_bare, old_codes)
+    @staticmethod
+    def _add_old(
+        history: _History,
+        old_code: str | None,
+        names: Iterable[str],
+        province_key: str,
+        province_code: str,
+        went: Iterable[str],
+        district: str | None = None,
+        aliases: str | None = None,
+    ) -> None:
+        """Index one old unit under each of its spellings (one entry per spelling)."""
+        went = tuple(sorted(went))
+        district_keys = _district_keys(district, aliases) if district else frozenset()
+        spellings: set[str] = set()
+        for name in names:
+            tokens = _tokens(name)
+            if _spelt(tokens) in spellings:
+                continue  # "Yên Hoà"/"Yên Hòa": one spelling
+            spellings.add(_spelt(tokens))
+            unit_type, bare = _type_of(tokens)
+            history.units.append(
+                _OldUnit(name, unit_type, province_key, province_code, went, district_keys)
+            )
+            position = len(history.units) - 1
+            _add(history.full, _fkey(tokens), (position, _spelt(tokens), unit_type))
+            _add(history.bare, _fkey(bare), (position, _spelt(bare), unit_type))
+        if old_code:
+            history.codes[old_code] = went
 
     def old_unit_targets(self, old_code: str) -> tuple[str, ...]:
-        """The current codes an old unit (by its pre-2025 code) went into, per the package's
-        crosswalk; () when the package does not know the code."""
+        """The current codes an old unit (by its pre-2025 code) went into, per the gazetteer's
+        crosswalk (DXLAKE_CROSSWALK, else the package's); () when it does not know the code."""
         return self._history.codes.get(old_code, ())
 
     @classmethod
     def default(cls) -> Gazetteer:
-        """The gazetteer of the official register and the package's crosswalk (built once)."""
-        return _default_gazetteer()
+        """The gazetteer of the official register, with the crosswalk DXLAKE_CROSSWALK names or
+        else the package's (built once per crosswalk). The setting is read here, not passed from
+        `orchestration.settings`: ingest and reference build it with `Gazetteer.default`, which
+        takes no settings."""
+        return cls.from_crosswalk(crosswalk_setting())
+
+    @classmethod
+    def from_crosswalk(cls, crosswalk: str | Path | None) -> Gazetteer:
+        """The gazetteer with the dvhcvn crosswalk at `crosswalk` (a file or a folder, see
+        read_crosswalk) as the authority for old → new; None: the package's (built once each)."""
+        return _built(Path(crosswalk).expanduser().resolve() if crosswalk else None)
 
     # -- provinces ---------------------------------------------------------------------------
 
@@ -983,7 +1121,9 @@ class Gazetteer:
 
 
 @cache
-def _default_gazetteer() -> Gazetteer:
+def _built(crosswalk: Path | None) -> Gazetteer:
     with CONVERTER_PATH.open(encoding="utf-8") as f:
         converter = json.load(f)
-    return Gazetteer(official_units(), official_provinces(), legacy_units(), converter)
+    units = official_units()
+    crossings = read_crosswalk(crosswalk, units) if crosswalk else None
+    return Gazetteer(units, official_provinces(), legacy_units(), converter, crossings)

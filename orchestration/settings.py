@@ -4,6 +4,10 @@ DXLAKE_HOME         lake root (default ./data): landing/, lake/, reports/
 DAGSTER_HOME        Dagster's instance (default $DXLAKE_HOME/.dagster, SQLite)
 DXLAKE_BOUNDARIES   official boundary file (any GDAL format); unset → approximate geometry
 DXLAKE_BOUNDARIES_CODE_COLUMN  its unit-code column when not detected
+DXLAKE_CROSSWALK    the dvhcvn/20250701 old → new crosswalk (its mapping/splits.json or
+                    merges.json, or a folder holding them): the authority for names from before
+                    1 July 2025; unset → the crosswalk of the vietnamadminunits package. Read by
+                    geo/gazetteer.py (Gazetteer.default), which ingest calls without settings
 DXLAKE_REMOTE_CLASSES  a province's CSV of remote classes (khu vực III, xã ĐBKK, ...)
 DXLAKE_TARGETS      a province's YAML of target overrides
 DXLAKE_PROVINCES    comma-separated province codes in scope (default: those the files report)

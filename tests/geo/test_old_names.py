@@ -2,9 +2,12 @@
 old district (and sometimes its old province), the new province in the province column.
 
 The expected current unit(s) come from the dvhcvn/20250701 crosswalk in ../shared/data
-(`dvhcvn_20250701_splits_old_to_new.json`), independent of the package the gazetteer uses. That
-crosswalk carries no districts: each old unit's district is taken from the package's old register
-by the old unit's code (10,035 of 10,047; the other 12 are written without one).
+(`dvhcvn_20250701_splits_old_to_new.json`), independent of the package's. That crosswalk carries
+no districts: each old unit's district is taken from the package's old register by the old
+unit's code (10,035 of 10,047; the other 12 are written without one).
+
+Measured twice: with the package's crosswalk (the default) and with DXLAKE_CROSSWALK pointing at
+the dvhcvn files (`Gazetteer.from_crosswalk`), which then is the authority for old → new.
 """
 
 from __future__ import annotations
@@ -12,20 +15,33 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from geo.gazetteer import Gazetteer, Match
-from geo.units import legacy_units
+from geo.gazetteer import Gazetteer, Match, read_crosswalk
+from geo.units import legacy_units, official_units
 
 SHARED = Path(os.environ.get("DXLAKE_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared"))
 DATA = SHARED / "data" if (SHARED / "data").is_dir() else SHARED
 SPLITS_JSON = DATA / "dvhcvn_20250701_splits_old_to_new.json"
+MERGES_JSON = DATA / "dvhcvn_20250701_merges_new_from_old.json"
 
 # The one known discrepancy between the 1027 document and the register (SOURCES.md): Xã Ia Mơ.
 CODE_FIXES = {"23737": "23938"}
+# dvhcvn's one target in another province (no province was split): Resolution 1654/NQ-UBTVQH15
+# art. 1.31 merges Xã Tân Phú (huyện Châu Thành, An Giang) into Xã Vĩnh An, as the package says.
+ERRATA = {"30622": {"30604"}}
+
+
+def dvhcvn_parts(unit: dict) -> set[str]:
+    """The current units an old unit of splits.json went into, corrected as above."""
+    return ERRATA.get(unit["level3_id"]) or {
+        CODE_FIXES.get(s["new_id"], s["new_id"]) for s in unit["splits"]
+    }
+
 
 _ABBREVIATED_UNIT = {"Xã": "X.", "Phường": "P.", "Thị trấn": "TT."}
 _ABBREVIATED_DISTRICT = {"Huyện": "H.", "Quận": "Q.", "Thị xã": "TX.", "Thành phố": "TP."}
@@ -58,26 +74,31 @@ def codes(match: Match) -> set[str]:
     return {code for code, _ in match.candidates}
 
 
-def test_every_old_unit_with_its_old_district() -> None:
-    """Resolve all 10,047 old units; the expected units are dvhcvn's. Where the package's
-    crosswalk (what the gazetteer knows, `resolve(code=old code)`) sends the old unit elsewhere,
-    the answer is counted as "crosswalks disagree" if it follows the package: no matching error.
-    """
-    gz = Gazetteer.default()
+def resolve_every_old_unit(
+    gz: Gazetteer, spelling: str = "dvhcvn"
+) -> tuple[Counter[str], dict[str, list]]:
+    """Resolve all 10,047 old units, each as `written` with dvhcvn's spelling of its name (or
+    the package's, where the package has it); the expected units are dvhcvn's. Where the
+    gazetteer's crosswalk (`old_unit_targets`) sends the old unit elsewhere, an answer that
+    follows it is counted as "crosswalks disagree", not as a matching error. A unit its
+    crosswalk splits must come back ambiguous with all its parts."""
     splits = json.loads(SPLITS_JSON.read_text(encoding="utf-8"))["data"]
-    districts = dict(
-        legacy_units().select("old_unit_code", "old_district_name").drop_nulls().iter_rows()
-    )
+    legacy = legacy_units().drop_nulls("old_unit_code")
+    districts = dict(legacy.select("old_unit_code", "old_district_name").iter_rows())
+    package_names = dict(legacy.select("old_unit_code", "old_unit_name").iter_rows())
     tally: Counter[str] = Counter()
     listed: dict[str, list] = {}
     i = 0
     for province in splits:
         (new_province,) = {s["name"] for s in province["splits"]}
         for unit in province["level3s"]:
-            targets = {CODE_FIXES.get(s["new_id"], s["new_id"]) for s in unit["splits"]}
-            package = set(gz.old_unit_targets(unit["level3_id"]))  # where the package sends it
+            targets = dvhcvn_parts(unit)
+            known = set(gz.old_unit_targets(unit["level3_id"]))  # where its crosswalk sends it
+            name = unit["name"]
+            if spelling == "package":
+                name = package_names.get(unit["level3_id"], name)
             name_cell, province_cell = written(
-                i, unit["name"], districts.get(unit["level3_id"]), province["name"], new_province
+                i, name, districts.get(unit["level3_id"]), province["name"], new_province
             )
             i += 1
             match = gz.resolve(name=name_cell, province=province_cell)
@@ -88,9 +109,9 @@ def test_every_old_unit_with_its_old_district() -> None:
                 kind = "exact"
             elif match.unit_code is None and len(targets) > 1 and found == targets:
                 kind = "correctly ambiguous"
-            elif package and package != targets and found == package:
+            elif known and known != targets and found == known:
                 kind = "crosswalks disagree, as the package says: " + (
-                    "one unit" if len(package) == 1 else "ambiguous"
+                    "one unit" if len(known) == 1 else "ambiguous"
                 )
             elif match.unit_code is None and targets <= found:
                 kind = "ambiguous, the target(s) among more candidates"
@@ -98,25 +119,82 @@ def test_every_old_unit_with_its_old_district() -> None:
                 kind = "wrong"
             tally[kind] += 1
             listed.setdefault(kind, []).append(
-                (name_cell, province_cell, sorted(targets), sorted(package), match.candidates)
+                (name_cell, province_cell, sorted(targets), sorted(known), match.candidates)
             )
-            if len(package) > 1:  # split per the package: always ambiguous with all its parts
-                assert match.match_kind == "ambiguous" and found == package, listed[kind][-1]
-
-    print("\nold units with their old district (of 10,047):", dict(sorted(tally.items())))
-    for kind in sorted(listed.keys() - {"exact", "correctly ambiguous"}):
-        print(f"{kind}:", *listed[kind][:30], sep="\n  ")
+            if len(known) > 1:  # split: always ambiguous with all its parts
+                assert match.match_kind == "ambiguous" and found == known, listed[kind][-1]
     assert i == 10047
+    return tally, listed
+
+
+def report(title: str, tally: Counter[str], listed: dict[str, list]) -> dict[str, int]:
+    """Print the counts (exact, correctly ambiguous, wrong, unknown) and the residue; wrong
+    counts every confident answer that is not dvhcvn's, whichever crosswalk it follows."""
+    counts = {
+        "exact": tally["exact"],
+        "correctly ambiguous": tally["correctly ambiguous"],
+        "wrong": tally["wrong"] + tally["crosswalks disagree, as the package says: one unit"],
+        "unknown": tally["unknown"] + tally["unknown, the target offered"],
+    }
+    share = (counts["exact"] + counts["correctly ambiguous"]) / 10047
+    print(f"\n{title}: {counts}, {share:.2%} exact or correctly ambiguous")
+    print("  in detail:", dict(sorted(tally.items())))
+    for kind in sorted(listed.keys() - {"exact", "correctly ambiguous"}):
+        print(f"  {kind}:", *listed[kind][:30], sep="\n    ")
+    return counts
+
+
+def test_every_old_unit_with_the_dvhcvn_crosswalk() -> None:
+    """DXLAKE_CROSSWALK at ../shared/data: dvhcvn is the authority, both crosswalks' spellings
+    resolve. No confident wrong answer; every split ambiguous with all its parts."""
+    gz = Gazetteer.from_crosswalk(DATA)
+    splits = json.loads(SPLITS_JSON.read_text(encoding="utf-8"))["data"]
+    for unit in (u for province in splits for u in province["level3s"]):
+        assert set(gz.old_unit_targets(unit["level3_id"])) == dvhcvn_parts(unit), unit
+    for spelling in ("dvhcvn", "package"):  # either crosswalk's spelling of the old name
+        tally, listed = resolve_every_old_unit(gz, spelling)
+        counts = report(f"with DXLAKE_CROSSWALK (dvhcvn), {spelling} spelling", tally, listed)
+        assert counts["wrong"] == 0 and not listed.keys() - {
+            "exact",
+            "correctly ambiguous",
+            "unknown",
+            "unknown, the target offered",
+            "ambiguous, the target(s) among more candidates",
+        }
+        assert counts["exact"] + counts["correctly ambiguous"] >= 0.99 * 10047
+
+
+def test_every_old_unit_with_the_package_crosswalk() -> None:
+    """Without the setting: the package's crosswalk, which sends 22 old units wholly elsewhere
+    than dvhcvn does (17 of them units dvhcvn splits) and knows neither dvhcvn's spellings nor
+    12 of its old units (43 unknown). The bounds are those it met when DXLAKE_CROSSWALK came:
+    those answers follow the package, none is a matching error, and a unit the package splits
+    is ambiguous with all its parts."""
+    tally, listed = resolve_every_old_unit(Gazetteer.from_crosswalk(None))
+    counts = report("with the package's crosswalk", tally, listed)
     assert tally["wrong"] == 0, listed["wrong"]
-    assert tally["exact"] + tally["correctly ambiguous"] >= 0.99 * 10047
+    assert counts["wrong"] <= 22  # all "crosswalks disagree, as the package says: one unit"
+    assert counts["unknown"] <= 43
+    assert counts["exact"] + counts["correctly ambiguous"] >= 0.99 * 10047
 
 
 # --- the shapes, one by one ---------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def gz() -> Gazetteer:
-    return Gazetteer.default()
+def package() -> Gazetteer:
+    return Gazetteer.from_crosswalk(None)
+
+
+@pytest.fixture(scope="module")
+def dvhcvn() -> Gazetteer:
+    return Gazetteer.from_crosswalk(DATA)
+
+
+@pytest.fixture(scope="module", params=["package", "dvhcvn"])
+def gz(request: pytest.FixtureRequest) -> Gazetteer:
+    """Each shape holds whichever crosswalk the gazetteer follows."""
+    return request.getfixturevalue(request.param)
 
 
 @pytest.mark.parametrize(
@@ -195,10 +273,19 @@ def test_a_split_unit_is_ambiguous_with_all_its_parts(gz: Gazetteer) -> None:
         .filter(old_unit_name="Xã Văn Khê", old_district_name="Huyện Mê Linh")["old_unit_code"]
         .to_list()
     )
-    assert codes(match) == set(gz.old_unit_targets(old_code)) == {"08980", "08995", "09022"}
-    # the package splits Phường 4 of Mỹ Tho between two wards: both listed, neither chosen
-    mytho = gz.resolve(name="Phường 4", province="TP Mỹ Tho, Đồng Tháp")
+    assert codes(match) == set(gz.old_unit_targets(old_code)) >= {"08980", "08995", "09022"}
+
+
+def test_the_crosswalks_split_differently(package: Gazetteer, dvhcvn: Gazetteer) -> None:
+    # dvhcvn sends part of Xã Văn Khê into Xã Ô Diên as well
+    van_khe = {"name": "Xã Văn Khê, huyện Mê Linh", "province": "Hà Nội"}
+    assert codes(package.resolve(**van_khe)) == {"08980", "08995", "09022"}
+    assert codes(dvhcvn.resolve(**van_khe)) == {"08980", "08995", "09022", "09817"}
+    # the package splits Phường 4 of Mỹ Tho between two wards, dvhcvn sends it whole
+    mytho = package.resolve(name="Phường 4", province="TP Mỹ Tho, Đồng Tháp")
     assert mytho.match_kind == "ambiguous" and codes(mytho) == {"28249", "29869"}
+    whole = dvhcvn.resolve(name="Phường 4", province="TP Mỹ Tho, Đồng Tháp")
+    assert (whole.unit_code, whole.match_kind) == ("28249", "old_name")
 
 
 @pytest.mark.parametrize(
@@ -216,10 +303,13 @@ def test_spelling_variants_between_the_crosswalks(gz: Gazetteer, name, province,
     assert gz.resolve(name=name, province=province).unit_code == code
 
 
-def test_other_diacritics_need_the_district(gz: Gazetteer) -> None:
+def test_other_diacritics_need_the_district(package: Gazetteer, dvhcvn: Gazetteer) -> None:
     # without the district, other diacritics are another name: not guessed, only offered
-    alone = gz.resolve(name="Thị trấn Phó Bảng", province="Tuyên Quang")
+    alone = package.resolve(name="Thị trấn Phó Bảng", province="Tuyên Quang")
     assert alone.match_kind == "unknown" and alone.candidates[0][0] == "00745"
+    # unless the crosswalk spells it so: dvhcvn writes "Phó Bảng", the package "Phố Bảng"
+    for name in ("Thị trấn Phó Bảng", "Thị trấn Phố Bảng"):
+        assert dvhcvn.resolve(name=name, province="Tuyên Quang").unit_code == "00745"
 
 
 def test_an_abbreviated_type_keeps_diacritic_checking(gz: Gazetteer) -> None:
@@ -251,9 +341,86 @@ def test_a_district_that_does_not_fit_is_not_ignored(gz: Gazetteer) -> None:
     assert gz.resolve(name="Phường Bàn Cờ, Quận 3", province="HCM").unit_code == "27154"
 
 
-def test_unknown_names_offer_the_district_s_near_misses(gz: Gazetteer) -> None:
-    # the package spells it otherwise; the old units of the district spelt closest are offered
-    match = gz.resolve(name="Xã Sủng Tráng, Huyện Yên Minh", province="Tuyên Quang")
-    assert match.match_kind == "unknown" and match.candidates[0][0] == "00829"
-    hua_bum = gz.resolve(name="X. Hua Bun, huyện Nậm Nhùn", province="Lai Châu")
-    assert hua_bum.match_kind == "unknown" and hua_bum.candidates[0][0] == "03460"
+def test_unknown_names_offer_the_district_s_near_misses(
+    package: Gazetteer, dvhcvn: Gazetteer
+) -> None:
+    # the package spells them otherwise; the old units of the district spelt closest are offered
+    cases = [
+        ("Xã Sủng Tráng, Huyện Yên Minh", "Tuyên Quang", "00829"),
+        ("X. Hua Bun, huyện Nậm Nhùn", "Lai Châu", "03460"),
+    ]
+    for name, province, code in cases:
+        match = package.resolve(name=name, province=province)
+        assert match.match_kind == "unknown" and match.candidates[0][0] == code
+        # dvhcvn spells them so
+        assert dvhcvn.resolve(name=name, province=province).unit_code == code
+
+
+# --- the setting --------------------------------------------------------------------------------
+
+
+def test_the_setting_chooses_the_crosswalk(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DXLAKE_CROSSWALK", str(DATA))
+    assert Gazetteer.default() is Gazetteer.from_crosswalk(DATA)
+    monkeypatch.setenv("DXLAKE_CROSSWALK", "")
+    assert Gazetteer.default() is Gazetteer.from_crosswalk(None)
+
+
+def test_either_file_or_a_folder_of_both(tmp_path: Path) -> None:
+    """splits.json and merges.json are one crosswalk, each way round: either alone, or a
+    folder holding both (dvhcvn's mapping/ folder, or ../shared/data), reads the same."""
+    units = official_units()
+    folder = tmp_path / "mapping"
+    folder.mkdir()
+    shutil.copy(SPLITS_JSON, folder / "splits.json")
+    shutil.copy(MERGES_JSON, folder / "merges.json")
+    (folder / "README.json").write_text("not a crosswalk")  # neither name: not read
+    splits, merges, both = (read_crosswalk(p, units) for p in (SPLITS_JSON, MERGES_JSON, folder))
+    assert read_crosswalk(DATA, units) == both
+    assert len(splits) == len(merges) == len(both) == 10047
+    for old, crossing in both.items():
+        assert crossing.targets == splits[old].targets == merges[old].targets
+        assert crossing.old_province_code == splits[old].old_province_code
+    assert merges["23644"].old_province_code is None  # merges.json does not say
+    assert both["22237"].names == ("Xã Ealy",)  # both files spell it so; the package "Ea Ly"
+    assert both["07732"].targets == ("07210",)  # Xã Nham Sơn, which the package lacks
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        ("{not json", "JSONDecodeError"),
+        ('{"data": []}', "no provinces"),
+        ('{"type": "FeatureCollection", "features": []}', "KeyError: 'data'"),
+        (
+            '{"data": [{"level1_id": "01", "level2s": [{"level2_id": "00004"}]}]}',
+            "KeyError: 'merges'",
+        ),
+        (
+            '{"data": [{"level1_id": "91", "name": "An Giang", "splits": [{"new_id": "91"}],'
+            ' "level3s": [{"level3_id": "30622", "name": "Xã Tân Phú",'
+            ' "splits": [{"new_id": "99999", "name": "Xã Không Có"}]}]}]}',
+            "Xã Không Có is no current unit",
+        ),
+        (
+            '{"data": [{"level1_id": "91", "name": "An Giang", "splits": [{"new_id": "91"}],'
+            ' "level3s": [{"level3_id": "30622", "name": "Tân Phú",'
+            ' "splits": [{"new_id": "30604", "name": "Xã Vĩnh An"}]}]}]}',
+            "no unit type",
+        ),
+    ],
+)
+def test_a_bad_crosswalk_is_an_error_naming_the_file(tmp_path: Path, content, why) -> None:
+    bad = tmp_path / "splits.json"
+    bad.write_text(content, encoding="utf-8")
+    for path in (bad, tmp_path):
+        with pytest.raises(ValueError, match="DXLAKE_CROSSWALK") as raised:
+            Gazetteer.from_crosswalk(path)  # when it is built, not when a name is resolved
+        assert str(bad) in str(raised.value) and why in str(raised.value)
+
+
+def test_a_crosswalk_that_is_not_there_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=f"{tmp_path / 'nothing.json'} does not exist"):
+        Gazetteer.from_crosswalk(tmp_path / "nothing.json")
+    with pytest.raises(ValueError, match=f"{tmp_path} holds no splits or merges JSON"):
+        Gazetteer.from_crosswalk(tmp_path)
