@@ -54,12 +54,11 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import polars as pl
-import vietnamadminunits
 
 from geo.text import fold, key
-from geo.units import legacy_units, official_provinces, official_units
+from geo.units import PACKAGE_DATA, legacy_units, official_provinces, official_units
 
-CONVERTER_PATH = Path(vietnamadminunits.__file__).parent / "data" / "converter_2025.json"
+CONVERTER_PATH = PACKAGE_DATA / "converter_2025.json"
 
 MATCH_KINDS = ("code", "name", "old_name", "ambiguous", "unknown")
 

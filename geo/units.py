@@ -6,14 +6,16 @@ which carries the post-1 July 2025 register (Công văn 1027/CTK-CSCL and 915/CT
 
 from __future__ import annotations
 
+import importlib.util
 import sqlite3
 from functools import cache
 from pathlib import Path
 
 import polars as pl
-import vietnamadminunits
 
-_DB = Path(vietnamadminunits.__file__).parent / "data" / "dataset.db"
+# The package's data files, found without importing it (its parsers take a second to import).
+PACKAGE_DATA = Path(importlib.util.find_spec("vietnamadminunits").origin).parent / "data"
+_DB = PACKAGE_DATA / "dataset.db"
 
 UNIT_TYPES = {"Xã": "xã", "Phường": "phường", "Đặc khu": "đặc khu"}
 # The package's wardType is wrong for a few units (Phường Việt Hòa marked xã, ...): the type is

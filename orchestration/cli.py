@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from orchestration.settings import Settings
@@ -152,6 +153,9 @@ def _period(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Dagster's notes that a feature we use is in preview or beta are for us, not for the
+    # data engineer's terminal (the features are pinned by tests/orchestration).
+    warnings.filterwarnings("ignore", message=r".*is currently in (preview|beta)")
     parser = argparse.ArgumentParser(prog="dxlake", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("demo", help="write Huế demo files for a period and run the flow")

@@ -17,10 +17,13 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import fsspec
-import geopandas as gpd
 import polars as pl
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 REFERENCE_TABLES = {"admin_units", "boundary_problems"}
 TMP_PREFIX = ".dx-"  # atomic_write's temporary files: ".dx-<random>.tmp" beside the target
@@ -64,12 +67,15 @@ def period_parts(lake: Location, table: str, period: str) -> list[Location]:
     return sorted(Path(folder).glob("*.parquet"))
 
 
-def read_period(lake: Location, table: str, period: str) -> pl.DataFrame:
-    """A period's whole table: its province parts concatenated (DESIGN: period=<p>/*.parquet)."""
+def read_period(
+    lake: Location, table: str, period: str, columns: list[str] | None = None
+) -> pl.DataFrame:
+    """A period's whole table (or those `columns` of it): its province parts concatenated
+    (DESIGN: period=<p>/*.parquet)."""
     parts = period_parts(lake, table, period)
     if not parts:
         raise FileNotFoundError(f"{table}: nothing at {join(lake, table, f'period={period}')}")
-    return pl.concat([read_table(p) for p in parts], how="vertical")
+    return pl.concat([read_table(p, columns) for p in parts], how="vertical")
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
@@ -120,18 +126,16 @@ def write_table(path: Location, table: pl.DataFrame | gpd.GeoDataFrame) -> Locat
     """Parquet for polars frames, GeoParquet for GeoDataFrames; zstd, atomic."""
     if is_remote(path):
         buffer = io.BytesIO()
-        if isinstance(table, gpd.GeoDataFrame):
-            table.to_parquet(buffer, compression="zstd", index=False)
-        else:
+        if isinstance(table, pl.DataFrame):
             table.write_parquet(buffer, compression="zstd")
+        else:
+            table.to_parquet(buffer, compression="zstd", index=False)
         fs, target = fsspec.core.url_to_fs(path)
         fs.pipe_file(target, buffer.getvalue())  # one whole object: readers never see half
         return path
-    if isinstance(table, gpd.GeoDataFrame):
-        return atomic_write(
-            path, lambda tmp: table.to_parquet(tmp, compression="zstd", index=False)
-        )
-    return atomic_write(path, lambda tmp: table.write_parquet(tmp, compression="zstd"))
+    if isinstance(table, pl.DataFrame):
+        return atomic_write(path, lambda tmp: table.write_parquet(tmp, compression="zstd"))
+    return atomic_write(path, lambda tmp: table.to_parquet(tmp, compression="zstd", index=False))
 
 
 def write_text(path: Path, text: str) -> Path:
@@ -145,12 +149,14 @@ def _open(location: Location):
     return open(location, "rb")  # noqa: SIM115 - closed by the caller's with
 
 
-def read_table(path: Location) -> pl.DataFrame:
+def read_table(path: Location, columns: list[str] | None = None) -> pl.DataFrame:
     with _open(path) as f:
-        return pl.read_parquet(f)
+        return pl.read_parquet(f, columns=columns)
 
 
 def read_geotable(path: Location) -> gpd.GeoDataFrame:
+    import geopandas as gpd  # only for the geographic tables: it takes a second to import
+
     with _open(path) as f:
         return gpd.read_parquet(f)
 

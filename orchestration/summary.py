@@ -14,10 +14,12 @@ def summarise(
 ) -> str:
     """`changed`: whether this run ran anything (else the lake is as the last run left it)."""
 
-    def read(table: str) -> pl.DataFrame:
-        return read_period(settings.tables, table, period)
+    def read(table: str, columns: list[str] = ["obs_id"]) -> pl.DataFrame:  # noqa: B006
+        return read_period(settings.tables, table, period, columns)
 
-    status = read("file_status").unique("source_file", maintain_order=True)  # once per file
+    status = read("file_status", ["source_file", "status", "reason_vi", "reason_en"]).unique(
+        "source_file", maintain_order=True
+    )  # once per file
     counts = dict(status.group_by("status").len().iter_rows())
     reports = settings.reports / period
     lines = [
@@ -49,7 +51,7 @@ def _coverage_lines(settings: Settings, period: str) -> list[str]:
     coverage = _read_if_written(settings, "computed_coverage", period)
     if coverage is None:
         return []
-    zones = _read_if_written(settings, "dead_zones", period)
+    zones = _read_if_written(settings, "dead_zones", period, ["technology", "population"])
     if zones is None:
         zones = pl.DataFrame(schema={"technology": pl.String, "population": pl.Float64})
     lines = []
@@ -69,8 +71,10 @@ def _coverage_lines(settings: Settings, period: str) -> list[str]:
     return lines
 
 
-def _read_if_written(settings: Settings, table: str, period: str) -> pl.DataFrame | None:
+def _read_if_written(
+    settings: Settings, table: str, period: str, columns: list[str] | None = None
+) -> pl.DataFrame | None:
     try:
-        return read_period(settings.tables, table, period)
+        return read_period(settings.tables, table, period, columns)
     except FileNotFoundError:  # read_period's answer when the period has no part of it
         return None
