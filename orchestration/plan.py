@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import dagster as dg
 
 from assets.indicators.gaps import previous_period
 from assets.ingest.snapshot import (
+    environment_stamp,
     landing_fingerprint,
     provinces_touched,
     share_digests,
@@ -73,12 +73,9 @@ def pipeline_fingerprint(settings: Settings) -> str:
         ):
             digest.update(source.read_bytes())
     grids = sorted((settings.home / "grids").glob("*.tif")) if settings.home.exists() else []
-    population = os.environ.get("DXLAKE_POPULATION_GRID", "").strip()
     for path in [settings.targets, settings.remote_classes, settings.boundaries, *grids]:
         digest.update(_stamp(path).encode())
-    digest.update(_stamp(Path(population) if population else None).encode())
-    for name in sorted(k for k in os.environ if k.startswith("DXLAKE_")):
-        digest.update(f"{name}={os.environ[name]}\n".encode())
+    digest.update(environment_stamp().encode())  # DXLAKE_ settings and the files they name
     return digest.hexdigest()[:16]
 
 

@@ -463,8 +463,9 @@ def _recorded(
 ) -> dict:
     """The file's one status row, as the run records it. A file changed or gone since it was
     listed is skipped whatever its reader found (its rows would be of a state the next run's
-    listing never sees); the same content read twice counts once, and a skipped file's content
-    (half-written) is never what another file duplicates."""
+    listing never sees); the same content read twice counts once. Only content that was read is
+    what another file duplicates: a half-written (skipped) file is not, and a copy of a rejected
+    file is rejected in its own name (its sender is told too; nothing of it was read once)."""
     skipped = status["status"] == "skipped"
     if (
         not skipped
@@ -481,7 +482,7 @@ def _recorded(
             "reason_vi": f"Tệp {file.rel}: trùng nội dung với tệp {seen[sha]}; chỉ đọc một lần",
             "reason_en": f"file {file.rel}: same content as {seen[sha]}; read once",
         }
-    if sha and not skipped:
+    if sha and status["status"] in ("read", "cell_sites"):
         seen[sha] = file.rel
     return status
 

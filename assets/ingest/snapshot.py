@@ -53,14 +53,33 @@ def reading_version() -> str:
     return digest.hexdigest()[:12]
 
 
+_OUTPUT_SETTINGS = {"DXLAKE_HOME", "DXLAKE_LAKE"}  # where runs write, not what they read
+
+
+def environment_stamp() -> str:
+    """The DXLAKE_ settings, and the size and time of each input file they name (a crosswalk,
+    a grid, targets replaced in place change it too; where the lake is written does not)."""
+    lines = []
+    for name in sorted(k for k in os.environ if k.startswith("DXLAKE_")):
+        value = os.environ[name]
+        lines.append(f"{name}={value}")
+        path = Path(value).expanduser() if value.strip() and "://" not in value else None
+        if name not in _OUTPUT_SETTINGS and path is not None and path.exists():
+            for item in sorted(path.iterdir()) if path.is_dir() else [path]:
+                if not item.is_file():
+                    continue
+                st = item.stat()
+                lines.append(f"  {item.name}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}")
+    return "\n".join(lines)
+
+
 def landing_fingerprint(folder: Path) -> str:
     """Changes when a file is added, removed, renamed, rewritten or replaced, when the
     reading code or vocabulary changes, or when a DXLAKE_ setting changes (limits, targets);
     cheap (stat only), so the sensor and the runner can call it to tell whether the snapshot
     is current."""
     digest = hashlib.sha256(reading_version().encode())
-    for name in sorted(k for k in os.environ if k.startswith("DXLAKE_")):
-        digest.update(f"{name}={os.environ[name]}\n".encode())
+    digest.update(environment_stamp().encode())
     # Every entry, as ingest_folder lists it: each has a status row, and an editor's lock file
     # coming or going changes the status of the file beside it.
     for entry, rel, _, _, _ in sorted(list_entries(folder), key=lambda e: e[1]):

@@ -153,3 +153,42 @@ def test_a_second_run_of_a_period_waits_for_the_first(tmp_path):
         holder.join(10)  # we hold the lock only once the first holder let go
         assert holder.exitcode == 0
     assert len(waited) == 1
+
+
+def test_the_sensors_take_a_period_through_its_plan(tmp_path, instance):
+    """As the daemon does: a snapshot once the folder holds still, then one ranged ingest run
+    for the provinces touched, then publishing; each once."""
+    from orchestration.sensors import ingest_after_snapshot, publish_after_ingest
+
+    landing = tmp_path / "landing" / "2026-H1"
+    landing.mkdir(parents=True)
+    header = "Mã xã;Số thôn, bản còn vùng lõm sóng\n"
+    (landing / "hue.csv").write_text(header + "19753;1\n", encoding="utf-8")
+    (landing / "da_nang.csv").write_text(header + "20194;0\n", encoding="utf-8")
+    defs = build_definitions(Settings(home=tmp_path))
+    context = dg.build_sensor_context(
+        instance=instance, resources={"lake": LakeResource(home=str(tmp_path))}
+    )
+
+    def launch(requests) -> None:
+        for r in requests:
+            result = defs.resolve_job_def(r.job_name).execute_in_process(
+                instance=instance, partition_key=r.partition_key, tags=r.tags
+            )
+            assert result.success, r.job_name
+
+    tick = Ticks(tmp_path, instance)
+    tick()
+    launch(tick().run_requests)  # admin_units and the snapshot
+    assert Ticks.runs(tick()) == []  # the snapshot is current: nothing to take again
+    ingest = ingest_after_snapshot(context)
+    assert [
+        (r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"])
+        for r in ingest
+    ] == [("2026-H1|46", "2026-H1|48")]  # Huế and Đà Nẵng, neighbours: one run
+    launch(ingest)
+    assert isinstance(ingest_after_snapshot(context), dg.SkipReason)
+    publish = publish_after_ingest(context)
+    assert [(r.job_name, r.partition_key) for r in publish] == [("publish_job", "2026-H1")]
+    launch(publish)
+    assert isinstance(publish_after_ingest(context), dg.SkipReason)
