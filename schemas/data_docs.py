@@ -276,7 +276,7 @@ def make_offline(
 
 def _shown(value: object) -> str:
     """A sampled value (already page text, see `for_docs`) escaped once for our own page."""
-    return escape(unescape(str(value)))
+    return "null" if value is None else escape(unescape(str(value)))
 
 
 def _percent(value: float | None) -> str:
@@ -355,14 +355,17 @@ def _index(
 # --- one site per validation run, and which of them are current -----------------------------
 
 
-def write_site_provinces(site: Path, provinces: Iterable[str]) -> Path:
+def write_site_provinces(
+    site: Path, provinces: Iterable[str], validated_ns: int | None = None
+) -> Path:
     """Write beside the site (last, once its pages are written) the provinces it covers and
-    when it was validated; `current_sites` reads it."""
+    when it was validated (now, by default); `current_sites` reads it."""
     path = site / PROVINCES_FILE
+    at = time.time_ns() if validated_ns is None else validated_ns
     body = {
         "provinces": sorted(set(provinces)),
-        "validated_ns": time.time_ns(),
-        "validated_at": datetime.now(UTC).isoformat(timespec="microseconds"),
+        "validated_ns": at,
+        "validated_at": datetime.fromtimestamp(at / 1e9, UTC).isoformat(timespec="microseconds"),
     }
     tmp = path.with_name(f".{PROVINCES_FILE}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")

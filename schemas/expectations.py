@@ -190,6 +190,8 @@ class ObservationValidator:
         self._ctx = ctx
         expectations = _observation_expectations(gx, period)
         expectations += [_range_expectation(gx, ind) for ind in catalogue]
+        for e in expectations:  # shown under each expectation on the suite's page
+            e.notes = f"Quy tắc / rule: `{e.meta['rule_id']}`"
         batch = (
             ctx.data_sources.add_pandas("landing")
             .add_dataframe_asset(SUITE)
