@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import subprocess
 import sys
 import tempfile
@@ -191,25 +192,67 @@ def _size_mb(folder: Path) -> float:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
 
 
-def measure(cls, frame, docs: Path, **kw) -> tuple[float, float, int, dict]:
-    """(seconds of failures(), docs MB, checkpoint runs, failures) of one validator."""
-    from great_expectations.checkpoint import Checkpoint
+class _Counted:
+    """Counts GX checkpoint runs while in use."""
 
-    validator = cls(load_catalogue(), PERIOD, docs_dir=docs, **kw)
-    original, runs = Checkpoint.run, []
+    def __enter__(self):
+        from great_expectations.checkpoint import Checkpoint
 
-    def counted(self, *a, **kw):
-        runs.append(self.name)
-        return original(self, *a, **kw)
+        self.runs, self.original = [], Checkpoint.run
+        runs, original = self.runs, self.original
 
-    Checkpoint.run = counted
-    try:
-        t0 = time.perf_counter()
-        failures = validator.failures(frame)
-        seconds = time.perf_counter() - t0
-    finally:
-        Checkpoint.run = original
-    return seconds, _size_mb(docs), len(runs), failures
+        def counted(checkpoint, *a, **kw):
+            runs.append(checkpoint.name)
+            return original(checkpoint, *a, **kw)
+
+        Checkpoint.run = counted
+        return self
+
+    def __exit__(self, *exc):
+        from great_expectations.checkpoint import Checkpoint
+
+        Checkpoint.run = self.original
+
+
+def measure(cls, frames: dict, docs: Path, **kw) -> dict:
+    """failures() of one validator per frame (a site each under `docs`, named by its key):
+    wall and CPU seconds of the failures() calls alone, docs MB, checkpoint runs, failures."""
+    failures: dict = {}
+    wall = cpu = 0.0
+    with _Counted() as counted:
+        for key, frame in frames.items():
+            validator = cls(load_catalogue(), PERIOD, docs_dir=docs / key, **kw)
+            w, c = time.perf_counter(), time.process_time()
+            failures |= validator.failures(frame)
+            wall += time.perf_counter() - w
+            cpu += time.process_time() - c
+    return {
+        "s": wall,
+        "cpu_s": cpu,
+        "docs_mb": _size_mb(docs),
+        "runs": len(counted.runs),
+        "failures": failures,
+    }
+
+
+def _by_province(frame) -> dict:
+    """The national frame cut as the asset cut it before: one partition per province."""
+    codes = official_units().select("unit_code", "province_code")
+    province = dict(codes.iter_rows())
+    key = frame["unit_code"].map(province).fillna("??")  # unresolved rows: a partition apart
+    return {p: part for p, part in frame.groupby(key, sort=True)}
+
+
+def _line(name: str, m: dict, rows: int) -> str:
+    bad = len(m["failures"])
+    return (
+        f"  {name}: failures() {m['s']:.2f} s (CPU {m['cpu_s']:.2f} s), {m['runs']} checkpoint "
+        f"run(s), docs {m['docs_mb']:.2f} MB, {bad} failing rows ({bad / rows:.1%})"
+    )
+
+
+def _same(a: dict, b: dict) -> bool:
+    return {k: sorted(v) for k, v in a.items()} == {k: sorted(v) for k, v in b.items()}
 
 
 def main() -> None:
@@ -217,44 +260,58 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[70_000, 600_000])
     parser.add_argument("--old", default=OLD_REV, help="git revision of the old validator")
     parser.add_argument("--skip-old", action="store_true")
+    parser.add_argument(
+        "--by-province-max",
+        type=int,
+        default=100_000,
+        help="also run the old validator as the asset did, a site per province, up to this size",
+    )
     args = parser.parse_args()
 
     from schemas.expectations import ObservationValidator
 
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         old_cls = None if args.skip_old else _old_validator_class(args.old, tmp)
+        warm = prepared_frame(2_000)  # the imports and first renders GX makes once per process
+        for name, cls in (("new", ObservationValidator), ("old", old_cls)):
+            if cls is not None:
+                m = measure(cls, {"national": warm}, tmp / f"warm-{name}")
+                print(f"warm-up {name} (first call in the process): {m['s']:.2f} s", flush=True)
         for rows in args.rows:
             t0 = time.perf_counter()
             frame = prepared_frame(rows)
             print(f"rows={len(frame)} frame built in {time.perf_counter() - t0:.1f} s", flush=True)
             provinces = sorted(official_units()["province_code"].unique())
-            new_s, new_mb, new_runs, new_f = measure(
-                ObservationValidator, frame, tmp / f"new{rows}", provinces=provinces
+            new = measure(
+                ObservationValidator,
+                {"national": frame},
+                tmp / f"new{rows}",
+                provinces=provinces,
             )
-            bad = len(new_f)
-            print(
-                f"  new: failures() {new_s:.2f} s, {new_runs} checkpoint run(s), "
-                f"docs {new_mb:.2f} MB, {bad} failing rows ({bad / len(frame):.1%})",
-                flush=True,
-            )
-            old_s = old_mb = float("nan")
-            same = None
+            print(_line("new, one national site", new, len(frame)), flush=True)
+            figures = f"RESULT rows={len(frame)} new_s={new['s']:.2f} new_cpu_s={new['cpu_s']:.2f}"
+            figures += f" new_docs_mb={new['docs_mb']:.2f}"
             if old_cls is not None:
-                old_s, old_mb, old_runs, old_f = measure(old_cls, frame, tmp / f"old{rows}")
-                same = {k: sorted(v) for k, v in old_f.items()} == {
-                    k: sorted(v) for k, v in new_f.items()
-                }
-                print(
-                    f"  old: failures() {old_s:.2f} s, {old_runs} checkpoint run(s), "
-                    f"docs {old_mb:.2f} MB; same failures: {same}",
-                    flush=True,
+                old = measure(old_cls, {"national": frame}, tmp / f"old{rows}")
+                same = _same(old["failures"], new["failures"])
+                print(_line("old, one national site", old, len(frame)) + f"; same: {same}")
+                figures += (
+                    f" old_s={old['s']:.2f} old_cpu_s={old['cpu_s']:.2f}"
+                    f" old_docs_mb={old['docs_mb']:.2f} same={same}"
                 )
-            results.append(
-                f"RESULT rows={len(frame)} new_s={new_s:.2f} new_docs_mb={new_mb:.2f} "
-                f"old_s={old_s:.2f} old_docs_mb={old_mb:.2f} same={same}"
-            )
+                if rows <= args.by_province_max:
+                    parts = _by_province(frame)
+                    by = measure(old_cls, parts, tmp / f"old-by-province{rows}")
+                    same = _same(by["failures"], new["failures"])
+                    print(_line(f"old, a site per province ({len(parts)})", by, len(frame)))
+                    figures += (
+                        f" old_by_province_s={by['s']:.2f} old_by_province_docs_mb="
+                        f"{by['docs_mb']:.2f} same_by_province={same}"
+                    )
+            results.append(figures)
     for line in results:
         print(line)
 

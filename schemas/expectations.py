@@ -133,6 +133,18 @@ def _unexpected_ids(result: dict) -> list[int]:
     return ids
 
 
+def _raised(info) -> str | None:
+    """The message of an exception GX caught while evaluating an expectation, if it caught one
+    (its `exception_info` is flat, or keyed by metric)."""
+    if not info:
+        return None
+    infos = [info] if "raised_exception" in info else list(info.values())
+    for i in infos:
+        if isinstance(i, dict) and i.get("raised_exception"):
+            return str(i.get("exception_message") or "an error")
+    return None
+
+
 def _unexpected_values(batch: pd.DataFrame, validation_result) -> pd.Series | None:
     """The values GX found unexpected (pairs for a column pair), indexed by row id."""
     ids = _unexpected_ids(validation_result.result)
@@ -220,6 +232,8 @@ class ObservationValidator:
         for identifier, run in result.run_results.items():
             for r in run.results:
                 rule_id = r.expectation_config.meta["rule_id"]
+                if error := _raised(r.exception_info):  # no rows listed: none may pass unjudged
+                    raise RuntimeError(f"GX could not evaluate {rule_id}: {error}")
                 for row_id in _unexpected_ids(r.result):
                     failed[row_id].append(rule_id)
             if self.docs_dir is not None:

@@ -147,6 +147,12 @@ def test_failures_are_exact_on_a_big_frame(catalogue, validator_class, checkpoin
     }
 
 
+def test_a_rule_gx_cannot_evaluate_stops_the_validation(catalogue, validator_class):
+    df = _clean(catalogue, 30).with_columns(value=pl.lit("năm mươi"))  # text where numbers go
+    with pytest.raises(RuntimeError, match="value_out_of_range"):
+        validator_class(catalogue, PERIOD).failures(df.to_pandas())
+
+
 def test_data_docs_are_bounded_offline_and_say_what_they_cover(
     catalogue, validator_class, tmp_path
 ):
