@@ -1,15 +1,21 @@
-"""Benchmark: GX validation of a national-size frame, the one-checkpoint validator against today's.
+"""Benchmark: GX validation of a national-size frame, the one-checkpoint validator against the old.
 
     .venv/bin/python benchmarks/validation.py [--rows 70000 600000] [--old REV] [--skip-old]
+                                              [--by-province-max 100000]
 
 The case (synthetic, deterministic): the prepared frame `assets.validate.checks.validate` hands
 the validator for a national run, `rows` observations over the 3,321 current units and the nine
-catalogue indicators, ~3.5 % of them breaking one rule each (every rule planted, text cells with
-Vietnamese names, controls and markup). For each size it prints, for the validator of this tree
-and for the one at REV (default: the commit before the one-checkpoint validator): the seconds of
-`failures(frame)` (the GX context built beforehand, as the asset does), the checkpoint runs, the
-Data Docs folder's size, and whether both return the same failures. The last line:
-`RESULT rows=<n> new_s=<s> new_docs_mb=<mb> old_s=<s> old_docs_mb=<mb> same=<bool>` per size.
+catalogue indicators, ~2.7 % of them breaking a rule (every rule planted; text cells with
+Vietnamese names, controls and markup). Per size it prints, for the validator of this tree (one
+site for the national run) and the one at REV (default: the last commit before it; a checkpoint
+per indicator): wall and CPU seconds of `failures(frame)` alone (the GX context is built
+beforehand, as the asset does, and a first call on a small frame takes the process's one-off
+imports and renders out of the timing), the checkpoint runs, the Data Docs folder's size and
+whether both return the same failures. Up to --by-province-max rows the old validator also runs
+as the asset ran it, a validator and a site per province. Wall times depend on the machine's load
+(printed first); CPU seconds less so. The last lines:
+`RESULT rows=<n> new_s=<s> new_cpu_s=<s> new_docs_mb=<mb> old_s=<s> old_cpu_s=<s> old_docs_mb=<mb>
+same=<bool> [old_by_province_s=<s> old_by_province_docs_mb=<mb> same_by_province=<bool>]`.
 """
 
 from __future__ import annotations
