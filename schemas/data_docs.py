@@ -8,13 +8,26 @@ into its pages unescaped, and loads Bootstrap, jQuery and font-awesome from CDNs
   whose answers escaping cannot change;
 - once GX has written the site, `make_offline` rewrites each page: no script at all (GX's
   pages read without it), nothing remote, a stylesheet of ours beside GX's own, and a
-  Content-Security-Policy meta; the index, which GX fills by script, is written by us.
+  Content-Security-Policy meta; the index, which GX fills by script, is written by us;
+- the pages are bounded whatever the frame's size: GX renders each expectation from a copy of
+  its result without the full lists of unexpected values and rows (`bound_for_docs`: counts and
+  a sample of SAMPLE values), and only our stylesheet stays of GX's static files (4.4 MB of
+  fonts and animations per site that no offline page loads);
+- one site per validation run, with the provinces it covers in provinces.json
+  (`write_site_provinces`); `current_sites` keeps for each province the newest site covering it
+  and deletes the sites no longer newest for any province.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
-from html import escape
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from html import escape, unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -31,6 +44,10 @@ CSP = (
 _URL_ATTRIBUTES = {"href", "src", "srcset", "action", "formaction", "data", "poster", "xlink:href"}
 _SAFE_SCHEMES = ("#", "./", "../")
 _HTTP_EQUIV = {"refresh", "content-security-policy"}
+SAMPLE = 20  # unexpected values shown per expectation
+PROVINCES_FILE = "provinces.json"
+# the result keys that list every unexpected value or row: not for pages
+_FULL_LISTS = ("unexpected_list", "unexpected_index_list", "unexpected_index_query")
 
 
 def page_text(value: object) -> object:
@@ -39,7 +56,9 @@ def page_text(value: object) -> object:
 
 
 def for_docs(frame: pd.DataFrame) -> pd.DataFrame:
-    """`frame` with its text columns as page text (a copy; numbers and booleans untouched)."""
+    """`frame` with its text columns as page text (a copy; numbers and booleans untouched).
+
+    Each distinct text is converted once (a national frame repeats a few thousand texts)."""
     text = [
         c
         for c in frame.columns
@@ -47,7 +66,91 @@ def for_docs(frame: pd.DataFrame) -> pd.DataFrame:
     ]
     if not text:
         return frame
-    return frame.assign(**{c: frame[c].map(page_text) for c in text})
+    return frame.assign(**{c: _page_text_column(frame[c]) for c in text})
+
+
+def _page_text_column(column: pd.Series) -> pd.Series:
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    shown = pd.Series([page_text(v) for v in uniques], dtype=object)
+    values = shown.to_numpy()[codes].astype(object) if len(shown) else codes.astype(object)
+    values[codes < 0] = None
+    # pandas' string dtype: GX's row conditions compare it twice as fast as Python objects
+    return pd.Series(values, index=column.index, name=column.name, dtype="str")
+
+
+def bound_for_docs(result: dict, unexpected: pd.Series | None = None) -> dict:
+    """An expectation's result as its page shows it: the counts and percentages, and at most
+    SAMPLE unexpected values with their counts; never the full lists of a national frame.
+
+    `unexpected`: the values of the rows GX found unexpected (indexed by their row id), for the
+    sample when GX was asked for its row ids alone (`exclude_unexpected_values`)."""
+    bounded = {k: v for k, v in result.items() if k not in _FULL_LISTS}
+    if unexpected is not None:
+        counts = unexpected.value_counts(dropna=False, sort=False)
+        top = sorted(
+            ((_plain(v), int(n)) for v, n in counts.items()), key=lambda x: (-x[1], str(x[0]))
+        )
+        head = unexpected.iloc[:SAMPLE]
+        bounded |= {
+            "partial_unexpected_counts": [{"value": v, "count": n} for v, n in top[:SAMPLE]],
+            "partial_unexpected_list": [_plain(v) for v in head],
+            "partial_unexpected_index_list": [
+                {unexpected.index.name or "index": _plain(i)} for i in head.index
+            ],
+        }
+    for key in ("partial_unexpected_list", "partial_unexpected_index_list"):
+        if isinstance(bounded.get(key), list):
+            bounded[key] = bounded[key][:SAMPLE]
+    if isinstance(bounded.get("partial_unexpected_counts"), list):
+        bounded["partial_unexpected_counts"] = bounded["partial_unexpected_counts"][:SAMPLE]
+    return bounded
+
+
+def _plain(value: object) -> object:
+    """A value as a plain Python one for GX's pages and stores (NaN and NA as None)."""
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One expectation's outcome as the site's index shows it."""
+
+    rule_id: str
+    expectation: str
+    columns: str
+    condition: str  # the row condition as text; "" when the expectation has none
+    success: bool
+    evaluated: int  # rows in the expectation's domain (after its row condition)
+    missing: int
+    unexpected: int
+    percent: float | None  # of the evaluated rows that were not missing
+    sample: list = field(default_factory=list)  # ≤ SAMPLE distinct unexpected values, page text
+
+    @classmethod
+    def of(cls, validation_result, condition: str = "") -> Finding:
+        """From a GX ExpectationValidationResult (its result bounded by `bound_for_docs`)."""
+        config = validation_result.expectation_config
+        kw, res = config.kwargs, validation_result.result or {}
+        counts = res.get("partial_unexpected_counts") or []
+        sample = [c["value"] for c in counts if isinstance(c, dict) and "value" in c]
+        if not sample:
+            sample = list(dict.fromkeys(map(str, res.get("partial_unexpected_list") or [])))
+        return cls(
+            rule_id=str(config.meta.get("rule_id", "")),
+            expectation=str(config.type),
+            columns=", ".join(str(kw[k]) for k in ("column", "column_A", "column_B") if kw.get(k)),
+            condition=condition,
+            success=bool(validation_result.success),
+            evaluated=int(res.get("element_count") or 0),
+            missing=int(res.get("missing_count") or 0),
+            unexpected=int(res.get("unexpected_count") or 0),
+            percent=res.get("unexpected_percent"),
+            sample=sample[:SAMPLE],
+        )
 
 
 def _local(url: str) -> bool:
@@ -139,12 +242,24 @@ def offline_page(html: str, styles: str) -> str:
     return "".join(parser.out)
 
 
-def make_offline(site: Path, results: dict[str, tuple[bool, int, int]]) -> None:
+def make_offline(
+    site: Path,
+    results: dict[str, tuple[bool, int, int]],
+    findings: list[Finding] | None = None,
+    provinces: Iterable[str] | None = None,
+) -> None:
     """Rewrite every page of the site GX wrote in `site`, and its index.
 
     `results`: suite name → (success, expectations evaluated, expectations failed), for the
-    index."""
-    styles = site / "static" / "styles"
+    index; `findings`: each expectation's outcome, listed on the index; `provinces`: the
+    province codes the site covers. GX's static files go but for our stylesheet."""
+    static = site / "static"
+    for entry in static.iterdir() if static.is_dir() else ():
+        if entry.is_dir():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    styles = static / "styles"
     styles.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(CSS, styles / CSS_NAME)
     for page in sorted(site.rglob("*.html")):
@@ -155,10 +270,46 @@ def make_offline(site: Path, results: dict[str, tuple[bool, int, int]]) -> None:
             offline_page(page.read_text(encoding="utf-8"), relative.as_posix()),
             encoding="utf-8",
         )
-    (site / "index.html").write_text(_index(site, results), encoding="utf-8")
+    (site / "index.html").write_text(
+        _index(site, results, findings or [], sorted(provinces or [])), encoding="utf-8"
+    )
 
 
-def _index(site: Path, results: dict[str, tuple[bool, int, int]]) -> str:
+def _shown(value: object) -> str:
+    """A sampled value (already page text, see `for_docs`) escaped once for our own page."""
+    return "null" if value is None else escape(unescape(str(value)))
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4g} %"
+
+
+def _findings_table(findings: list[Finding]) -> str:
+    rows = "".join(
+        f"<tr class='{'ok' if f.success else 'bad'}'><td>{'✓' if f.success else '✗'}</td>"
+        f"<td><code>{escape(f.rule_id)}</code></td><td>{escape(f.expectation)}</td>"
+        f"<td>{escape(f.columns)}</td><td>{escape(f.condition)}</td><td>{f.evaluated}</td>"
+        f"<td>{f.missing}</td><td>{f.unexpected}</td><td>{_percent(f.percent)}</td>"
+        f"<td>{' · '.join(f'<code>{_shown(v)}</code>' for v in f.sample)}</td></tr>"
+        for f in findings
+    )
+    return (
+        "<h2>Từng kiểm tra <span class='en'>/ Each expectation</span></h2>"
+        "<table class='table dx-expectations'><thead><tr><th>Đạt / passed</th>"
+        "<th>Quy tắc / rule</th><th>Kiểm tra / expectation</th><th>Cột / column</th>"
+        "<th>Điều kiện dòng / row condition</th><th>Số dòng / evaluated</th>"
+        "<th>Trống / missing</th><th>Không đạt / unexpected</th><th>% không đạt / percent</th>"
+        f"<th>Giá trị mẫu (tối đa {SAMPLE}) / sample unexpected values</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
+def _index(
+    site: Path,
+    results: dict[str, tuple[bool, int, int]],
+    findings: list[Finding] = (),
+    provinces: list[str] = (),
+) -> str:
     """The site's index as a static page: each validation with its outcome, each suite."""
     rows = []
     for page in sorted(site.glob("validations/**/*.html")):
@@ -177,6 +328,13 @@ def _index(site: Path, results: dict[str, tuple[bool, int, int]]) -> str:
         f"{escape('.'.join(p.relative_to(site).with_suffix('').parts[1:]))}</a></li>"
         for p in sorted(site.glob("expectations/**/*.html"))
     )
+    covered = (
+        "<p class='dx-provinces'>Tỉnh, thành phố <span class='en'>/ provinces</span>: "
+        + ", ".join(escape(p) for p in provinces)
+        + "</p>"
+        if provinces
+        else ""
+    )
     return (
         "<!DOCTYPE html><html lang='vi'><head><meta charset='utf-8'>"
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
@@ -184,10 +342,69 @@ def _index(site: Path, results: dict[str, tuple[bool, int, int]]) -> str:
         "<title>Great Expectations Data Docs</title></head><body class='dx-index'>"
         "<h1>Kết quả kiểm tra dữ liệu (Great Expectations) <span class='en'>/ Validation "
         "results</span></h1>"
+        f"{covered}"
         "<table class='table dx-validations'><thead><tr><th>Đạt / passed</th>"
         "<th>Bộ kiểm tra / suite</th><th>Lúc / run at</th><th>Số kiểm tra / expectations</th>"
         "<th>Không đạt / failed</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
+        f"{_findings_table(findings) if findings else ''}"
         "<h2>Bộ kiểm tra <span class='en'>/ Expectation suites</span></h2>"
         f"<ul>{suites}</ul></body></html>"
     )
+
+
+# --- one site per validation run, and which of them are current -----------------------------
+
+
+def write_site_provinces(
+    site: Path, provinces: Iterable[str], validated_ns: int | None = None
+) -> Path:
+    """Write beside the site (last, once its pages are written) the provinces it covers and
+    when it was validated (now, by default); `current_sites` reads it."""
+    path = site / PROVINCES_FILE
+    at = time.time_ns() if validated_ns is None else validated_ns
+    body = {
+        "provinces": sorted(set(provinces)),
+        "validated_ns": at,
+        "validated_at": datetime.fromtimestamp(at / 1e9, UTC).isoformat(timespec="microseconds"),
+    }
+    tmp = path.with_name(f".{PROVINCES_FILE}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def _site_record(site: Path) -> tuple[list[str], int] | None:
+    """(provinces, validated_ns) of a finished site; None for a folder that is not one (yet).
+
+    A site from before provinces.json (one per province, named by its code) covers its name."""
+    if not (site / "index.html").is_file():
+        return None
+    try:
+        body = json.loads((site / PROVINCES_FILE).read_text(encoding="utf-8"))
+        return [str(p) for p in body["provinces"]], int(body["validated_ns"])
+    except FileNotFoundError:
+        return [site.name], (site / "index.html").stat().st_mtime_ns
+    except (ValueError, KeyError, TypeError):
+        return None  # being written, or not ours: left alone
+
+
+def current_sites(gx_dir: Path) -> dict[str, Path]:
+    """Site label → its index.html, for the sites that are the newest covering at least one
+    province; the other finished sites under `gx_dir` are deleted.
+
+    A province validated alone after a national run takes its share of the national site over;
+    the national site stays while it is the newest for some other province."""
+    records = {}
+    for site in sorted(gx_dir.iterdir()) if gx_dir.is_dir() else ():
+        record = site.is_dir() and _site_record(site)
+        if record:
+            records[site.name] = record
+    newest: dict[str, tuple[int, str]] = {}
+    for label, (provinces, at) in records.items():
+        for province in provinces:
+            newest[province] = max(newest.get(province, (at, label)), (at, label))
+    keep = {label for _, label in newest.values()}
+    for label in sorted(set(records) - keep):
+        shutil.rmtree(gx_dir / label, ignore_errors=True)
+    return {label: gx_dir / label / "index.html" for label in sorted(keep)}
