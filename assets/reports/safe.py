@@ -11,6 +11,7 @@ from pathlib import Path
 
 import polars as pl
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from orchestration.lake import atomic_write
@@ -46,26 +47,42 @@ def safe_frame(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def write_xlsx(path: Path, sheets: dict[str, pl.DataFrame], headers: dict[str, str] | None = None):
-    """Write frames as sheets of one .xlsx, every text cell stored as text, atomically."""
+    """Write frames as sheets of one .xlsx, every text cell stored as text, atomically.
+
+    openpyxl's write-only mode streams the rows: a national table (3,321 rows) takes a fraction
+    of a second, where appending to a normal sheet and styling `ws[ws.max_row]` was quadratic."""
     headers = headers or {}
+    bold = Font(bold=True)
 
     def write(tmp: Path) -> None:
-        wb = Workbook()
-        wb.remove(wb.active)
+        wb = Workbook(write_only=True)
         for name, df in sheets.items():
             ws = wb.create_sheet(name[:31])
-            ws.append([neutralise(headers.get(c, c)) for c in df.columns])
-            for cell in ws[1]:
-                cell.font = Font(bold=True)
-            for row in df.iter_rows():
-                ws.append([neutralise(v) for v in row])
-                for cell in ws[ws.max_row]:
-                    if isinstance(cell.value, str):
-                        cell.data_type = "s"  # never a formula, whatever it starts with
             ws.freeze_panes = "A2"
+            head = [WriteOnlyCell(ws, neutralise(headers.get(c, c))) for c in df.columns]
+            for cell in head:
+                cell.font = bold
+                _as_text(cell)
+            ws.append(head)
+            for row in df.iter_rows():
+                ws.append([_text_cell(ws, neutralise(v)) for v in row])
         wb.save(tmp)
 
     return atomic_write(path, write)
+
+
+def _as_text(cell: WriteOnlyCell) -> None:
+    if isinstance(cell.value, str):
+        cell.data_type = "s"  # never a formula or an error code, whatever it starts with
+
+
+def _text_cell(ws, value: object) -> object:
+    """Text as a cell typed as text; anything else as the value (openpyxl types it)."""
+    if not isinstance(value, str):
+        return value
+    cell = WriteOnlyCell(ws, value)
+    cell.data_type = "s"
+    return cell
 
 
 def write_csv(path: Path, df: pl.DataFrame) -> Path:
