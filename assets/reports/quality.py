@@ -19,6 +19,8 @@ from schemas.catalogue import Catalogue
 from schemas.display import visible
 from schemas.rules import RULES
 
+from .outputs import Outputs, digest
+
 EXAMPLES_PER_RULE = 5
 
 
@@ -380,9 +382,12 @@ def _shortened(name: str, tag: str) -> str:
     return cut + end
 
 
-def returns_workbooks(quarantined: pl.DataFrame, out_dir: Path) -> dict[str, Path]:
-    """One .xlsx per source file with its quarantined rows and the reason, to send back:
-    source_file → its workbook."""
+def returns_workbooks(
+    quarantined: pl.DataFrame, out_dir: Path, outputs: Outputs | None = None
+) -> dict[str, Path]:
+    """One .xlsx per source file with quarantined rows (the reason beside each), to send back:
+    source_file → its workbook. A file with nothing quarantined gets none. With `outputs`, a
+    workbook whose rows are unchanged since the last publish is not written again."""
     from .safe import write_xlsx
 
     paths = {}
@@ -416,6 +421,12 @@ def returns_workbooks(quarantined: pl.DataFrame, out_dir: Path) -> dict[str, Pat
     }
     names = returns_names(quarantined["source_file"].unique().to_list())
     for (source_file,), rows in quarantined.group_by("source_file", maintain_order=True):
-        path = out_dir / names[source_file]
-        paths[source_file] = write_xlsx(path, {"Cách ly": rows.select(cols)}, headers)
+        path, rows = out_dir / names[source_file], rows.select(cols)
+
+        def write(p: Path, rows: pl.DataFrame = rows) -> Path:
+            return write_xlsx(p, {"Cách ly": rows}, headers)
+
+        paths[source_file] = (
+            write(path) if outputs is None else outputs.make(path, digest(rows), write)
+        )
     return paths
