@@ -15,8 +15,8 @@ units as benchmarks/maps.py makes them (its functions, imported); 5G dead zones 
 in one unit in ten); one commune file per unit (3,321) with about 30,000 accepted figures, a few
 superseded, and quarantined rows in one file in twelve (most files have nothing to return).
 
-Run: `uv run python benchmarks/publish.py` (`--profile` prints the top of a cProfile of the
-from-scratch publish). Per-function seconds are printed per pass; last line:
+Run: `uv run python benchmarks/publish.py` (`--profile publish|one` prints the top of a
+cProfile of that pass). Per-function seconds are printed per pass; last line:
 RESULT units=<n> publish_s=<s> republish_noop_s=<s> republish_one_s=<s>
 """
 
@@ -300,13 +300,23 @@ def run(maps_in: dict, quality_in: dict) -> float:
     return time.perf_counter() - started
 
 
+def profiled(on: bool, fn, *args):
+    """fn(*args), with the top of a cProfile (by own time) printed when `on`."""
+    if not on:
+        return fn(*args)
+    profiler = cProfile.Profile()
+    result = profiler.runcall(fn, *args)
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+    return result
+
+
 def files_written_since(t: float) -> int:
     return sum(1 for p in OUT.rglob("*") if p.is_file() and p.stat().st_mtime > t)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--profile", action="store_true", help="cProfile the from-scratch run")
+    parser.add_argument("--profile", choices=("publish", "one"), help="cProfile that pass")
     args = parser.parse_args()
 
     rng = np.random.default_rng(SEED)
@@ -342,15 +352,8 @@ def main() -> None:
         f"{tables['file_status'].height} files, {tables['quarantined_rows'].height} quarantined "
         f"rows in {tables['quarantined_rows']['source_file'].n_unique()} files; out: {OUT}"
     )
-    profiler = cProfile.Profile() if args.profile else None
-    if profiler:
-        profiler.enable()
-    publish_s = run(*inputs(gaps, tables))
-    if profiler:
-        profiler.disable()
+    publish_s = profiled(args.profile == "publish", run, *inputs(gaps, tables))
     timer.report("publish", publish_s)
-    if profiler:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
 
     before = time.time()
     noop_s = run(*inputs(gaps, tables))
@@ -361,7 +364,7 @@ def main() -> None:
     code = tables["quarantined_rows"]["unit_code"].unique().sort()[RESUBMIT_UNIT // 10]
     new_gaps, new_tables = resubmitted(gaps, tables, catalogue, code)
     before = time.time()
-    one_s = run(*inputs(new_gaps, new_tables))
+    one_s = profiled(args.profile == "one", run, *inputs(new_gaps, new_tables))
     timer.report(f"republish_one (unit {code})", one_s)
     print(f"  files written: {files_written_since(before)}")
     print(
