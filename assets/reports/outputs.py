@@ -71,35 +71,47 @@ def digest(*parts: object) -> str:
 
 
 class Outputs:
-    """The files one asset writes under `root`, with their keys in `manifest`."""
+    """The files one asset writes under `root`, with their keys in `manifest`.
+
+    The manifest keeps, per file, its key and the size and mtime it had when made: a file
+    changed since (by hand, or rewritten by a publish that failed before saving the manifest)
+    is made again."""
 
     def __init__(self, root: Path, manifest: Path):
         self.root, self.manifest = Path(root), Path(manifest)
         try:
-            self.old: dict[str, str] = json.loads(self.manifest.read_text(encoding="utf-8"))
+            self.old: dict[str, list] = json.loads(self.manifest.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             self.old = {}
-        self.new: dict[str, str] = {}
+        self.new: dict[str, list] = {}
         self.built: list[str] = []  # written this time, relative to root
 
     def make(self, path: Path, key: str, write: Callable[[Path], object]) -> Path:
-        """`write(path)` unless `path` exists and was last made from the same key."""
+        """`write(path)` unless `path` is as the last publish made it from the same key."""
         built = self.stale(path, key)
         if built:
             write(path)
         return self.record(path, key, built=built)
 
     def stale(self, path: Path, key: str) -> bool:
-        """Whether `path` must be (re)built: missing, or made from another key."""
-        return self.old.get(self._rel(path)) != digest(code_version(), key) or not path.exists()
+        """Whether `path` must be (re)built: missing, changed, or made from another key."""
+        entry = self._entry(path, key)
+        return entry is None or self.old.get(self._rel(path)) != entry
 
     def record(self, path: Path, key: str, *, built: bool) -> Path:
         """Note that `path` is made from `key` (and whether it was written this time)."""
         rel = self._rel(path)
-        self.new[rel] = digest(code_version(), key)
+        self.new[rel] = self._entry(path, key)
         if built:
             self.built.append(rel)
         return path
+
+    def _entry(self, path: Path, key: str) -> list | None:
+        try:
+            stat = Path(path).stat()
+        except FileNotFoundError:
+            return None
+        return [digest(code_version(), key), stat.st_size, stat.st_mtime_ns]
 
     def _rel(self, path: Path) -> str:
         return Path(path).relative_to(self.root).as_posix()

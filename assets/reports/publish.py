@@ -67,9 +67,10 @@ def publish_maps(
     common = (period, catalogue)
 
     title = f"Khoảng cách đến mục tiêu chuyển đổi số — {period}"
+    units_key = digest(in_scope)
     page = out.make(
         maps / "index.html",
-        digest(*common, title, in_scope, _page_rows(coverage_gaps), zones),
+        digest(*common, title, units_key, _page_rows(coverage_gaps), zones),
         lambda p: render_map_page(
             in_scope,
             coverage_gaps,
@@ -96,7 +97,6 @@ def publish_maps(
     out.prune(maps / "provinces", "*.html")
 
     # A layer's PNG shows its classes over the units: redrawn when those changed.
-    units_key = digest(in_scope)
     keys = {
         ind.id: digest(
             *common,

@@ -388,7 +388,7 @@ def returns_workbooks(
     """One .xlsx per source file with quarantined rows (the reason beside each), to send back:
     source_file → its workbook. A file with nothing quarantined gets none. With `outputs`, a
     workbook whose rows are unchanged since the last publish is not written again."""
-    from .safe import write_xlsx
+    from .safe import safe_frame, write_xlsx
 
     paths = {}
     cols = [
@@ -420,11 +420,12 @@ def returns_workbooks(
         "message_en": "Reason",
     }
     names = returns_names(quarantined["source_file"].unique().to_list())
-    for (source_file,), rows in quarantined.group_by("source_file", maintain_order=True):
+    safe = safe_frame(quarantined.select(cols)).with_columns(quarantined["source_file"])
+    for (source_file,), rows in safe.group_by("source_file", maintain_order=True):
         path, rows = out_dir / names[source_file], rows.select(cols)
 
         def write(p: Path, rows: pl.DataFrame = rows) -> Path:
-            return write_xlsx(p, {"Cách ly": rows}, headers)
+            return write_xlsx(p, {"Cách ly": rows}, headers, neutralised=True)
 
         paths[source_file] = (
             write(path) if outputs is None else outputs.make(path, digest(rows), write)

@@ -47,13 +47,20 @@ def safe_frame(df: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def write_xlsx(path: Path, sheets: dict[str, pl.DataFrame], headers: dict[str, str] | None = None):
+def write_xlsx(
+    path: Path,
+    sheets: dict[str, pl.DataFrame],
+    headers: dict[str, str] | None = None,
+    *,
+    neutralised: bool = False,
+):
     """Write frames as sheets of one .xlsx, every text cell stored as text, atomically.
 
     openpyxl's write-only mode streams the rows: a national table (3,321 rows) takes half a
     second, where appending to a normal sheet and styling `ws[ws.max_row]` was quadratic. The
     text is neutralised a column at a time (safe_frame); openpyxl types text as text except
-    an error code such as "#N/A", which alone needs a cell of its own."""
+    an error code such as "#N/A", which alone needs a cell of its own. `neutralised`: the frames
+    already went through safe_frame (thousands of small workbooks cut from one frame)."""
     headers = headers or {}
     bold = Font(bold=True)
 
@@ -64,7 +71,7 @@ def write_xlsx(path: Path, sheets: dict[str, pl.DataFrame], headers: dict[str, s
             ws.freeze_panes = "A2"
             head = [_text_cell(ws, neutralise(headers.get(c, c)), bold) for c in df.columns]
             ws.append(head)
-            for row in safe_frame(df).iter_rows():
+            for row in (df if neutralised else safe_frame(df)).iter_rows():
                 ws.append([_text_cell(ws, v) if v in ERROR_CODES else v for v in row])
         wb.save(tmp)
 
