@@ -199,6 +199,25 @@ class GeometryCache:
         _write_atomic(path, json.dumps(data, separators=(",", ":")).encode())
         return head, features, outline
 
+    def lines(self, key: str, make) -> list[np.ndarray]:
+        """Coordinate arrays (such as the PNGs' province outlines) derived from the geometry
+        `key` names: make() once, then read back."""
+        path = self.folder / f"lines-{_digest(key)}.parquet"
+        if path.exists():
+            os.utime(path)
+            df = pl.read_parquet(path)
+            xy = df.select("x", "y").to_numpy()
+            return (
+                np.split(xy, np.flatnonzero(np.diff(df["line"].to_numpy())) + 1) if len(xy) else []
+            )
+        lines = make()
+        ids = np.repeat(np.arange(len(lines)), [len(line) for line in lines])
+        xy = np.concatenate(lines) if lines else np.zeros((0, 2))
+        buffer = io.BytesIO()
+        pl.DataFrame({"line": ids, "x": xy[:, 0], "y": xy[:, 1]}).write_parquet(buffer)
+        _write_atomic(path, buffer.getvalue())
+        return lines
+
     def prune(self) -> None:
         old = time.time() - CACHE_DAYS * 86400
         for path in self.folder.glob("*"):

@@ -293,9 +293,17 @@ def render_layer_pngs(
     geoms = np.asarray(units.geometry.values, dtype=object)
     bounds = shapely.total_bounds(geoms)
     tol = auto_tolerance(bounds) if tolerance is None else float(tolerance)
-    shown = display_geometry(geoms, tol) if cache is None else cache.display(geoms, tol, True)[1]
+    province = units["province_code"].astype(str).to_numpy()
+    if cache is None:
+        shown = display_geometry(geoms, tol)
+        segments = _province_outlines(shown, province)
+    else:
+        key, shown = cache.display(geoms, tol, True)
+        segments = cache.lines(
+            f"{key} province outlines {'|'.join(province)}",
+            lambda: _province_outlines(shown, province),
+        )
     paths = _unit_paths(shown)
-    segments = _province_outlines(shown, units["province_code"].astype(str).to_numpy())
     remote = _remote_mask(units)
     prepared = time.perf_counter()
 
