@@ -50,6 +50,8 @@ def coverage_maps(
             "gap_tables": dg.MetadataValue.path(str(tables[0].parent)),
             "geometry": out["geometry"],
             "dead_zones_5g": out["zones"],
+            # What this run wrote; the rest was unchanged since the last publish.
+            "files_rebuilt": len(out["rebuilt"]),
         }
     )
 
@@ -103,5 +105,6 @@ def quality_report(
         metadata={
             "report": dg.MetadataValue.path(str(page)),
             "files_to_send_back": len(returns),
+            "files_rebuilt": len(out["rebuilt"]),
         }
     )
