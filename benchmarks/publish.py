@@ -13,7 +13,7 @@ report folder:
 Inputs, in one process, on ../shared/data/vn_communes_2025.parquet: coverage_gaps and the
 units as benchmarks/maps.py makes them (its functions, imported); 5G dead zones (a small square
 in one unit in ten); one commune file per unit (3,321) with about 30,000 accepted figures, a few
-superseded, and quarantined rows in one file in twelve (most files have nothing to return).
+superseded, and quarantined rows in one file in twelve (most files have nothing to return; `--returns-share 1` for every file).
 
 Run: `uv run python benchmarks/publish.py` (`--profile publish|one` prints the top of a
 cProfile of that pass). Per-function seconds are printed per pass; last line:
@@ -102,10 +102,12 @@ def dead_zones(units: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.GeoData
     )
 
 
-def lake_tables(gaps: pl.DataFrame, rng: np.random.Generator) -> dict[str, pl.DataFrame]:
+def lake_tables(
+    gaps: pl.DataFrame, rng: np.random.Generator, returns_share: float
+) -> dict[str, pl.DataFrame]:
     """file_status, raw, validated, quarantined and superseded rows of one file per commune:
-    the reported figures accepted; in one file in twelve one to four rows quarantined; a few
-    figures superseded by a later row of the same file."""
+    the reported figures accepted; in `returns_share` of the files one to four rows
+    quarantined; a few figures superseded by a later row of the same file."""
     reported = gaps.filter(pl.col("status") == "reported")
     files = gaps.select("province_code", "unit_code").unique().sort("unit_code")
     files = files.with_columns(
@@ -128,7 +130,7 @@ def lake_tables(gaps: pl.DataFrame, rng: np.random.Generator) -> dict[str, pl.Da
         ),
         "validated_observations",
     )
-    bad = files.filter(pl.Series(rng.random(n) < 1 / 12))
+    bad = files.filter(pl.Series(rng.random(n) < returns_share))
     bad = bad.with_columns(rows=pl.Series(rng.integers(1, 5, bad.height))).with_columns(
         k=pl.int_ranges(0, "rows")
     )
@@ -317,6 +319,13 @@ def files_written_since(t: float) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", choices=("publish", "one"), help="cProfile that pass")
+    parser.add_argument(
+        "--returns-share",
+        type=float,
+        default=1 / 12,
+        help="share of the files with quarantined rows (1: every file, as when each commune "
+        "leaves one cell of a numerator/denominator pair empty)",
+    )
     args = parser.parse_args()
 
     rng = np.random.default_rng(SEED)
@@ -324,7 +333,7 @@ def main() -> None:
     units = load_units(rng)
     gaps = commune_files(synthetic_gaps(units, catalogue, rng))
     zones = dead_zones(units, rng)
-    tables = lake_tables(gaps, rng)
+    tables = lake_tables(gaps, rng, args.returns_share)
     boundary_problems = pl.DataFrame(schema={"unit_code": pl.String, "problem": pl.String})
     common = {"period": PERIOD, "catalogue": catalogue}
 

@@ -13,6 +13,7 @@ from html import escape
 from pathlib import Path
 from urllib.parse import quote
 
+import numpy as np
 import polars as pl
 
 from schemas.catalogue import Catalogue
@@ -421,13 +422,24 @@ def returns_workbooks(
     }
     names = returns_names(quarantined["source_file"].unique().to_list())
     safe = safe_frame(quarantined.select(cols)).with_columns(quarantined["source_file"])
-    for (source_file,), rows in safe.group_by("source_file", maintain_order=True):
-        path, rows = out_dir / names[source_file], rows.select(cols)
-
-        def write(p: Path, rows: pl.DataFrame = rows) -> Path:
-            return write_xlsx(p, {"Cách ly": rows}, headers, neutralised=True)
-
-        paths[source_file] = (
-            write(path) if outputs is None else outputs.make(path, digest(rows), write)
+    # Each file's key from one hash per row of the whole frame: a republish cuts the frame
+    # only for the files whose rows changed.
+    hashes = safe.select("source_file", h=safe.select(cols).hash_rows(seed=0))
+    keys = {
+        source: digest(cols, np.asarray(h, dtype=np.uint64).tobytes())
+        for source, h in hashes.group_by("source_file", maintain_order=True).agg("h").iter_rows()
+    }
+    todo = {
+        s for s, key in keys.items() if outputs is None or outputs.stale(out_dir / names[s], key)
+    }
+    for (source_file,), rows in safe.filter(pl.col("source_file").is_in(list(todo))).group_by(
+        "source_file"
+    ):
+        write_xlsx(
+            out_dir / names[source_file], {"Cách ly": rows.select(cols)}, headers, neutralised=True
         )
+    for source_file, key in keys.items():
+        paths[source_file] = path = out_dir / names[source_file]
+        if outputs is not None:
+            outputs.record(path, key, built=source_file in todo)
     return paths
