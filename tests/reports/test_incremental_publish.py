@@ -6,7 +6,8 @@ provinces (Lai Châu 12, Huế 46; 78 units) with synthetic figures:
   layer and tables of that indicator, nothing of the other province, and the result is the
   same as a publish from scratch;
 - a file whose quarantined rows are all gone loses its return-to-sender workbook, the others
-  are left as they were.
+  are left as they were;
+- a province no longer in the gap rows loses its page.
 """
 
 from __future__ import annotations
@@ -256,3 +257,13 @@ def _cells(path: Path) -> list:
         (ws.title, ws.freeze_panes, [[(c.value, c.data_type) for c in row] for row in ws.rows])
         for ws in wb.worksheets
     ]
+
+
+def test_a_province_no_longer_published_loses_its_page(published, units, catalogue, tmp_path):
+    first, gaps, _ = published
+    root = tmp_path / "fewer"
+    shutil.copytree(first, root, copy_function=shutil.copy2)
+    out = maps(root, units, gaps.filter(pl.col("province_code") == "12"), catalogue)
+    assert [p.name[:3] for p in out["provinces"]] == ["12-"]
+    assert [p.name[:3] for p in (root / "maps" / "provinces").iterdir()] == ["12-"]
+    assert "maps/index.html" in out["rebuilt"]
