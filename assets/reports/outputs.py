@@ -57,7 +57,9 @@ def digest(*parts: object) -> str:
     h = hashlib.blake2b(digest_size=16)
     for part in parts:
         if isinstance(part, gpd.GeoDataFrame):
-            h.update(repr((part.crs, list(part.columns), list(part.dtypes))).encode())
+            crs = part.crs.to_wkt() if part.crs is not None else None
+            # str, not repr: a dtype's repr may carry its address, which changes every run
+            h.update(repr((crs, list(part.columns), [str(t) for t in part.dtypes])).encode())
             h.update(b"".join(shapely.to_wkb(part.geometry.values)))
             rows = pd.util.hash_pandas_object(part.drop(columns=part.geometry.name), index=False)
             h.update(rows.to_numpy().tobytes())

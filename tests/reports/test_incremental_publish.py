@@ -7,12 +7,15 @@ provinces (Lai Châu 12, Huế 46; 78 units) with synthetic figures:
   same as a publish from scratch;
 - a file whose quarantined rows are all gone loses its return-to-sender workbook, the others
   are left as they were;
-- a province no longer in the gap rows loses its page.
+- a province no longer in the gap rows loses its page;
+- the keys are the same from one process to the next.
 """
 
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -267,3 +270,25 @@ def test_a_province_no_longer_published_loses_its_page(published, units, catalog
     assert [p.name[:3] for p in out["provinces"]] == ["12-"]
     assert [p.name[:3] for p in (root / "maps" / "provinces").iterdir()] == ["12-"]
     assert "maps/index.html" in out["rebuilt"]
+
+
+def test_the_keys_are_the_same_in_every_process(shared_data: Path):
+    """Each Dagster run is a new process: a key that changed with it (an object's address in
+    a repr, a per-process hash seed) would rebuild every output every run."""
+    script = (
+        "import geopandas as gpd, polars as pl\n"
+        "from assets.reports.outputs import digest\n"
+        "from schemas.catalogue import load_catalogue\n"
+        f"g = gpd.read_parquet({str(shared_data / 'vn_communes_2025.parquet')!r}).head(40)\n"
+        "f = pl.DataFrame({'a': ['x', None], 'b': [1.5, None]}).with_columns(\n"
+        "    c=pl.col('a').cast(pl.Categorical))\n"
+        "print(digest(g, f, load_catalogue(), 'x'))\n"
+    )
+    repo = Path(__file__).resolve().parents[2]
+    keys = {
+        subprocess.run(
+            [sys.executable, "-c", script], cwd=repo, capture_output=True, text=True, check=True
+        ).stdout
+        for _ in range(2)
+    }
+    assert len(keys) == 1 and len(keys.pop().strip()) == 32
