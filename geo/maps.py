@@ -46,7 +46,9 @@ that `</script>` inside a string cannot close its script tag.
 
 from __future__ import annotations
 
+import hashlib
 import html
+import io
 import json
 import logging
 import math
@@ -72,7 +74,14 @@ from schemas.display import visible
 
 log = logging.getLogger(__name__)
 
-__all__ = ["render_map_page", "render_province_pages", "display_geometry", "build_topology"]
+__all__ = [
+    "render_map_page",
+    "render_province_pages",
+    "province_pages",
+    "display_geometry",
+    "build_topology",
+    "GeometryCache",
+]
 
 QUANTUM = 1e-5  # coordinates rounded to 5 decimals (about 1 m)
 SNAP = 0.0005  # cleaning snaps vertices this close (the source's own simplification, ~55 m)
@@ -144,6 +153,100 @@ def display_geometry(geoms: np.ndarray, tolerance: float, *, clean: bool = True)
         log.warning("coverage_simplify failed (%s); simplifying unit by unit", exc)
         simple = shapely.simplify(base, tolerance, preserve_topology=True)
     return _polygonal(np.asarray(simple, dtype=object))
+
+
+CACHE_DAYS = 60
+
+
+class GeometryCache:
+    """Display geometry and its topology kept on disk between runs.
+
+    Cleaning and simplifying 3,321 polygons and building their arcs takes seconds, yet changes
+    only when the boundaries do; a publish after new figures reuses them. Files in `folder` are
+    named by a hash of their inputs (the polygons, the tolerance, the provinces, this module's
+    code, GEOS's version), so a stale one is never read; one read is touched, and `prune`
+    removes those nobody read for CACHE_DAYS (boundaries from an older set)."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+
+    def display(self, geoms: np.ndarray, tolerance: float, clean: bool) -> tuple[str, np.ndarray]:
+        """(key, display_geometry(geoms, tolerance, clean=clean))."""
+        key = _digest(b"".join(shapely.to_wkb(geoms)), tolerance, clean)
+        path = self.folder / f"display-{key}.parquet"
+        if path.exists():
+            os.utime(path)
+            return key, shapely.from_wkb(pl.read_parquet(path)["wkb"].to_numpy())
+        shown = display_geometry(geoms, tolerance, clean=clean)
+        buffer = io.BytesIO()
+        pl.DataFrame({"wkb": shapely.to_wkb(shown)}, schema={"wkb": pl.Binary}).write_parquet(
+            buffer
+        )
+        _write_atomic(path, buffer.getvalue())
+        return key, shown
+
+    def topology(self, key: str, shown: np.ndarray, feat_prov: np.ndarray, offset: float):
+        """build_topology(shown, feat_prov, offset=offset), `key` naming `shown`."""
+        path = (
+            self.folder / f"topology-{_digest(key, np.asarray(feat_prov).tobytes(), offset)}.json"
+        )
+        if path.exists():
+            os.utime(path)
+            cached = json.loads(path.read_text(encoding="utf-8"))
+            return cached["head"], cached["features"], cached["outline"]
+        head, features, outline = build_topology(shown, feat_prov, offset=offset)
+        data = {"head": head, "features": features, "outline": outline}
+        _write_atomic(path, json.dumps(data, separators=(",", ":")).encode())
+        return head, features, outline
+
+    def lines(self, key: str, make) -> list[np.ndarray]:
+        """Coordinate arrays (such as the PNGs' province outlines) derived from the geometry
+        `key` names: make() once, then read back."""
+        path = self.folder / f"lines-{_digest(key)}.parquet"
+        if path.exists():
+            os.utime(path)
+            df = pl.read_parquet(path)
+            xy = df.select("x", "y").to_numpy()
+            return (
+                np.split(xy, np.flatnonzero(np.diff(df["line"].to_numpy())) + 1) if len(xy) else []
+            )
+        lines = make()
+        ids = np.repeat(np.arange(len(lines)), [len(line) for line in lines])
+        xy = np.concatenate(lines) if lines else np.zeros((0, 2))
+        buffer = io.BytesIO()
+        pl.DataFrame({"line": ids, "x": xy[:, 0], "y": xy[:, 1]}).write_parquet(buffer)
+        _write_atomic(path, buffer.getvalue())
+        return lines
+
+    def prune(self) -> None:
+        old = time.time() - CACHE_DAYS * 86400
+        for path in self.folder.glob("*"):
+            if path.stat().st_mtime < old:
+                path.unlink(missing_ok=True)
+
+
+def _digest(*parts) -> str:
+    h = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=16)
+    h.update(shapely.geos_version_string.encode())
+    for part in parts:
+        h.update(part if isinstance(part, bytes) else repr(part).encode())
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Beside, then renamed: a reader never sees half a file (a planner opening a page mid-run
+    sees the old one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:40]}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600: a web server sharing the page could not read
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _across_boundary(
@@ -368,8 +471,9 @@ def _unit_properties(
     if gaps.height:
         rows = (
             gaps.filter(pl.col("unit_code").is_in(codes) & pl.col("indicator_id").is_in(ind_pos))
-            .sort("rank", nulls_last=True)
+            .sort("rank", nulls_last=True, maintain_order=True)
             .unique(["unit_code", "indicator_id"], keep="first", maintain_order=True)
+            .sort("unit_code", "indicator_id")  # the sources' order: whatever the ranks
             .select(
                 "unit_code",
                 "indicator_id",
@@ -593,6 +697,7 @@ def render_map_page(
     tolerance: float | None = None,
     clean: bool = True,
     dead_zones: gpd.GeoDataFrame | None = None,
+    cache: GeometryCache | None = None,
 ) -> Path:
     """Write one self-contained offline map page (a layer per indicator) and return its path.
 
@@ -601,17 +706,23 @@ def render_map_page(
     `auto_tolerance` of the units' extent; `clean` snaps the polygons into an edge-matched
     coverage first (slower by a few seconds nationally, smaller page, no slivers).
     `dead_zones`: a geo.coverage.dead_zone_layer frame, drawn as a toggleable overlay (those of
-    the page's units); None or empty: no such overlay.
+    the page's units); None or empty: no such overlay. `cache`: display geometry and topology
+    reused from an earlier run with the same boundaries.
     """
     started = time.perf_counter()
     units = prepare_units(units)
     geoms = np.asarray(units.geometry.values, dtype=object)
     bounds = shapely.total_bounds(geoms)
     tol = auto_tolerance(bounds) if tolerance is None else float(tolerance)
-    shown = display_geometry(geoms, tol, clean=clean)
     prov_codes = units["province_code"].astype(str)
     feat_prov = np.unique(prov_codes.to_numpy(), return_inverse=True)[1]
-    head, feature_arcs, outline = build_topology(shown, feat_prov, offset=0.001 + 1.5 * tol)
+    offset = 0.001 + 1.5 * tol
+    if cache is None:
+        shown = display_geometry(geoms, tol, clean=clean)
+        head, feature_arcs, outline = build_topology(shown, feat_prov, offset=offset)
+    else:
+        key, shown = cache.display(geoms, tol, clean)
+        head, feature_arcs, outline = cache.topology(key, shown, feat_prov, offset)
     props, meta = _unit_properties(units, gaps, catalogue)
     meta.update(title=title, period=period)
     meta["geometry"]["tolerance"] = round(tol, 5)
@@ -673,17 +784,7 @@ def render_map_page(
             raise RuntimeError(f"map page template: {token} found {page.count(token)} times")
         page = page.replace(token, content.replace("</script", "<\\/script"), 1)
     out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    # Beside, then renamed: a planner opening the page mid-run sees the old one, never half a page.
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(page)
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600: a web server sharing the page could not read
-        os.replace(tmp, out_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _write_atomic(out_path, page.encode("utf-8"))
     log.info(
         "map page %s: %d units, %d indicators, %d dead zones, %.2f MB, %.1f s",
         out_path,
@@ -703,9 +804,27 @@ def render_province_pages(
     out_dir: Path,
     period: str,
     dead_zones: gpd.GeoDataFrame | None = None,
+    cache: GeometryCache | None = None,
 ) -> list[Path]:
     """One page per province present in `gaps`: out_dir/<province_code>-<name>.html, each with
     the dead zones (a geo.coverage.dead_zone_layer frame) of its own units."""
+    return [
+        render_map_page(
+            sub,
+            rows,
+            catalogue,
+            path,
+            title=title,
+            period=period,
+            dead_zones=dead_zones,
+            cache=cache,
+        )
+        for path, sub, rows, title in province_pages(units, gaps, out_dir)
+    ]
+
+
+def province_pages(units: gpd.GeoDataFrame, gaps: pl.DataFrame, out_dir: Path):
+    """(page path, the province's units, its gap rows, title) of each province in `gaps`."""
     out_dir = Path(out_dir)
     paths = []
     codes = units["province_code"].astype(str)
@@ -717,17 +836,8 @@ def render_province_pages(
         name = str(sub["province_name"].iloc[0])
         title = f"Khoảng cách đến mục tiêu chuyển đổi số — {name} / Digital-transformation gaps"
         slug = fold(name).replace(" ", "-") or "province"
-        paths.append(
-            render_map_page(
-                sub,
-                gaps.filter(pl.col("province_code") == prov),
-                catalogue,
-                out_dir / f"{prov}-{slug}.html",
-                title=title,
-                period=period,
-                dead_zones=dead_zones,
-            )
-        )
+        rows = gaps.filter(pl.col("province_code") == prov)
+        paths.append((out_dir / f"{prov}-{slug}.html", sub, rows, title))
     return paths
 
 

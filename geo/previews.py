@@ -38,6 +38,7 @@ from geo.maps import (
     CLASS_COLOURS,
     CLASSES,
     QUANTUM,
+    GeometryCache,
     auto_tolerance,
     display_geometry,
     prepare_units,
@@ -46,7 +47,13 @@ from schemas.catalogue import Catalogue, Indicator
 
 log = logging.getLogger(__name__)
 
-__all__ = ["render_layer_pngs", "png_preview_markdown", "PNG_DPI", "PNG_SIZE_IN"]
+__all__ = [
+    "render_layer_pngs",
+    "layers_shown",
+    "png_preview_markdown",
+    "PNG_DPI",
+    "PNG_SIZE_IN",
+]
 
 PNG_DPI = 110
 PNG_SIZE_IN = (11.0, 9.0)  # 1210 × 990 px: map on the left, legend on the right
@@ -148,16 +155,21 @@ def _province_outlines(geoms: np.ndarray, province: np.ndarray) -> list[np.ndarr
     return lines
 
 
-def _class_matrix(
-    units: gpd.GeoDataFrame, gaps: pl.DataFrame, catalogue: Catalogue
-) -> tuple[list[Indicator], np.ndarray]:
-    """The indicators shown (as on the page: those present in `gaps`, else all) and, per unit
-    and indicator, the index of its class in CLASSES (no_data when the unit has no row)."""
+def layers_shown(gaps: pl.DataFrame, catalogue: Catalogue) -> list[Indicator]:
+    """The indicators drawn, a PNG each (as on the page: those present in `gaps`, else all)."""
     missing = [c for c in ("unit_code", "indicator_id", "gap_class") if c not in gaps.columns]
     if missing:
         raise ValueError(f"gaps: missing column(s) {missing}")
     present = set(gaps["indicator_id"].unique().to_list()) if gaps.height else set()
-    indicators = [i for i in catalogue if i.id in present] or list(catalogue)
+    return [i for i in catalogue if i.id in present] or list(catalogue)
+
+
+def _class_matrix(
+    units: gpd.GeoDataFrame, gaps: pl.DataFrame, catalogue: Catalogue
+) -> tuple[list[Indicator], np.ndarray]:
+    """The indicators shown (layers_shown) and, per unit and indicator, the index of its class
+    in CLASSES (no_data when the unit has no row)."""
+    indicators = layers_shown(gaps, catalogue)
     codes = units["unit_code"].astype(str).tolist()
     no_data = CLASSES.index("no_data")
     classes = np.full((len(codes), len(indicators)), no_data, dtype=np.int8)
@@ -245,13 +257,17 @@ def render_layer_pngs(
     period: str,
     area: str | None = None,
     tolerance: float | None = None,
+    only: set[str] | None = None,
+    cache: GeometryCache | None = None,
 ) -> list[Path]:
     """Write one PNG per indicator layer, out_dir/<indicator_id>.png, and return their paths.
 
     units/gaps as for `geo.maps.render_map_page` (unit fields + geometry and the remote flags;
     COVERAGE_GAPS rows, at least unit_code, indicator_id, gap_class). `area` names the place in
     the title (default: the province's name, or "Cả nước / Vietnam"); `tolerance` (degrees) as
-    on the page, default `auto_tolerance` of the extent.
+    on the page, default `auto_tolerance` of the extent. `only`: the indicator ids to draw (the
+    others' paths are returned, not drawn: a publish redraws the layers whose data changed);
+    `cache`: the display geometry reused from the map page or an earlier run.
     """
     import matplotlib as mpl
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -267,15 +283,27 @@ def render_layer_pngs(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     indicators, classes = _class_matrix(units, gaps, catalogue)
+    paths_out = [out_dir / f"{ind.id}.png" for ind in indicators]
+    draw = [k for k, ind in enumerate(indicators) if only is None or ind.id in only]
+    if not draw:
+        return paths_out
     area = area or _area_label(units)
 
     # Geometry, once: display-simplified units, their paths, the province outlines.
     geoms = np.asarray(units.geometry.values, dtype=object)
     bounds = shapely.total_bounds(geoms)
     tol = auto_tolerance(bounds) if tolerance is None else float(tolerance)
-    shown = display_geometry(geoms, tol)
+    province = units["province_code"].astype(str).to_numpy()
+    if cache is None:
+        shown = display_geometry(geoms, tol)
+        segments = _province_outlines(shown, province)
+    else:
+        key, shown = cache.display(geoms, tol, True)
+        segments = cache.lines(
+            f"{key} province outlines {'|'.join(province)}",
+            lambda: _province_outlines(shown, province),
+        )
     paths = _unit_paths(shown)
-    segments = _province_outlines(shown, units["province_code"].astype(str).to_numpy())
     remote = _remote_mask(units)
     prepared = time.perf_counter()
 
@@ -374,7 +402,8 @@ def render_layer_pngs(
             va="bottom",
         )
         legend = None
-        for k, ind in enumerate(indicators):
+        for k in draw:
+            ind = indicators[k]
             cls = classes[:, k]
             units_coll.set_facecolor(fill_rgba[cls])
             # One compound path: Agg hatches it in one pass (per-path hatching is 15× slower).
@@ -442,9 +471,8 @@ def render_layer_pngs(
                 labelspacing=0.9,
                 borderaxespad=0,
             )
-            path = out_dir / f"{ind.id}.png"
-            _write_atomic(fig, path)
-            written.append(path)
+            _write_atomic(fig, paths_out[k])
+            written.append(paths_out[k])
     log.info(
         "layer PNGs in %s: %d units, %d layers, geometry %.1f s, drawing %.1f s",
         out_dir,
@@ -453,7 +481,7 @@ def render_layer_pngs(
         prepared - started,
         time.perf_counter() - prepared,
     )
-    return written
+    return paths_out
 
 
 def png_preview_markdown(path: Path, *, max_chars: int = 100_000, width: int = 640) -> str:

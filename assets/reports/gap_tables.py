@@ -9,6 +9,7 @@ import polars as pl
 
 from schemas.catalogue import Catalogue
 
+from .outputs import Outputs, digest
 from .safe import write_csv, write_xlsx
 
 COLUMNS = {
@@ -53,13 +54,24 @@ def priority_list(gaps: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def write_gap_tables(gaps: pl.DataFrame, catalogue: Catalogue, out_dir: Path) -> list[Path]:
+def write_gap_tables(
+    gaps: pl.DataFrame, catalogue: Catalogue, out_dir: Path, outputs: Outputs | None = None
+) -> list[Path]:
+    """A .csv and an .xlsx per indicator and for the priority list; with `outputs`, a table
+    whose rows are unchanged since the last publish is not written again."""
+    tables = {
+        ind.id: (ind.id, gaps.filter(pl.col("indicator_id") == ind.id).select(list(COLUMNS)))
+        for ind in catalogue
+    }
+    tables["priority"] = ("priority", priority_list(gaps))
     paths = []
-    for ind in catalogue:
-        table = gaps.filter(pl.col("indicator_id") == ind.id).select(list(COLUMNS))
-        paths.append(write_csv(out_dir / f"{ind.id}.csv", table))
-        paths.append(write_xlsx(out_dir / f"{ind.id}.xlsx", {ind.id: table}, COLUMNS))
-    priority = priority_list(gaps)
-    paths.append(write_csv(out_dir / "priority.csv", priority))
-    paths.append(write_xlsx(out_dir / "priority.xlsx", {"priority": priority}, COLUMNS))
+    for name, (sheet, table) in tables.items():
+        writers = (
+            (out_dir / f"{name}.csv", lambda p, t=table: write_csv(p, t)),
+            (out_dir / f"{name}.xlsx", lambda p, s=sheet, t=table: write_xlsx(p, {s: t}, COLUMNS)),
+        )
+        for path, write in writers:
+            paths.append(
+                write(path) if outputs is None else outputs.make(path, digest(sheet, table), write)
+            )
     return paths

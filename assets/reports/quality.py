@@ -13,11 +13,14 @@ from html import escape
 from pathlib import Path
 from urllib.parse import quote
 
+import numpy as np
 import polars as pl
 
 from schemas.catalogue import Catalogue
 from schemas.display import visible
 from schemas.rules import RULES
+
+from .outputs import Outputs, digest
 
 EXAMPLES_PER_RULE = 5
 
@@ -380,10 +383,13 @@ def _shortened(name: str, tag: str) -> str:
     return cut + end
 
 
-def returns_workbooks(quarantined: pl.DataFrame, out_dir: Path) -> dict[str, Path]:
-    """One .xlsx per source file with its quarantined rows and the reason, to send back:
-    source_file → its workbook."""
-    from .safe import write_xlsx
+def returns_workbooks(
+    quarantined: pl.DataFrame, out_dir: Path, outputs: Outputs | None = None
+) -> dict[str, Path]:
+    """One .xlsx per source file with quarantined rows (the reason beside each), to send back:
+    source_file → its workbook. A file with nothing quarantined gets none. With `outputs`, a
+    workbook whose rows are unchanged since the last publish is not written again."""
+    from .safe import safe_frame, write_xlsx
 
     paths = {}
     cols = [
@@ -415,7 +421,25 @@ def returns_workbooks(quarantined: pl.DataFrame, out_dir: Path) -> dict[str, Pat
         "message_en": "Reason",
     }
     names = returns_names(quarantined["source_file"].unique().to_list())
-    for (source_file,), rows in quarantined.group_by("source_file", maintain_order=True):
-        path = out_dir / names[source_file]
-        paths[source_file] = write_xlsx(path, {"Cách ly": rows.select(cols)}, headers)
+    safe = safe_frame(quarantined.select(cols)).with_columns(quarantined["source_file"])
+    # Each file's key from one hash per row of the whole frame: a republish cuts the frame
+    # only for the files whose rows changed.
+    hashes = safe.select("source_file", h=safe.select(cols).hash_rows(seed=0))
+    keys = {
+        source: digest(cols, np.asarray(h, dtype=np.uint64).tobytes())
+        for source, h in hashes.group_by("source_file", maintain_order=True).agg("h").iter_rows()
+    }
+    todo = {
+        s for s, key in keys.items() if outputs is None or outputs.stale(out_dir / names[s], key)
+    }
+    for (source_file,), rows in safe.filter(pl.col("source_file").is_in(list(todo))).group_by(
+        "source_file"
+    ):
+        write_xlsx(
+            out_dir / names[source_file], {"Cách ly": rows.select(cols)}, headers, neutralised=True
+        )
+    for source_file, key in keys.items():
+        paths[source_file] = path = out_dir / names[source_file]
+        if outputs is not None:
+            outputs.record(path, key, built=source_file in todo)
     return paths

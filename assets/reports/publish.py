@@ -1,0 +1,178 @@
+"""What the two report assets write, as plain functions on frames (the assets, the benchmark
+and the tests call these)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import geopandas as gpd
+import polars as pl
+
+from assets.indicators.assets import units_frame
+from geo.coverage import dead_zone_layer
+from geo.maps import GeometryCache, province_pages, render_map_page
+from geo.previews import layers_shown, render_layer_pngs
+from orchestration.lake import write_table, write_text
+from schemas.catalogue import Catalogue
+
+from .gap_tables import write_gap_tables
+from .outputs import Outputs, digest
+from .quality import render_quality_page, returns_workbooks, traceability
+from .safe import write_csv
+
+
+def geometry_note(admin_units: gpd.GeoDataFrame) -> str:
+    """Which geometry the pages show: planners must know when shapes are approximate."""
+    counts = admin_units["geometry_source"].value_counts().to_dict()
+    if counts.get("approximate", 0) == 0:
+        return "Ranh giới: chính thức (tệp DXLAKE_BOUNDARIES) / Boundaries: official file."
+    return (
+        f"Ranh giới: gần đúng cho {counts.get('approximate', 0)} đơn vị (dựng từ tâm và diện tích),"
+        f" chính thức cho {counts.get('official', 0)} / Boundaries: approximate for "
+        f"{counts.get('approximate', 0)} units (built from centre points and areas), official "
+        f"for {counts.get('official', 0)}."
+    )
+
+
+def _page_rows(gaps: pl.DataFrame) -> pl.DataFrame:
+    """What of the gap rows a map page or a PNG shows: the national ranks only choose between
+    duplicate rows, so they enter in order, not as numbers (a unit elsewhere moving up the
+    ranking changes no other province's page)."""
+    return gaps.sort("unit_code", "indicator_id", "rank", nulls_last=True).drop("rank")
+
+
+def _zones_of(zones: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    return zones[zones["unit_code"].astype(str).isin(units["unit_code"].astype(str))]
+
+
+def publish_maps(
+    maps: Path,
+    gaps_dir: Path,
+    coverage_gaps: pl.DataFrame,
+    admin_units: gpd.GeoDataFrame,
+    dead_zones: gpd.GeoDataFrame,
+    catalogue: Catalogue,
+    period: str,
+) -> dict:
+    """The planners' outputs: map page, province pages, a PNG per layer, gap tables.
+
+    Each is rebuilt only when its inputs changed (assets.reports.outputs; the keys in
+    maps/.publish.json); the display geometry is kept in maps/.cache/ for the next run."""
+    in_scope = admin_units[admin_units["unit_code"].isin(coverage_gaps["unit_code"].to_list())]
+    # The 5G target is about people: zones with fewer than one person are not drawn.
+    zones = dead_zone_layer(dead_zones, units=admin_units, technology="5G", min_population=1)
+    out = Outputs(Path(os.path.commonpath([maps, gaps_dir])), maps / ".publish.json")
+    cache = GeometryCache(maps / ".cache")
+    common = (period, catalogue)
+
+    title = f"Khoảng cách đến mục tiêu chuyển đổi số — {period}"
+    units_key = digest(in_scope)
+    page = out.make(
+        maps / "index.html",
+        digest(*common, title, units_key, _page_rows(coverage_gaps), zones),
+        lambda p: render_map_page(
+            in_scope,
+            coverage_gaps,
+            catalogue,
+            p,
+            title=title,
+            period=period,
+            dead_zones=zones,
+            cache=cache,
+        ),
+    )
+    provinces = []
+    for path, units, rows, name in province_pages(in_scope, coverage_gaps, maps / "provinces"):
+        own = _zones_of(zones, units)
+        provinces.append(
+            out.make(
+                path,
+                digest(*common, name, units, _page_rows(rows), own),
+                lambda p, u=units, r=rows, n=name, z=own: render_map_page(
+                    u, r, catalogue, p, title=n, period=period, dead_zones=z, cache=cache
+                ),
+            )
+        )
+    out.prune(maps / "provinces", "*.html")
+
+    # A layer's PNG shows its classes over the units: redrawn when those changed.
+    keys = {
+        ind.id: digest(
+            *common,
+            units_key,
+            ind.id,
+            _page_rows(coverage_gaps.filter(pl.col("indicator_id") == ind.id)).select(
+                "unit_code", "gap_class"
+            ),
+        )
+        for ind in layers_shown(coverage_gaps, catalogue)
+    }
+    png_dir = maps / "png"
+    todo = {i for i, key in keys.items() if out.stale(png_dir / f"{i}.png", key)}
+    pngs = render_layer_pngs(
+        in_scope, coverage_gaps, catalogue, png_dir, period=period, only=todo, cache=cache
+    )
+    for path in pngs:
+        out.record(path, keys[path.stem], built=path.stem in todo)
+    out.prune(png_dir, "*.png")  # an indicator no longer shown
+
+    tables = write_gap_tables(coverage_gaps, catalogue, gaps_dir, outputs=out)
+    out.prune(gaps_dir, "*.csv", "*.xlsx")
+    cache.prune()
+    out.close()
+    return {
+        "page": page,
+        "provinces": provinces,
+        "pngs": pngs,
+        "tables": tables,
+        "geometry": geometry_note(in_scope),
+        "zones": len(zones),
+        "rebuilt": out.built,
+    }
+
+
+def publish_quality(
+    out_dir: Path,
+    *,
+    period: str,
+    catalogue: Catalogue,
+    file_status: pl.DataFrame,
+    raw_reports: pl.DataFrame,
+    validated_observations: pl.DataFrame,
+    quarantined_rows: pl.DataFrame,
+    superseded_observations: pl.DataFrame,
+    indicator_values: pl.DataFrame,
+    admin_units: gpd.GeoDataFrame,
+    boundary_problems: pl.DataFrame,
+) -> dict:
+    """The auditors' outputs: the quality page, traceability, and a return-to-sender workbook
+    per file that has quarantined rows; each written only when its content changed (keys in
+    quality/.publish.json), the workbooks of files with nothing left to return removed."""
+    out = Outputs(out_dir, out_dir / ".publish.json")
+    returns = returns_workbooks(quarantined_rows, out_dir / "returns", outputs=out)
+    out.prune(out_dir / "returns", "*")
+    html = render_quality_page(
+        period=period,
+        catalogue=catalogue,
+        file_status=file_status.unique("source_file", maintain_order=True),  # once per file
+        raw=raw_reports,
+        validated=validated_observations,
+        quarantined=quarantined_rows,
+        superseded=superseded_observations,
+        values=indicator_values,
+        boundary_problems=boundary_problems,
+        geometry_note=geometry_note(admin_units),
+        gx_pages={
+            p.parent.name: p.relative_to(out_dir).as_posix()
+            for p in sorted(out_dir.glob("gx/*/index.html"))
+        },
+        returns={source: path.name for source, path in returns.items()},
+    )
+    page = out.make(out_dir / "index.html", digest(html), lambda p: write_text(p, html))
+    trace = traceability(validated_observations, units_frame(admin_units))
+    key = digest(trace)
+    out.make(out_dir / "traceability.parquet", key, lambda p: write_table(p, trace))
+    out.make(out_dir / "traceability.csv", key, lambda p: write_csv(p, trace))
+    out.close()
+    return {"page": page, "returns": returns, "rebuilt": out.built}
