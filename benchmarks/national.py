@@ -217,7 +217,7 @@ def probe_child() -> None:
                 "id": run.run_id,
                 "job": run.job_name,
                 "status": run.status.value,
-                "wall": (stats.end_time or 0) - (stats.start_time or 0),
+                "wall": (stats.end_time or stats.start_time or 0) - (stats.start_time or 0),
                 "steps": steps,
             }
         )
@@ -272,8 +272,9 @@ def check_rejects(summary: str, landing: _landing.Landing) -> None:
           + (f"; also rejected: {sorted(said - planted)}" if said - planted else ""))  # fmt: skip
 
 
-def first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else "(no output)"
+def counts_only(summary: str) -> str:
+    """The summary without the rejected files, listed once (after the first run)."""
+    return "\n".join(line for line in summary.rstrip().splitlines() if not line.startswith("  ! "))
 
 
 def main() -> None:
@@ -319,7 +320,7 @@ def measure(landing: _landing.Landing, home: Path) -> None:
         found = probe(env, known)
         known |= {r["id"] for r in found["runs"]}
         print(f"\n== {name}: {run.seconds:.1f} s, peak {run.peak_mb:.0f} MB", flush=True)
-        print(run.stdout.rstrip() if name == "e2e" else first_line(run.stdout))
+        print(run.stdout.rstrip() if name == "e2e" else counts_only(run.stdout))
         if name == "e2e":
             check_rejects(run.stdout, landing)
         print_stages(f"stages of {name}", found["runs"], run.seconds)
