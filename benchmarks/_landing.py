@@ -37,7 +37,7 @@ import polars as pl
 
 REPO = Path(__file__).resolve().parents[1]
 PERIOD = "2026-H1"
-VERSION = "v1"  # bump when what is written changes: the cache is keyed on it
+VERSION = "v2"  # bump when what is written changes: the cache is keyed on it
 ROOT = Path(tempfile.gettempdir()) / "dxlake-bench-national" / VERSION
 COVERAGE_CACHE = Path(tempfile.gettempdir()) / "dxlake_cov"  # benchmarks/coverage.py's --cache
 SHARED = Path(os.environ.get("DXLAKE_SHARED_DATA") or REPO.parent / "shared")
@@ -492,12 +492,15 @@ def _in_provinces(sites: pl.DataFrame, codes: list[str]) -> pl.DataFrame:
 
 
 def _rejects(landing: Path, communes: list[Path], landed) -> None:
-    """About 1 % of the files (at least one of each kind), beside the communes' files."""
+    """About 1 % of the files (at least one of each kind), beside the communes' files. Each
+    differs from the others: the same bytes twice would be a duplicate, not a reject."""
     rng = random.Random(404)
     kinds = list(_JUNK)
     count = max(len(kinds), round(len(communes) / 100))
     for k in range(count):
         kind = kinds[k % len(kinds)]
+        if kind == "password_xls" and k >= len(kinds):  # one fixture: landed once
+            kind = "encrypted"
         source = communes[(k * 97) % len(communes)]
         name, data = _JUNK[kind](source.read_bytes(), rng)
         out = source.with_name(f"{source.stem}_{name}")
@@ -524,7 +527,8 @@ def _html(data: bytes, rng: random.Random) -> tuple[str, bytes]:
     page = (
         '<html xmlns:x="urn:schemas-microsoft-com:office:excel"><head><meta charset="utf-8">'
         "</head><body><table><tr><td>Mã xã</td><td>Tổng số CBCC</td></tr>"
-        "<tr><td>00004</td><td>25</td></tr></table></body></html>"
+        f"<tr><td>{rng.randint(0, 99999):05d}</td><td>{rng.randint(15, 40)}</td></tr>"
+        "</table></body></html>"
     )
     return "xuat_tu_phan_mem.xlsx", page.encode()
 
