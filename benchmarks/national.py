@@ -24,6 +24,8 @@ the CLI's process tree's summed PSS sampled every 0.25 s (its worker processes i
 of the peak RSS of its largest single process (os.wait4's ru_maxrss, which also covers the
 descendants it reaped); runs: the Dagster runs in the instance after the three commands.
 --provinces N: the first N provinces only (their communes, sites, compilations), to develop.
+Writing the landing takes 5-15 s here, once (plus, if missing, benchmarks/ingest.py's commune
+set and benchmarks/coverage.py's grid and sites, about 30 s); the national run, minutes.
 Goals (issue 20, this 2-core machine): e2e_s <= 15 x read_s, noop_s <= 5, resubmit_s <=
 0.2 x e2e_s, peak memory under 3 GB, and never a non-zero exit on any landing content.
 Last line: RESULT files=<n> e2e_s=<s> read_s=<s> noop_s=<s> resubmit_s=<s> peak_rss_mb=<mb>
