@@ -15,6 +15,7 @@ from geo.maps import GeometryCache, province_pages, render_map_page
 from geo.previews import layers_shown, render_layer_pngs
 from orchestration.lake import write_table, write_text
 from schemas.catalogue import Catalogue
+from schemas.data_docs import current_sites
 
 from .gap_tables import write_gap_tables
 from .outputs import Outputs, digest
@@ -163,9 +164,9 @@ def publish_quality(
         values=indicator_values,
         boundary_problems=boundary_problems,
         geometry_note=geometry_note(admin_units),
-        gx_pages={
-            p.parent.name: p.relative_to(out_dir).as_posix()
-            for p in sorted(out_dir.glob("gx/*/index.html"))
+        gx_pages={  # each province's newest validation; sites newest for none are gone
+            label: page.relative_to(out_dir).as_posix()
+            for label, page in current_sites(out_dir / "gx").items()
         },
         returns={source: path.name for source, path in returns.items()},
     )

@@ -43,9 +43,11 @@ def validated_observations(
     province_of = pl.concat(
         [r.select("obs_id", province=pl.lit(p)) for p, r in raw_reports.items()]
     )
+    # A Data Docs site per validation run, naming the provinces it covers: the quality report
+    # links each province's newest (schemas.data_docs.current_sites).
     label = provinces[0] if len(provinces) == 1 else f"{provinces[0]}-{provinces[-1]}"
     docs = lake.report_dir(period, "quality") / "gx" / label
-    validator = ObservationValidator(lake.catalogue(), period, docs_dir=docs)
+    validator = ObservationValidator(lake.catalogue(), period, docs_dir=docs, provinces=provinces)
     validated, quarantined, superseded = validate(raw, lake.catalogue(), validator)
     outputs = {
         "validated_observations": by_province(validated, province_of, provinces),
