@@ -17,7 +17,13 @@ from assets.reports.assets import coverage_maps, quality_report
 from assets.validate import asset_checks
 from assets.validate.assets import validated_observations
 from orchestration.executors import executor_for
-from orchestration.jobs import ingest_job, publish_job, reference_job, snapshot_job
+from orchestration.jobs import (
+    coverage_job,
+    ingest_job,
+    publish_job,
+    reference_job,
+    snapshot_job,
+)
 from orchestration.resources import LakeIOManager, LakeResource
 from orchestration.schedules import build_schedules
 from orchestration.sensors import ingest_after_snapshot, landing_sensor, publish_after_ingest
@@ -56,7 +62,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             ]
         ),
         asset_checks=dg.load_asset_checks_from_modules([asset_checks, coverage_checks]),
-        jobs=[reference_job, snapshot_job, ingest_job, publish_job],
+        jobs=[reference_job, snapshot_job, coverage_job, ingest_job, publish_job],
         sensors=[landing_sensor, ingest_after_snapshot, publish_after_ingest],
         schedules=build_schedules(settings),
         resources={
@@ -80,6 +86,10 @@ def snapshot_job_from_env() -> dg.JobDefinition:
     return build_definitions(Settings.from_env()).resolve_job_def("snapshot_job")
 
 
+def coverage_job_from_env() -> dg.JobDefinition:
+    return build_definitions(Settings.from_env()).resolve_job_def("coverage_job")
+
+
 def ingest_job_from_env() -> dg.JobDefinition:
     return build_definitions(Settings.from_env()).resolve_job_def("ingest_job")
 
@@ -91,6 +101,7 @@ def publish_job_from_env() -> dg.JobDefinition:
 JOBS_FROM_ENV = {
     "reference_job": reference_job_from_env,
     "snapshot_job": snapshot_job_from_env,
+    "coverage_job": coverage_job_from_env,
     "ingest_job": ingest_job_from_env,
     "publish_job": publish_job_from_env,
 }

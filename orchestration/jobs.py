@@ -9,9 +9,9 @@ from orchestration.partitions import period_province, periods
 
 REFERENCE = dg.AssetSelection.assets("admin_units", "boundary_problems")
 SNAPSHOT = dg.AssetSelection.assets("landing_snapshot")
-PUBLISH = (
-    dg.AssetSelection.assets("coverage_gaps", "coverage_maps", "quality_report")
-    | COVERAGE_SELECTION  # period-level: cell sites → computed coverage, with the publishing
+COVERAGE = COVERAGE_SELECTION
+PUBLISH = dg.AssetSelection.assets(
+    "coverage_gaps", "coverage_comparison", "coverage_maps", "quality_report"
 )
 
 reference_job = dg.define_asset_job(
@@ -26,9 +26,16 @@ snapshot_job = dg.define_asset_job(
     description="Read a period's landing folder once: every file's status and rows, each row "
     "with its province (landing_snapshot).",
 )
+coverage_job = dg.define_asset_job(
+    "coverage_job",
+    selection=COVERAGE,
+    partitions_def=periods,
+    description="Compute a period's population coverage and dead zones from the cell-site lists "
+    "of its snapshot and the population grid (cell_sites → computed_coverage, dead_zones).",
+)
 ingest_job = dg.define_asset_job(
     "ingest_job",
-    selection=dg.AssetSelection.all() - REFERENCE - SNAPSHOT - PUBLISH,
+    selection=dg.AssetSelection.all() - REFERENCE - SNAPSHOT - COVERAGE - PUBLISH,
     partitions_def=period_province,
     description="Ingest and validate provinces' shares of a period's snapshot: raw_reports → "
     "validated_observations, quarantined_rows → indicator_values, with their checks. One "

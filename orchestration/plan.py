@@ -132,6 +132,18 @@ def plan_snapshot(settings: Settings, instance: dg.DagsterInstance, period: str)
     return [Run("snapshot_job", period, {PERIOD_TAG: period, INPUTS_TAG: stamp})]
 
 
+def plan_coverage(
+    settings: Settings, instance: dg.DagsterInstance, period: str, pipeline: str
+) -> list[Run]:
+    """Coverage when the snapshot's site lists (by content) or the pipeline (the grid) changed."""
+    files = snapshot_files(settings.tables, period)
+    lists = files.filter(files["status"] == "cell_sites")["file_sha256"].unique().sort()
+    inputs = _digest(pipeline, *lists.to_list())
+    if _current(instance, "coverage_job", period, inputs):
+        return []
+    return [Run("coverage_job", period, {PERIOD_TAG: period, INPUTS_TAG: inputs})]
+
+
 def plan_ingest(
     settings: Settings,
     instance: dg.DagsterInstance,
@@ -174,10 +186,11 @@ def plan_ingest(
 def plan_publish(
     settings: Settings, instance: dg.DagsterInstance, period: str, pipeline: str, forced: bool
 ) -> list[Run]:
-    """Publish when any province was (re)ingested, or what was published differs."""
+    """Publish when any province was (re)ingested or the coverage recomputed, or what was
+    published differs."""
     shares = json.dumps(ingested_shares(instance, period), sort_keys=True)
-    stamp = landing_fingerprint(settings.landing / period)  # the cell-site lists are in it
-    inputs = _digest(pipeline, shares, stamp)
+    coverage = _last_tags(instance, "coverage_job", period)[:1]
+    inputs = _digest(pipeline, shares, coverage[0].get(INPUTS_TAG, "") if coverage else "")
     if not forced and _current(instance, "publish_job", period, inputs):
         return []
     return [Run("publish_job", period, {PERIOD_TAG: period, INPUTS_TAG: inputs})]

@@ -26,7 +26,7 @@ def materialize_period(
 
     In order, each only when what it was last run on changed (orchestration.plan): admin_units;
     the landing snapshot; the provinces whose share of it changed, in ranged runs (`provinces`
-    forces those); the publishing. Nothing changed → no run, an empty list.
+    forces those); the coverage from the site lists and the grid; the publishing. Nothing changed → no run, an empty list.
     `log_level` is what the console shows (the instance records every event regardless).
     Holds the period's lock: a second run of the same period waits for the first.
     Stops after the first run that fails (a blocking check failing fails its run); returns the
@@ -53,10 +53,11 @@ def materialize_period(
             return results
         if not run(plan.plan_snapshot(settings, instance, period)):
             return results
-        ingest = plan.plan_ingest(settings, instance, period, pipeline, provinces)
-        if not run(ingest):
+        work = plan.plan_ingest(settings, instance, period, pipeline, provinces)
+        work += plan.plan_coverage(settings, instance, period, pipeline)
+        if not run(work):
             return results
-        run(plan.plan_publish(settings, instance, period, pipeline, forced=bool(ingest)))
+        run(plan.plan_publish(settings, instance, period, pipeline, forced=bool(work)))
     return results
 
 

@@ -5,7 +5,8 @@
   requests a landing_snapshot run; a folder whose stamps moved is still being copied and waits.
   Periods appear as dynamic partitions when their folder first holds files.
 - ingest_after_snapshot: once a period's snapshot is taken, the provinces whose share changed
-  are ingested, a period's provinces in one ranged run.
+  are ingested, a period's provinces in one ranged run; the coverage is computed when the
+  snapshot's site lists or the grid changed.
 - publish_after_ingest: once a period's ingest runs have all finished, the period is published
   (if what it would be published from changed).
 Run keys are the fingerprints the runs are planned on: the same content never runs twice.
@@ -23,7 +24,7 @@ import dagster as dg
 from assets.indicators.gaps import PeriodError, check_period
 from assets.ingest.snapshot import landing_fingerprint, snapshot_exists
 from orchestration import plan
-from orchestration.jobs import reference_job, snapshot_job
+from orchestration.jobs import coverage_job, ingest_job, reference_job, snapshot_job
 from orchestration.partitions import periods
 from orchestration.resources import LakeResource
 
@@ -119,10 +120,11 @@ def landing_sensor(context: dg.SensorEvaluationContext, lake: LakeResource):
 
 
 @dg.sensor(
-    job_name="ingest_job",
+    jobs=[ingest_job, coverage_job],
     minimum_interval_seconds=30,
     description="Once a period's landing snapshot is taken, ingest the provinces whose share "
-    "of it changed: a period's provinces in one ranged run.",
+    "of it changed (a period's provinces in one ranged run), and compute the coverage when its "
+    "site lists or the grid changed.",
 )
 def ingest_after_snapshot(context: dg.SensorEvaluationContext, lake: LakeResource):
     settings = lake.settings
@@ -131,6 +133,7 @@ def ingest_after_snapshot(context: dg.SensorEvaluationContext, lake: LakeResourc
     for period in context.instance.get_dynamic_partitions(periods.name):
         if snapshot_exists(settings.tables, period) and not _busy(context.instance, period):
             runs += plan.plan_ingest(settings, context.instance, period, pipeline)
+            runs += plan.plan_coverage(settings, context.instance, period, pipeline)
     return _requests(runs) or dg.SkipReason("no province's share changed")
 
 

@@ -100,6 +100,7 @@ def test_demo_with_official_boundaries(tmp_path, shared_data, monkeypatch):
     with dg.DagsterInstance.get() as inst:
         runs = sorted((r.job_name, r.tags.get("dxlake/shares", "")[:7]) for r in inst.get_runs())
     assert runs == [
+        ("coverage_job", ""),
         ("ingest_job", '{"00": '),
         ("ingest_job", '{"46": '),
         ("publish_job", ""),

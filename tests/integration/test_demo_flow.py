@@ -67,12 +67,14 @@ def test_the_runs_succeed_and_are_recorded(demo):
         ("ingest_job", "2026-H1|46", True),  # Huế is the only province the reports touch
         # The cell-site list names no unit: its file status is in "00", province unknown.
         ("ingest_job", "2026-H1|00", True),
+        ("coverage_job", "2026-H1", True),  # the synthetic site list and grid
         ("publish_job", "2026-H1", True),
     ]
     assert {r.job_name for r in runs} == {
         "reference_job",
         "snapshot_job",
         "ingest_job",
+        "coverage_job",
         "publish_job",
     }
     checks = results[2].get_asset_check_evaluations()

@@ -92,6 +92,7 @@ def test_each_province_is_its_own_partition(in_process):
         ("snapshot_job", PERIOD),
         ("ingest_job", f"{PERIOD}|46..{PERIOD}|48"),  # neighbours in partition order: one run
         ("ingest_job", f"{PERIOD}|00..{PERIOD}|00"),  # the PDF: rejected, kept, no province
+        ("coverage_job", PERIOD),  # no site list: empty coverage tables
         ("publish_job", PERIOD),
     ]
     tables = _tables(home)
@@ -158,7 +159,7 @@ def test_a_rerun_runs_only_what_changed(tmp_path, monkeypatch):
             assert all(r.success for r in results)
             return [_label(r) for r in results]
 
-        assert len(run()) == 5
+        assert len(run()) == 6
         da_nang = tmp_path / "lake/raw_reports" / f"period={PERIOD}" / "province=48.parquet"
         written = da_nang.stat().st_mtime_ns
         assert run() == []
