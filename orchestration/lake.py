@@ -161,21 +161,6 @@ def read_geotable(path: Location) -> gpd.GeoDataFrame:
         return gpd.read_parquet(f)
 
 
-def period_locked(lake: Path, period: str) -> bool:
-    """Whether a run holds the period's lock (period_lock), from any process, this one too (a
-    lock is held per open file, so a second open of the file cannot take it either)."""
-    path = lake / ".locks" / f"{period}.lock"
-    if not path.exists():
-        return False
-    with path.open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        return False
-
-
 @contextmanager
 def period_lock(lake: Path, period: str, on_wait: Callable[[], None] | None = None):
     """Hold the period's lock for a whole run: a second run of the same period waits.

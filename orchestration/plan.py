@@ -27,6 +27,7 @@ import dagster as dg
 from assets.indicators.gaps import previous_period
 from assets.ingest.snapshot import (
     environment_stamp,
+    file_stamp,
     landing_fingerprint,
     provinces_touched,
     share_digests,
@@ -57,13 +58,6 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 
-def _stamp(path: Path | None) -> str:
-    if path is None or not path.exists():
-        return ""
-    st = path.stat()
-    return f"{path}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
-
-
 def pipeline_fingerprint(settings: Settings) -> str:
     """The code and the operator's inputs every table depends on."""
     digest = hashlib.sha256()
@@ -74,7 +68,7 @@ def pipeline_fingerprint(settings: Settings) -> str:
             digest.update(source.read_bytes())
     grids = sorted((settings.home / "grids").glob("*.tif")) if settings.home.exists() else []
     for path in [settings.targets, settings.remote_classes, settings.boundaries, *grids]:
-        digest.update(_stamp(path).encode())
+        digest.update(file_stamp(path).encode())
     digest.update(environment_stamp().encode())  # DXLAKE_ settings and the files they name
     return digest.hexdigest()[:16]
 

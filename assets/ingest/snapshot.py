@@ -56,6 +56,15 @@ def reading_version() -> str:
 _OUTPUT_SETTINGS = {"DXLAKE_HOME", "DXLAKE_LAKE"}  # where runs write, not what they read
 
 
+def file_stamp(path: Path | None) -> str:
+    """A file's path, size, time and inode ("" when there is none): it changes when the file
+    is rewritten or replaced, without reading it."""
+    if path is None or not path.exists():
+        return ""
+    st = path.stat()
+    return f"{path}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+
+
 def environment_stamp() -> str:
     """The DXLAKE_ settings, and the size and time of each input file they name (a crosswalk,
     a grid, targets replaced in place change it too; where the lake is written does not)."""
@@ -66,10 +75,8 @@ def environment_stamp() -> str:
         path = Path(value).expanduser() if value.strip() and "://" not in value else None
         if name not in _OUTPUT_SETTINGS and path is not None and path.exists():
             for item in sorted(path.iterdir()) if path.is_dir() else [path]:
-                if not item.is_file():
-                    continue
-                st = item.stat()
-                lines.append(f"  {item.name}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}")
+                if item.is_file():
+                    lines.append(f"  {file_stamp(item)}")
     return "\n".join(lines)
 
 
