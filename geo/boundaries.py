@@ -23,7 +23,7 @@ import shapely
 from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
 
-from geo.text import key
+from geo.text import key, unit_code
 from geo.units import official_units
 
 WGS84 = "EPSG:4326"
@@ -93,21 +93,13 @@ def find_column(columns: Sequence[str], wanted: Sequence[str]) -> str | None:
 
 
 def normalise_code(value: object) -> str | None:
-    """A unit code as the register writes it: 5 digits, zero-padded (5977 and 5977.0 → "05977").
-
-    Anything that is not 1–5 digits is returned stripped but otherwise as given, so that the
-    check against the official list reports it as unknown instead of it vanishing.
-    """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = str(value).strip()
-    if text.endswith(".0") and text[:-2].isdigit():
-        text = text[:-2]
-    if not text:
-        return None
-    return text.zfill(5) if text.isdigit() and len(text) <= 5 else text
+    """`geo.text.unit_code`, except that anything that is not a code is kept as given
+    (stripped), so that the check against the official list reports it as unknown instead of
+    it vanishing."""
+    code = unit_code(value)
+    if code is not None or value is None or (isinstance(value, float) and math.isnan(value)):
+        return code
+    return str(value).strip() or None
 
 
 def polygonal(geometry: BaseGeometry | None) -> MultiPolygon:

@@ -56,7 +56,6 @@ from exactextract import exact_extract
 from exactextract.feature import Feature, FeatureSource
 from exactextract.raster import NumPyRasterSource
 
-from assets.ingest.sites import usable_sites
 from geo.boundaries import polygonal
 
 WGS84 = "EPSG:4326"
@@ -589,7 +588,8 @@ def _plan(units, sites, grid_path, options: CoverageOptions) -> _Plan:
         prepared = prepared.set_geometry(gpd.GeoSeries(geoms, crs=grid.crs))
     prepared["code_rank"] = prepared["unit_code"].rank(method="first").astype(int).to_numpy()
     prepared = prepared.reset_index(drop=True)
-    sites = usable_sites(sites) if "reason_en" in sites.columns else sites
+    if "reason_en" in sites.columns:  # a cell_sites table: only the rows it could use
+        sites = sites.filter(pl.col("reason_en").is_null())
     shapes, bounds = {}, {}
     for tech in sorted(sites["technology"].unique().to_list()):
         geoms = site_shapes(sites.filter(pl.col("technology") == tech), grid.crs)

@@ -43,7 +43,6 @@ from __future__ import annotations
 import difflib
 import json
 import math
-import os
 import re
 import unicodedata
 from collections import Counter
@@ -55,7 +54,7 @@ from typing import Any, NamedTuple
 
 import polars as pl
 
-from geo.text import fold, key
+from geo.text import fold, key, unit_code
 from geo.units import PACKAGE_DATA, legacy_units, official_provinces, official_units
 
 CONVERTER_PATH = PACKAGE_DATA / "converter_2025.json"
@@ -262,33 +261,9 @@ def _clean_text(value: Any) -> str | None:
     return text[: _MAX_TEXT + 1]
 
 
-_CODE_TEXT = re.compile(r"\d{1,5}(?:\.0*)?")
-
-
-def normalize_code(value: Any) -> str | None:
-    """A unit code as typed → 5 digits: "05977", 5977, "5977", 5977.0, " 05977 " → "05977".
-    Anything else (None, NaN, text, negative or fractional numbers, 6+ digits) → None."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, float):
-        if not math.isfinite(value) or not value.is_integer():
-            return None
-        value = int(value)
-    text = _CONTROL.sub("", str(value)).strip().strip("'\"‘’`").strip()
-    if not _CODE_TEXT.fullmatch(text):
-        return None
-    return text.split(".")[0].zfill(5)
-
-
 # --- the dvhcvn crosswalk (DXLAKE_CROSSWALK) ------------------------------------------------
 
-CROSSWALK_SETTING = "DXLAKE_CROSSWALK"
-
-
-def crosswalk_setting() -> Path | None:
-    """The crosswalk an operator pointed DXLAKE_CROSSWALK at, or None."""
-    value = os.environ.get(CROSSWALK_SETTING, "").strip()
-    return Path(value).expanduser().resolve() if value else None
+CROSSWALK_SETTING = "DXLAKE_CROSSWALK"  # named in errors: the setting that points at the file
 
 
 class Crossing(NamedTuple):
@@ -667,11 +642,9 @@ class Gazetteer:
 
     @classmethod
     def default(cls) -> Gazetteer:
-        """The gazetteer of the official register, with the crosswalk DXLAKE_CROSSWALK names or
-        else the package's (built once per crosswalk). The setting is read here, not passed from
-        `orchestration.settings`: ingest and reference build it with `Gazetteer.default`, which
-        takes no settings."""
-        return cls.from_crosswalk(crosswalk_setting())
+        """The gazetteer of the official register with the package's crosswalk (built once).
+        A configured lake uses `from_crosswalk(settings.crosswalk)`."""
+        return cls.from_crosswalk(None)
 
     @classmethod
     def from_crosswalk(cls, crosswalk: str | Path | None) -> Gazetteer:
@@ -683,7 +656,7 @@ class Gazetteer:
 
     @staticmethod
     def _province_key(text: str) -> str:
-        code = normalize_code(text)
+        code = unit_code(text)
         if code is not None:
             return code[-2:] if code.startswith("000") else code
         if not any(ch.isalpha() for ch in text):
@@ -1066,7 +1039,7 @@ class Gazetteer:
         province (code or any name form) as context. Text in the code column that is no code
         is read as a name. Never raises: odd input is ``unknown``."""
         try:
-            args = (normalize_code(code), _clean_text(name), _clean_text(province))
+            args = (unit_code(code), _clean_text(name), _clean_text(province))
             if code is not None and args[0] is None and args[1] is None:
                 args = (None, _clean_text(code), args[2])  # a name typed in the code column
         except Exception:  # noqa: BLE001

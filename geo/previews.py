@@ -22,8 +22,6 @@ from __future__ import annotations
 import io
 import logging
 import math
-import os
-import tempfile
 import textwrap
 import time
 from base64 import b64encode
@@ -44,6 +42,7 @@ from geo.maps import (
     prepare_units,
 )
 from schemas.catalogue import Catalogue, Indicator
+from schemas.lake import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -232,17 +231,11 @@ def _thresholds(ind: Indicator) -> dict[str, str]:
     }
 
 
-def _write_atomic(fig, path: Path) -> None:
-    """savefig to a temporary file beside `path`, then move it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png.tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format="png", dpi=PNG_DPI, metadata=_PNG_METADATA)
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; slides and web servers need to read it
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _save_png(fig, path: Path) -> None:
+    """savefig, written atomically (readable by others per the umask, like every output)."""
+    atomic_write(
+        path, lambda tmp: fig.savefig(tmp, format="png", dpi=PNG_DPI, metadata=_PNG_METADATA)
+    )
 
 
 # ---------------------------------------------------------------------------------- public
@@ -471,7 +464,7 @@ def render_layer_pngs(
                 labelspacing=0.9,
                 borderaxespad=0,
             )
-            _write_atomic(fig, paths_out[k])
+            _save_png(fig, paths_out[k])
             written.append(paths_out[k])
     log.info(
         "layer PNGs in %s: %d units, %d layers, geometry %.1f s, drawing %.1f s",

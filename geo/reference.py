@@ -61,10 +61,10 @@ COLUMNS = (
 )
 
 
-def _default_resolver() -> Callable[..., Any]:
+def _default_resolver(crosswalk: Path | None) -> Callable[..., Any]:
     from geo.gazetteer import Gazetteer  # heavy, and only needed for names in a class list
 
-    return Gazetteer.default().resolve
+    return Gazetteer.from_crosswalk(crosswalk).resolve
 
 
 def _file_geometry(
@@ -125,14 +125,16 @@ def build_admin_units(
     remote_classes_path: str | Path | None = None,
     border_km: float = DEFAULT_BORDER_KM,
     resolve_unit: Callable[..., Any] | None = None,
+    crosswalk: Path | None = None,
 ) -> tuple[gpd.GeoDataFrame, pl.DataFrame]:
     """admin_units (one row per official unit, COLUMNS, EPSG:4326) and the problems met.
 
     Geometry comes from `boundaries_path` when given ("official"), else — and for any unit the
     file lacks — from `approximate_geometry` ("approximate"). Remote classes come from the
     province's CSV at `remote_classes_path`, names resolved by `resolve_unit` (default: the
-    gazetteer). Problems (PROBLEM_SCHEMA, polars) list codes missing, repeated or unknown in the
-    file, repaired or empty geometries, null official areas, unresolved class rows.
+    gazetteer, with the dvhcvn `crosswalk` when given). Problems (PROBLEM_SCHEMA, polars) list
+    codes missing, repeated or unknown in the file, repaired or empty geometries, null official
+    areas, unresolved class rows.
     """
     official = official_units()
     codes = official["unit_code"].to_list()
@@ -198,7 +200,7 @@ def build_admin_units(
     )
     remote_class = np.full(len(codes), None, dtype=object)
     if remote_classes_path is not None:
-        resolver = resolve_unit if resolve_unit is not None else _default_resolver()
+        resolver = resolve_unit if resolve_unit is not None else _default_resolver(crosswalk)
         classes, class_problems = read_remote_classes(remote_classes_path, resolver, official)
         problems.append(class_problems)
         position = {c: i for i, c in enumerate(codes)}

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 
 _SPACES = re.compile(r"\s+")
 _NON_ALNUM = re.compile(r"[^0-9a-z ]+")
 _COMBINING = re.compile("[\u0300-\u036f]+")  # the combining diacritical marks block (all Mn)
+_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
+_CODE_TEXT = re.compile(r"\d{1,5}(?:\.0*)?")
 
 
 def fold(text: str) -> str:
@@ -27,3 +30,19 @@ def fold(text: str) -> str:
 def key(text: str) -> str:
     """`fold` without spaces: "Phú  Xuân" and "PhuXuan" give the same key "phuxuan"."""
     return fold(text).replace(" ", "")
+
+
+def unit_code(value: object) -> str | None:
+    """A unit code as typed → the register's 5 digits: "05977", 5977, "5977", 5977.0,
+    " 05977 ", "'05977" → "05977". Anything else (None, NaN, text, negative or fractional
+    numbers, 6+ digits) → None. The one normaliser: boundaries, class lists and reports agree."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer():
+            return None
+        value = int(value)
+    text = _INVISIBLE.sub("", str(value)).strip().strip("'\"‘’`").strip()
+    if not _CODE_TEXT.fullmatch(text):
+        return None
+    return text.split(".")[0].zfill(5)

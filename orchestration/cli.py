@@ -14,8 +14,8 @@ import time
 import warnings
 from pathlib import Path
 
-from orchestration.settings import Settings
 from schemas.display import visible_terminal
+from schemas.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -31,7 +31,7 @@ def open_instance(attempts: int = 30):
     import dagster as dg
     import sqlalchemy.exc
 
-    home = Path(os.environ["DAGSTER_HOME"])
+    home = Settings.from_env().dagster_home
     with (home / ".dxlake-open.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released on close, or by the kernel if we die
         for attempt in range(attempts):

@@ -17,7 +17,6 @@ Fingerprints (stat and content digests, never a re-read of the landing files):
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,10 +34,10 @@ from assets.ingest.snapshot import (
     snapshot_files,
     snapshot_rows,
 )
-from orchestration.lake import exists, period_parts, table_path
-from orchestration.partitions import provinces as province_partitions
-from orchestration.partitions import range_tags
-from orchestration.settings import Settings
+from assets.partitions import provinces as province_partitions
+from assets.partitions import range_tags
+from schemas.lake import digest, exists, period_parts, table_path
+from schemas.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 PERIOD_TAG, INPUTS_TAG, SHARES_TAG = "dxlake/period", "dxlake/inputs", "dxlake/shares"
@@ -54,23 +53,21 @@ class Run:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-def _digest(*parts: str) -> str:
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
-
-
 def pipeline_fingerprint(settings: Settings) -> str:
     """The code and the operator's inputs every table depends on."""
-    digest = hashlib.sha256()
-    for package in _CODE:
-        for source in sorted((ROOT / package).rglob("*.py")) + sorted(
-            (ROOT / package).rglob("*.yaml")
-        ):
-            digest.update(source.read_bytes())
+    sources = [
+        source.read_bytes()
+        for package in _CODE
+        for pattern in ("*.py", "*.yaml")
+        for source in sorted((ROOT / package).rglob(pattern))
+    ]
     grids = sorted((settings.home / "grids").glob("*.tif")) if settings.home.exists() else []
-    for path in [settings.targets, settings.remote_classes, settings.boundaries, *grids]:
-        digest.update(file_stamp(path).encode())
-    digest.update(environment_stamp().encode())  # DXLAKE_ settings and the files they name
-    return digest.hexdigest()[:16]
+    stamps = [
+        file_stamp(p)
+        for p in [settings.targets, settings.remote_classes, settings.boundaries, *grids]
+    ]
+    # the settings and the files they name
+    return digest(*sources, *stamps, environment_stamp(settings))[:16]
 
 
 def _last_tags(instance: dg.DagsterInstance, job: str, period: str | None) -> list[dict]:
@@ -87,8 +84,8 @@ def ingested_shares(instance: dg.DagsterInstance, period: str) -> dict[str, str]
     """province → the share digest of its newest successful ingest run."""
     out: dict[str, str] = {}
     for tags in _last_tags(instance, "ingest_job", period):
-        for province, digest in json.loads(tags.get(SHARES_TAG, "{}")).items():
-            out.setdefault(province, digest)
+        for province, share in json.loads(tags.get(SHARES_TAG, "{}")).items():
+            out.setdefault(province, share)
     return out
 
 
@@ -118,7 +115,7 @@ def plan_reference(settings: Settings, instance: dg.DagsterInstance, pipeline: s
 
 
 def plan_snapshot(settings: Settings, instance: dg.DagsterInstance, period: str) -> list[Run]:
-    stamp = landing_fingerprint(settings.landing / period)
+    stamp = landing_fingerprint(settings.landing / period, settings)
     if snapshot_exists(settings.tables, period) and _current(
         instance, "snapshot_job", period, stamp
     ):
@@ -132,7 +129,7 @@ def plan_coverage(
     """Coverage when the snapshot's site lists (by content) or the pipeline (the grid) changed."""
     files = snapshot_files(settings.tables, period)
     lists = files.filter(files["status"] == "cell_sites")["file_sha256"].unique().sort()
-    inputs = _digest(pipeline, *lists.to_list())
+    inputs = digest(pipeline, *lists.to_list())
     if _current(instance, "coverage_job", period, inputs):
         return []
     return [Run("coverage_job", period, {PERIOD_TAG: period, INPUTS_TAG: inputs})]
@@ -158,7 +155,7 @@ def plan_ingest(
     candidates = sorted({*provinces_touched(files), *settings.provinces, *written})
     shares = share_digests(snapshot_rows(settings.tables, period), files, candidates)
     before = ingested_shares(instance, previous_period(period))
-    wanted = {p: _digest(pipeline, shares[p], before.get(p, "")) for p in candidates}
+    wanted = {p: digest(pipeline, shares[p], before.get(p, "")) for p in candidates}
     done = ingested_shares(instance, period)
     changed = (
         provinces if provinces is not None else [p for p in candidates if done.get(p) != wanted[p]]
@@ -184,7 +181,7 @@ def plan_publish(
     published differs."""
     shares = json.dumps(ingested_shares(instance, period), sort_keys=True)
     coverage = _last_tags(instance, "coverage_job", period)[:1]
-    inputs = _digest(pipeline, shares, coverage[0].get(INPUTS_TAG, "") if coverage else "")
+    inputs = digest(pipeline, shares, coverage[0].get(INPUTS_TAG, "") if coverage else "")
     if not forced and _current(instance, "publish_job", period, inputs):
         return []
     return [Run("publish_job", period, {PERIOD_TAG: period, INPUTS_TAG: inputs})]

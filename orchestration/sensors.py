@@ -17,16 +17,16 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import dagster as dg
 
 from assets.indicators.gaps import PeriodError, check_period
 from assets.ingest.snapshot import landing_fingerprint, snapshot_exists
+from assets.partitions import periods
+from assets.resources import LakeResource
 from orchestration import plan
 from orchestration.jobs import coverage_job, ingest_job, reference_job, snapshot_job
-from orchestration.partitions import periods
-from orchestration.resources import LakeResource
+from schemas.settings import Settings
 
 IN_FLIGHT = {
     dg.DagsterRunStatus.QUEUED,
@@ -45,12 +45,13 @@ class LandingScan:
     cursor: dict = field(default_factory=dict)
 
 
-def evaluate_landing(landing: Path, cursor: dict, known_periods: set[str]) -> LandingScan:
+def evaluate_landing(settings: Settings, cursor: dict, known_periods: set[str]) -> LandingScan:
     """Compare each period folder's stamps with the previous tick's; plain Python, no Dagster.
 
     cursor: {"stamps": {"<period>": landing fingerprint at the previous tick}}.
     """
     before: dict[str, str] = cursor.get("stamps", {})
+    landing = settings.landing
     scan = LandingScan(cursor={"stamps": {}})
     folders = sorted(p for p in landing.iterdir() if p.is_dir()) if landing.is_dir() else []
     for folder in folders:
@@ -61,7 +62,7 @@ def evaluate_landing(landing: Path, cursor: dict, known_periods: set[str]) -> La
         with os.scandir(folder) as entries:
             if next(entries, None) is None:
                 continue
-        stamp = scan.cursor["stamps"][period] = landing_fingerprint(folder)
+        stamp = scan.cursor["stamps"][period] = landing_fingerprint(folder, settings)
         if before.get(period) != stamp:
             continue  # new, or still being copied: the next tick tells
         if period not in known_periods:
@@ -103,7 +104,7 @@ def landing_sensor(context: dg.SensorEvaluationContext, lake: LakeResource):
     settings = lake.settings
     known = set(context.instance.get_dynamic_partitions(periods.name))
     cursor = json.loads(context.cursor) if context.cursor else {}
-    scan = evaluate_landing(settings.landing, cursor, known)
+    scan = evaluate_landing(settings, cursor, known)
     runs = []
     if scan.settled:
         runs += plan.plan_reference(settings, context.instance, plan.pipeline_fingerprint(settings))

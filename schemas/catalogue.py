@@ -6,7 +6,6 @@ override a target in its own file (DXLAKE_TARGETS) and a reader of the code find
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -164,10 +163,9 @@ def _apply_overrides(indicators: list[Indicator], path: Path) -> list[Indicator]
 
 @cache
 def load_catalogue(overrides: str | None = None) -> Catalogue:
-    """The catalogue, with a province's target overrides applied (path, or DXLAKE_TARGETS)."""
+    """The catalogue, with a province's target overrides applied (Settings.targets)."""
     raw = yaml.safe_load(CATALOGUE_PATH.read_text(encoding="utf-8"))
     indicators = [_indicator(r) for r in raw["indicators"]]
-    overrides = overrides or os.environ.get("DXLAKE_TARGETS")
     if overrides:
         indicators = _apply_overrides(indicators, Path(overrides))
     return Catalogue(tuple(indicators))

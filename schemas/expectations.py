@@ -15,7 +15,6 @@ as text and readable offline (schemas.data_docs), with the provinces it covers b
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections import defaultdict
 from collections.abc import Iterable
@@ -33,8 +32,7 @@ from schemas.data_docs import (
     write_site_provinces,
 )
 from schemas.rules import STATED_TOLERANCE_PP
-
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+from schemas.settings import GX_ENVIRONMENT  # noqa: F401  (sets GX's analytics off first)
 
 SUITE = "observations"
 INDEX = "row_id"

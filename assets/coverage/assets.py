@@ -4,15 +4,11 @@ cell_sites sits with ingest (it reads landing files, with their lineage); the co
 coverage, its dead zones and the comparison sit with the indicators they feed. All are
 period-level: they run with the period's publishing, after ingest and validation.
 
-Settings (run config, else the environment):
-DXLAKE_POPULATION_GRID          population GeoTIFF (any CRS and resolution); unset → the one
-                                GeoTIFF in $DXLAKE_HOME/grids/ if there is exactly one; else each
-                                unit's population spread evenly over its area
-DXLAKE_COVERAGE_TOLERANCE_PP    reported vs computed difference flagged by the check (default 5)
-DXLAKE_DASK_ADDRESS             a dask.distributed scheduler: provinces are computed there
+Settings (run config, else the lake's settings: schemas.settings): the population grid
+(DXLAKE_POPULATION_GRID), the tolerance of the comparison (DXLAKE_COVERAGE_TOLERANCE_PP) and the
+dask.distributed scheduler the provinces are computed on (DXLAKE_DASK_ADDRESS).
 """
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,9 +17,10 @@ import geopandas as gpd
 import polars as pl
 
 from assets.ingest.landing import bounded_calls
-from assets.ingest.limits import Limits
 from assets.ingest.sites import bounded_site_rows, read_cell_sites, usable_sites
 from assets.ingest.snapshot import snapshot_files
+from assets.partitions import periods
+from assets.resources import LakeResource
 from geo.coverage import (
     DEFAULT_MIN_CELL_POPULATION,
     DEFAULT_MIN_ZONE_POPULATION,
@@ -32,11 +29,10 @@ from geo.coverage import (
     compute_coverage,
     compute_coverage_distributed,
 )
-from orchestration.partitions import periods
-from orchestration.resources import LakeResource
 from schemas.contracts import DEAD_ZONES, conform, empty
+from schemas.settings import Settings
 
-from .compare import DEFAULT_TOLERANCE_PP, compare_with_reported, provinces_with_sites
+from .compare import compare_with_reported, provinces_with_sites
 
 
 class CoverageConfig(dg.Config):
@@ -50,9 +46,10 @@ class ComparisonConfig(dg.Config):
     tolerance_pp: float | None = None  # None → DXLAKE_COVERAGE_TOLERANCE_PP → 5
 
 
-def population_grid(config_value: str, home: Path) -> Path | None:
-    """The grid to use: configured, from the environment, or the single GeoTIFF in home/grids."""
-    value = config_value or os.environ.get("DXLAKE_POPULATION_GRID", "").strip()
+def population_grid(config_value: str, settings: Settings) -> Path | None:
+    """The grid to use: the run's config, the setting, or the single GeoTIFF in home/grids."""
+    value = config_value or settings.population_grid
+    home = settings.home
     if value:
         path = Path(value).expanduser()
         if not path.is_file():
@@ -83,7 +80,7 @@ def cell_sites(context: dg.AssetExecutionContext, lake: LakeResource) -> pl.Data
     by_path = {folder / r["source_file"]: r for r in listed.unique("source_file").to_dicts()}
     # Each file read under the cost bound ingest reads it with: a small hostile file must not
     # cost this process what ingest's bound refused it.
-    for path, rows, over in bounded_calls(bounded_site_rows, list(by_path), Limits.from_env()):
+    for path, rows, over in bounded_calls(bounded_site_rows, list(by_path), lake.settings.limits):
         rel, sha256 = by_path[path]["source_file"], by_path[path]["file_sha256"]
         if rows is None:  # changed since the snapshot, or over the bound
             if over:
@@ -139,12 +136,12 @@ def computed_coverage(
     period = context.partition_key
     sites = usable_sites(cell_sites)
     provinces = list(lake.settings.provinces) or provinces_with_sites(admin_units, sites)
-    grid = population_grid(config.population_grid, lake.settings.home)
+    grid = population_grid(config.population_grid, lake.settings)
     options = CoverageOptions(
         config.resolution_m, config.min_cell_population, config.min_zone_population
     )
     if provinces:
-        address = os.environ.get("DXLAKE_DASK_ADDRESS", "").strip()
+        address = lake.settings.dask_address
         if address:
             from distributed import Client
 
@@ -209,13 +206,14 @@ def computed_coverage(
 def coverage_comparison(
     context: dg.AssetExecutionContext,
     config: ComparisonConfig,
+    lake: LakeResource,
     computed_coverage: pl.DataFrame,
     validated_observations: pl.DataFrame,
     admin_units: gpd.GeoDataFrame,
 ) -> pl.DataFrame:
     tolerance = config.tolerance_pp
     if tolerance is None:
-        tolerance = float(os.environ.get("DXLAKE_COVERAGE_TOLERANCE_PP") or DEFAULT_TOLERANCE_PP)
+        tolerance = lake.settings.coverage_tolerance_pp
     units = pl.from_pandas(admin_units[["unit_code", "unit_name"]])
     table = compare_with_reported(
         computed_coverage, validated_observations, units, context.partition_key, tolerance

@@ -4,22 +4,17 @@ import dagster as dg
 import geopandas as gpd
 import polars as pl
 
-from orchestration.lake import exists, read_table, table_path
-from orchestration.metadata import preview
-from orchestration.partitions import (
+from assets.metadata import preview
+from assets.partitions import (
     ALL_PROVINCES,
     period_province,
     periods,
     run_provinces,
 )
-from orchestration.resources import LakeResource
+from assets.resources import LakeResource
+from schemas.lake import exists, read_table, table_path
 
-from .gaps import compute_coverage_gaps, compute_indicator_values, previous_period
-
-
-def units_frame(admin_units: gpd.GeoDataFrame) -> pl.DataFrame:
-    """admin_units without geometry, as polars."""
-    return pl.from_pandas(admin_units.drop(columns=admin_units.geometry.name))
+from .gaps import compute_coverage_gaps, compute_indicator_values, previous_period, units_frame
 
 
 @dg.asset(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+import geopandas as gpd
 import polars as pl
 
 from schemas.catalogue import Catalogue
@@ -118,3 +119,8 @@ def compute_coverage_gaps(values: pl.DataFrame, catalogue: Catalogue) -> pl.Data
     )
     df = df.with_columns(rank=pl.int_range(1, pl.len() + 1).over("indicator_id"))
     return conform(df, "coverage_gaps")
+
+
+def units_frame(admin_units: gpd.GeoDataFrame) -> pl.DataFrame:
+    """admin_units without geometry, as polars."""
+    return pl.from_pandas(admin_units.drop(columns=admin_units.geometry.name))

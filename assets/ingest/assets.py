@@ -4,9 +4,9 @@ raw_reports and file_status for (period, province)."""
 import dagster as dg
 import polars as pl
 
-from orchestration.metadata import preview
-from orchestration.partitions import ALL_PROVINCES, period_province, periods, run_provinces
-from orchestration.resources import LakeResource
+from assets.metadata import preview
+from assets.partitions import ALL_PROVINCES, period_province, periods, run_provinces
+from assets.resources import LakeResource
 
 from .landing import TERMINAL, progress_logger
 from .snapshot import (
@@ -31,7 +31,9 @@ from .snapshot import (
 def landing_snapshot(context: dg.AssetExecutionContext, lake: LakeResource):
     period = context.partition_key
     folder = lake.settings.landing / period
-    stamp = landing_fingerprint(folder)  # before reading: a file changed meanwhile shows next time
+    stamp = landing_fingerprint(
+        folder, lake.settings
+    )  # before reading: a file changed meanwhile shows next time
 
     def log(message: str) -> None:  # the run's log, and a terminal through `dxlake run`
         context.log.info(message)

@@ -200,7 +200,7 @@ def _read_bounded(
     """_read_file, with running out of memory (the worker's limit, see _start_worker) as the
     file's rejection. Any other error is raised: a pool worker raises it to the parent, which
     logs it with the worker's traceback."""
-    limits = limits or lim.Limits.from_env()
+    limits = limits or lim.Limits()
     try:
         observations, status = _read_file(file, catalogue, resolve_province, limits)
     except MemoryError:
@@ -222,7 +222,7 @@ def _read_file(
     Without `resolve_province` each observation carries its sheet's title lines in `_titles`
     for the caller to resolve: a pool worker then needs no gazetteer, and the same title in a
     thousand files is resolved once."""
-    limits = limits or lim.Limits.from_env()
+    limits = limits or lim.Limits()
     data = None
     if not file.sha256 and not file.refusal:
         try:
@@ -407,8 +407,11 @@ def ingest_folder(
     ingested_at: datetime | None = None,
     progress: Progress | None = None,
     workers: int | None = None,
+    limits: lim.Limits | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(raw_reports, file_status) for a period's landing folder.
+
+    `limits`: what one file may cost to read (Settings.limits; default: Limits' defaults).
 
     `workers`: processes reading files, each file under the cost bound (Limits.max_seconds,
     max_memory_mb); by default one per core once there are PARALLEL_MIN_FILES files, else one.
@@ -426,7 +429,7 @@ def ingest_folder(
     by_file: dict[str, dict] = {}
     columns: dict[str, list] = {}  # the observations, column by column (see _columns)
     provinces: dict[tuple[str, ...], str | None] = {}  # title lines → province code
-    limits = lim.Limits.from_env()
+    limits = limits or lim.Limits()
     for n, (file, found, status) in enumerate(
         _read_files(files, catalogue, limits, workers), start=1
     ):

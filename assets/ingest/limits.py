@@ -8,8 +8,8 @@ dense grid), a CSV line's length (streamed: a 1 GB line is never held), NUL byte
 encodings. Every refusal is an `UnreadableFile` with a Vietnamese and an English reason naming
 the file, and the sheet, row or column where one applies.
 
-The limits are settings (environment variables, read when a file is read so that worker
-processes inherit them): DXLAKE_MAX_FILE_MB, DXLAKE_MAX_UNCOMPRESSED_MB, DXLAKE_MAX_RATIO,
+The limits are settings (schemas.settings.Limits, read once with the other settings and handed
+to the worker processes that read files): DXLAKE_MAX_FILE_MB, DXLAKE_MAX_UNCOMPRESSED_MB, DXLAKE_MAX_RATIO,
 DXLAKE_MAX_ROWS, DXLAKE_MAX_COLUMNS, DXLAKE_MAX_CELLS, DXLAKE_MAX_LINE_BYTES,
 DXLAKE_MAX_ZIP_ENTRIES, DXLAKE_MAX_WORKBOOK_CELLS, DXLAKE_MAX_MERGED_RANGES, and the cost bound
 every file is read under (in a worker process): DXLAKE_MAX_SECONDS, DXLAKE_MAX_MEMORY_MB.
@@ -27,8 +27,9 @@ import xml.parsers.expat
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields
 from pathlib import Path
+
+from schemas.settings import Limits  # noqa: F401  (re-exported: the readers' limits)
 
 CHUNK = 1 << 20
 _MB = 1 << 20
@@ -56,38 +57,6 @@ class UnreadableFile(Exception):
         super().__init__(reason_en)
         self.reason_vi = reason_vi
         self.reason_en = reason_en
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Per-file limits. Defaults are far above any real report (a province has < 200 communes;
-    the national long table is ~30,000 rows) and far below what would exhaust the machine."""
-
-    max_file_mb: float = 50.0
-    max_uncompressed_mb: float = 300.0
-    max_ratio: float = 200.0  # uncompressed / compressed, for members over 1 MB
-    max_rows: int = 200_000  # per sheet
-    max_columns: int = 1_000  # per sheet
-    max_cells: int = 5_000_000  # per sheet, filled cells (and the dense grid calamine builds)
-    max_line_bytes: int = 1 << 20  # one line of delimited text
-    max_zip_entries: int = 10_000
-    max_workbook_cells: int = 10_000_000  # all sheets' dense grids together
-    max_merged_ranges: int = 10_000  # per workbook
-    max_seconds: float = 30.0  # wall time to read one file, in a worker process
-    max_memory_mb: float = 1024.0  # memory one file may take to read, over the worker's own
-
-    @classmethod
-    def from_env(cls) -> Limits:
-        """DXLAKE_MAX_<FIELD> overrides each field (DXLAKE_MAX_FILE_MB, ...)."""
-        values = {}
-        for f in fields(cls):
-            raw = os.environ.get("DXLAKE_" + f.name.upper(), "").strip()
-            if raw:
-                try:
-                    values[f.name] = type(f.default)(float(raw))
-                except ValueError as exc:
-                    raise ValueError(f"DXLAKE_{f.name.upper()}: {raw!r} is not a number") from exc
-        return cls(**values)
 
 
 def shown(text: str) -> str:

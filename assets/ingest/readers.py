@@ -58,7 +58,7 @@ def read_sheets(
     The bytes decide how a file is read, not its name (an .xlsx that is really a CSV is read as
     CSV, with a note appended to `notes`); the limits are checked before any parser sees it.
     `data`: the file's bytes when the caller already holds them (not read again)."""
-    limits = limits or Limits.from_env()
+    limits = limits or Limits()
     notes = notes if notes is not None else []
     suffix = path.suffix.lower()
     if suffix in SUPPORTED_SUFFIXES:
@@ -327,7 +327,7 @@ def _read_delimited(data: bytes, path: Path, limits: Limits | None = None) -> li
             f"Tệp {path.name}: dòng {reader.line_num} không đọc được ({exc})",
             f"file {path.name}: line {reader.line_num} cannot be parsed ({exc})",
         ) from exc
-    lim.check_rows(path.name, None, rows, limits or Limits.from_env())
+    lim.check_rows(path.name, None, rows, limits or Limits())
     return rows
 
 

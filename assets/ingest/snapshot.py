@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -27,9 +28,10 @@ import polars as pl
 import schemas
 from geo.gazetteer import Gazetteer
 from geo.units import official_units
-from orchestration.lake import Location, exists, join, read_table, write_table
 from schemas.catalogue import load_catalogue
 from schemas.contracts import conform
+from schemas.lake import Location, exists, join, read_table, write_table
+from schemas.settings import Settings
 
 from .landing import Progress, ingest_folder, list_entries
 
@@ -53,9 +55,6 @@ def reading_version() -> str:
     return digest.hexdigest()[:12]
 
 
-_OUTPUT_SETTINGS = {"DXLAKE_HOME", "DXLAKE_LAKE"}  # where runs write, not what they read
-
-
 def file_stamp(path: Path | None) -> str:
     """A file's path, size, time and inode ("" when there is none): it changes when the file
     is rewritten or replaced, without reading it."""
@@ -65,28 +64,27 @@ def file_stamp(path: Path | None) -> str:
     return f"{path}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
 
 
-def environment_stamp() -> str:
-    """The DXLAKE_ settings, and the size and time of each input file they name (a crosswalk,
+def environment_stamp(settings: Settings) -> str:
+    """The settings runs read, and the size and time of each input file they name (a crosswalk,
     a grid, targets replaced in place change it too; where the lake is written does not)."""
     lines = []
-    for name in sorted(k for k in os.environ if k.startswith("DXLAKE_")):
-        value = os.environ[name]
+    for name, value in settings.inputs().items():
         lines.append(f"{name}={value}")
-        path = Path(value).expanduser() if value.strip() and "://" not in value else None
-        if name not in _OUTPUT_SETTINGS and path is not None and path.exists():
+        path = Path(value) if value.startswith("/") else None
+        if path is not None and path.exists():
             for item in sorted(path.iterdir()) if path.is_dir() else [path]:
                 if item.is_file():
                     lines.append(f"  {file_stamp(item)}")
     return "\n".join(lines)
 
 
-def landing_fingerprint(folder: Path) -> str:
+def landing_fingerprint(folder: Path, settings: Settings) -> str:
     """Changes when a file is added, removed, renamed, rewritten or replaced, when the
     reading code or vocabulary changes, or when a DXLAKE_ setting changes (limits, targets);
     cheap (stat only), so the sensor and the runner can call it to tell whether the snapshot
     is current."""
     digest = hashlib.sha256(reading_version().encode())
-    digest.update(environment_stamp().encode())
+    digest.update(environment_stamp(settings).encode())
     # Every entry, as ingest_folder lists it: each has a status row, and an editor's lock file
     # coming or going changes the status of the file beside it.
     for entry, rel, _, _, _ in sorted(list_entries(folder), key=lambda e: e[1]):
@@ -154,16 +152,18 @@ def take_snapshot(
     settings, period: str, progress: Progress | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(rows, files) of a period's landing folder for a configured lake
-    (orchestration.settings.Settings): raw_reports with `province_code`, file_status with
+    (schemas.settings.Settings): raw_reports with `province_code`, file_status with
     `provinces`, both whole (all provinces)."""
     raw, status = ingest_folder(
         settings.landing / period,
         period,
         load_catalogue(settings.targets),
-        Gazetteer.default,  # built while the files are read
+        partial(Gazetteer.from_crosswalk, settings.crosswalk),  # built while the files are read
         progress=progress,
+        limits=settings.limits,
     )
-    return attribute_provinces(raw, status, Gazetteer.default().resolve_province)
+    gazetteer = Gazetteer.from_crosswalk(settings.crosswalk)
+    return attribute_provinces(raw, status, gazetteer.resolve_province)
 
 
 def _snapshot_path(tables: Location, period: str, part: str) -> Location:

@@ -3,8 +3,8 @@
 import dagster as dg
 import polars as pl
 
+from assets.resources import LakeResource
 from geo.reference import build_admin_units
-from orchestration.resources import LakeResource
 
 
 @dg.multi_asset(
@@ -28,6 +28,7 @@ def admin_units(context: dg.AssetExecutionContext, lake: LakeResource):
         code_column=s.boundaries_code_column,
         remote_classes_path=s.remote_classes,
         border_km=s.border_km,
+        crosswalk=s.crosswalk,
     )
     problems = pl.from_pandas(problems) if not isinstance(problems, pl.DataFrame) else problems
     for row in problems.head(50).iter_rows(named=True):

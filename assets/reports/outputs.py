@@ -17,12 +17,7 @@ from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 
-import geopandas as gpd
-import pandas as pd
-import polars as pl
-import shapely
-
-from orchestration.lake import write_text
+from schemas.lake import digest, write_text
 
 _REPO = Path(__file__).resolve().parents[2]
 # The code a report's bytes depend on, besides the frames: any change rebuilds every output.
@@ -48,27 +43,6 @@ def code_version() -> str:
     for name in CODE:
         h.update((_REPO / name).read_bytes())
     h.update(repr([version(lib) for lib in LIBRARIES]).encode())
-    return h.hexdigest()
-
-
-def digest(*parts: object) -> str:
-    """A hash of frames (schema and every row, in order), GeoDataFrames (their columns and
-    geometry as WKB), bytes and anything else by its repr."""
-    h = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        if isinstance(part, gpd.GeoDataFrame):
-            crs = part.crs.to_wkt() if part.crs is not None else None
-            # str, not repr: a dtype's repr may carry its address, which changes every run
-            h.update(repr((crs, list(part.columns), [str(t) for t in part.dtypes])).encode())
-            h.update(b"".join(shapely.to_wkb(part.geometry.values)))
-            rows = pd.util.hash_pandas_object(part.drop(columns=part.geometry.name), index=False)
-            h.update(rows.to_numpy().tobytes())
-        elif isinstance(part, pl.DataFrame):
-            h.update(repr(part.schema).encode())
-            h.update(part.hash_rows(seed=0, seed_1=1, seed_2=2, seed_3=3).to_numpy().tobytes())
-        else:
-            h.update(part if isinstance(part, bytes) else repr(part).encode())
-        h.update(b"\x00")
     return h.hexdigest()
 
 

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo.gazetteer import Gazetteer, Match, _spelt, _tokens, normalize_code
-from geo.text import fold
+from geo.gazetteer import Gazetteer, Match, _spelt, _tokens
+from geo.text import fold, unit_code
 from geo.units import legacy_units, official_units
 
 SHARED = Path(os.environ.get("DXLAKE_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared"))
@@ -420,14 +420,14 @@ def test_old_province_narrows_old_names(gz: Gazetteer) -> None:
 
 @pytest.mark.parametrize("typed", ["05977", 5977, "5977", 5977.0, " 05977 ", "'05977", "5977.0"])
 def test_codes_as_typed(gz: Gazetteer, typed) -> None:
-    assert normalize_code(typed) == "05977"
+    assert unit_code(typed) == "05977"
     match = gz.resolve(code=typed)
     assert (match.unit_code, match.match_kind) == ("05977", "code")
 
 
 @pytest.mark.parametrize("typed", [None, "", "abc", -5977, 59.77, 123456, float("nan"), True])
 def test_not_codes(typed) -> None:
-    assert normalize_code(typed) is None
+    assert unit_code(typed) is None
 
 
 def test_code_and_name_in_conflict_are_ambiguous(gz: Gazetteer) -> None:

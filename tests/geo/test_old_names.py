@@ -360,10 +360,14 @@ def test_unknown_names_offer_the_district_s_near_misses(
 
 
 def test_the_setting_chooses_the_crosswalk(monkeypatch: pytest.MonkeyPatch) -> None:
+    from schemas.settings import Settings
+
     monkeypatch.setenv("DXLAKE_CROSSWALK", str(DATA))
-    assert Gazetteer.default() is Gazetteer.from_crosswalk(DATA)
+    chosen = Settings.from_env().crosswalk
+    assert chosen == DATA.resolve()
+    assert Gazetteer.from_crosswalk(chosen) is not Gazetteer.default()
     monkeypatch.setenv("DXLAKE_CROSSWALK", "")
-    assert Gazetteer.default() is Gazetteer.from_crosswalk(None)
+    assert Gazetteer.from_crosswalk(Settings.from_env().crosswalk) is Gazetteer.default()
 
 
 def test_either_file_or_a_folder_of_both(tmp_path: Path) -> None:

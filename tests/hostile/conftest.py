@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from schemas.settings import Limits
 from tests.hostile.cases import LOWERED_LIMITS, PERIOD
 
 FIGURES = {"cases tried": 0, "runs": 0, "runs crashed": 0, "rows unaccounted for": 0}
@@ -26,16 +26,10 @@ def pytest_terminal_summary(terminalreporter) -> None:
 
 
 @pytest.fixture(scope="session")
-def lowered_limits() -> Iterator[dict[str, str]]:
-    """DXLAKE_MAX_* lowered for the session (the readers read them per file)."""
-    saved = {k: os.environ.get(k) for k in LOWERED_LIMITS}
-    os.environ.update(LOWERED_LIMITS)
-    yield LOWERED_LIMITS
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+def lowered_limits() -> Limits:
+    """The suite's lowered DXLAKE_MAX_* (LOWERED_LIMITS), as the settings read them; the
+    `dxlake` processes the suite starts get the same values in their environment."""
+    return Limits.from_env(LOWERED_LIMITS)
 
 
 @pytest.fixture(scope="session")
@@ -58,9 +52,12 @@ REPO = Path(__file__).resolve().parents[2]
 VOLATILE = ("ingested_at", "run_id")  # differ between two runs of the same files by design
 
 
-def dxlake_run(home: Path, period: str = PERIOD, **env: str):
+def dxlake_run(
+    home: Path, period: str = PERIOD, pause_before_rename: str | None = None, **env: str
+):
     """`dxlake run --period <period>` as its own process (python -m, so no installed script is
-    needed), with the lowered limits."""
+    needed), with the lowered limits; `pause_before_rename`: part of a table's path where the
+    run stops before renaming its new version (tests/hostile/paused_run.py)."""
     import subprocess
     import sys
 
@@ -71,8 +68,11 @@ def dxlake_run(home: Path, period: str = PERIOD, **env: str):
         "DAGSTER_HOME": str(home / ".dagster"),
         **env,
     }
+    runner = ["orchestration.cli"]
+    if pause_before_rename:
+        runner = ["tests.hostile.paused_run", pause_before_rename]
     return subprocess.Popen(
-        [sys.executable, "-m", "orchestration.cli", "run", "--period", period],
+        [sys.executable, "-m", *runner, "run", "--period", period],
         cwd=REPO,
         env=full,
         stdout=subprocess.PIPE,
@@ -81,7 +81,9 @@ def dxlake_run(home: Path, period: str = PERIOD, **env: str):
     )
 
 
-def ingest_beside_good(base: Path, good: Path, write, cases: int, catalogue, gazetteer):
+def ingest_beside_good(
+    base: Path, good: Path, write, cases: int, catalogue, gazetteer, limits: Limits
+):
     """(good files alone, good files with the cases `write(folder)` puts beside them), each as
     ingest_folder's (raw, status); the cases are counted, and a run that raises as a crash."""
     from assets.ingest.landing import ingest_folder
@@ -89,9 +91,9 @@ def ingest_beside_good(base: Path, good: Path, write, cases: int, catalogue, gaz
     copy_good(good, base / "good")
     copy_good(good, base / "hostile")
     write(base / "hostile")
-    alone = ingest_folder(base / "good", PERIOD, catalogue, gazetteer)
+    alone = ingest_folder(base / "good", PERIOD, catalogue, gazetteer, limits=limits)
     try:
-        mixed = ingest_folder(base / "hostile", PERIOD, catalogue, gazetteer)
+        mixed = ingest_folder(base / "hostile", PERIOD, catalogue, gazetteer, limits=limits)
     except BaseException:
         FIGURES["runs crashed"] += 1
         raise

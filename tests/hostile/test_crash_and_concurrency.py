@@ -9,7 +9,7 @@ import os
 import signal
 import threading
 
-from orchestration.lake import read_period
+from schemas.lake import read_period
 from tests.hostile.cases import CASES, PERIOD
 from tests.hostile.conftest import FIGURES, dxlake_run, lake_tables
 
@@ -80,7 +80,7 @@ def test_a_run_killed_mid_write_leaves_the_lake_readable_and_the_next_run_comple
     lake = home / "lake"
     before_files = {p: _stamp(p) for p in lake.rglob("*.parquet") if "_staging" not in p.parts}
     before = lake_tables(lake)
-    proc = dxlake_run(home, DXLAKE_PAUSE_BEFORE_RENAME="validated_observations")
+    proc = dxlake_run(home, pause_before_rename="validated_observations")
     paused: list[str] = []
     seen: list[str] = []  # what the run said, for the failure message
 

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from assets.ingest.landing import ingest_folder
+from schemas.settings import Limits
 from tests.hostile.cases import CASES, PERIOD, write_cases
 from tests.hostile.conftest import FIGURES, copy_good, ingest_beside_good
 
@@ -34,6 +35,7 @@ def ingested(tmp_path_factory, good_landing, lowered_limits, catalogue, gazettee
         len(CASES),
         catalogue,
         gazetteer,
+        lowered_limits,
     )
 
 
@@ -81,7 +83,9 @@ def test_a_file_that_grows_while_the_run_reads_is_skipped_not_half_read(
                 fh.write("00001;Xã đang chép dở;12".encode())
             grown.append(name)
 
-    raw, status = ingest_folder(tmp_path, PERIOD, catalogue, gazetteer, progress=progress)
+    raw, status = ingest_folder(
+        tmp_path, PERIOD, catalogue, gazetteer, progress=progress, limits=lowered_limits
+    )
     FIGURES["cases tried"] += 1
     row = status.filter(pl.col("source_file") == GOOD[2]).row(0, named=True)
     assert grown and grown[0] != GOOD[2]
@@ -89,13 +93,11 @@ def test_a_file_that_grows_while_the_run_reads_is_skipped_not_half_read(
     assert raw.filter(pl.col("source_file") == GOOD[2]).is_empty()
 
 
-def test_a_1gb_line_is_refused_after_reading_only_the_limit(tmp_path, monkeypatch):
+def test_a_1gb_line_is_refused_after_reading_only_the_limit(tmp_path):
     """A real 1 GiB line (a sparse file: no disk used) with the default line limit: refused at
     line 2 having held about one line limit of it, never the gigabyte."""
     from assets.ingest.readers import UnreadableFile, read_sheets
 
-    monkeypatch.setenv("DXLAKE_MAX_FILE_MB", "2048")
-    monkeypatch.delenv("DXLAKE_MAX_LINE_BYTES", raising=False)
     path = tmp_path / "one_gb_line.csv"
     with path.open("wb") as fh:
         fh.write(b"Ma xa;Ten xa\n00001;")
@@ -103,7 +105,7 @@ def test_a_1gb_line_is_refused_after_reading_only_the_limit(tmp_path, monkeypatc
     tracemalloc.start()
     try:
         with pytest.raises(UnreadableFile) as err:
-            read_sheets(path)
+            read_sheets(path, Limits(max_file_mb=2048))  # the default line limit
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -114,7 +116,7 @@ def test_a_1gb_line_is_refused_after_reading_only_the_limit(tmp_path, monkeypatc
 
 
 def test_limits_are_settings_with_a_clear_error(monkeypatch):
-    from orchestration.settings import Settings
+    from schemas.settings import Settings
 
     monkeypatch.setenv("DXLAKE_MAX_ROWS", "12")
     assert Settings.from_env().limits.max_rows == 12
@@ -131,5 +133,5 @@ def test_the_generated_workbooks_are_valid_below_the_limits(tmp_path, lowered_li
 
     path = tmp_path / "small.xlsx"
     path.write_bytes(minimal_xlsx(_cells(3, 4)))
-    (sheet,) = read_sheets(path)
+    (sheet,) = read_sheets(path, lowered_limits)
     assert sheet.rows == [[1.0] * 4] * 3

@@ -10,7 +10,7 @@ import signal
 import stat
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
@@ -55,7 +55,7 @@ def _observations(raw: pl.DataFrame) -> pl.DataFrame:
 def good_alone(tmp_path_factory, good_landing, lowered_limits, catalogue, gazetteer):
     folder = tmp_path_factory.mktemp("alone")
     copy_good(good_landing, folder)
-    raw, status = ingest_folder(folder, PERIOD, catalogue, gazetteer)
+    raw, status = ingest_folder(folder, PERIOD, catalogue, gazetteer, limits=lowered_limits)
     assert status["status"].to_list() == ["read"] * 3
     return _observations(raw)
 
@@ -181,7 +181,7 @@ def entries(tmp_path_factory, good_landing, lowered_limits, catalogue, gazetteer
     for entry in ENTRIES:
         entry.write(folder)
     _nested_too_deep(folder)
-    raw, status = ingest_folder(folder, PERIOD, catalogue, gazetteer)
+    raw, status = ingest_folder(folder, PERIOD, catalogue, gazetteer, limits=lowered_limits)
     return folder, raw, status
 
 
@@ -215,7 +215,7 @@ def test_a_listing_refused_by_the_system_is_an_entry(
         return scandir(path)
 
     monkeypatch.setattr(landing.os, "scandir", refusing)
-    raw, status = ingest_folder(tmp_path, PERIOD, catalogue, gazetteer)
+    raw, status = ingest_folder(tmp_path, PERIOD, catalogue, gazetteer, limits=lowered_limits)
     _assert_entry(  # counted against the listing as the run saw it (still refused)
         status, raw, tmp_path, good_alone, "locked", "rejected", "cannot be listed (Permission"
     )
@@ -230,7 +230,7 @@ def test_statuses_past_the_first_hundred_keep_their_reasons(
         (tmp_path / f"r{k:03}.csv").write_bytes(other_province_csv(skip=k % 5))
         os.utime(tmp_path / f"r{k:03}.csv", (1_000 + k, 1_000 + k))
     (tmp_path / ".complete").write_text("101")
-    raw, status = _run(tmp_path, catalogue, gazetteer)
+    raw, status = _run(tmp_path, catalogue, gazetteer, lowered_limits)
     FIGURES["cases tried"] += 1
     assert status["source_file"].to_list()[-1] == ".complete"
     assert _single_row(status, ".complete")["status"] == "ignored"
@@ -255,8 +255,8 @@ def _listed_then(monkeypatch, change: Callable[[], None]) -> None:
     monkeypatch.setattr(landing, "landing_files", then)
 
 
-def _run(folder: Path, catalogue, gazetteer) -> tuple[pl.DataFrame, pl.DataFrame]:
-    return ingest_folder(folder, PERIOD, catalogue, gazetteer)
+def _run(folder: Path, catalogue, gazetteer, limits) -> tuple[pl.DataFrame, pl.DataFrame]:
+    return ingest_folder(folder, PERIOD, catalogue, gazetteer, limits=limits)
 
 
 def test_a_file_gone_after_listing_is_skipped(
@@ -266,7 +266,7 @@ def test_a_file_gone_after_listing_is_skipped(
     gone = tmp_path / "gone.csv"
     gone.write_bytes(other_province_csv())
     _listed_then(monkeypatch, gone.unlink)
-    raw, status = _run(tmp_path, catalogue, gazetteer)
+    raw, status = _run(tmp_path, catalogue, gazetteer, lowered_limits)
     gone.write_bytes(b"")  # the listing the run saw: counted against it
     _assert_entry(status, raw, tmp_path, good_alone, "gone.csv", "skipped", "moved or deleted")
 
@@ -283,7 +283,7 @@ def test_a_file_growing_after_listing_is_skipped_not_half_read(
             fh.write("00001;Xã đang chép dở;12".encode())
 
     _listed_then(monkeypatch, append)
-    raw, status = _run(tmp_path, catalogue, gazetteer)
+    raw, status = _run(tmp_path, catalogue, gazetteer, lowered_limits)
     _assert_entry(
         status, raw, tmp_path, good_alone, "growing.csv", "skipped", "still being written"
     )
@@ -303,7 +303,7 @@ def test_a_file_that_cannot_be_opened_is_rejected_with_the_system_reason(
         return small_file(file, limits)
 
     monkeypatch.setattr(landing, "_small_file", refused)
-    raw, status = _run(tmp_path, catalogue, gazetteer)
+    raw, status = _run(tmp_path, catalogue, gazetteer, lowered_limits)
     _assert_entry(
         status,
         raw,
@@ -345,10 +345,10 @@ def test_a_file_read_past_the_time_limit_is_rejected_and_the_run_goes_on(
     tmp_path, good_landing, good_alone, lowered_limits, catalogue, gazetteer, monkeypatch
 ):
     folder = _with_case(tmp_path, good_landing, "slow.csv")
-    monkeypatch.setenv("DXLAKE_MAX_SECONDS", "1")
+    limits = replace(lowered_limits, max_seconds=1)
     _reader_that(monkeypatch, "slow.csv", _spin)
     started = time.monotonic()
-    raw, status = _run(folder, catalogue, gazetteer)
+    raw, status = _run(folder, catalogue, gazetteer, limits)
     assert time.monotonic() - started < 20
     _assert_entry(
         status, raw, folder, good_alone, "slow.csv", "rejected",
@@ -360,9 +360,9 @@ def test_a_file_needing_more_memory_than_the_limit_is_rejected(
     tmp_path, good_landing, good_alone, lowered_limits, catalogue, gazetteer, monkeypatch
 ):
     folder = _with_case(tmp_path, good_landing, "greedy.csv")
-    monkeypatch.setenv("DXLAKE_MAX_MEMORY_MB", "100")
+    limits = replace(lowered_limits, max_memory_mb=100)
     _reader_that(monkeypatch, "greedy.csv", lambda: bytearray(200 << 20))
-    raw, status = _run(folder, catalogue, gazetteer)
+    raw, status = _run(folder, catalogue, gazetteer, limits)
     _assert_entry(
         status, raw, folder, good_alone, "greedy.csv", "rejected",
         "needed more than 100 MB to read (DXLAKE_MAX_MEMORY_MB)", "cần hơn 100 MB",
@@ -375,9 +375,9 @@ def test_the_memory_limit_leaves_an_ordinary_file_its_room(
     """Control for the test above: 50 MB under a 100 MB limit is read, so the limit counts what
     the file costs, not what the forked worker already maps."""
     folder = _with_case(tmp_path, good_landing, "modest.csv")
-    monkeypatch.setenv("DXLAKE_MAX_MEMORY_MB", "100")
+    limits = replace(lowered_limits, max_memory_mb=100)
     _reader_that(monkeypatch, "modest.csv", lambda: bytearray(50 << 20))
-    raw, status = _run(folder, catalogue, gazetteer)
+    raw, status = _run(folder, catalogue, gazetteer, limits)
     FIGURES["cases tried"] += 1
     assert _single_row(status, "modest.csv")["status"] == "read"
     assert raw.filter(pl.col("source_file") == "modest.csv").height > 0
@@ -389,7 +389,7 @@ def test_a_reader_killed_by_a_signal_rejects_its_file_only(
 ):
     folder = _with_case(tmp_path, good_landing, "crash.csv")
     _reader_that(monkeypatch, "crash.csv", lambda: os.kill(os.getpid(), signal.SIGKILL))
-    raw, status = _run(folder, catalogue, gazetteer)
+    raw, status = _run(folder, catalogue, gazetteer, lowered_limits)
     _assert_entry(
         status, raw, folder, good_alone, "crash.csv", "rejected", "the reader crashed (SIGKILL)"
     )
@@ -401,7 +401,7 @@ def test_a_reader_aborting_names_the_memory_limit(
     """A native allocation over the limit aborts the process (Rust, C) instead of raising."""
     folder = _with_case(tmp_path, good_landing, "abort.csv")
     _reader_that(monkeypatch, "abort.csv", os.abort)
-    raw, status = _run(folder, catalogue, gazetteer)
+    raw, status = _run(folder, catalogue, gazetteer, lowered_limits)
     _assert_entry(
         status, raw, folder, good_alone, "abort.csv", "rejected",
         "the reader crashed (SIGABRT), most often from needing more than 1024 MB",
@@ -448,7 +448,7 @@ def test_a_row_split_by_another_delimiter_is_read_and_quarantined(
     code, name, total, with_pc = lines[4].split(";")
     lines[4] = ",".join([code, name, total, with_pc])
     (tmp_path / "commas.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    raw, status = _run(tmp_path, catalogue, gazetteer)
+    raw, status = _run(tmp_path, catalogue, gazetteer, lowered_limits)
     FIGURES["cases tried"] += 1
     row = _single_row(status, "commas.csv")
     assert row["status"] == "read"
@@ -478,8 +478,8 @@ def test_a_file_finished_after_the_run_planned_keeps_its_one_status_row(tmp_path
     import dagster as dg
 
     import orchestration.runner as runner
-    from orchestration.lake import read_period
-    from orchestration.settings import Settings
+    from schemas.lake import read_period
+    from schemas.settings import Settings
 
     landing = tmp_path / "landing" / PERIOD
     landing.mkdir(parents=True)

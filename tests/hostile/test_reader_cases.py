@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 
 from assets.ingest.landing import landing_files, read_file
+from schemas.settings import Limits
 from tests.hostile.cases import LOWERED_LIMITS, PERIOD, _units, minimal_ods, minimal_xlsx
 from tests.hostile.conftest import ingest_beside_good
 from tests.hostile.test_hostile_files import GOOD, _observations
@@ -321,17 +322,11 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def limits_env():
-    mp = pytest.MonkeyPatch()
-    for key, value in LIMITS.items():
-        mp.setenv(key, value)
-    yield LIMITS
-    mp.undo()
+READER_LIMITS = Limits.from_env(LIMITS)
 
 
 @pytest.fixture(scope="module")
-def ingested(tmp_path_factory, good_landing, limits_env, catalogue, gazetteer):
+def ingested(tmp_path_factory, good_landing, catalogue, gazetteer):
     """(raw, status) of the good files alone and of the good files with every reader case."""
     base = tmp_path_factory.mktemp("reader_cases")
 
@@ -339,7 +334,9 @@ def ingested(tmp_path_factory, good_landing, limits_env, catalogue, gazetteer):
         for case in CASES:
             (folder / case.name).write_bytes(case.data())
 
-    alone, mixed = ingest_beside_good(base, good_landing, write, len(CASES), catalogue, gazetteer)
+    alone, mixed = ingest_beside_good(
+        base, good_landing, write, len(CASES), catalogue, gazetteer, READER_LIMITS
+    )
     return alone, mixed, base / "hostile"
 
 
@@ -387,6 +384,6 @@ def test_each_reader_case_is_read_within_a_small_time(ingested, catalogue, case)
     *_, folder = ingested
     (file,) = [f for f in landing_files(folder) if f.rel == case.name]
     started = time.perf_counter()
-    _, status = read_file(file, catalogue)
+    _, status = read_file(file, catalogue, limits=READER_LIMITS)
     took = time.perf_counter() - started
     assert status["status"] == case.status and took < SECONDS, (took, status)

@@ -18,6 +18,7 @@ from assets.ingest import limits as lim
 from assets.ingest.landing import ingest_folder
 from assets.ingest.readers import read_sheets
 from assets.ingest.sites import read_cell_sites
+from schemas.settings import Settings
 from tests.hostile.cases import PERIOD, minimal_ods, other_province_csv
 from tests.hostile.conftest import copy_good
 from tests.hostile.test_hostile_files import GOOD
@@ -72,7 +73,7 @@ def test_file_names_not_in_utf8_get_their_status_and_stop_nothing(
         fh.write(b"PK\x03\x04 not a zip" * 8)
     with open(os.path.join(root, b"th\xfa_m\xfcc/x.csv"), "wb") as fh:
         fh.write(other_province_csv(skip=40))
-    raw, status = ingest_folder(tmp_path, PERIOD, catalogue, gazetteer)
+    raw, status = ingest_folder(tmp_path, PERIOD, catalogue, gazetteer, limits=lowered_limits)
     assert status.height == len(GOOD) + len(entries)
     for shown, kind in entries.values():
         row = status.filter(pl.col("source_file") == shown).to_dicts()
@@ -168,7 +169,7 @@ def test_the_cell_sites_asset_reads_each_file_under_the_cost_bound(tmp_path, mon
 
     from assets.coverage.assets import cell_sites
     from assets.ingest.snapshot import take_snapshot, write_snapshot
-    from orchestration.resources import LakeResource
+    from assets.resources import LakeResource
 
     landing = tmp_path / "landing" / PERIOD
     landing.mkdir(parents=True)
@@ -178,8 +179,7 @@ def test_the_cell_sites_asset_reads_each_file_under_the_cost_bound(tmp_path, mon
         "Viettel;HUE001;5G;16,4637;107,5909;1,2\n",
         encoding="utf-8",
     )
-    monkeypatch.setenv("DXLAKE_MAX_MEMORY_MB", "300")
-    lake = LakeResource(home=str(tmp_path))
+    lake = LakeResource(home=str(tmp_path), limits={"max_memory_mb": 300})
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10  # MB
     rows, files = take_snapshot(lake.settings, PERIOD)
     write_snapshot(lake.settings.tables, PERIOD, rows, files)
@@ -204,16 +204,16 @@ def test_a_file_replaced_with_its_size_and_time_kept_is_read_again(
     landing.mkdir()
     path = landing / "bao_cao.csv"
     path.write_bytes(other_province_csv(skip=30))
-    raw, _ = ingest_folder(landing, PERIOD, catalogue, gazetteer)
-    stamp = landing_fingerprint(landing)
+    raw, _ = ingest_folder(landing, PERIOD, catalogue, gazetteer, limits=lowered_limits)
+    stamp = landing_fingerprint(landing, Settings(home=tmp_path))
     st = path.stat()
     corrected = tmp_path / "corrected.csv"
     corrected.write_bytes(other_province_csv(skip=30).replace(b";20;", b";29;"))
     assert corrected.stat().st_size == st.st_size
     os.utime(corrected, ns=(st.st_atime_ns, st.st_mtime_ns))
     os.replace(corrected, path)  # as `cp -p` or an unzip leaves it: same size, same time
-    assert landing_fingerprint(landing) != stamp  # a new snapshot is taken
-    again, _ = ingest_folder(landing, PERIOD, catalogue, gazetteer)
+    assert landing_fingerprint(landing, Settings(home=tmp_path)) != stamp  # a new snapshot is taken
+    again, _ = ingest_folder(landing, PERIOD, catalogue, gazetteer, limits=lowered_limits)
     assert again["file_sha256"].unique().to_list() != raw["file_sha256"].unique().to_list()
     assert 29 in again["denominator"].to_list() and 29 not in raw["denominator"].to_list()
 
@@ -231,7 +231,7 @@ def test_a_table_of_formulas_saved_without_values_is_not_a_silent_read(
         cells = [c or None for c in line.split(";")]
         wb.active.append(cells if i < 3 else [*cells[:2], "=10+10", f"=C{i + 1}-2"])
     wb.save(tmp_path / "cong_thuc.xlsx")
-    raw, status = ingest_folder(tmp_path, PERIOD, catalogue, gazetteer)
+    raw, status = ingest_folder(tmp_path, PERIOD, catalogue, gazetteer, limits=lowered_limits)
     row = status.row(0, named=True)
     assert raw.is_empty() and row["observations"] == 0
     assert "file cong_thuc.xlsx" in row["reason_en"] and "Tệp cong_thuc.xlsx" in row["reason_vi"]

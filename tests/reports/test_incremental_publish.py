@@ -24,8 +24,7 @@ import openpyxl
 import polars as pl
 import pytest
 
-from assets.indicators.assets import units_frame
-from assets.indicators.gaps import compute_coverage_gaps, compute_indicator_values
+from assets.indicators.gaps import compute_coverage_gaps, compute_indicator_values, units_frame
 from assets.reports.publish import publish_maps, publish_quality
 from schemas.contracts import CONTRACTS, conform
 
@@ -277,7 +276,7 @@ def test_the_keys_are_the_same_in_every_process(shared_data: Path):
     a repr, a per-process hash seed) would rebuild every output every run."""
     script = (
         "import geopandas as gpd, polars as pl\n"
-        "from assets.reports.outputs import digest\n"
+        "from schemas.lake import digest\n"
         "from schemas.catalogue import load_catalogue\n"
         f"g = gpd.read_parquet({str(shared_data / 'vn_communes_2025.parquet')!r}).head(40)\n"
         "f = pl.DataFrame({'a': ['x', None], 'b': [1.5, None]}).with_columns(\n"

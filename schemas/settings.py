@@ -6,8 +6,7 @@ DXLAKE_BOUNDARIES   official boundary file (any GDAL format); unset → approxim
 DXLAKE_BOUNDARIES_CODE_COLUMN  its unit-code column when not detected
 DXLAKE_CROSSWALK    the dvhcvn/20250701 old → new crosswalk (its mapping/splits.json or
                     merges.json, or a folder holding them): the authority for names from before
-                    1 July 2025; unset → the crosswalk of the vietnamadminunits package. Read by
-                    geo/gazetteer.py (Gazetteer.default), which ingest calls without settings
+                    1 July 2025; unset → the crosswalk of the vietnamadminunits package
 DXLAKE_REMOTE_CLASSES  a province's CSV of remote classes (khu vực III, xã ĐBKK, ...)
 DXLAKE_TARGETS      a province's YAML of target overrides
 DXLAKE_PROVINCES    comma-separated province codes in scope (default: those the files report)
@@ -15,24 +14,34 @@ DXLAKE_BORDER_KM    distance to the land border that makes a unit a border unit 
 DXLAKE_DEADLINES    report deadlines as MM-DD=half, comma-separated (default 06-10=H1,12-10=H2:
                     the seeds' latest half-year and year deadlines); a compilation run follows
                     the day after each
-DXLAKE_MAX_FILE_MB, DXLAKE_MAX_UNCOMPRESSED_MB, DXLAKE_MAX_RATIO, DXLAKE_MAX_ROWS,
-DXLAKE_MAX_COLUMNS, DXLAKE_MAX_CELLS, DXLAKE_MAX_LINE_BYTES
-                    what one landing file may cost to read (assets/ingest/limits.py: defaults
-                    50 MB, 300 MB unzipped, 200:1, 200,000 rows, 1,000 columns, 5,000,000 cells
-                    per sheet, 1 MiB per text line); a file over a limit is rejected with a reason
+DXLAKE_MAX_<FIELD>  what one landing file may cost to read (Limits below, checked by
+                    assets/ingest/limits.py); a file over a limit is rejected with a reason
 DXLAKE_LAKE         where the lake's tables live when not $DXLAKE_HOME/lake: a path or an fsspec
                     URL (s3://bucket/lake); landing files, reports, caches and locks stay local
 DXLAKE_EXECUTOR     in_process (default), multiprocess or dask (see orchestration/executors.py)
-DXLAKE_DASK_ADDRESS the dask.distributed scheduler for DXLAKE_EXECUTOR=dask
+DXLAKE_DASK_ADDRESS the dask.distributed scheduler for DXLAKE_EXECUTOR=dask (and for the
+                    coverage's provinces)
+DXLAKE_POPULATION_GRID  population GeoTIFF for the coverage; unset → the one GeoTIFF in
+                    $DXLAKE_HOME/grids/ if there is exactly one, else each unit's population
+                    spread over its area
+DXLAKE_COVERAGE_TOLERANCE_PP  reported vs computed coverage flagged beyond it (default 5)
+
+This is the only module that reads the environment: everything below gets a Settings (assets
+through the `lake` resource), so a run, its worker processes and its fingerprints agree.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
 
-from assets.ingest.limits import Limits
+# Great Expectations reports usage over the network unless told not to: set before it is imported
+# (schemas.expectations imports GX_ENVIRONMENT from here, and GX lazily, later).
+GX_ENVIRONMENT = {"GX_ANALYTICS_ENABLED": "false"}
+for _name, _value in GX_ENVIRONMENT.items():
+    os.environ.setdefault(_name, _value)
 
 DAGSTER_YAML = """\
 # Written by dxlake: storage is SQLite under DAGSTER_HOME (Dagster's default). Runs launched from
@@ -53,7 +62,7 @@ def _path(name: str) -> Path | None:
     return Path(value).expanduser().resolve() if value else None
 
 
-def _deadlines(text: str) -> tuple[tuple[int, int, str], ...]:
+def parse_deadlines(text: str) -> tuple[tuple[int, int, str], ...]:
     """'06-10=H1,12-10=H2' → ((6, 10, 'H1'), (12, 10, 'H2'))."""
     out = []
     for item in filter(None, (t.strip() for t in text.split(","))):
@@ -76,6 +85,40 @@ def _choice(name: str, allowed: tuple[str, ...]) -> str:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """What one landing file may cost to read (DXLAKE_MAX_<FIELD>). Defaults are far above any
+    real report (a province has < 200 communes; the national long table is ~30,000 rows) and
+    far below what would exhaust the machine."""
+
+    max_file_mb: float = 50.0
+    max_uncompressed_mb: float = 300.0
+    max_ratio: float = 200.0  # uncompressed / compressed, for members over 1 MB
+    max_rows: int = 200_000  # per sheet
+    max_columns: int = 1_000  # per sheet
+    max_cells: int = 5_000_000  # per sheet, filled cells (and the dense grid calamine builds)
+    max_line_bytes: int = 1 << 20  # one line of delimited text
+    max_zip_entries: int = 10_000
+    max_workbook_cells: int = 10_000_000  # all sheets' dense grids together
+    max_merged_ranges: int = 10_000  # per workbook
+    max_seconds: float = 30.0  # wall time to read one file, in a worker process
+    max_memory_mb: float = 1024.0  # memory one file may take to read, over the worker's own
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Limits:
+        """DXLAKE_MAX_<FIELD> overrides each field (DXLAKE_MAX_FILE_MB, ...)."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            raw = environ.get("DXLAKE_" + f.name.upper(), "").strip()
+            if raw:
+                try:
+                    values[f.name] = type(f.default)(float(raw))
+                except ValueError as exc:
+                    raise ValueError(f"DXLAKE_{f.name.upper()}: {raw!r} is not a number") from exc
+        return cls(**values)
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     boundaries: Path | None = None
@@ -85,10 +128,14 @@ class Settings:
     provinces: tuple[str, ...] = ()
     border_km: float = 1.0
     deadlines: tuple[tuple[int, int, str], ...] = ((6, 10, "H1"), (12, 10, "H2"))
-    limits: Limits = Limits()  # readers read DXLAKE_MAX_* themselves, so worker processes agree
+    limits: Limits = Limits()
     executor: str = "in_process"
     dask_address: str | None = None
     lake_url: str | None = None
+    crosswalk: Path | None = None
+    population_grid: Path | None = None
+    coverage_tolerance_pp: float = 5.0
+    dagster_home_path: Path | None = None  # DAGSTER_HOME as set; see dagster_home
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -101,12 +148,26 @@ class Settings:
             targets=_path("DXLAKE_TARGETS"),
             provinces=tuple(p.strip().zfill(2) for p in provinces.split(",") if p.strip()),
             border_km=float(os.environ.get("DXLAKE_BORDER_KM", "1")),
-            deadlines=_deadlines(os.environ.get("DXLAKE_DEADLINES", "06-10=H1,12-10=H2")),
+            deadlines=parse_deadlines(os.environ.get("DXLAKE_DEADLINES", "06-10=H1,12-10=H2")),
             limits=Limits.from_env(),  # a bad value fails here, before a run starts
             executor=_choice("DXLAKE_EXECUTOR", ("in_process", "multiprocess", "dask")),
             dask_address=os.environ.get("DXLAKE_DASK_ADDRESS") or None,
             lake_url=os.environ.get("DXLAKE_LAKE", "").strip() or None,
+            crosswalk=_path("DXLAKE_CROSSWALK"),
+            population_grid=_path("DXLAKE_POPULATION_GRID"),
+            coverage_tolerance_pp=float(os.environ.get("DXLAKE_COVERAGE_TOLERANCE_PP") or 5),
+            dagster_home_path=_path("DAGSTER_HOME"),
         )
+
+    def inputs(self) -> dict[str, str]:
+        """What runs read from these settings, as text (not where they write: home, lake):
+        the fingerprints of the snapshot and the plan include it."""
+        out = {}
+        for f in fields(self):
+            if f.name not in ("home", "lake_url", "dagster_home_path"):
+                value = getattr(self, f.name)
+                out[f.name] = "" if value is None else str(value)
+        return out
 
     @property
     def landing(self) -> Path:
@@ -129,7 +190,7 @@ class Settings:
 
     @property
     def dagster_home(self) -> Path:
-        return _path("DAGSTER_HOME") or self.home / ".dagster"
+        return self.dagster_home_path or self.home / ".dagster"
 
     def ensure_dagster_home(self) -> Path:
         """Create DAGSTER_HOME and export it, so CLI runs and `dagster dev` share one instance."""

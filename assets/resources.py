@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import typing
 from pathlib import Path
 
@@ -9,14 +10,15 @@ import dagster as dg
 import geopandas as gpd
 import polars as pl
 
-from orchestration.lake import exists, read_geotable, read_table, table_path, write_table
-from orchestration.partitions import split_key
-from orchestration.settings import Settings
+from assets.partitions import split_key
 from schemas.catalogue import Catalogue, load_catalogue
 from schemas.contracts import CONTRACTS, empty
+from schemas.lake import exists, read_geotable, read_table, table_path, write_table
+from schemas.settings import Limits, Settings, parse_deadlines
 
 #: Tables stored as GeoParquet and read back as GeoDataFrames.
 GEO_TABLES = {"admin_units", "dead_zones"}
+_PATHS = ("boundaries", "remote_classes", "targets", "crosswalk", "population_grid")
 _PANDAS_DTYPES = {pl.String: "str", pl.Float64: "float64"}
 
 
@@ -34,7 +36,8 @@ def geo_contract(table: str, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 class LakeResource(dg.ConfigurableResource):
-    """What the operator configured (see orchestration.settings), as a Dagster resource."""
+    """What the operator configured (schemas.settings.Settings, read once), as a Dagster resource:
+    the run's config shows every setting, and worker processes rebuild the same Settings."""
 
     home: str
     boundaries: str | None = None
@@ -43,32 +46,51 @@ class LakeResource(dg.ConfigurableResource):
     targets: str | None = None
     provinces: list[str] = []
     border_km: float = 1.0
+    deadlines: list[str] = ["06-10=H1", "12-10=H2"]
+    limits: dict[str, float] = {}  # Limits' fields; missing → their defaults
+    executor: str = "in_process"
+    dask_address: str | None = None
     lake_url: str | None = None
+    crosswalk: str | None = None
+    population_grid: str | None = None
+    coverage_tolerance_pp: float = 5.0
 
     @classmethod
     def from_settings(cls, s: Settings) -> LakeResource:
+        text = {f: str(getattr(s, f)) if getattr(s, f) else None for f in _PATHS}
         return cls(
             home=str(s.home),
-            boundaries=str(s.boundaries) if s.boundaries else None,
             boundaries_code_column=s.boundaries_code_column,
-            remote_classes=str(s.remote_classes) if s.remote_classes else None,
-            targets=str(s.targets) if s.targets else None,
             provinces=list(s.provinces),
             border_km=s.border_km,
+            deadlines=[f"{m:02d}-{d:02d}={half}" for m, d, half in s.deadlines],
+            limits=dataclasses.asdict(s.limits),
+            executor=s.executor,
+            dask_address=s.dask_address,
             lake_url=s.lake_url,
+            coverage_tolerance_pp=s.coverage_tolerance_pp,
+            **text,
         )
 
     @property
     def settings(self) -> Settings:
+        limits = {
+            f.name: type(f.default)(self.limits[f.name])
+            for f in dataclasses.fields(Limits)
+            if f.name in self.limits
+        }
         return Settings(
             home=Path(self.home),
-            boundaries=Path(self.boundaries) if self.boundaries else None,
             boundaries_code_column=self.boundaries_code_column,
-            remote_classes=Path(self.remote_classes) if self.remote_classes else None,
-            targets=Path(self.targets) if self.targets else None,
             provinces=tuple(self.provinces),
             border_km=self.border_km,
+            deadlines=parse_deadlines(",".join(self.deadlines)),
+            limits=Limits(**limits),
+            executor=self.executor,
+            dask_address=self.dask_address,
             lake_url=self.lake_url,
+            coverage_tolerance_pp=self.coverage_tolerance_pp,
+            **{f: Path(getattr(self, f)) if getattr(self, f) else None for f in _PATHS},
         )
 
     def catalogue(self) -> Catalogue:

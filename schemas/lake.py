@@ -9,11 +9,11 @@ then one object written whole (object stores replace an object atomically).
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import io
 import os
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
@@ -78,6 +78,42 @@ def read_period(
     return pl.concat([read_table(p, columns) for p in parts], how="vertical")
 
 
+def digest(*parts: object) -> str:
+    """The one content hash (outputs' keys, run fingerprints, caches): frames by schema and
+    every row in order, GeoDataFrames by columns and geometry as WKB, bytes as they are,
+    anything else by its repr."""
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        if isinstance(part, pl.DataFrame):
+            h.update(repr(part.schema).encode())
+            h.update(part.hash_rows(seed=0, seed_1=1, seed_2=2, seed_3=3).to_numpy().tobytes())
+        elif isinstance(part, bytes):
+            h.update(part)
+        elif _is_geoframe(part):
+            import pandas as pd
+            import shapely
+
+            crs = part.crs.to_wkt() if part.crs is not None else None
+            # str, not repr: a dtype's repr may carry its address, which changes every run
+            h.update(repr((crs, list(part.columns), [str(t) for t in part.dtypes])).encode())
+            h.update(b"".join(shapely.to_wkb(part.geometry.values)))
+            rows = pd.util.hash_pandas_object(part.drop(columns=part.geometry.name), index=False)
+            h.update(rows.to_numpy().tobytes())
+        else:
+            h.update(repr(part).encode())
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def _is_geoframe(part: object) -> bool:
+    """A GeoDataFrame, without importing geopandas where none can exist (the CLI's start)."""
+    if "geopandas" not in sys.modules:
+        return False
+    import geopandas as gpd
+
+    return isinstance(part, gpd.GeoDataFrame)
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     """Call `write(tmp)` on a temporary file beside `path`, then rename it into place.
 
@@ -90,7 +126,6 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     try:
         write(Path(tmp))
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would hide reports from colleagues
-        _pause_for_crash_test(path)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -110,16 +145,6 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
-
-
-def _pause_for_crash_test(path: Path) -> None:
-    """DXLAKE_PAUSE_BEFORE_RENAME=<part of a table's path>: stop here, the new version written
-    beside the table and not yet renamed, so the crash-safety test can SIGKILL the run at the
-    one moment that matters (tests/hostile/test_crash_and_concurrency.py). Unset: nothing."""
-    target = os.environ.get("DXLAKE_PAUSE_BEFORE_RENAME")
-    if target and target in path.as_posix():
-        print(f"dxlake: paused before rename {path}", file=sys.stderr, flush=True)
-        time.sleep(300)
 
 
 def write_table(path: Location, table: pl.DataFrame | gpd.GeoDataFrame) -> Location:
