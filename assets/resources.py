@@ -13,7 +13,7 @@ import polars as pl
 from assets.partitions import split_key
 from schemas.catalogue import Catalogue, load_catalogue
 from schemas.contracts import CONTRACTS, empty
-from schemas.lake import exists, read_geotable, read_table, table_path, write_table
+from schemas.lake import Location, exists, read_geotable, read_table, table_path, write_table
 from schemas.settings import Limits, Settings, parse_deadlines
 
 #: Tables stored as GeoParquet and read back as GeoDataFrames.
@@ -112,8 +112,21 @@ def _partition(key: str | dg.MultiPartitionKey | None) -> tuple[str | None, str 
     return str(key), None
 
 
+def column_schema(table: str) -> dict[str, dg.TableSchema]:
+    """The table's contract as Dagster's column schema (shown in the UI's catalog)."""
+    contract = CONTRACTS.get(table)
+    if contract is None:
+        return {}
+    columns = [dg.TableColumn(name, str(dtype)) for name, dtype in contract.items()]
+    return {"dagster/column_schema": dg.TableSchema(columns=columns)}
+
+
 class LakeIOManager(dg.ConfigurableIOManager):
     """Tables as Parquet at the lake paths of DESIGN.md; GEO_TABLES as GeoParquet. Atomic writes.
+
+    Local and remote lakes alike through schemas.lake (pathlib or UPath/fsspec locations, as
+    dagster-polars' UPath IO manager does), not dagster-polars itself: it has no GeoParquet,
+    no contract conformance and no frame-per-province output of a ranged run.
 
     A (period, province) partition is one file, period=<p>/province=<code>.parquet. A run over
     several provinces (a ranged run) hands over and receives `dict[province, DataFrame]`; an
@@ -125,7 +138,7 @@ class LakeIOManager(dg.ConfigurableIOManager):
     lake_url: str | None = None  # DXLAKE_LAKE: a path or an fsspec URL; else $home/lake
 
     @property
-    def _lake(self) -> Path | str:
+    def _lake(self) -> Location:
         return Settings(home=Path(self.home), lake_url=self.lake_url).tables
 
     def handle_output(self, context: dg.OutputContext, obj) -> None:
@@ -139,13 +152,15 @@ class LakeIOManager(dg.ConfigurableIOManager):
                 raise ValueError(f"{table}: no frame for province(s) {missing} of the run")
             for period, province in keys:
                 write_table(table_path(self._lake, table, period, province), obj[province])
-            context.add_output_metadata({"rows": sum(len(obj[p]) for _, p in keys)})
+            context.add_output_metadata(
+                {"rows": sum(len(obj[p]) for _, p in keys), **column_schema(table)}
+            )
             return
         period, province = _partition(context.partition_key if context.has_partition_key else None)
         if isinstance(obj, gpd.GeoDataFrame):
             obj = geo_contract(table, obj)
         path = write_table(table_path(self._lake, table, period, province), obj)
-        context.add_output_metadata({"path": str(path), "rows": len(obj)})
+        context.add_output_metadata({"path": str(path), "rows": len(obj), **column_schema(table)})
 
     def load_input(self, context: dg.InputContext):
         table = context.asset_key.path[-1]
@@ -164,7 +179,7 @@ class LakeIOManager(dg.ConfigurableIOManager):
         return pl.concat([read_table(p) for p in present], how="vertical")
 
     @staticmethod
-    def _read(table: str, path: Path | str):
+    def _read(table: str, path: Location):
         if not exists(path):
             raise FileNotFoundError(
                 f"{table}: no table at {path}; materialize it first "

@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import fsspec
 import polars as pl
+from upath import UPath
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -29,22 +29,27 @@ REFERENCE_TABLES = {"admin_units", "boundary_problems"}
 TMP_PREFIX = ".dx-"  # atomic_write's temporary files: ".dx-<random>.tmp" beside the target
 
 
-Location = Path | str  # a local path, or an fsspec URL for a remote lake
+Location = Path | UPath  # a local path, or a UPath (fsspec) for a remote lake: s3://bucket/lake
+
+
+def lake_location(text: str | Path) -> Location:
+    """A lake's root as given in DXLAKE_LAKE: an fsspec URL (s3://…, memory://…) as a UPath,
+    anything else as a local, absolute Path."""
+    path = UPath(text)
+    return Path(text).expanduser().resolve() if isinstance(path, Path) else path
 
 
 def is_remote(location: Location) -> bool:
-    return isinstance(location, str) and "://" in location
+    """Remote: a UPath on a file system other than the local one (local UPaths are Paths)."""
+    return not isinstance(location, Path)
 
 
 def join(root: Location, *parts: str) -> Location:
-    return "/".join([root.rstrip("/"), *parts]) if is_remote(root) else Path(root).joinpath(*parts)
+    return root.joinpath(*parts)
 
 
 def exists(location: Location) -> bool:
-    if is_remote(location):
-        fs, path = fsspec.core.url_to_fs(location)
-        return fs.exists(path)
-    return Path(location).exists()
+    return location.exists()
 
 
 def table_path(
@@ -61,10 +66,7 @@ def table_path(
 def period_parts(lake: Location, table: str, period: str) -> list[Location]:
     """The files that make up a period's table (one per province, or one for the period)."""
     folder = join(lake, table, f"period={period}")
-    if is_remote(folder):
-        fs, path = fsspec.core.url_to_fs(folder)
-        return sorted(fs.unstrip_protocol(p) for p in fs.glob(f"{path}/*.parquet"))
-    return sorted(Path(folder).glob("*.parquet"))
+    return sorted(folder.glob("*.parquet"), key=str) if folder.exists() else []
 
 
 def read_period(
@@ -155,8 +157,7 @@ def write_table(path: Location, table: pl.DataFrame | gpd.GeoDataFrame) -> Locat
             table.write_parquet(buffer, compression="zstd")
         else:
             table.to_parquet(buffer, compression="zstd", index=False)
-        fs, target = fsspec.core.url_to_fs(path)
-        fs.pipe_file(target, buffer.getvalue())  # one whole object: readers never see half
+        path.fs.pipe_file(path.path, buffer.getvalue())  # one whole object: never seen half
         return path
     if isinstance(table, pl.DataFrame):
         return atomic_write(path, lambda tmp: table.write_parquet(tmp, compression="zstd"))
@@ -167,22 +168,15 @@ def write_text(path: Path, text: str) -> Path:
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
-def _open(location: Location):
-    if is_remote(location):
-        fs, path = fsspec.core.url_to_fs(location)
-        return fs.open(path, "rb")
-    return open(location, "rb")  # noqa: SIM115 - closed by the caller's with
-
-
 def read_table(path: Location, columns: list[str] | None = None) -> pl.DataFrame:
-    with _open(path) as f:
+    with path.open("rb") as f:
         return pl.read_parquet(f, columns=columns)
 
 
 def read_geotable(path: Location) -> gpd.GeoDataFrame:
     import geopandas as gpd  # only for the geographic tables: it takes a second to import
 
-    with _open(path) as f:
+    with path.open("rb") as f:
         return gpd.read_parquet(f)
 
 

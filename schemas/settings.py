@@ -37,6 +37,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from schemas.lake import Location, lake_location
+
 # Great Expectations reports usage over the network unless told not to: set before it is imported
 # (schemas.expectations imports GX_ENVIRONMENT from here, and GX lazily, later).
 GX_ENVIRONMENT = {"GX_ANALYTICS_ENABLED": "false"}
@@ -178,11 +180,9 @@ class Settings:
         return self.home / "lake"
 
     @property
-    def tables(self) -> Path | str:
+    def tables(self) -> Location:
         """The lake's tables: DXLAKE_LAKE (a path or an fsspec URL), else $DXLAKE_HOME/lake."""
-        if not self.lake_url:
-            return self.lake
-        return self.lake_url if "://" in self.lake_url else Path(self.lake_url).resolve()
+        return lake_location(self.lake_url) if self.lake_url else self.lake
 
     @property
     def reports(self) -> Path:

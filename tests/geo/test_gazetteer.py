@@ -8,9 +8,7 @@ old → new crosswalk (`dvhcvn_20250701_splits_old_to_new.json`).
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter, defaultdict
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -20,15 +18,13 @@ from hypothesis import strategies as st
 from geo.gazetteer import Gazetteer, Match, _spelt, _tokens
 from geo.text import fold, unit_code
 from geo.units import legacy_units, official_units
+from tests.conftest import SHARED_DATA
 
-SHARED = Path(os.environ.get("DXLAKE_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared"))
-DATA = SHARED / "data" if (SHARED / "data").is_dir() else SHARED
+DATA = SHARED_DATA
 CURRENT_CSV = DATA / "dvhc_xa_2025_1027_CTK-CSCL.csv"
 SPLITS_JSON = DATA / "dvhcvn_20250701_splits_old_to_new.json"
-
-needs_shared = pytest.mark.skipif(
-    not (CURRENT_CSV.exists() and SPLITS_JSON.exists()), reason=f"shared data not found in {DATA}"
-)
+# ../shared/data missing fails these tests with a message saying so (the `shared_data` fixture)
+needs_shared = pytest.mark.usefixtures("shared_data")
 
 # The one known discrepancy between the 1027 document and the register (SOURCES.md): Xã Ia Mơ.
 CSV_CODE_FIXES = {"23737": "23938"}

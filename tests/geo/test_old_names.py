@@ -13,7 +13,6 @@ the dvhcvn files (`Gazetteer.from_crosswalk`), which then is the authority for o
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from collections import Counter
@@ -23,9 +22,10 @@ import pytest
 
 from geo.gazetteer import Gazetteer, Match, read_crosswalk
 from geo.units import legacy_units, official_units
+from tests.conftest import SHARED_DATA
 
-SHARED = Path(os.environ.get("DXLAKE_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared"))
-DATA = SHARED / "data" if (SHARED / "data").is_dir() else SHARED
+DATA = SHARED_DATA
+pytestmark = pytest.mark.usefixtures("shared_data")  # missing ../shared fails, saying so
 SPLITS_JSON = DATA / "dvhcvn_20250701_splits_old_to_new.json"
 MERGES_JSON = DATA / "dvhcvn_20250701_merges_new_from_old.json"
 

@@ -7,7 +7,6 @@ admin_units is built once per module (a few seconds each way).
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
 import geopandas as gpd
@@ -29,8 +28,10 @@ from geo.boundaries import (
 from geo.reference import COLUMNS, build_admin_units
 from geo.remoteness import normalise_class, read_remote_classes
 from geo.units import official_units
+from tests.conftest import SHARED_DATA
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+SHARED = SHARED_DATA
+pytestmark = pytest.mark.usefixtures("shared_data")  # missing ../shared fails, saying so
 COMMUNES = SHARED / "vn_communes_2025.parquet"
 FLAGS = SHARED / "vn_communes_2025_derived_geo_flags.csv"
 

@@ -181,18 +181,18 @@ def test_an_fsspec_lake_root_holds_the_same_tables(in_process, tmp_path, monkeyp
     """DXLAKE_LAKE=memory://… (as s3://… would): the tables are objects there, none on disk."""
     import fsspec
 
-    from schemas.lake import read_period, table_path
+    from schemas.lake import lake_location, read_period, table_path
 
     home, jobs, _ = in_process
-    root = "memory://dxlake-test/lake"
-    monkeypatch.setenv("DXLAKE_LAKE", root)
+    root = lake_location("memory://dxlake-test/lake")
+    monkeypatch.setenv("DXLAKE_LAKE", str(root))
     _write_landing(tmp_path)
     try:
         remote_jobs, _ = _run(tmp_path, monkeypatch, "in_process")
         assert remote_jobs == jobs
         assert not list((tmp_path / "lake").glob("*/period=*/*.parquet"))  # nothing local
         fs = fsspec.filesystem("memory")
-        assert fs.exists(table_path(root, "admin_units").split("://", 1)[1])
+        assert fs.exists(table_path(root, "admin_units").path)
         for table in TABLES:
             ours = read_period(home / "lake", table, PERIOD).drop(
                 "ingested_at", "file_mtime", strict=False
