@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -49,7 +50,11 @@ def demo_run(tmp_path_factory):
     settings = Settings(home=home)
     spec = write_demo(home, PERIOD)
     (home / ".dagster").mkdir()
-    with dg.instance_for_test(temp_dir=str(home / ".dagster")) as instance:
-        results = materialize_period(settings, PERIOD, instance)
-        runs = instance.get_runs()
+    umask = os.umask(0o022)  # as on an office server: what the run writes, colleagues may read
+    try:
+        with dg.instance_for_test(temp_dir=str(home / ".dagster")) as instance:
+            results = materialize_period(settings, PERIOD, instance)
+            runs = instance.get_runs()
+    finally:
+        os.umask(umask)
     return settings, spec, results, runs

@@ -3,7 +3,9 @@ test can SIGKILL it at the one moment that matters (test_crash_and_concurrency.p
 
     python -m tests.hostile.paused_run <part of a table's path> run --period 2026-H1
 
-The pause is patched into this process's os.replace: the product has no test hook.
+The pause is patched into this process's os.replace: the product has no test hook. The run
+behaves as after an upgrade of the pipeline's code (its fingerprint differs), so it rewrites
+every table of the period even though the landing did not change.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import os
 import sys
 import time
 
-from orchestration import cli
+from orchestration import cli, plan
 
 
 def _pausing(target: str):
@@ -28,6 +30,11 @@ def _pausing(target: str):
     return paused_replace
 
 
+def _upgraded(fingerprint):
+    return lambda settings: fingerprint(settings) + "-upgraded"
+
+
 if __name__ == "__main__":
     os.replace = _pausing(sys.argv[1])
+    plan.pipeline_fingerprint = _upgraded(plan.pipeline_fingerprint)
     sys.exit(cli.main(sys.argv[2:]))

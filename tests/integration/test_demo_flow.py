@@ -181,6 +181,21 @@ def test_reports_are_written(demo):
     assert trace["source_row"].null_count() == 0
 
 
+def test_what_the_run_writes_others_can_read(demo):
+    """Under umask 022 every report, page, workbook, Data Docs file and lake table is readable by
+    colleagues on the machine (mode o+r), not only by the account that ran it; folders too."""
+    settings, _, _, _ = demo
+    written = [p for root in (settings.reports, settings.lake) for p in root.rglob("*")]
+    assert len([p for p in written if p.suffix == ".parquet"]) > 20
+    assert len([p for p in written if p.suffix == ".xlsx"]) >= 3
+    hidden = [
+        (p.relative_to(settings.home).as_posix(), oct(p.stat().st_mode & 0o777))
+        for p in written
+        if p.stat().st_mode & 0o004 == 0
+    ]
+    assert hidden == []
+
+
 def test_the_cell_site_list_is_not_a_report(demo):
     settings, spec, _, _ = demo
     status = _table(settings, "file_status").unique("source_file").sort("source_file")
