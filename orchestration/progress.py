@@ -1,0 +1,166 @@
+"""What `dxlake run` prints while Dagster runs: each run and step as it starts and ends.
+
+Read from the instance's event log by a thread that polls it about once a second, so the runs
+themselves are not touched (any executor: in process, processes, Dask) and cost one small
+query per running run per second. Lines are bilingual, Vietnamese first:
+
+    dxlake: ▶ ingest_job 2026-H1: 35 tỉnh / provinces, 4 bước / steps
+    dxlake:   [1/4] raw_reports ...
+    dxlake:   [1/4] raw_reports xong / done 12.3 s, 35/35 tỉnh / provinces
+    dxlake: ✓ ingest_job xong / done 41.0 s
+
+A step that runs long says so every `heartbeat` seconds, so a terminal is never silent for long.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from orchestration.plan import PERIOD_TAG, SHARES_TAG
+
+_SHOWN = {
+    dg.DagsterEventType.RUN_START,
+    dg.DagsterEventType.RUN_SUCCESS,
+    dg.DagsterEventType.RUN_FAILURE,
+    dg.DagsterEventType.STEP_START,
+    dg.DagsterEventType.STEP_SUCCESS,
+    dg.DagsterEventType.STEP_FAILURE,
+    dg.DagsterEventType.ASSET_MATERIALIZATION,
+}
+
+
+@dataclass
+class _Run:
+    """What has been read of one run's events so far."""
+
+    job: str
+    steps: int
+    provinces: list[str]  # in an ingest run; none otherwise
+    cursor: str | None = None
+    started: float | None = None
+    step_started: dict[str, float] = field(default_factory=dict)
+    step_number: dict[str, int] = field(default_factory=dict)  # in the order steps start
+    step_provinces: dict[str, set[str]] = field(default_factory=dict)
+    said: float = field(default_factory=time.monotonic)  # when this run last printed a line
+    done: bool = False
+
+
+class RunProgress:
+    """A context manager: while open, prints the progress of the runs of `period` (and the
+    reference runs) created since it opened, through `say` (one line per call)."""
+
+    def __init__(
+        self,
+        instance: dg.DagsterInstance,
+        period: str,
+        say: Callable[[str], None],
+        every: float = 1.0,
+        heartbeat: float = 30.0,
+    ):
+        self.instance, self.period, self.say = instance, period, say
+        self.every, self.heartbeat = every, heartbeat
+        self.since = datetime.now(UTC)
+        self.runs: dict[str, _Run] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="dxlake-progress", daemon=True)
+
+    def __enter__(self) -> RunProgress:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.poll()  # what the last run wrote after the last tick
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.poll()
+            except Exception as exc:  # progress must never fail a run: say why it stopped
+                self.say(f"dxlake: (không hiện được tiến độ / progress unavailable: {exc})")
+                return
+
+    def poll(self) -> None:
+        """Print what the instance recorded since the previous poll."""
+        runs = self.instance.get_runs(filters=dg.RunsFilter(created_after=self.since))
+        for run in sorted(runs, key=lambda r: r.run_id not in self.runs):  # known ones first
+            if run.tags.get(PERIOD_TAG, self.period) != self.period:
+                continue  # another period's run, e.g. the daemon's
+            if run.status == dg.DagsterRunStatus.NOT_STARTED:
+                continue  # no event written yet
+            state = self.runs.get(run.run_id) or self._track(run)
+            if not state.done:
+                self._read(run.run_id, state)
+
+    def _track(self, run: dg.DagsterRun) -> _Run:
+        plan = self.instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
+        shares = sorted(json.loads(run.tags.get(SHARES_TAG, "{}")))
+        state = self.runs[run.run_id] = _Run(run.job_name, len(plan.steps) if plan else 0, shares)
+        return state
+
+    def _read(self, run_id: str, state: _Run) -> None:
+        while True:
+            page = self.instance.get_records_for_run(
+                run_id, cursor=state.cursor, of_type=_SHOWN, limit=200
+            )
+            for record in page.records:
+                self._show(state, record.event_log_entry)
+            state.cursor = page.cursor
+            if not page.has_more:
+                break
+        now = time.monotonic()
+        if not state.done and state.step_started and now - state.said >= self.heartbeat:
+            for step, began in state.step_started.items():
+                self._line(state, f"  {self._step(state, step)} đang chạy / running "
+                           f"{time.time() - began:.0f} s")  # fmt: skip
+
+    def _step(self, state: _Run, key: str) -> str:
+        number = state.step_number.setdefault(key, len(state.step_number) + 1)
+        return f"[{number}/{state.steps}] {key}"
+
+    def _line(self, state: _Run, text: str) -> None:
+        state.said = time.monotonic()
+        self.say(f"dxlake: {text}")
+
+    def _show(self, state: _Run, entry) -> None:
+        event = entry.dagster_event
+        kind, step, at = event.event_type, event.step_key, entry.timestamp
+        if kind == dg.DagsterEventType.RUN_START:
+            state.started = at
+            codes = state.provinces
+            named = ", ".join(codes) if len(codes) <= 6 else f"{codes[0]} … {codes[-1]}"
+            what = f"{len(codes)} tỉnh / provinces ({named}), " if codes else ""
+            period = "" if state.job == "reference_job" else f" {self.period}"
+            self._line(state, f"▶ {state.job}{period}: {what}{state.steps} bước / steps")
+        elif kind == dg.DagsterEventType.STEP_START:
+            state.step_started[step] = at
+            self._line(state, f"  {self._step(state, step)} ...")
+        elif kind == dg.DagsterEventType.ASSET_MATERIALIZATION and event.partition:
+            province = event.partition.rsplit("|", 1)[-1] if "|" in event.partition else None
+            if province:
+                state.step_provinces.setdefault(step, set()).add(province)
+        elif kind in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+            seconds = at - state.step_started.pop(step, at)
+            done = (
+                "xong / done" if kind == dg.DagsterEventType.STEP_SUCCESS else "thất bại / failed"
+            )
+            count = len(state.step_provinces.get(step, ()))  # partitions it materialized
+            share = f", {count}/{len(state.provinces)} tỉnh / provinces" if count else ""
+            self._line(state, f"  {self._step(state, step)} {done} {seconds:.1f} s{share}")
+        elif kind in (dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.RUN_FAILURE):
+            state.done = True
+            seconds = at - (state.started or at)
+            mark, done = (
+                ("✓", "xong / done")
+                if kind == dg.DagsterEventType.RUN_SUCCESS
+                else ("✗", "thất bại / failed")
+            )
+            self._line(state, f"{mark} {state.job} {done} {seconds:.1f} s")
