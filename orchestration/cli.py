@@ -9,6 +9,7 @@ read back from the lake.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import sys
@@ -23,6 +24,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 WORKSPACE = Path(__file__).resolve().parents[1] / "workspace.yaml"  # what `dxlake dev` loads
 
 
+@functools.cache
 def workspace_job_origin(job_name: str):
     """The origin `dxlake dev` gives `job_name`: workspace.yaml's code location, read by
     Dagster's own loader, and the Definitions' repository. The UI's timeline draws a run only

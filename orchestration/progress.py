@@ -4,12 +4,14 @@ Read from the instance's event log by a thread that polls it about once a second
 themselves are not touched (any executor: in process, processes, Dask) and cost one small
 query per running run per second. Lines are bilingual, Vietnamese first:
 
-    dxlake: ▶ ingest_job 2026-H1: 35 tỉnh / provinces, 4 bước / steps
-    dxlake:   [1/4] raw_reports ...
-    dxlake:   [1/4] raw_reports xong / done 12.3 s, 35/35 tỉnh / provinces
+    dxlake: ▶ ingest_job 2026-H1: 35 tỉnh / provinces (01 … 96), 10 bước / steps
+    dxlake:   [1/10] raw_reports ...
+    dxlake:   [1/10] raw_reports xong / done 12.3 s, 35/35 tỉnh / provinces
     dxlake: ✓ ingest_job xong / done 41.0 s
 
-A step that runs long says so every `heartbeat` seconds, so a terminal is never silent for long.
+Steps are numbered in the order they start; a step that runs long says so every `heartbeat`
+seconds, so a terminal is never silent for long. A poll costs about 10 ms plus 5 ms per running
+run (SQLite instance, measured on the demo).
 """
 
 from __future__ import annotations
