@@ -15,6 +15,7 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 from orchestration.settings import Settings
@@ -39,8 +40,9 @@ def workspace_job_origin(job_name: str):
     return RemoteRepositoryOrigin(location, SINGLETON_REPOSITORY_NAME).get_job_origin(job_name)
 
 
-def as_workspace_runs(instance):
-    """Make the runs this instance creates carry the workspace's job origin.
+def as_workspace_runs(instance, created: Callable[[str], None] = lambda run_id: None):
+    """Make the runs this instance creates carry the workspace's job origin, and tell
+    `created` each new run's id.
 
     Runs executed in process (execute_in_process, execute_job) are created without one: they
     are recorded, listed by the UI, but never drawn on its timeline. Only this CLI's instance
@@ -51,7 +53,9 @@ def as_workspace_runs(instance):
         job = kwargs["job_def"] if "job_def" in kwargs else args[0]
         if kwargs.get("remote_job_origin") is None:
             kwargs["remote_job_origin"] = workspace_job_origin(job.name)
-        return create(*args, **kwargs)
+        run = create(*args, **kwargs)
+        created(run.run_id)
+        return run
 
     instance.create_run_for_job = create_run_for_job
     return instance
@@ -112,8 +116,10 @@ def run_period(settings: Settings, period: str) -> int:
             file=sys.stderr,
         )
 
-    instance = as_workspace_runs(open_instance())
-    with RunProgress(instance, period, progress.info):  # each run and step as it goes
+    instance = open_instance()
+    shown = RunProgress(instance, progress.info)  # each run and step as it goes
+    as_workspace_runs(instance, created=shown.watch)
+    with shown:
         results = materialize_period(
             settings, period, instance, log_level="WARNING", on_wait=waiting
         )

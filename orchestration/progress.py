@@ -21,7 +21,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -43,6 +42,7 @@ class _Run:
     """What has been read of one run's events so far."""
 
     job: str
+    period: str | None
     steps: int
     provinces: list[str]  # in an ingest run; none otherwise
     cursor: str | None = None
@@ -55,23 +55,26 @@ class _Run:
 
 
 class RunProgress:
-    """A context manager: while open, prints the progress of the runs of `period` (and the
-    reference runs) created since it opened, through `say` (one line per call)."""
+    """A context manager: while open, prints the progress of the runs it was told to `watch`
+    (as they are created: this command's runs, not the daemon's), through `say`, a line a call."""
 
     def __init__(
         self,
         instance: dg.DagsterInstance,
-        period: str,
         say: Callable[[str], None],
         every: float = 1.0,
         heartbeat: float = 30.0,
     ):
-        self.instance, self.period, self.say = instance, period, say
+        self.instance, self.say = instance, say
         self.every, self.heartbeat = every, heartbeat
-        self.since = datetime.now(UTC)
+        self.watched: list[str] = []  # appended by the runs' thread, read by ours
         self.runs: dict[str, _Run] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="dxlake-progress", daemon=True)
+
+    def watch(self, run_id: str) -> None:
+        """Follow this run (called when it is created)."""
+        self.watched.append(run_id)
 
     def __enter__(self) -> RunProgress:
         self._thread.start()
@@ -92,20 +95,22 @@ class RunProgress:
 
     def poll(self) -> None:
         """Print what the instance recorded since the previous poll."""
-        runs = self.instance.get_runs(filters=dg.RunsFilter(created_after=self.since))
-        for run in sorted(runs, key=lambda r: r.run_id not in self.runs):  # known ones first
-            if run.tags.get(PERIOD_TAG, self.period) != self.period:
-                continue  # another period's run, e.g. the daemon's
+        order = list(self.watched)
+        pending = [r for r in order if r not in self.runs or not self.runs[r].done]
+        if not pending:
+            return
+        runs = self.instance.get_runs(filters=dg.RunsFilter(run_ids=pending))
+        for run in sorted(runs, key=lambda r: order.index(r.run_id)):
             if run.status == dg.DagsterRunStatus.NOT_STARTED:
                 continue  # no event written yet
-            state = self.runs.get(run.run_id) or self._track(run)
-            if not state.done:
-                self._read(run.run_id, state)
+            self._read(run.run_id, self.runs.get(run.run_id) or self._track(run))
 
     def _track(self, run: dg.DagsterRun) -> _Run:
         plan = self.instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
         shares = sorted(json.loads(run.tags.get(SHARES_TAG, "{}")))
-        state = self.runs[run.run_id] = _Run(run.job_name, len(plan.steps) if plan else 0, shares)
+        steps = len(plan.steps) if plan else 0
+        state = _Run(run.job_name, run.tags.get(PERIOD_TAG), steps, shares)
+        self.runs[run.run_id] = state
         return state
 
     def _read(self, run_id: str, state: _Run) -> None:
@@ -140,7 +145,7 @@ class RunProgress:
             codes = state.provinces
             named = ", ".join(codes) if len(codes) <= 6 else f"{codes[0]} … {codes[-1]}"
             what = f"{len(codes)} tỉnh / provinces ({named}), " if codes else ""
-            period = "" if state.job == "reference_job" else f" {self.period}"
+            period = f" {state.period}" if state.period else ""
             self._line(state, f"▶ {state.job}{period}: {what}{state.steps} bước / steps")
         elif kind == dg.DagsterEventType.STEP_START:
             state.step_started[step] = at

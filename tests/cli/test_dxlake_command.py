@@ -175,9 +175,11 @@ def test_demo_with_official_boundaries(tmp_path, shared_data, monkeypatch):
     # run's origin is a job of the location it loads from workspace.yaml; tags as the CLI set them.
     with dg.DagsterInstance.get() as inst:
         ui = _as_the_ui_sees(inst)
+    entries = ui["workspaceOrError"]["locationEntries"]
+    assert entries and all("repositories" in e["locationOrLoadError"] for e in entries), entries
     loaded = {
         (location["name"], repository["name"], job["name"])
-        for entry in ui["workspaceOrError"]["locationEntries"]
+        for entry in entries
         for location in [entry["locationOrLoadError"]]
         for repository in location["repositories"]
         for job in repository["pipelines"]

@@ -1,5 +1,6 @@
 """The progress `dxlake run` prints is read from the instance's event log while the run runs:
-a step sees its own start announced before it ends, and a long step is said to be running."""
+a step sees its own start announced before it ends, a long step is said to be running, and
+runs the command did not create (the daemon's) are not shown."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import time
 
 import dagster as dg
 
+from orchestration.cli import as_workspace_runs
 from orchestration.plan import PERIOD_TAG
 from orchestration.progress import RunProgress
 
@@ -44,13 +46,16 @@ def compile_job():
 
 def test_progress_is_printed_while_the_run_runs(tmp_path):
     SAID.clear()
-    with (
-        dg.instance_for_test(temp_dir=str(tmp_path)) as instance,
-        RunProgress(instance, "2026-H1", SAID.append, every=0.2, heartbeat=1.0),
-    ):
-        ran = compile_job.execute_in_process(instance=instance, tags={PERIOD_TAG: "2026-H1"})
-        other = compile_job.execute_in_process(instance=instance, tags={PERIOD_TAG: "2025-H2"})
-    assert ran.success and other.success  # the ops' own checks held
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as daemons:
+        ours = dg.DagsterInstance.from_ref(daemons.get_ref())  # this command's, on the same home
+        shown = RunProgress(ours, SAID.append, every=0.2, heartbeat=1.0)
+        as_workspace_runs(ours, created=shown.watch)
+        with shown:
+            ran = compile_job.execute_in_process(instance=ours, tags={PERIOD_TAG: "2026-H1"})
+            other = compile_job.execute_in_process(instance=daemons, tags={PERIOD_TAG: "2026-H1"})
+        assert ran.success and other.success  # the ops' own checks held
+        assert shown.watched == [ran.run_id]
+        assert daemons.get_run_by_id(ran.run_id).remote_job_origin.job_name == "compile_job"
     assert SAID[-1].startswith("dxlake: ✓ compile_job xong / done ")
-    assert sum("▶ compile_job" in line for line in SAID) == 1  # not the other period's run
+    assert sum("▶ compile_job" in line for line in SAID) == 1  # not the other run
     assert "dxlake:   [2/2] publish ..." in SAID
