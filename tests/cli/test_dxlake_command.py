@@ -272,3 +272,22 @@ def test_template_for_a_province(tmp_path):
     assert len(codes) == 40 and all(isinstance(c, str) and len(c) == 5 for c in codes)
     assert ws.data_validations.dataValidation, "number cells are validated"
     assert "Hướng dẫn" in wb.sheetnames
+
+
+def test_dev_serves_this_lake_from_anywhere(tmp_path, monkeypatch):
+    """`dxlake dev` started outside the repository loads its workspace.yaml, and the code server
+    (started in the repository) gets the lake the command was started on."""
+    from orchestration import cli
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("DXLAKE_HOME", "DAGSTER_HOME"):  # unset here, restored as they were after
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    calls = []
+    monkeypatch.setattr(cli.os, "execvp", lambda prog, cmd: calls.append(cmd))
+    assert cli.main(["dev"]) == 0
+    (cmd,) = calls
+    assert cmd[cmd.index("-w") + 1] == str(REPO / "workspace.yaml")
+    assert os.environ["DXLAKE_HOME"] == str(tmp_path / "data")
+    assert os.environ["DAGSTER_HOME"] == str(tmp_path / "data" / ".dagster")
+    assert (tmp_path / "data" / ".dagster" / "dagster.yaml").is_file()
