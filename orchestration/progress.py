@@ -126,8 +126,8 @@ class RunProgress:
         now = time.monotonic()
         if not state.done and state.step_started and now - state.said >= self.heartbeat:
             for step, began in state.step_started.items():
-                self._line(state, f"  {self._step(state, step)} đang chạy / running "
-                           f"{time.time() - began:.0f} s")  # fmt: skip
+                running = f"đang chạy / running {time.time() - began:.0f} s"
+                self._line(state, f"  {self._step(state, step)} {running}")
 
     def _step(self, state: _Run, key: str) -> str:
         number = state.step_number.setdefault(key, len(state.step_number) + 1)
