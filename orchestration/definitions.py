@@ -24,10 +24,10 @@ from orchestration.jobs import (
     reference_job,
     snapshot_job,
 )
-from orchestration.resources import LakeIOManager, LakeResource
+from assets.resources import LakeIOManager, LakeResource
 from orchestration.schedules import build_schedules
 from orchestration.sensors import ingest_after_snapshot, landing_sensor, publish_after_ingest
-from orchestration.settings import Settings
+from schemas.settings import Settings
 
 # Who answers for each layer, shown in the UI: the data engineers run ingestion and
 # validation, the reference geography has its own keepers, planners own what they publish.

@@ -27,8 +27,8 @@ from assets.indicators.gaps import PeriodError, check_period
 from assets.ingest.snapshot import landing_fingerprint, snapshot_exists
 from orchestration import plan
 from orchestration.jobs import coverage_job, ingest_job, reference_job, snapshot_job
-from orchestration.partitions import periods
-from orchestration.resources import LakeResource
+from assets.partitions import periods
+from assets.resources import LakeResource
 
 IN_FLIGHT = {
     dg.DagsterRunStatus.QUEUED,

@@ -32,8 +32,8 @@ from geo.coverage import (
     compute_coverage,
     compute_coverage_distributed,
 )
-from orchestration.partitions import periods
-from orchestration.resources import LakeResource
+from assets.partitions import periods
+from assets.resources import LakeResource
 from schemas.contracts import DEAD_ZONES, conform, empty
 
 from .compare import DEFAULT_TOLERANCE_PP, compare_with_reported, provinces_with_sites

@@ -4,7 +4,7 @@ import dagster as dg
 import polars as pl
 
 from geo.reference import build_admin_units
-from orchestration.resources import LakeResource
+from assets.resources import LakeResource
 
 
 @dg.multi_asset(

@@ -5,8 +5,8 @@ import geopandas as gpd
 import polars as pl
 
 from geo.previews import png_preview_markdown
-from orchestration.partitions import ALL_PROVINCES, periods
-from orchestration.resources import LakeResource
+from assets.partitions import ALL_PROVINCES, periods
+from assets.resources import LakeResource
 
 from .publish import publish_maps, publish_quality
 

@@ -15,7 +15,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.styles import Font
 
-from orchestration.lake import atomic_write
+from schemas.lake import atomic_write
 from schemas.display import visible_frame, visible_value
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")

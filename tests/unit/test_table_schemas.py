@@ -9,9 +9,9 @@ import os
 import pytest
 
 from assets.ingest.snapshot import take_snapshot, write_snapshot
-from orchestration.lake import read_period
+from schemas.lake import read_period
 from orchestration.runner import materialize_period
-from orchestration.settings import Settings
+from schemas.settings import Settings
 from schemas.contracts import CONTRACTS
 
 PERIOD = "2026-H1"
