@@ -18,8 +18,8 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-from schemas.settings import Settings
 from schemas.display import visible_terminal
+from schemas.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 WORKSPACE = Path(__file__).resolve().parents[1] / "workspace.yaml"  # what `dxlake dev` loads

@@ -35,9 +35,9 @@ from assets.ingest.snapshot import (
     snapshot_files,
     snapshot_rows,
 )
-from schemas.lake import exists, period_parts, table_path
 from assets.partitions import provinces as province_partitions
 from assets.partitions import range_tags
+from schemas.lake import exists, period_parts, table_path
 from schemas.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,11 +9,11 @@ import dagster as dg
 import geopandas as gpd
 import polars as pl
 
-from schemas.lake import exists, read_geotable, read_table, table_path, write_table
 from assets.partitions import split_key
-from schemas.settings import Settings
 from schemas.catalogue import Catalogue, load_catalogue
 from schemas.contracts import CONTRACTS, empty
+from schemas.lake import exists, read_geotable, read_table, table_path, write_table
+from schemas.settings import Settings
 
 #: Tables stored as GeoParquet and read back as GeoDataFrames.
 GEO_TABLES = {"admin_units", "dead_zones"}

@@ -8,9 +8,9 @@ from collections.abc import Callable
 import dagster as dg
 
 from assets.indicators.gaps import check_period
+from assets.partitions import partition_tags, periods
 from orchestration import plan
 from schemas.lake import period_lock
-from assets.partitions import partition_tags, periods
 from schemas.settings import Settings
 
 

@@ -4,7 +4,6 @@ import dagster as dg
 import geopandas as gpd
 import polars as pl
 
-from schemas.lake import exists, read_table, table_path
 from assets.metadata import preview
 from assets.partitions import (
     ALL_PROVINCES,
@@ -13,6 +12,7 @@ from assets.partitions import (
     run_provinces,
 )
 from assets.resources import LakeResource
+from schemas.lake import exists, read_table, table_path
 
 from .gaps import compute_coverage_gaps, compute_indicator_values, previous_period
 

@@ -27,9 +27,9 @@ import polars as pl
 import schemas
 from geo.gazetteer import Gazetteer
 from geo.units import official_units
-from schemas.lake import Location, exists, join, read_table, write_table
 from schemas.catalogue import load_catalogue
 from schemas.contracts import conform
+from schemas.lake import Location, exists, join, read_table, write_table
 
 from .landing import Progress, ingest_folder, list_entries
 

@@ -3,8 +3,8 @@
 import dagster as dg
 import polars as pl
 
-from geo.reference import build_admin_units
 from assets.resources import LakeResource
+from geo.reference import build_admin_units
 
 
 @dg.multi_asset(

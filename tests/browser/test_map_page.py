@@ -589,10 +589,10 @@ def test_an_empty_dead_zone_table_gives_a_page_without_the_overlay(
 ):
     """An empty dead_zones table (a period without cell sites), as the lake stores it: the
     page is written and works, with no dead-zone layer, legend row or data."""
-    from geo.coverage import dead_zone_layer
-    from schemas.lake import read_geotable, write_table
     from assets.resources import geo_contract
+    from geo.coverage import dead_zone_layer
     from schemas.contracts import DEAD_ZONES
+    from schemas.lake import read_geotable, write_table
 
     empty = gpd.GeoDataFrame(
         {c: [] for c in DEAD_ZONES if c != "period"}, geometry=[], crs="EPSG:4326"

@@ -12,8 +12,8 @@ import polars as pl
 import pytest
 
 from geo.units import official_units
-from schemas.lake import read_period
 from orchestration.runner import materialize_period
+from schemas.lake import read_period
 from schemas.settings import Settings
 
 PERIOD = "2026-H1"

@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from orchestration.definitions import build_definitions
-from schemas.lake import period_lock
 from assets.resources import LakeResource
+from orchestration.definitions import build_definitions
 from orchestration.schedules import build_schedules
 from orchestration.sensors import landing_sensor
+from schemas.lake import period_lock
 from schemas.settings import Settings
 
 
