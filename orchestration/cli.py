@@ -1,23 +1,64 @@
 """The `dxlake` command: demo, run, template, dev.
 
 `dxlake run` executes the same Dagster jobs as the UI, in process, recording the runs in the
-instance under DAGSTER_HOME, then prints a short summary read back from the lake.
+instance under DAGSTER_HOME as runs of workspace.yaml's code location (so `dxlake dev` lists
+them and draws them on its timeline), prints each run and step as it goes, then a short summary
+read back from the lake.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 from schemas.display import visible_terminal
 from schemas.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+WORKSPACE = Path(__file__).resolve().parents[1] / "workspace.yaml"  # what `dxlake dev` loads
+
+
+@functools.cache
+def workspace_job_origin(job_name: str):
+    """The origin `dxlake dev` gives `job_name`: workspace.yaml's code location, read by
+    Dagster's own loader, and the Definitions' repository. The UI's timeline draws a run only
+    under the job of a loaded location; a run without an origin is listed, never drawn."""
+    from dagster._core.definitions.repository_definition.valid_definitions import (
+        SINGLETON_REPOSITORY_NAME,
+    )
+    from dagster._core.remote_origin import RemoteRepositoryOrigin
+    from dagster._core.workspace.load import location_origins_from_yaml_paths
+
+    (location,) = location_origins_from_yaml_paths([str(WORKSPACE)])
+    return RemoteRepositoryOrigin(location, SINGLETON_REPOSITORY_NAME).get_job_origin(job_name)
+
+
+def as_workspace_runs(instance, created: Callable[[str], None] = lambda run_id: None):
+    """Make the runs this instance creates carry the workspace's job origin, and tell
+    `created` each new run's id.
+
+    Runs executed in process (execute_in_process, execute_job) are created without one: they
+    are recorded, listed by the UI, but never drawn on its timeline. Only this CLI's instance
+    object is changed; the runs are otherwise Dagster's (re-executable from the UI too)."""
+    create = instance.create_run_for_job
+
+    def create_run_for_job(*args, **kwargs):
+        job = kwargs["job_def"] if "job_def" in kwargs else args[0]
+        if kwargs.get("remote_job_origin") is None:
+            kwargs["remote_job_origin"] = workspace_job_origin(job.name)
+        run = create(*args, **kwargs)
+        created(run.run_id)
+        return run
+
+    instance.create_run_for_job = create_run_for_job
+    return instance
 
 
 def open_instance(attempts: int = 30):
@@ -50,6 +91,7 @@ def run_period(settings: Settings, period: str) -> int:
 
     from assets.indicators.gaps import check_period
     from orchestration.plan import PERIOD_TAG
+    from orchestration.progress import RunProgress
     from orchestration.runner import materialize_period
     from orchestration.summary import summarise
 
@@ -75,7 +117,12 @@ def run_period(settings: Settings, period: str) -> int:
         )
 
     instance = open_instance()
-    results = materialize_period(settings, period, instance, log_level="WARNING", on_wait=waiting)
+    shown = RunProgress(instance, progress.info)  # each run and step as it goes
+    as_workspace_runs(instance, created=shown.watch)
+    with shown:
+        results = materialize_period(
+            settings, period, instance, log_level="WARNING", on_wait=waiting
+        )
     if results and not results[-1].success:
         last = results[-1]
         print(
@@ -102,7 +149,8 @@ def _demo(args: argparse.Namespace) -> int:
     )
     print(
         f"dxlake demo: lưới dân số giả lập / synthetic population grid {spec.coverage.grid}, "
-        f"{spec.coverage.sites} trạm / cell sites"
+        f"{spec.coverage.sites} trạm / cell sites",
+        flush=True,  # before the run's progress on stderr
     )
     return run_period(settings, args.period)
 
@@ -137,7 +185,8 @@ def _template(args: argparse.Namespace) -> int:
 def _dev(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     settings.ensure_dagster_home()
-    cmd = ["dagster", "dev", "-w", "workspace.yaml", "-h", args.host, "-p", str(args.port)]
+    settings.export_home()  # the code server's lake, wherever we started
+    cmd = ["dagster", "dev", "-w", str(WORKSPACE), "-h", args.host, "-p", str(args.port)]
     os.execvp(cmd[0], cmd)
     return EXIT_OK
 
@@ -152,12 +201,21 @@ def _period(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's errors, Vietnamese first: "dxlake demo: lỗi / error: --period: kỳ báo cáo
+    không hợp lệ / invalid period ...", exit 2, before any command runs."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: lỗi / error: {message.removeprefix('argument ')}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     # Dagster's notes that a feature we use is in preview or beta are for us, not for the
     # data engineer's terminal (the features are pinned by tests/orchestration).
     warnings.filterwarnings("ignore", message=r".*is currently in (preview|beta)")
-    parser = argparse.ArgumentParser(prog="dxlake", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="dxlake", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     p = sub.add_parser("demo", help="write Huế demo files for a period and run the flow")
     p.add_argument("--period", default="2026-H1", type=_period)
     p.set_defaults(func=_demo)

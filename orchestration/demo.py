@@ -20,6 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
+from assets.indicators.gaps import check_period
 from assets.ingest.template import write_template
 from geo.units import official_units
 from orchestration.demo_coverage import DemoCoverageSpec, write_demo_coverage
@@ -73,7 +74,9 @@ def _commune_figures(rng: random.Random) -> dict[str, object]:
 
 
 def write_demo_landing(landing: Path, period: str = PERIOD) -> DemoSpec:
-    """Write the demo files into `landing` (the period's landing folder) and say what they hold."""
+    """Write the demo files into `landing` (the period's landing folder) and say what they hold.
+    A period not written YYYY-H1 or YYYY-H2 raises PeriodError before anything is written."""
+    check_period(period)
     catalogue = load_catalogue()
     units = official_units().filter(pl.col("province_code") == PROVINCE).sort("unit_code")
     province = units["province_name"][0]
@@ -186,6 +189,7 @@ def _fix_times(landing: Path, files: list[str]) -> None:
 def write_demo(home: Path, period: str = PERIOD) -> DemoSpec:
     """The whole demo under `home` ($DXLAKE_HOME): the report files, and the synthetic cell-site
     list (landing, last; it holds no report figures) and population grid (home/grids)."""
+    check_period(period)  # before the first file: a bad period leaves nothing behind
     landing = Path(home) / "landing" / period
     spec = write_demo_landing(landing, period)
     spec.coverage = write_demo_coverage(home, period, PROVINCE)

@@ -45,6 +45,7 @@ def _schedule(settings: Settings, month: int, day: int, half: str) -> dg.Schedul
         execution_timezone="Asia/Ho_Chi_Minh",
         job_name="snapshot_job",
         execution_fn=evaluate,
+        default_status=dg.DefaultScheduleStatus.RUNNING,  # on with `dxlake dev`'s daemon
         description=f"Compile {half} reports the day after the {day:02d}/{month:02d} deadline.",
     )
 

@@ -10,6 +10,8 @@
 - publish_after_ingest: once a period's ingest runs have all finished, the period is published
   (if what it would be published from changed).
 Run keys are the fingerprints the runs are planned on: the same content never runs twice.
+All three start RUNNING: the daemon of `dxlake dev` ticks them without a switch in the UI (one
+can still be stopped there; the instance then remembers it stopped).
 """
 
 from __future__ import annotations
@@ -96,7 +98,8 @@ def _requests(runs: list[plan.Run]) -> list[dg.RunRequest]:
 @dg.sensor(
     minimum_interval_seconds=30,
     jobs=[snapshot_job, reference_job],
-    description="Watches $DXLAKE_HOME/landing/<period>/ by names, sizes and times: a folder "
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Watches `$DXLAKE_HOME/landing/<period>/` by names, sizes and times: a folder "
     "that changed and then held still for a tick gets a landing_snapshot run; a folder still "
     "being copied waits for the next tick.",
 )
@@ -123,6 +126,7 @@ def landing_sensor(context: dg.SensorEvaluationContext, lake: LakeResource):
 @dg.sensor(
     jobs=[ingest_job, coverage_job],
     minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
     description="Once a period's landing snapshot is taken, ingest the provinces whose share "
     "of it changed (a period's provinces in one ranged run), and compute the coverage when its "
     "site lists or the grid changed.",
@@ -155,6 +159,7 @@ def publish_requests(
 @dg.sensor(
     job_name="publish_job",
     minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
     description="Once a period's ingest runs have all finished, publish the period: the gap "
     "table, the maps and the quality report from all its provinces.",
 )

@@ -201,3 +201,8 @@ class Settings:
             config.write_text(DAGSTER_YAML, encoding="utf-8")
         os.environ["DAGSTER_HOME"] = str(home)
         return home
+
+    def export_home(self) -> None:
+        """Export DXLAKE_HOME as resolved here, for processes started from this one (`dagster
+        dev`'s code server), whatever folder they start in."""
+        os.environ["DXLAKE_HOME"] = str(self.home)

@@ -23,9 +23,9 @@ from .snapshot import (
     partitions_def=periods,
     group_name="ingest",
     code_version=reading_version(),
-    description="Every entry of landing/<period>/ read once: each file's status and its rows "
-    "with the province they belong to (lake/landing_snapshot/period=<p>/files.parquet, "
-    "rows.parquet). The province partitions of raw_reports and file_status are its shares, so "
+    description="Every entry of `landing/<period>/` read once: each file's status and its rows "
+    "with the province they belong to (`lake/landing_snapshot/period=<p>/files.parquet`, "
+    "`rows.parquet`). The province partitions of raw_reports and file_status are its shares, so "
     "every step of a run reads the same reading.",
 )
 def landing_snapshot(context: dg.AssetExecutionContext, lake: LakeResource):

@@ -14,11 +14,13 @@ from .publish import publish_maps, publish_quality
 @dg.asset(
     partitions_def=periods,
     group_name="reports",
-    description="Planners' map page (reports/<period>/maps/index.html, a layer per indicator "
+    # Paths in `code`: the UI renders descriptions as Markdown, where a bare <period> is an
+    # HTML tag and vanishes ("reports//maps").
+    description="Planners' map page (`reports/<period>/maps/index.html`, a layer per indicator "
     "coloured by gap class, remote units outlined, 5G dead zones as an overlay), one page per "
-    "province (maps/provinces/), a "
-    "PNG per layer for slides (maps/png/<indicator_id>.png) and gap tables "
-    "(reports/<period>/gaps/).",
+    "province (`maps/provinces/`), a "
+    "PNG per layer for slides (`maps/png/<indicator_id>.png`) and gap tables "
+    "(`reports/<period>/gaps/`).",
 )
 def coverage_maps(
     context: dg.AssetExecutionContext,
@@ -70,7 +72,7 @@ def coverage_maps(
             "indicator_values",
         )
     },
-    description="Auditors' data-quality report (reports/<period>/quality/index.html): files "
+    description="Auditors' data-quality report (`reports/<period>/quality/index.html`): files "
     "received and rejected, per-rule counts, reconciliation, units not reported, traceability "
     "of each accepted figure, and the quarantined rows per file as .xlsx to send back.",
 )

@@ -1,5 +1,6 @@
 """The `dxlake` command as a data engineer runs it: a real process, real DAGSTER_HOME, the real
-boundary file; exit code, summary, lake paths and contracts checked."""
+boundary file; exit code, summary, progress, lake paths and contracts checked, and the runs as
+`dxlake dev`'s UI sees them."""
 
 from __future__ import annotations
 
@@ -12,8 +13,22 @@ import sys
 import dagster as dg
 import geopandas as gpd
 import polars as pl
+import pytest
 
 from schemas.contracts import QUARANTINED_ROWS, VALIDATED_OBSERVATIONS
+from tests.conftest import REPO
+
+JOBS = ("reference_job", "snapshot_job", "ingest_job", "coverage_job", "publish_job")
+# What the UI's timeline asks (ui-core useRunsForTimeline): a run is drawn only under a job of a
+# loaded code location, matched by the run's repository origin.
+UI_QUERY = """{
+  runsOrError { ... on Runs { results {
+    runId pipelineName tags { key value }
+    repositoryOrigin { repositoryName repositoryLocationName } } } }
+  workspaceOrError { ... on Workspace { locationEntries { locationOrLoadError {
+    ... on RepositoryLocation { name repositories { name pipelines { name } } }
+    ... on PythonError { message } } } } }
+}"""
 
 
 def _dxlake(*args, env):
@@ -25,6 +40,28 @@ def _dxlake(*args, env):
         timeout=600,
         check=False,
     )
+
+
+def _as_the_ui_sees(instance) -> dict:
+    """The UI's answer to UI_QUERY on the workspace `dxlake dev` loads (a code server started
+    from workspace.yaml, as `dagster dev` starts it)."""
+    from dagster._core.workspace.load import load_workspace_process_context_from_yaml_paths
+    from dagster_graphql.test.utils import execute_dagster_graphql
+
+    workspace = str(REPO / "workspace.yaml")
+    with load_workspace_process_context_from_yaml_paths(instance, [workspace]) as context:
+        result = execute_dagster_graphql(context.create_request_context(), UI_QUERY)
+    assert not result.errors, result.errors
+    return result.data
+
+
+def _progress_order(err: str, *needles: str) -> list[int]:
+    """The line number of the first line holding each needle, in turn after the previous one."""
+    lines, at, found = err.splitlines(), 0, []
+    for needle in needles:
+        at = next(i for i in range(at, len(lines)) if needle in lines[i])
+        found.append(at)
+    return found
 
 
 def test_demo_with_official_boundaries(tmp_path, shared_data, monkeypatch):
@@ -51,6 +88,31 @@ def test_demo_with_official_boundaries(tmp_path, shared_data, monkeypatch):
         assert path.exists(), path
     assert str(tmp_path / "reports/2026-H1/maps/index.html") in out
     assert str(tmp_path / "reports/2026-H1/quality/index.html") in out
+
+    # Progress on stderr as the runs went: each run and each step, started then done, with
+    # seconds; an ingest step says how many of its run's provinces it wrote.
+    err = done.stderr
+    for job in JOBS:
+        assert re.search(rf"dxlake: ✓ {job} xong / done \d+\.\d s", err), job
+    assert "dxlake: ▶ ingest_job 2026-H1: 1 tỉnh / provinces (46), " in err
+    assert re.search(r"\] raw_reports xong / done \d+\.\d s, 1/1 tỉnh / provinces", err)
+    assert _progress_order(
+        err,
+        "▶ reference_job",
+        "] admin_units ...",
+        "] admin_units xong / done",
+        "✓ reference_job",
+        "▶ snapshot_job 2026-H1: 1 bước / steps",
+        "[1/1] landing_snapshot ...",
+        "[1/1] landing_snapshot xong / done",
+        "✓ snapshot_job",
+        "▶ ingest_job",
+        "] validated_observations xong / done",
+        "✓ ingest_job",
+        "▶ publish_job",
+        "] coverage_maps xong / done",
+        "✓ publish_job",
+    )
     validated = pl.read_parquet(tmp_path / "lake/validated_observations/period=2026-H1")
     quarantined = pl.read_parquet(tmp_path / "lake/quarantined_rows/period=2026-H1")
     assert validated.schema == pl.Schema(VALIDATED_OBSERVATIONS)
@@ -93,6 +155,7 @@ def test_demo_with_official_boundaries(tmp_path, shared_data, monkeypatch):
     assert again.returncode == 0, again.stderr[-3000:]
     assert "không có gì thay đổi / nothing changed" in again.stdout
     assert "chấp nhận / accepted:   338" in again.stdout
+    assert "▶" not in again.stderr  # no run, no progress
 
     # The runs are recorded in the instance under the default DAGSTER_HOME: the snapshot, an
     # ingest run for Huế and one for "00" (the cell-site list names no unit: province unknown).
@@ -108,6 +171,33 @@ def test_demo_with_official_boundaries(tmp_path, shared_data, monkeypatch):
         ("snapshot_job", ""),
     ]
 
+    # ...and `dxlake dev` on that instance lists them all and draws them on its timeline: each
+    # run's origin is a job of the location it loads from workspace.yaml; tags as the CLI set them.
+    with dg.DagsterInstance.get() as inst:
+        ui = _as_the_ui_sees(inst)
+    entries = ui["workspaceOrError"]["locationEntries"]
+    assert entries and all("repositories" in e["locationOrLoadError"] for e in entries), entries
+    loaded = {
+        (location["name"], repository["name"], job["name"])
+        for entry in entries
+        for location in [entry["locationOrLoadError"]]
+        for repository in location["repositories"]
+        for job in repository["pipelines"]
+    }
+    listed = ui["runsOrError"]["results"]
+    assert sorted(r["pipelineName"] for r in listed) == sorted(job for job, _ in runs)
+    for run in listed:
+        origin = run["repositoryOrigin"]
+        assert origin, f"{run['pipelineName']} has no origin: not on the timeline"
+        where = (origin["repositoryLocationName"], origin["repositoryName"], run["pipelineName"])
+        assert where in loaded
+        tags = {t["key"]: t["value"] for t in run["tags"]}
+        assert tags["dagster/code_location"] == origin["repositoryLocationName"]
+        fingerprint = "dxlake/shares" if run["pipelineName"] == "ingest_job" else "dxlake/inputs"
+        assert tags[fingerprint]  # what the run ran on: the plan's tags
+        if run["pipelineName"] != "reference_job":
+            assert tags["dxlake/period"] == "2026-H1"
+
 
 def test_run_without_landing_folder_is_a_clear_error(tmp_path):
     env = {**os.environ, "DXLAKE_HOME": str(tmp_path)}
@@ -120,6 +210,52 @@ def test_bad_period_is_a_clear_error(tmp_path):
     done = _dxlake("run", "--period", "2026-Q1", env={**os.environ, "DXLAKE_HOME": str(tmp_path)})
     assert done.returncode == 2
     assert "2026-Q1" in done.stderr and "2026-H1" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("demo",), ("run",), ("template", "--province", "46", "-o", "mau.xlsx")],
+)
+def test_a_period_other_than_h1_or_h2_writes_nothing(tmp_path, command):
+    """2026-H3 is refused, Vietnamese first with English beside, exit 2, before any file is
+    written: not in DXLAKE_HOME, not where the command was started."""
+    home, here = tmp_path / "home", tmp_path / "here"
+    home.mkdir()
+    here.mkdir()
+    env = {**os.environ, "DXLAKE_HOME": str(home)}
+    env.pop("DAGSTER_HOME", None)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "orchestration.cli",
+            command[0],
+            "--period",
+            "2026-H3",
+            *command[1:],
+        ],
+        cwd=here,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert (
+        f"dxlake {command[0]}: lỗi / error: --period: kỳ báo cáo không hợp lệ / invalid period "
+        "'2026-H3': viết dạng / write as 2026-H1, 2026-H2"
+    ) in done.stderr
+    assert list(home.iterdir()) == [] and list(here.iterdir()) == []
+
+
+def test_the_demo_refuses_a_bad_period_before_writing(tmp_path):
+    from assets.indicators.gaps import PeriodError
+    from orchestration.demo import write_demo
+
+    with pytest.raises(PeriodError, match="2026-H3"):
+        write_demo(tmp_path, "2026-H3")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_template_for_a_province(tmp_path):
@@ -136,3 +272,22 @@ def test_template_for_a_province(tmp_path):
     assert len(codes) == 40 and all(isinstance(c, str) and len(c) == 5 for c in codes)
     assert ws.data_validations.dataValidation, "number cells are validated"
     assert "Hướng dẫn" in wb.sheetnames
+
+
+def test_dev_serves_this_lake_from_anywhere(tmp_path, monkeypatch):
+    """`dxlake dev` started outside the repository loads its workspace.yaml, and the code server
+    (started in the repository) gets the lake the command was started on."""
+    from orchestration import cli
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("DXLAKE_HOME", "DAGSTER_HOME"):  # unset here, restored as they were after
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    calls = []
+    monkeypatch.setattr(cli.os, "execvp", lambda prog, cmd: calls.append(cmd))
+    assert cli.main(["dev"]) == 0
+    (cmd,) = calls
+    assert cmd[cmd.index("-w") + 1] == str(REPO / "workspace.yaml")
+    assert os.environ["DXLAKE_HOME"] == str(tmp_path / "data")
+    assert os.environ["DAGSTER_HOME"] == str(tmp_path / "data" / ".dagster")
+    assert (tmp_path / "data" / ".dagster" / "dagster.yaml").is_file()

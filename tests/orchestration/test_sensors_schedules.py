@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import re
 import time
 from datetime import datetime
 from pathlib import Path
@@ -194,3 +195,35 @@ def test_the_sensors_take_a_period_through_its_plan(tmp_path, instance):
     assert [(r.job_name, r.partition_key) for r in publish] == [("publish_job", "2026-H1")]
     launch(publish)
     assert isinstance(publish_after_ingest(context), dg.SkipReason)
+
+
+def test_sensors_and_schedules_start_running(tmp_path):
+    """On as soon as `dxlake dev`'s daemon runs: nobody has to find the switch in the UI."""
+    defs = build_definitions(Settings(home=tmp_path))
+    sensors = {s.name: s.default_status for s in defs.sensors}
+    assert sensors == dict.fromkeys(
+        ["landing_sensor", "ingest_after_snapshot", "publish_after_ingest"],
+        dg.DefaultSensorStatus.RUNNING,
+    )
+    schedules = {s.name: s.default_status for s in defs.schedules}
+    assert schedules == dict.fromkeys(
+        ["compile_h1_after_06_10", "compile_h2_after_12_10"], dg.DefaultScheduleStatus.RUNNING
+    )
+
+
+def test_descriptions_keep_their_placeholders_in_the_ui(tmp_path):
+    """The UI renders descriptions as Markdown: a bare <period> is an HTML tag and vanishes
+    ("reports//maps"); inside a code span it shows."""
+    defs = build_definitions(Settings(home=tmp_path))
+    described = {
+        **{spec.key.to_user_string(): spec.description for spec in defs.resolve_all_asset_specs()},
+        **{s.name: s.description for s in [*defs.sensors, *defs.schedules]},
+        **{j.name: j.description for j in defs.resolve_all_job_defs()},
+    }
+    assert "reports/<period>/maps" in described["coverage_maps"]
+    bare = {
+        name: tags
+        for name, text in described.items()
+        if (tags := re.findall(r"<[^>`\s]+>", re.sub(r"`[^`]*`", "", text or "")))
+    }
+    assert bare == {}
