@@ -6,8 +6,8 @@ import geopandas as gpd
 import numpy as np
 import polars as pl
 
-from orchestration.lake import Location, read_period
 from schemas.contracts import conform
+from schemas.lake import Location, read_period
 
 INDICATOR = "pop_5g_coverage"
 TECHNOLOGY = "5G"

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from assets.coverage.compare import coverage_disagreements
-from orchestration.lake import read_period
+from schemas.lake import read_period
 
 SCREENS = [(1280, 720), (1366, 768)]
 
