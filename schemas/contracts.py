@@ -165,6 +165,7 @@ CELL_SITES: dict[str, pl.DataType] = {
     "source_file": Str,
     "source_sheet": Str,
     "source_row": I64,
+    "source_column": Str,  # the column(s) an unusable row's reason is about ("D/E"), else null
     "file_sha256": Str,
     "ingested_at": Time,
 }

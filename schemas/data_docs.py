@@ -31,11 +31,13 @@ from html import escape, unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
+import jinja2
 import pandas as pd
 
 from schemas.display import visible
 
 CSS = Path(__file__).with_name("data_docs.css")
+TEMPLATES = Path(__file__).with_name("templates")  # the site's index (data_docs_index.html.j2)
 CSS_NAME = "dxlake_offline.css"  # copied into the site's static/styles/
 CSP = (
     "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -276,32 +278,24 @@ def make_offline(
 
 
 def _shown(value: object) -> str:
-    """A sampled value (already page text, see `for_docs`) escaped once for our own page."""
-    return "null" if value is None else escape(unescape(str(value)))
+    """A sampled value (already page text, see `for_docs`) as plain text for our own page,
+    which the template escapes once."""
+    return "null" if value is None else unescape(str(value))
 
 
 def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.4g} %"
 
 
-def _findings_table(findings: list[Finding]) -> str:
-    rows = "".join(
-        f"<tr class='{'ok' if f.success else 'bad'}'><td>{'✓' if f.success else '✗'}</td>"
-        f"<td><code>{escape(f.rule_id)}</code></td><td>{escape(f.expectation)}</td>"
-        f"<td>{escape(f.columns)}</td><td>{escape(f.condition)}</td><td>{f.evaluated}</td>"
-        f"<td>{f.missing}</td><td>{f.unexpected}</td><td>{_percent(f.percent)}</td>"
-        f"<td>{' · '.join(f'<code>{_shown(v)}</code>' for v in f.sample)}</td></tr>"
-        for f in findings
-    )
-    return (
-        "<h2>Từng kiểm tra <span class='en'>/ Each expectation</span></h2>"
-        "<table class='table dx-expectations'><thead><tr><th>Đạt / passed</th>"
-        "<th>Quy tắc / rule</th><th>Kiểm tra / expectation</th><th>Cột / column</th>"
-        "<th>Điều kiện dòng / row condition</th><th>Số dòng / evaluated</th>"
-        "<th>Trống / missing</th><th>Không đạt / unexpected</th><th>% không đạt / percent</th>"
-        f"<th>Giá trị mẫu (tối đa {SAMPLE}) / sample unexpected values</th></tr></thead>"
-        f"<tbody>{rows}</tbody></table>"
-    )
+_ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_ENV.filters["shown"] = _shown
+_ENV.filters["percent"] = _percent
 
 
 def _index(
@@ -311,45 +305,37 @@ def _index(
     provinces: list[str] = (),
 ) -> str:
     """The site's index as a static page: each validation with its outcome, each suite."""
-    rows = []
+    validations = []
     for page in sorted(site.glob("validations/**/*.html")):
         parts = page.relative_to(site).parts
         suite = ".".join(parts[1:-3])  # validations/<suite as folders>/<run>/<time>/<batch>.html
         success, evaluated, failed = results.get(suite, (None, 0, 0))
-        mark = {True: "✓", False: "✗"}.get(success, "?")
-        outcome = "ok" if success else "bad"
-        rows.append(
-            f"<tr><td class='{outcome}'>{mark}</td><td><a href='{escape(page.relative_to(site).as_posix())}'>"
-            f"{escape(suite)}</a></td><td>{escape(parts[-2])}</td><td>{evaluated}</td>"
-            f"<td>{failed}</td></tr>"
+        validations.append(
+            {
+                "outcome": "ok" if success else "bad",
+                "mark": {True: "✓", False: "✗"}.get(success, "?"),
+                "href": page.relative_to(site).as_posix(),
+                "suite": suite,
+                "run_at": parts[-2],
+                "evaluated": evaluated,
+                "failed": failed,
+            }
         )
-    suites = "".join(
-        f"<li><a href='{escape(p.relative_to(site).as_posix())}'>"
-        f"{escape('.'.join(p.relative_to(site).with_suffix('').parts[1:]))}</a></li>"
+    suites = [
+        {
+            "href": p.relative_to(site).as_posix(),
+            "name": ".".join(p.relative_to(site).with_suffix("").parts[1:]),
+        }
         for p in sorted(site.glob("expectations/**/*.html"))
-    )
-    covered = (
-        "<p class='dx-provinces'>Tỉnh, thành phố <span class='en'>/ provinces</span>: "
-        + ", ".join(escape(p) for p in provinces)
-        + "</p>"
-        if provinces
-        else ""
-    )
-    return (
-        "<!DOCTYPE html><html lang='vi'><head><meta charset='utf-8'>"
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
-        f"<link rel='stylesheet' href='static/styles/{CSS_NAME}'>"
-        "<title>Great Expectations Data Docs</title></head><body class='dx-index'>"
-        "<h1>Kết quả kiểm tra dữ liệu (Great Expectations) <span class='en'>/ Validation "
-        "results</span></h1>"
-        f"{covered}"
-        "<table class='table dx-validations'><thead><tr><th>Đạt / passed</th>"
-        "<th>Bộ kiểm tra / suite</th><th>Lúc / run at</th><th>Số kiểm tra / expectations</th>"
-        "<th>Không đạt / failed</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
-        f"{_findings_table(findings) if findings else ''}"
-        "<h2>Bộ kiểm tra <span class='en'>/ Expectation suites</span></h2>"
-        f"<ul>{suites}</ul></body></html>"
+    ]
+    return _ENV.get_template("data_docs_index.html.j2").render(
+        csp=CSP,
+        css_name=CSS_NAME,
+        provinces=list(provinces),
+        validations=validations,
+        findings=list(findings),
+        sample=SAMPLE,
+        suites=suites,
     )
 
 

@@ -9,6 +9,8 @@ import polars as pl
 
 from assets.partitions import periods
 
+from .compare import coverage_disagreements
+
 
 @dg.asset_check(
     asset="coverage_comparison",
@@ -18,9 +20,7 @@ from assets.partitions import periods
     "(a warning, not blocking).",
 )
 def computed_matches_reported(coverage_comparison: pl.DataFrame) -> dg.AssetCheckResult:
-    flagged = coverage_comparison.filter(pl.col("exceeds_tolerance")).sort(
-        pl.col("difference_pp").abs(), descending=True
-    )
+    flagged = coverage_disagreements(coverage_comparison)  # what the quality report lists
     compared = coverage_comparison.filter(pl.col("reported_value").is_not_null())
     tolerance = float(coverage_comparison["tolerance_pp"].max() or 0.0)
     worst = [

@@ -7,6 +7,7 @@ import numpy as np
 import polars as pl
 
 from schemas.contracts import conform
+from schemas.lake import Location, read_period
 
 INDICATOR = "pop_5g_coverage"
 TECHNOLOGY = "5G"
@@ -61,3 +62,52 @@ def compare_with_reported(
         .sort("unit_code")
     )
     return conform(df, "coverage_comparison")
+
+
+def coverage_disagreements(
+    comparison: pl.DataFrame, tolerance_pp: float | None = None
+) -> pl.DataFrame:
+    """The units whose reported pop_5g_coverage differs from the computed one by more than the
+    tolerance, largest difference first, with both figures.
+
+    Why a plain function: the asset check only warns in Dagster; the quality report, the `dxlake
+    run` summary and the map read the same answer from the stored coverage_comparison table.
+    `tolerance_pp`: None → the tolerance the comparison was made with (its exceeds_tolerance).
+    """
+    diff = pl.col("difference_pp")
+    over = (
+        pl.col("exceeds_tolerance")
+        if tolerance_pp is None
+        else (diff.abs() > tolerance_pp).fill_null(False)
+    )
+    return (
+        comparison.filter(over & pl.col("reported_value").is_not_null())
+        .with_columns(direction=pl.when(diff > 0).then(pl.lit("over")).otherwise(pl.lit("under")))
+        .sort(diff.abs(), "unit_code", descending=[True, False])
+        .select(
+            "unit_code",
+            "unit_name",
+            "province_code",
+            "reported_value",
+            "computed_value",
+            "difference_pp",
+            "direction",  # over: the unit reported more coverage than its sites give
+            "tolerance_pp"
+            if tolerance_pp is None
+            else pl.lit(float(tolerance_pp)).alias("tolerance_pp"),
+            "source_file",
+            "source_row",
+        )
+    )
+
+
+def stored_disagreements(
+    lake: Location, period: str, tolerance_pp: float | None = None
+) -> pl.DataFrame | None:
+    """coverage_disagreements of the period's stored coverage_comparison; None when the period
+    has none (no cell-site list, or not published yet)."""
+    try:
+        comparison = read_period(lake, "coverage_comparison", period)
+    except FileNotFoundError:
+        return None
+    return coverage_disagreements(comparison, tolerance_pp)

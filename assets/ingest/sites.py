@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
+from openpyxl.utils import get_column_letter
 
 from geo.text import fold
 
@@ -35,6 +36,7 @@ SITE_SCHEMA: dict[str, pl.DataType] = {
     "source_file": pl.String,
     "source_sheet": pl.String,
     "source_row": pl.Int64,  # 1-based, as the office sees it in Excel
+    "source_column": pl.String,  # the column(s) the reason is about ("D/E"); null when usable
     "file_sha256": pl.String,
     "ingested_at": pl.Datetime("us", "UTC"),
 }
@@ -112,11 +114,12 @@ def _site_rows(sheet: Sheet, header: int, cols: dict[str, int]) -> Iterable[dict
         row = sheet.rows[i]
         if all(c is None or str(c).strip() == "" for c in row):
             continue
-        values, errors = {}, []
+        values, errors, unparsed = {}, [], []
         for col in ("lat", "lon", "radius_m", "radius_km", "azimuth_deg", "beamwidth_deg"):
             values[col], err = _number(row, cols.get(col))
             if err:
                 errors.append(f"{col}={err!r}")
+                unparsed.append(col)
         if values["radius_m"] is None and values["radius_km"] is not None:
             values["radius_m"] = values["radius_km"] * 1000
         site = text(row, "site_id")
@@ -127,23 +130,35 @@ def _site_rows(sheet: Sheet, header: int, cols: dict[str, int]) -> Iterable[dict
             "source_sheet": sheet.name,
             "source_row": i + 1,
         }
-        reason = _site_problem(values, errors)
+        problem = _site_problem(values, errors, unparsed)
         techs = _technologies(text(row, "technology"))
         if not techs:
-            reason = reason or ("thiếu công nghệ (4G/5G)", "technology missing (4G/5G)")
+            problem = problem or (
+                "thiếu công nghệ (4G/5G)",
+                "technology missing (4G/5G)",
+                ("technology",),
+            )
             techs = [None]
+        vi, en, about = problem or (None, None, ())
+        letters = "/".join(get_column_letter(cols[c] + 1) for c in about if c in cols) or None
         for tech in techs:
-            yield {**base, "technology": tech, "reason_vi": reason and reason[0],
-                   "reason_en": reason and reason[1]}  # fmt: skip
+            yield {**base, "technology": tech, "reason_vi": vi, "reason_en": en,
+                   "source_column": letters}  # fmt: skip
 
 
-def _site_problem(v: dict, errors: list[str]) -> tuple[str, str] | None:
-    """Why a site row cannot be used (vi, en), or None."""
+def _site_problem(
+    v: dict, errors: list[str], unparsed: list[str]
+) -> tuple[str, str, tuple[str, ...]] | None:
+    """Why a site row cannot be used (vi, en, the columns it is about), or None."""
     if errors:
-        return f"ô không phải số: {', '.join(errors)}", f"not a number: {', '.join(errors)}"
+        return (
+            f"ô không phải số: {', '.join(errors)}",
+            f"not a number: {', '.join(errors)}",
+            tuple(unparsed),
+        )
     lat, lon, radius = v["lat"], v["lon"], v["radius_m"]
     if lat is None or lon is None:
-        return "thiếu tọa độ (vĩ độ, kinh độ)", "coordinates missing (lat, lon)"
+        return "thiếu tọa độ (vĩ độ, kinh độ)", "coordinates missing (lat, lon)", ("lat", "lon")
     if not (VN_LAT[0] <= lat <= VN_LAT[1] and VN_LON[0] <= lon <= VN_LON[1]):
         swapped = VN_LAT[0] <= lon <= VN_LAT[1] and VN_LON[0] <= lat <= VN_LON[1]
         hint_vi, hint_en = (
@@ -152,20 +167,27 @@ def _site_problem(v: dict, errors: list[str]) -> tuple[str, str] | None:
         return (
             f"tọa độ ngoài Việt Nam: vĩ độ {lat}, kinh độ {lon}{hint_vi}",
             f"coordinates outside Vietnam: lat {lat}, lon {lon}{hint_en}",
+            ("lat", "lon"),
         )
     if radius is None or not (0 < radius <= 100_000):
         return (
             f"bán kính phủ sóng không hợp lệ: {radius} m (cần 0–100.000 m)",
             f"invalid coverage radius: {radius} m (must be 0–100,000 m)",
+            ("radius_m", "radius_km"),
         )
     az, bw = v["azimuth_deg"], v["beamwidth_deg"]
     if (az is None) != (bw is None):
         return (
             "trạm định hướng cần cả góc phương vị và độ rộng búp sóng",
             "a sector needs both azimuth and beam width",
+            ("azimuth_deg", "beamwidth_deg"),
         )
     if bw is not None and not (0 < bw <= 360):
-        return f"độ rộng búp sóng không hợp lệ: {bw}°", f"invalid beam width: {bw}°"
+        return (
+            f"độ rộng búp sóng không hợp lệ: {bw}°",
+            f"invalid beam width: {bw}°",
+            ("beamwidth_deg",),
+        )
     return None
 
 

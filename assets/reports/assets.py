@@ -73,8 +73,10 @@ def coverage_maps(
         )
     },
     description="Auditors' data-quality report (`reports/<period>/quality/index.html`): files "
-    "received and rejected, per-rule counts, reconciliation, units not reported, traceability "
-    "of each accepted figure, and the quarantined rows per file as .xlsx to send back.",
+    "received and rejected, per-rule counts, reconciliation, units not reported, replaced "
+    "figures with the file that replaced them, reported 5G coverage beyond the tolerance of the "
+    "computed one, cell-site rows rejected, traceability of each accepted figure, and the "
+    "quarantined rows per file as .xlsx to send back.",
 )
 def quality_report(
     context: dg.AssetExecutionContext,
@@ -87,6 +89,8 @@ def quality_report(
     indicator_values: pl.DataFrame,
     admin_units: gpd.GeoDataFrame,
     boundary_problems: pl.DataFrame,
+    coverage_comparison: pl.DataFrame,
+    cell_sites: pl.DataFrame,
 ) -> dg.MaterializeResult:
     period = context.partition_key
     out = publish_quality(
@@ -101,12 +105,16 @@ def quality_report(
         indicator_values=indicator_values,
         admin_units=admin_units,
         boundary_problems=boundary_problems,
+        coverage_comparison=coverage_comparison,
+        cell_sites=cell_sites,
     )
     page, returns = out["page"], out["returns"]
     return dg.MaterializeResult(
         metadata={
             "report": dg.MetadataValue.path(str(page)),
             "files_to_send_back": len(returns),
+            "coverage_disagreements": out["coverage_disagreements"],
+            "cell_site_rows_rejected": out["cell_site_rows_rejected"],
             "files_rebuilt": len(out["rebuilt"]),
         }
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 import geopandas as gpd
 import polars as pl
 
+from assets.coverage.compare import coverage_disagreements
 from assets.indicators.gaps import units_frame
 from geo.coverage import dead_zone_layer
 from geo.maps import GeometryCache, province_pages, render_map_page
@@ -19,7 +20,7 @@ from schemas.lake import digest, write_table, write_text
 
 from .gap_tables import write_gap_tables
 from .outputs import Outputs
-from .quality import render_quality_page, returns_workbooks, traceability
+from .quality import rejected_cell_sites, render_quality_page, returns_workbooks, traceability
 from .safe import write_csv
 
 
@@ -146,6 +147,8 @@ def publish_quality(
     indicator_values: pl.DataFrame,
     admin_units: gpd.GeoDataFrame,
     boundary_problems: pl.DataFrame,
+    coverage_comparison: pl.DataFrame | None = None,
+    cell_sites: pl.DataFrame | None = None,
 ) -> dict:
     """The auditors' outputs: the quality page, traceability, and a return-to-sender workbook
     per file that has quarantined rows; each written only when its content changed (keys in
@@ -169,6 +172,8 @@ def publish_quality(
             for label, page in current_sites(out_dir / "gx").items()
         },
         returns={source: path.name for source, path in returns.items()},
+        coverage_comparison=coverage_comparison,
+        cell_sites=cell_sites,
     )
     page = out.make(out_dir / "index.html", digest(html), lambda p: write_text(p, html))
     trace = traceability(validated_observations, units_frame(admin_units))
@@ -176,4 +181,14 @@ def publish_quality(
     out.make(out_dir / "traceability.parquet", key, lambda p: write_table(p, trace))
     out.make(out_dir / "traceability.csv", key, lambda p: write_csv(p, trace))
     out.close()
-    return {"page": page, "returns": returns, "rebuilt": out.built}
+    return {
+        "page": page,
+        "returns": returns,
+        "rebuilt": out.built,
+        "coverage_disagreements": 0
+        if coverage_comparison is None
+        else len(coverage_disagreements(coverage_comparison)),
+        "cell_site_rows_rejected": 0
+        if cell_sites is None
+        else len(rejected_cell_sites(cell_sites)),
+    }

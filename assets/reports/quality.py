@@ -1,21 +1,26 @@
 """The auditors' data-quality report for a period: one self-contained page, Vietnamese first.
 
-What was received, what was rejected and why, what each rule caught, who has not reported, and
-the reconciliation raw = accepted + quarantined + superseded per file. Every string from a report
-is escaped; the page loads nothing from the network.
+What was received, what was rejected and why, what each rule caught, who has not reported, the
+reconciliation raw = accepted + quarantined + superseded per file, where reported 5G coverage
+disagrees with the coverage computed from cell sites, and the cell-site rows not used. The page
+is rendered from templates/quality.html.j2 with autoescape (every string from a file is shown as
+text) and its stylesheet inlined: it loads nothing, so it opens offline.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from html import escape
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import quote
 
+import jinja2
 import numpy as np
 import polars as pl
 
+from assets.coverage.compare import coverage_disagreements
 from schemas.catalogue import Catalogue
 from schemas.display import visible
 from schemas.rules import RULES
@@ -23,6 +28,8 @@ from schemas.rules import RULES
 from .outputs import Outputs, digest
 
 EXAMPLES_PER_RULE = 5
+MAX_SITE_ROWS = 1000  # rejected cell-site rows listed on the page (a national list may hold more)
+TEMPLATES = Path(__file__).with_name("templates")
 
 
 def reconcile(
@@ -87,20 +94,118 @@ def not_reported(values: pl.DataFrame) -> pl.DataFrame:
     return per_unit.filter(pl.col("missing") > 0).sort("province_name", "unit_code")
 
 
-def _table(df: pl.DataFrame, headers: dict[str, str], css: str = "") -> str:
-    head = "".join(f"<th>{escape(headers.get(c, c))}</th>" for c in df.columns)
-    body = []
-    for row in df.iter_rows():
-        cells = "".join(f"<td>{_html(v)}</td>" for v in row)
-        body.append(f"<tr>{cells}</tr>")
+def replaced_figures(superseded: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
+    """Each superseded observation beside the one that replaced it: that file's name, sheet,
+    row and when it arrived (its modification time in the landing folder). superseded_by is
+    an obs_id, which says nothing to an auditor."""
+    winners = raw.select(
+        superseded_by="obs_id",
+        replaced_by_file="source_file",
+        replaced_by_sheet="source_sheet",
+        replaced_by_row="source_row",
+        replaced_by_arrived="file_mtime",
+    ).unique("superseded_by")
     return (
-        f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+        superseded.select(
+            "unit_code",
+            "indicator_id",
+            "source_file",
+            "source_sheet",
+            "source_row",
+            "file_mtime",
+            "superseded_by",
+        )
+        .join(winners, on="superseded_by", how="left")
+        .drop("superseded_by")
+        .sort("unit_code", "indicator_id", "file_mtime")
     )
 
 
-def _html(v: object) -> str:
-    """A value as page text: formatted, control and bidi characters visible, escaped."""
-    return escape(visible(_fmt(v)))
+def report_provinces(values: pl.DataFrame) -> pl.DataFrame:
+    """The provinces the report covers (code, name): those of its indicator values."""
+    return values.select("province_code", "province_name").unique().sort("province_code")
+
+
+def boundary_problems_of(problems: pl.DataFrame, values: pl.DataFrame) -> pl.DataFrame:
+    """The boundary and remoteness problems of the report's provinces: a problem naming one of
+    their units or the province itself, or naming no unit and no province (a problem of the
+    file as a whole). Problems of other provinces belong to their own reports."""
+    if problems.is_empty() or "unit_code" not in problems.columns:
+        return problems
+    units = values["unit_code"].unique().to_list()
+    names = values["province_name"].unique().to_list()
+    province = pl.col("province_name") if "province_name" in problems.columns else pl.lit(None)
+    return problems.filter(
+        pl.col("unit_code").is_in(units)
+        | province.is_in(names)
+        | (pl.col("unit_code").is_null() & province.is_null())
+    )
+
+
+def rejected_cell_sites(cell_sites: pl.DataFrame) -> pl.DataFrame:
+    """The cell-site rows not used for the coverage, once per source row (a "4G/5G" row is two
+    site rows with one reason), in file and row order."""
+    column = (
+        pl.col("source_column")
+        if "source_column" in cell_sites.columns
+        else pl.lit(None, pl.String)
+    )
+    return (
+        cell_sites.filter(pl.col("reason_en").is_not_null())
+        .with_columns(source_column=column)
+        .group_by("source_file", "source_sheet", "source_row", maintain_order=True)
+        .agg(
+            pl.col("source_column").first(),
+            pl.col("operator").first(),
+            pl.col("site_id").first(),
+            pl.col("technology").drop_nulls().unique(maintain_order=True).str.join("/"),
+            pl.col("reason_vi").first(),
+            pl.col("reason_en").first(),
+        )
+        .sort("source_file", "source_sheet", "source_row")
+    )
+
+
+# --- the page ---------------------------------------------------------------------------------
+
+
+class Both(NamedTuple):
+    """A cell shown in Vietnamese with its English beneath."""
+
+    vi: object
+    en: object
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    vi: str
+    en: str
+    number: bool = False  # right-aligned
+
+
+@dataclass
+class Table:
+    columns: list[Column]
+    rows: list[tuple] = field(default_factory=list)
+    css: str = ""
+
+
+def _table(df: pl.DataFrame, columns: list[Column], limit: int | None = None) -> Table:
+    """The frame's rows as page cells; a column keyed "a|b" is a Both of a and b."""
+    rows = df.head(limit) if limit is not None else df
+
+    def column(key: str) -> list:
+        return rows[key].to_list() if key in rows.columns else [None] * len(rows)
+
+    picked = []
+    for c in columns:
+        if "|" in c.key:
+            vi, en = c.key.split("|")
+            picked.append([Both(a, b) for a, b in zip(column(vi), column(en), strict=True)])
+        else:
+            picked.append(column(c.key))
+    return Table(columns, list(zip(*picked, strict=True)) if picked else [])
 
 
 def _fmt(v: object) -> str:
@@ -110,10 +215,97 @@ def _fmt(v: object) -> str:
         return "✓" if v else "✗"
     if isinstance(v, float):
         return f"{v:,.2f}".rstrip("0").rstrip(".")
+    if hasattr(v, "strftime"):
+        return v.strftime("%Y-%m-%d %H:%M UTC") if getattr(v, "tzinfo", None) else str(v)
     return str(v)
 
 
-def _completeness_svg(values: pl.DataFrame) -> str:
+def _cell(v: object) -> str:
+    """A value as page text: formatted, control and bidi characters visible (escaped later)."""
+    return visible(_fmt(v))
+
+
+_ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_ENV.filters["cell"] = _cell
+_ENV.tests["both"] = lambda v: isinstance(v, Both)
+
+FILES = [
+    Column("source_file", "Tệp", "file"),
+    Column("status", "Trạng thái", "status"),
+    Column("reason_vi|reason_en", "Lý do", "reason"),
+    Column("sheets_hidden", "Trang ẩn (bỏ qua)", "hidden sheets (ignored)"),
+    Column("columns_unread", "Cột không đọc", "columns not read"),
+    Column("raw", "Đọc", "read", True),
+    Column("accepted", "Chấp nhận", "accepted", True),
+    Column("quarantined", "Cách ly", "quarantined", True),
+    Column("superseded", "Thay thế", "replaced", True),
+    Column("balanced", "Khớp", "balanced"),
+]
+UNRESOLVED = [
+    Column("source_file", "Tệp", "file"),
+    Column("source_sheet", "Trang", "sheet"),
+    Column("source_row", "Dòng", "row", True),
+    Column("unit_code_raw", "Mã ghi", "code as written"),
+    Column("unit_name_raw", "Tên ghi", "name as written"),
+    Column("match_kind", "Kết quả", "outcome"),
+    Column("match_candidates", "Ứng viên", "candidates"),
+]
+SUPERSEDED = [
+    Column("unit_code", "Mã đơn vị", "unit code"),
+    Column("indicator_id", "Chỉ tiêu", "indicator"),
+    Column("source_file", "Tệp cũ", "replaced file"),
+    Column("source_sheet", "Trang", "sheet"),
+    Column("source_row", "Dòng", "row", True),
+    Column("file_mtime", "Nhận lúc", "arrived"),
+    Column("replaced_by_file", "Thay bằng tệp", "replaced by file"),
+    Column("replaced_by_sheet", "Trang", "sheet"),
+    Column("replaced_by_row", "Dòng", "row", True),
+    Column("replaced_by_arrived", "Tệp thay thế nhận lúc", "replacing file arrived"),
+]
+NOT_REPORTED = [
+    Column("province_name", "Tỉnh", "province"),
+    Column("unit_code", "Mã", "code"),
+    Column("unit_name", "Tên", "name"),
+    Column("missing", "Chỉ tiêu thiếu", "indicators missing", True),
+    Column("total", "Tổng", "of", True),
+]
+COVERAGE = [
+    Column("unit_code", "Mã", "code"),
+    Column("unit_name", "Tên đơn vị", "unit"),
+    Column("reported_value", "Báo cáo (%)", "reported (%)", True),
+    Column("computed_value", "Tính từ trạm (%)", "computed from sites (%)", True),
+    Column("difference_pp", "Chênh lệch (điểm %)", "difference (points)", True),
+    Column("source_file", "Tệp báo cáo", "reported in file"),
+    Column("source_row", "Dòng", "row", True),
+]
+CELL_SITES = [
+    Column("source_file", "Tệp", "file"),
+    Column("source_sheet", "Trang", "sheet"),
+    Column("source_row", "Dòng", "row", True),
+    Column("source_column", "Cột", "column"),
+    Column("operator", "Nhà mạng", "operator"),
+    Column("site_id", "Mã trạm", "site"),
+    Column("technology", "Công nghệ", "technology"),
+    Column("reason_vi|reason_en", "Lý do", "reason"),
+]
+BOUNDARIES = [
+    Column("kind", "Loại", "kind"),
+    Column("province_name", "Tỉnh", "province"),
+    Column("unit_code", "Mã", "code"),
+    Column("unit_name", "Tên", "name"),
+    Column("rows", "Dòng trong tệp", "rows in the file"),
+    Column("message_vi|message_en", "Vấn đề", "problem"),
+    Column("source", "Nguồn", "source"),
+]
+
+
+def _chart(values: pl.DataFrame) -> dict:
     """Horizontal bars: share of unit × indicator figures received, per province."""
     per = (
         values.group_by("province_name")
@@ -121,32 +313,40 @@ def _completeness_svg(values: pl.DataFrame) -> str:
         .sort("province_name")
     )
     bar_h, width = 22, 420
-    rows = []
-    for i, (name, share) in enumerate(per.iter_rows()):
-        y = i * bar_h
-        w = width * (share or 0) / 100
-        rows.append(
-            f'<text x="0" y="{y + 15}">{_html(name)}</text>'
-            f'<rect x="200" y="{y + 3}" width="{width}" height="{bar_h - 6}" fill="#eee"/>'
-            f'<rect x="200" y="{y + 3}" width="{w:.1f}" height="{bar_h - 6}" fill="#2b8cbe"/>'
-            f'<text x="{205 + width}" y="{y + 15}">{share:.0f}%</text>'
-        )
-    h = max(len(rows), 1) * bar_h
-    return (
-        f'<svg class="chart" width="{width + 260}" height="{h}" role="img" '
-        f'aria-label="completeness">{"".join(rows)}</svg>'
-    )
+    bars = [
+        {"name": name, "share": share or 0, "y": i * bar_h, "width": width * (share or 0) / 100}
+        for i, (name, share) in enumerate(per.iter_rows())
+    ]
+    return {
+        "bars": bars,
+        "bar_height": bar_h,
+        "bar_width": width,
+        "width": width + 260,
+        "height": max(len(bars), 1) * bar_h,
+    }
 
 
-CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;margin:2em;color:#222}
-h1{font-size:1.5em}h2{margin-top:1.6em;border-bottom:1px solid #ccc}
-.en{color:#666;font-weight:normal}
-table{border-collapse:collapse;margin:.5em 0;font-size:.9em}
-th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}
-th{background:#f0f4f8}.ok{color:#1a7f37}.bad{color:#b42318;font-weight:bold}
-.chart text{font-size:12px}.summary td:first-child{font-weight:bold}
-"""
+def _coverage(comparison: pl.DataFrame | None) -> dict | None:
+    if comparison is None or comparison.is_empty():  # no cell-site list: nothing computed
+        return None
+    table = _table(coverage_disagreements(comparison), COVERAGE)
+    table.css = "coverage"
+    tolerance = comparison["tolerance_pp"].max() if len(comparison) else None
+    return {
+        "columns": table.columns,
+        "rows": table.rows,
+        "css": table.css,
+        "tolerance": tolerance,
+        "compared": int(comparison["reported_value"].is_not_null().sum()),
+    }
+
+
+def _rejected_sites(cell_sites: pl.DataFrame | None) -> dict | None:
+    if cell_sites is None or cell_sites.is_empty():  # no cell-site list this period
+        return None
+    rejected = rejected_cell_sites(cell_sites)
+    table = _table(rejected, CELL_SITES, MAX_SITE_ROWS)
+    return {"columns": table.columns, "rows": table.rows, "css": "", "total": len(rejected)}
 
 
 def render_quality_page(
@@ -163,191 +363,88 @@ def render_quality_page(
     geometry_note: str,
     gx_pages: dict[str, str] | None = None,
     returns: dict[str, str] | None = None,
+    coverage_comparison: pl.DataFrame | None = None,
+    cell_sites: pl.DataFrame | None = None,
 ) -> str:
     """The auditors' page. gx_pages: label → relative link of each Great Expectations Data Docs
     site (one per province partition); returns: source_file → the name of its workbook in
-    returns/ (returns_names)."""
+    returns/ (returns_names); coverage_comparison and cell_sites: the period's tables (None
+    when the period computed no coverage)."""
     files = reconcile(file_status, raw, validated, quarantined, superseded)
-    balanced = bool(files["balanced"].all()) if len(files) else True
     total = {
         "raw": len(raw),
         "accepted": len(validated),
         "quarantined": len(quarantined),
         "superseded": len(superseded),
     }
-    status_counts = dict(file_status.group_by("status").len().iter_rows())
-    s = []
-    s.append(
-        f"<h1>Báo cáo chất lượng dữ liệu — kỳ {escape(period)} "
-        f"<span class='en'>/ Data-quality report — period {escape(period)}</span></h1>"
-    )
-    s.append(f"<p>{escape(geometry_note)}</p>")
-    verdict = (
-        "<span class='ok'>Khớp / balanced</span>"
-        if balanced
-        and total["raw"] == total["accepted"] + total["quarantined"] + total["superseded"]
-        else "<span class='bad'>KHÔNG KHỚP / NOT BALANCED</span>"
-    )
-    s.append("<h2 id='summary'>Tổng hợp <span class='en'>/ Summary</span></h2>")
-    s.append(
-        "<table class='summary'>"
-        f"<tr><td>Tệp nhận / files received</td><td>{len(file_status)}</td></tr>"
-        f"<tr><td>Đã đọc / read</td><td>{status_counts.get('read', 0)}</td></tr>"
-        f"<tr><td>Bị từ chối / rejected</td><td>{status_counts.get('rejected', 0)}</td></tr>"
-        f"<tr><td>Trùng lặp / duplicate</td><td>{status_counts.get('duplicate', 0)}</td></tr>"
-        f"<tr><td>Đang ghi, đọc lần sau / still being written</td>"
-        f"<td>{status_counts.get('skipped', 0)}</td></tr>"
-        f"<tr><td>Danh sách trạm phát sóng / cell-site lists</td>"
-        f"<td>{status_counts.get('cell_sites', 0)}</td></tr>"
-        f"<tr><td>Bỏ qua: tệp khoá, tệp ẩn / ignored: lock and hidden files</td>"
-        f"<td>{status_counts.get('ignored', 0)}</td></tr>"
-        f"<tr><td>Số liệu đọc được / observations read</td><td>{total['raw']}</td></tr>"
-        f"<tr><td>Chấp nhận / accepted</td><td>{total['accepted']}</td></tr>"
-        f"<tr><td>Cách ly / quarantined</td><td>{total['quarantined']}</td></tr>"
-        f"<tr><td>Bị thay thế / superseded</td><td>{total['superseded']}</td></tr>"
-        f"<tr><td>Đối chiếu / reconciliation: đọc = chấp nhận + cách ly + thay thế</td>"
-        f"<td id='reconciliation'>{verdict}</td></tr></table>"
-    )
-    s.append("<h2 id='files'>Theo tệp <span class='en'>/ Per file</span></h2>")
-    s.append(
-        _table(
-            files,
-            {
-                "source_file": "Tệp / file",
-                "status": "Trạng thái / status",
-                "reason_vi": "Lý do",
-                "reason_en": "Reason",
-                "sheets_hidden": "Trang ẩn (bỏ qua) / hidden sheets (ignored)",
-                "columns_unread": "Cột không đọc / columns not read",
-                "raw": "Đọc / read",
-                "accepted": "Chấp nhận / accepted",
-                "quarantined": "Cách ly / quarantined",
-                "superseded": "Thay thế / replaced",
-                "balanced": "Khớp / balanced",
-            },
-        )
-    )
-    s.append("<h2 id='rules'>Theo quy tắc <span class='en'>/ Per rule</span></h2>")
+    balanced = (bool(files["balanced"].all()) if len(files) else True) and total["raw"] == total[
+        "accepted"
+    ] + total["quarantined"] + total["superseded"]
+    status = dict(file_status.group_by("status").len().iter_rows())
+    coverage = _coverage(coverage_comparison)
+    rejected_sites = _rejected_sites(cell_sites)
+    summary = [
+        ("Tệp nhận", "files received", len(file_status)),
+        ("Đã đọc", "read", status.get("read", 0)),
+        ("Bị từ chối", "rejected", status.get("rejected", 0)),
+        ("Trùng lặp", "duplicate", status.get("duplicate", 0)),
+        ("Đang ghi, đọc lần sau", "still being written", status.get("skipped", 0)),
+        ("Danh sách trạm phát sóng", "cell-site lists", status.get("cell_sites", 0)),
+        ("Bỏ qua: tệp khoá, tệp ẩn", "ignored: lock and hidden files", status.get("ignored", 0)),
+        ("Số liệu đọc được", "observations read", total["raw"]),
+        ("Chấp nhận", "accepted", total["accepted"]),
+        ("Cách ly", "quarantined", total["quarantined"]),
+        ("Bị thay thế", "superseded", total["superseded"]),
+    ]
+    if coverage is not None:
+        summary.append(("Đơn vị lệch phủ sóng 5G", "units whose 5G coverage disagrees",
+                        len(coverage["rows"])))  # fmt: skip
+    if rejected_sites is not None:
+        summary.append(("Dòng trạm bị loại", "cell-site rows rejected", rejected_sites["total"]))
     counts = dict(quarantined.group_by("rule_id").len().iter_rows())
-    rule_rows = []
-    for rule in RULES:
-        n = counts.get(rule.id, 0)
-        examples = quarantined.filter(pl.col("rule_id") == rule.id).head(EXAMPLES_PER_RULE)
-        ex = "<br>".join(
-            _html(
+    rules = [
+        {
+            "id": rule.id,
+            "vi": rule.vi,
+            "en": rule.en,
+            "count": counts.get(rule.id, 0),
+            "examples": [
                 f"{r['source_file']} · {r['source_sheet']} · dòng/row {r['source_row']}"
                 f" · {r['unit_code_raw'] or r['unit_name_raw'] or '—'}: {r['message_vi']}"
-            )
-            for r in examples.iter_rows(named=True)
-        )
-        rule_rows.append(
-            f"<tr id='rule-{rule.id}'><td><code>{rule.id}</code></td><td>{escape(rule.vi)}"
-            f"<br><span class='en'>{escape(rule.en)}</span></td><td>{n}</td><td>{ex}</td></tr>"
-        )
-    s.append(
-        "<table><thead><tr><th>Quy tắc / rule</th><th>Nội dung / meaning</th>"
-        "<th>Số dòng / rows</th><th>Ví dụ / examples</th></tr></thead>"
-        f"<tbody>{''.join(rule_rows)}</tbody></table>"
-    )
+                for r in quarantined.filter(pl.col("rule_id") == rule.id)
+                .head(EXAMPLES_PER_RULE)
+                .iter_rows(named=True)
+            ],
+        }
+        for rule in RULES
+    ]
     unresolved = (
         quarantined.filter(pl.col("rule_id") == "unit_unresolved")
-        .select(
-            "source_file",
-            "source_sheet",
-            "source_row",
-            "unit_code_raw",
-            "unit_name_raw",
-            "match_kind",
-            "match_candidates",
-        )
+        .select([c.key for c in UNRESOLVED])
         .unique(maintain_order=True)
     )
-    s.append(
-        "<h2 id='unresolved'>Đơn vị không xác định <span class='en'>/ Unresolved units</span></h2>"
-    )
-    s.append(
-        _table(
-            unresolved,
-            {
-                "source_file": "Tệp / file",
-                "source_sheet": "Trang / sheet",
-                "source_row": "Dòng / row",
-                "unit_code_raw": "Mã ghi / code as written",
-                "unit_name_raw": "Tên ghi / name as written",
-                "match_kind": "Kết quả / outcome",
-                "match_candidates": "Ứng viên / candidates",
-            },
-        )
-    )
-    s.append(
-        "<h2 id='superseded'>Số liệu bị thay thế <span class='en'>/ Replaced figures</span></h2>"
-    )
-    s.append(
-        _table(
-            superseded.select(
-                "unit_code",
-                "indicator_id",
-                "source_file",
-                "source_sheet",
-                "source_row",
-                "superseded_by",
-            ),
-            {"superseded_by": "Thay bằng / replaced by"},
-        )
-    )
-    s.append(
-        "<h2 id='not-reported'>Đơn vị chưa báo cáo <span class='en'>/ Units that did not "
-        "report</span></h2>"
-    )
-    s.append(
-        _table(
-            not_reported(values),
-            {
-                "province_name": "Tỉnh / province",
-                "unit_code": "Mã / code",
-                "unit_name": "Tên / name",
-                "missing": "Chỉ tiêu thiếu / indicators missing",
-                "total": "Tổng / of",
-            },
-        )
-    )
-    s.append("<h2 id='completeness'>Mức độ đầy đủ <span class='en'>/ Completeness</span></h2>")
-    s.append(_completeness_svg(values))
-    if len(boundary_problems):
-        s.append(
-            "<h2 id='boundaries'>Vấn đề ranh giới <span class='en'>/ Boundary problems</span></h2>"
-        )
-        s.append(_table(boundary_problems, {}))
-    s.append(
-        "<h2 id='detail'>Chi tiết <span class='en'>/ Detail</span></h2><ul>"
-        "<li><a href='traceability.csv'>Truy vết từng số liệu / every accepted figure → "
-        "file, sheet, row (.csv)</a>, <a href='traceability.parquet'>(.parquet)</a></li>"
-        "<li id='returns'><a href='returns/'>Dòng bị cách ly theo tệp, để gửi lại đơn vị / "
-        "quarantined rows per file, to send back (.xlsx)</a><ul>"
-        + "".join(
-            f"<li><a href='returns/{quote(name, safe='')}'>{_html(name)}</a> ← {_html(source)}</li>"
+    boundaries = boundary_problems_of(boundary_problems, values)
+    return _ENV.get_template("quality.html.j2").render(
+        period=period,
+        geometry_note=geometry_note,
+        summary=summary,
+        balanced=balanced,
+        files=_table(files, FILES),
+        rules=rules,
+        unresolved=_table(unresolved, UNRESOLVED),
+        superseded=_table(replaced_figures(superseded, raw), SUPERSEDED),
+        not_reported=_table(not_reported(values), NOT_REPORTED),
+        chart=_chart(values),
+        coverage=coverage,
+        rejected_sites=rejected_sites,
+        boundaries=_table(boundaries, BOUNDARIES),
+        boundaries_elsewhere=len(boundary_problems) - len(boundaries),
+        returns=[
+            {"href": quote(name, safe=""), "name": name, "source": source}
             for source, name in sorted((returns or {}).items())
-        )
-        + "</ul></li>"
-        "<li>Great Expectations Data Docs: "
-        + " · ".join(
-            f"<a href='{escape(link)}'>{escape(label)}</a>"
-            for label, link in (gx_pages or {"gx": "gx/index.html"}).items()
-        )
-        + "</li></ul>"
-    )
-    indicator_list = "".join(
-        f"<li><code>{escape(i.id)}</code> {escape(i.name_vi)} <span class='en'>/ "
-        f"{escape(i.name_en)}</span></li>"
-        for i in catalogue
-    )
-    s.append(f"<h2>Chỉ tiêu <span class='en'>/ Indicators</span></h2><ul>{indicator_list}</ul>")
-    return (
-        "<!DOCTYPE html><html lang='vi'><head><meta charset='utf-8'>"
-        f"<title>Chất lượng dữ liệu {escape(period)}</title>"
-        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
-        "style-src 'unsafe-inline'; img-src data:\">"
-        f"<style>{CSS}</style></head><body>{''.join(s)}</body></html>"
+        ],
+        gx_pages=list((gx_pages or {"gx": "gx/index.html"}).items()),
+        catalogue=list(catalogue),
     )
 
 
