@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from assets.coverage.compare import stored_disagreements
 from schemas.display import visible
 from schemas.lake import read_period
 from schemas.settings import Settings
@@ -67,6 +68,16 @@ def _coverage_lines(settings: Settings, period: str) -> list[str]:
             f"  phủ sóng {tech} / {tech} coverage: {covered / people * 100:.1f} % dân số / of "
             f"people (tính từ trạm / computed), {len(dead)} vùng lõm / dead zones "
             f"({dead['population'].sum():.0f} người / people)"
+        )
+    disagreements = stored_disagreements(settings.tables, period)
+    if disagreements is not None and len(disagreements):
+        top = disagreements.row(0, named=True)
+        lines.append(
+            f"  ! 5G báo cáo lệch tính toán / reported vs computed 5G coverage: "
+            f"{len(disagreements)} đơn vị / units beyond ±{top['tolerance_pp']:g} điểm / points; "
+            f"lớn nhất / largest {top['unit_name']}: {top['reported_value']:.1f} % báo cáo / "
+            f"reported, {top['computed_value']:.1f} % tính / computed (xem báo cáo chất lượng / "
+            f"see the quality report)"
         )
     return lines
 
