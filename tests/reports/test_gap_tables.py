@@ -203,3 +203,16 @@ def test_formula_like_text_arrives_as_text(lake, catalogue, tmp_path):
     names = [c.value for r in ws.iter_rows(min_row=HEADER_ROW + 1) for c in r]
     assert evil_name in names and "'" + evil_name not in names
     assert not any(c.data_type == "f" for r in ws.iter_rows() for c in r)
+
+
+def test_sheet_names_are_short_unique_and_accepted_by_excel(catalogue):
+    from assets.reports.safe import sheet_names
+
+    long = [i.name_vi for i in catalogue]  # without the short names: 69 characters and more
+    names = sheet_names([*long, "Chi [ngân] sách: KH/CN?", "phủ sóng 5g", "Phủ sóng 5G"])
+    assert all(0 < len(n) <= 31 for n in names)
+    assert len({n.casefold() for n in names}) == len(names)  # Excel compares without case
+    assert not any(set(n) & set("[]:*?/\\") for n in names)
+    assert names[-2:] == ["phủ sóng 5g", "Phủ sóng 5G (2)"]
+    assert names[0] == "Tỷ lệ dân số được phủ sóng 5G"  # fits: kept whole
+    assert all(len(i.short_vi) <= 31 for i in catalogue) and all(i.short_vi for i in catalogue)
