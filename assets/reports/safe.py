@@ -21,8 +21,8 @@ from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from orchestration.lake import atomic_write
 from schemas.display import visible_frame, visible_value
+from schemas.lake import atomic_write
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 SHEET_NAME_CHARS = 31  # Excel's limit

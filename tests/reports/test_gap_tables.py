@@ -21,7 +21,7 @@ from assets.reports.gap_tables import (
     indicator_columns,
     write_gap_tables,
 )
-from orchestration.lake import table_path
+from schemas.lake import table_path
 
 PERIOD = "2026-H1"
 HEADER_ROW = 4  # three title rows above

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from assets.reports.returns import COLUMNS, SHEET, returns_names, returns_workbooks
-from orchestration.lake import read_period
+from schemas.lake import read_period
 from schemas.rules import RULES_BY_ID
 
 PERIOD = "2026-H1"

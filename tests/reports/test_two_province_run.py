@@ -10,9 +10,9 @@ import polars as pl
 import pytest
 
 from assets.reports.gap_tables import GAP_LABELS, PRIORITY_COLUMNS
-from orchestration.lake import table_path
 from orchestration.runner import materialize_period
-from orchestration.settings import Settings
+from schemas.lake import table_path
+from schemas.settings import Settings
 
 PERIOD = "2026-H1"
 HUE, DA_NANG = "46", "48"

@@ -15,7 +15,7 @@ import pytest
 
 from assets.reports.gap_tables import GAP_LABELS, write_gap_tables
 from assets.reports.returns import returns_workbooks
-from orchestration.lake import read_period, table_path
+from schemas.lake import read_period, table_path
 
 PERIOD = "2026-H1"
 # UTF-8, first line 1, text quoted, cell contents as shown (formats applied), every sheet.
