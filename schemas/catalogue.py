@@ -51,6 +51,7 @@ class Indicator:
     numerator: ReportField | None = None
     denominator: ReportField | None = None
     value: ReportField | None = None
+    short_vi: str = ""  # for a sheet name (Excel allows 31 characters); name_vi when empty
 
     @property
     def is_percent(self) -> bool:
@@ -126,6 +127,7 @@ def _indicator(raw: dict) -> Indicator:
             numerator=_field(raw.get("numerator")),
             denominator=_field(raw.get("denominator")),
             value=_field(raw.get("value")),
+            short_vi=raw.get("short_vi", ""),
         )
     except KeyError as exc:
         raise CatalogueError(f"indicator {raw.get('id', '?')}: missing key {exc}") from exc

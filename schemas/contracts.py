@@ -98,7 +98,7 @@ INDICATOR_VALUES: dict[str, pl.DataType] = {
     "province_code": Str,
     "province_name": Str,
     "indicator_id": Str,
-    "status": Str,  # reported | not_reported
+    "status": Str,  # reported | not_reported | not_in_run (its province had no figure at all)
     "value": F64,
     "target": F64,
     "gap": F64,  # distance to target in the indicator's unit, floored at 0; null if not reported
@@ -115,8 +115,8 @@ INDICATOR_VALUES: dict[str, pl.DataType] = {
 GAP_CLASSES = ("meets_target", "small", "medium", "large", "not_reported")
 COVERAGE_GAPS: dict[str, pl.DataType] = {
     **INDICATOR_VALUES,
-    "gap_class": Str,  # one of GAP_CLASSES
-    "rank": I64,  # 1 = furthest behind within the indicator (not reported first, remote first)
+    "gap_class": Str,  # one of GAP_CLASSES, or "not_in_run" (the map draws it as no data)
+    "rank": I64,  # 1 = furthest behind within the indicator (remote first; no figure last)
 }
 
 CONTRACTS: dict[str, dict[str, pl.DataType]] = {

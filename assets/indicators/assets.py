@@ -23,7 +23,8 @@ from .gaps import compute_coverage_gaps, compute_indicator_values, previous_peri
     group_name="indicators",
     description="Gold: every unit of the province × every indicator: value, target, gap "
     "(floored at 0), meets_target, change since the previous period, remote flags. A unit that "
-    "did not report has value null and status not_reported.",
+    "did not report has value null and status not_reported; every unit of a province with no "
+    "figure at all in the period (it sent nothing) has status not_in_run.",
 )
 def indicator_values(
     context: dg.AssetExecutionContext,
@@ -52,6 +53,7 @@ def indicator_values(
         {
             "provinces": ", ".join(p for p in provinces if len(values[p])),
             "not_reported": int((every["status"] == "not_reported").sum()),
+            "not_in_run": int((every["status"] == "not_in_run").sum()),
             "meets_target": int(every["meets_target"].sum()),
         }
     )
@@ -63,8 +65,9 @@ def indicator_values(
     group_name="indicators",
     ins={"indicator_values": dg.AssetIn(partition_mapping=ALL_PROVINCES)},
     description="The gap table of the period, all provinces: each unit and indicator classed "
-    "(meets target, small, medium, large gap, not reported) and ranked furthest behind first, "
-    "remote units first.",
+    "(large, medium, small gap, meets target; not reported, not in this run) and ranked: largest "
+    "class first, remote units first within a class, largest gap first; units without a figure "
+    "last.",
 )
 def coverage_gaps(
     context: dg.AssetExecutionContext, lake: LakeResource, indicator_values: pl.DataFrame

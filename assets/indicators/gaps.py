@@ -1,7 +1,10 @@
 """Gold tables: each unit's value against its target, and the gap table planners rank.
 
 Every unit of the provinces in scope gets a row per indicator: a unit that did not report has
-value null and status `not_reported`, because a missing report is itself a gap.
+value null and status `not_reported`, because a missing report is itself a gap. A province with
+no accepted figure at all in the period (it sent nothing, or its partition ran without files)
+says nothing about its units: they get status `not_in_run`, kept apart from `not_reported`, and
+neither ranks ahead of a real gap.
 """
 
 from __future__ import annotations
@@ -15,7 +18,10 @@ from schemas.catalogue import Catalogue
 from schemas.contracts import conform
 
 _PERIOD = re.compile(r"([0-9]{4})-H([12])", re.ASCII)  # fullmatch: no "\n", no Unicode digits
-SEVERITY = {"not_reported": 0, "large": 1, "medium": 2, "small": 3, "meets_target": 4}
+NOT_REPORTED, NOT_IN_RUN = "not_reported", "not_in_run"
+# Ranking order within an indicator: real gaps first, largest class first; units without a
+# figure last, those of a province outside the run after those whose province reported.
+SEVERITY = {"large": 0, "medium": 1, "small": 2, "meets_target": 3, NOT_REPORTED: 4, NOT_IN_RUN: 5}
 
 
 class PeriodError(ValueError):
@@ -76,6 +82,8 @@ def compute_indicator_values(
         "unit_code", "indicator_id", "value", "source_file", "source_sheet", "source_row"
     )
     df = grid.join(observed, on=["unit_code", "indicator_id"], how="left")
+    # A province reported if any of its units has an accepted figure this period.
+    reporting = df.filter(pl.col("value").is_not_null())["province_code"].unique().to_list()
     if previous is not None and not previous.is_empty():
         prev = previous.select("unit_code", "indicator_id", previous_value="value")
         df = df.join(prev, on=["unit_code", "indicator_id"], how="left")
@@ -85,7 +93,11 @@ def compute_indicator_values(
     shortfall = pl.when(pl.col("higher_is_better")).then(target - value).otherwise(value - target)
     df = df.with_columns(
         period=pl.lit(period),
-        status=pl.when(value.is_null()).then(pl.lit("not_reported")).otherwise(pl.lit("reported")),
+        status=pl.when(value.is_not_null())
+        .then(pl.lit("reported"))
+        .when(pl.col("province_code").is_in(reporting))
+        .then(pl.lit(NOT_REPORTED))
+        .otherwise(pl.lit(NOT_IN_RUN)),
         gap=pl.max_horizontal(shortfall, pl.lit(0.0)).round(6),
         meets_target=shortfall <= 0,
         change=value - pl.col("previous_value"),
@@ -94,12 +106,13 @@ def compute_indicator_values(
 
 
 def compute_coverage_gaps(values: pl.DataFrame, catalogue: Catalogue) -> pl.DataFrame:
-    """The gap table: a class per unit and indicator, ranked furthest-behind first, remote first."""
+    """The gap table: a class per unit and indicator, ranked largest class first, remote first
+    within a class, largest gap first; units without a figure last (SEVERITY)."""
     gap = pl.col("gap")
     df = values.join(_targets(catalogue).drop("target"), on="indicator_id", how="left")
     df = df.with_columns(
-        gap_class=pl.when(pl.col("status") == "not_reported")
-        .then(pl.lit("not_reported"))
+        gap_class=pl.when(pl.col("status").is_in([NOT_REPORTED, NOT_IN_RUN]))
+        .then(pl.col("status"))
         .when(gap <= 0)
         .then(pl.lit("meets_target"))
         .when(gap <= pl.col("small_gap"))

@@ -26,6 +26,7 @@ CODE = (
     "assets/reports/outputs.py",
     "assets/reports/publish.py",
     "assets/reports/quality.py",
+    "assets/reports/returns.py",
     "assets/reports/safe.py",
     "geo/maps.py",
     "geo/previews.py",

@@ -20,7 +20,8 @@ from schemas.lake import digest, write_table, write_text
 
 from .gap_tables import write_gap_tables
 from .outputs import Outputs
-from .quality import rejected_cell_sites, render_quality_page, returns_workbooks, traceability
+from .quality import rejected_cell_sites, render_quality_page, traceability
+from .returns import returns_workbooks
 from .safe import write_csv
 
 
@@ -154,7 +155,7 @@ def publish_quality(
     per file that has quarantined rows; each written only when its content changed (keys in
     quality/.publish.json), the workbooks of files with nothing left to return removed."""
     out = Outputs(out_dir, out_dir / ".publish.json")
-    returns = returns_workbooks(quarantined_rows, out_dir / "returns", outputs=out)
+    returns = returns_workbooks(quarantined_rows, out_dir / "returns", catalogue, outputs=out)
     out.prune(out_dir / "returns", "*")
     html = render_quality_page(
         period=period,

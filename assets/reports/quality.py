@@ -9,23 +9,18 @@ text) and its stylesheet inlined: it loads nothing, so it opens offline.
 
 from __future__ import annotations
 
-import hashlib
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import quote
 
 import jinja2
-import numpy as np
 import polars as pl
 
 from assets.coverage.compare import coverage_disagreements
 from schemas.catalogue import Catalogue
 from schemas.display import visible
 from schemas.rules import RULES
-
-from .outputs import Outputs, digest
 
 EXAMPLES_PER_RULE = 5
 MAX_SITE_ROWS = 1000  # rejected cell-site rows listed on the page (a national list may hold more)
@@ -446,97 +441,3 @@ def render_quality_page(
         gx_pages=list((gx_pages or {"gx": "gx/index.html"}).items()),
         catalogue=list(catalogue),
     )
-
-
-RETURNS_SUFFIX = ".quarantined.xlsx"
-RETURNS_NAME_BYTES = 120  # far under 255 with any temporary suffix, and short for a zip or a mail
-
-
-def returns_names(source_files: list[str]) -> dict[str, str]:
-    """source_file → the name of its return-to-sender workbook, unique among them.
-
-    The folders flattened ("a/x.csv" → "a__x.csv") and the extension kept ("x.csv" and "x.xlsx"
-    differ); where two flattened names still meet ("a/x.csv", "a__x.csv"; or differ only in
-    case, as a Windows share sees them) or a name is long, each gets a short hash of its whole
-    path, so the name is stable from run to run whatever else landed."""
-    flat = {f: visible(f).replace("/", "__").replace("\\", "__") for f in source_files}
-    seen = Counter(n.casefold() for n in flat.values())
-    names = {}
-    for source, name in flat.items():
-        if seen[name.casefold()] > 1 or len((name + RETURNS_SUFFIX).encode()) > RETURNS_NAME_BYTES:
-            name = _shortened(name, hashlib.sha256(source.encode()).hexdigest()[:10])
-        names[source] = name + RETURNS_SUFFIX
-    return names
-
-
-def _shortened(name: str, tag: str) -> str:
-    """`name` cut to fit RETURNS_NAME_BYTES with "~tag" and its extension, at a character."""
-    stem, dot, ext = name.rpartition(".")
-    if not dot or len(ext.encode()) > 10:
-        stem, ext = name, ""
-    end = f"~{tag}" + (f".{ext}" if ext else "")
-    room = RETURNS_NAME_BYTES - len((end + RETURNS_SUFFIX).encode())
-    cut = stem.encode()[:room].decode("utf-8", errors="ignore")
-    return cut + end
-
-
-def returns_workbooks(
-    quarantined: pl.DataFrame, out_dir: Path, outputs: Outputs | None = None
-) -> dict[str, Path]:
-    """One .xlsx per source file with quarantined rows (the reason beside each), to send back:
-    source_file → its workbook. A file with nothing quarantined gets none. With `outputs`, a
-    workbook whose rows are unchanged since the last publish is not written again."""
-    from .safe import safe_frame, write_xlsx
-
-    paths = {}
-    cols = [
-        "source_sheet",
-        "source_row",
-        "source_column",
-        "unit_code_raw",
-        "unit_name_raw",
-        "indicator_id",
-        "numerator_raw",
-        "denominator_raw",
-        "value_raw",
-        "rule_id",
-        "message_vi",
-        "message_en",
-    ]
-    headers = {
-        "source_sheet": "Trang / sheet",
-        "source_row": "Dòng / row",
-        "source_column": "Cột / column",
-        "unit_code_raw": "Mã đơn vị",
-        "unit_name_raw": "Tên đơn vị",
-        "indicator_id": "Chỉ tiêu / indicator",
-        "numerator_raw": "Tử số",
-        "denominator_raw": "Mẫu số",
-        "value_raw": "Giá trị",
-        "rule_id": "Quy tắc / rule",
-        "message_vi": "Lý do",
-        "message_en": "Reason",
-    }
-    names = returns_names(quarantined["source_file"].unique().to_list())
-    safe = safe_frame(quarantined.select(cols)).with_columns(quarantined["source_file"])
-    # Each file's key from one hash per row of the whole frame: a republish cuts the frame
-    # only for the files whose rows changed.
-    hashes = safe.select("source_file", h=safe.select(cols).hash_rows(seed=0))
-    keys = {
-        source: digest(cols, np.asarray(h, dtype=np.uint64).tobytes())
-        for source, h in hashes.group_by("source_file", maintain_order=True).agg("h").iter_rows()
-    }
-    todo = {
-        s for s, key in keys.items() if outputs is None or outputs.stale(out_dir / names[s], key)
-    }
-    for (source_file,), rows in safe.filter(pl.col("source_file").is_in(list(todo))).group_by(
-        "source_file"
-    ):
-        write_xlsx(
-            out_dir / names[source_file], {"Cách ly": rows.select(cols)}, headers, neutralised=True
-        )
-    for source_file, key in keys.items():
-        paths[source_file] = path = out_dir / names[source_file]
-        if outputs is not None:
-            outputs.record(path, key, built=source_file in todo)
-    return paths

@@ -147,7 +147,7 @@ def test_control_characters_in_cells_reach_the_returns_workbook_as_markers(text_
     text = " ".join(str(c) for c in cells if c is not None)
     assert "Xã ␛[31mĐỏ␛[0m <U+202E>gnàX<U+2066>" in text  # the unit name, as written, visible
     assert "1␛[5m8" in text and ESC not in text and RLO not in text
-    assert "'=HYPERLINK(" in text  # and still neutralised
+    assert "=HYPERLINK(" in text and "'=HYPERLINK(" not in text  # a text cell, as typed
     text = " ".join(str(c) for c in _cells(_workbook_for(home, "nul.xlsx")) if c is not None)
     assert "Xã Nul␀␛Bell␇" in text
     # the lake keeps the text as read: only what we render changes
@@ -314,7 +314,7 @@ def test_visible_marks_every_control_and_bidi_character_and_nothing_else():
 
 
 def test_returns_names_are_unique_short_and_stable():
-    from assets.reports.quality import RETURNS_NAME_BYTES, returns_names
+    from assets.reports.returns import RETURNS_NAME_BYTES, returns_names
 
     FIGURES["cases tried"] += 1
     sources = [*COLLIDING, "X.CSV", LONG_NAME, f"b/{LONG_NAME}", f"q{ESC}.csv", "q␛.csv", "plain"]

@@ -1,0 +1,141 @@
+"""Return-to-sender workbooks: per source file, its quarantined rows as a commune official reads
+them, to correct and send again.
+
+Vietnamese first with English beside: where the row is in their file, the unit and figures as
+they typed them (text cells: "-2" stays "-2", "=1+1" never runs), the indicator's Vietnamese
+name, what to fix in plain words (schemas.rules) and the details. Only a file with something
+to return gets a workbook.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from schemas.catalogue import Catalogue
+from schemas.display import visible, visible_frame
+from schemas.rules import RULES
+
+from .outputs import Outputs, digest
+from .safe import Column, Sheet, write_workbook
+
+RETURNS_SUFFIX = ".quarantined.xlsx"
+RETURNS_NAME_BYTES = 120  # far under 255 with any temporary suffix, and short for a zip or a mail
+SHEET = "Số liệu cần sửa"
+COLUMNS = (
+    Column("source_sheet", "Trang tính / Sheet"),
+    Column("source_row", "Dòng / Row", "0"),
+    Column("source_column", "Cột / Column"),
+    Column("unit_code_raw", "Mã đơn vị (như đã ghi) / Unit code as written"),
+    Column("unit_name_raw", "Tên đơn vị (như đã ghi) / Unit name as written"),
+    Column("indicator", "Chỉ tiêu / Indicator"),
+    Column("numerator_raw", "Tử số (như đã ghi) / Numerator as written"),
+    Column("denominator_raw", "Mẫu số (như đã ghi) / Denominator as written"),
+    Column("value_raw", "Giá trị (như đã ghi) / Value as written"),
+    Column("problem", "Lỗi cần sửa / What to fix", width=45),
+    Column("message_vi", "Chi tiết / Details", width=50),
+    Column("message_en", "Chi tiết bằng tiếng Anh / Details in English", width=50),
+)
+TITLE = "Số liệu cần sửa, gửi lại đơn vị báo cáo / Figures to correct, returned to the sender"
+ADVICE = (
+    "Các số liệu dưới đây chưa được chấp nhận: xin sửa theo cột “Lỗi cần sửa” và gửi lại tệp. / "
+    "These figures were not accepted: please correct them as “What to fix” says and send the "
+    "file again."
+)
+
+
+def returns_names(source_files: list[str]) -> dict[str, str]:
+    """source_file → the name of its return-to-sender workbook, unique among them.
+
+    The folders flattened ("a/x.csv" → "a__x.csv") and the extension kept ("x.csv" and "x.xlsx"
+    differ); where two flattened names still meet ("a/x.csv", "a__x.csv"; or differ only in
+    case, as a Windows share sees them) or a name is long, each gets a short hash of its whole
+    path, so the name is stable from run to run whatever else landed."""
+    flat = {f: visible(f).replace("/", "__").replace("\\", "__") for f in source_files}
+    seen = Counter(n.casefold() for n in flat.values())
+    names = {}
+    for source, name in flat.items():
+        if seen[name.casefold()] > 1 or len((name + RETURNS_SUFFIX).encode()) > RETURNS_NAME_BYTES:
+            name = _shortened(name, hashlib.sha256(source.encode()).hexdigest()[:10])
+        names[source] = name + RETURNS_SUFFIX
+    return names
+
+
+def _shortened(name: str, tag: str) -> str:
+    """`name` cut to fit RETURNS_NAME_BYTES with "~tag" and its extension, at a character."""
+    stem, dot, ext = name.rpartition(".")
+    if not dot or len(ext.encode()) > 10:
+        stem, ext = name, ""
+    end = f"~{tag}" + (f".{ext}" if ext else "")
+    room = RETURNS_NAME_BYTES - len((end + RETURNS_SUFFIX).encode())
+    cut = stem.encode()[:room].decode("utf-8", errors="ignore")
+    return cut + end
+
+
+def readable_rows(quarantined: pl.DataFrame, catalogue: Catalogue) -> pl.DataFrame:
+    """The quarantined rows with the indicator's Vietnamese name and the rule's plain
+    explanation (an id not in the catalogue or the rules stays as written), text visible
+    (source_file_shown; source_file stays as read, to name the workbook)."""
+    names = {i.id: i.name_vi for i in catalogue}
+    problems = {r.id: r.vi for r in RULES}
+    rows = quarantined.with_columns(
+        indicator=pl.col("indicator_id").replace_strict(
+            names, default=pl.col("indicator_id"), return_dtype=pl.String
+        ),
+        problem=pl.col("rule_id").replace_strict(
+            problems, default=pl.col("rule_id"), return_dtype=pl.String
+        ),
+    )
+    shown = rows.select("period", *(c.name for c in COLUMNS), source_file_shown="source_file")
+    return visible_frame(shown).with_columns(rows["source_file"])  # the key stays as read
+
+
+def return_sheet(source_file: str, rows: pl.DataFrame) -> Sheet:
+    """One file's rows to return, titled with the file, period and how many rows."""
+    periods = ", ".join(sorted(rows["period"].drop_nulls().unique().to_list()))
+    details = (
+        f"Tệp / File: {source_file} · Kỳ báo cáo / Period: {periods} · "
+        f"{rows.height} dòng cần sửa / rows to correct"
+    )
+    return Sheet(SHEET, rows, COLUMNS, (TITLE, details, ADVICE), frozen_columns=5)
+
+
+def returns_workbooks(
+    quarantined: pl.DataFrame,
+    out_dir: Path,
+    catalogue: Catalogue,
+    outputs: Outputs | None = None,
+) -> dict[str, Path]:
+    """One .xlsx per source file with quarantined rows (what to fix beside each), to send back:
+    source_file → its workbook. A file with nothing quarantined gets none. With `outputs`, a
+    workbook whose rows are unchanged since the last publish is not written again."""
+    names = returns_names(quarantined["source_file"].unique().to_list())
+    rows = readable_rows(quarantined, catalogue)
+    shown = ["period", *(c.name for c in COLUMNS)]
+    # Each file's key from one hash per row of the whole frame: a republish cuts the frame
+    # only for the files whose rows changed.
+    hashes = rows.select("source_file", h=rows.select(shown).hash_rows(seed=0))
+    layout = (SHEET, TITLE, ADVICE, COLUMNS)
+    keys = {
+        source: digest(layout, np.asarray(h, dtype=np.uint64).tobytes())
+        for source, h in hashes.group_by("source_file", maintain_order=True).agg("h").iter_rows()
+    }
+    todo = {
+        s for s, key in keys.items() if outputs is None or outputs.stale(out_dir / names[s], key)
+    }
+    for (source_file,), part in rows.filter(pl.col("source_file").is_in(list(todo))).group_by(
+        "source_file"
+    ):
+        shown_name = part["source_file_shown"][0]
+        part = part.sort("source_sheet", "source_row", "source_column", nulls_last=True)
+        write_workbook(out_dir / names[source_file], [return_sheet(shown_name, part)], visible=True)
+    paths = {}
+    for source_file, key in keys.items():
+        paths[source_file] = path = out_dir / names[source_file]
+        if outputs is not None:
+            outputs.record(path, key, built=source_file in todo)
+    return paths
