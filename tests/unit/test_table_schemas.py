@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 
+import polars as pl
 import pytest
 
 from assets.ingest.snapshot import take_snapshot, write_snapshot
@@ -71,3 +72,31 @@ def test_every_lake_table_of_a_run_has_its_contracts_schema(tmp_path):
         assert dict(frame.schema) == CONTRACTS[table], table
     # each file: one unit, its officials count (the denominator of two indicators)
     assert read_period(settings.tables, "raw_reports", PERIOD).height == 240
+
+
+def test_the_io_manager_shows_each_tables_contract_in_dagster(tmp_path):
+    """Each materialization carries its table's contract as dagster/column_schema, so the UI's
+    catalog shows the columns and types the lake holds."""
+    import dagster as dg
+
+    from assets.resources import LakeIOManager
+    from schemas.contracts import COVERAGE_COMPARISON, conform
+
+    @dg.asset(name="coverage_comparison", partitions_def=dg.StaticPartitionsDefinition(["2026-H1"]))
+    def comparison() -> pl.DataFrame:
+        return conform(
+            pl.DataFrame(schema=COVERAGE_COMPARISON),
+            "coverage_comparison",
+        )
+
+    result = dg.materialize(
+        [comparison],
+        partition_key="2026-H1",
+        resources={"io_manager": LakeIOManager(home=str(tmp_path))},
+    )
+    (event,) = result.get_asset_materialization_events()
+    schema = event.materialization.metadata["dagster/column_schema"].schema
+    assert [(c.name, c.type) for c in schema.columns] == [
+        (name, str(dtype)) for name, dtype in COVERAGE_COMPARISON.items()
+    ]
+    assert (tmp_path / "lake/coverage_comparison/period=2026-H1/part-0.parquet").exists()
