@@ -44,33 +44,54 @@
     return String(s).normalize("NFD").replace(/[\u0300-\u036f]/g, "")
       .replace(/[đĐ]/g, "d").toLowerCase().replace(/[^0-9a-z]+/g, " ").trim();
   }
+  var NUMBER = new Intl.NumberFormat("vi-VN", {maximumFractionDigits: 2});
   function fmt(x, signed) {
     if (x === null || x === undefined) { return "—"; }
-    var s = x.toLocaleString("vi-VN", {maximumFractionDigits: 2});
+    var s = NUMBER.format(x);
     return signed && x > 0 ? "+" + s : s;
   }
   function unitText(ind) { return ind.unit === "percent" ? "%" : ind.uvi + " / " + ind.uen; }
   function gapUnit(ind) { return ind.unit === "percent" ? "điểm % / pp" : ind.uvi; }
 
   // ---- decode the topology: each arc a string of zigzag varints, 5 bits a character (63..126),
-  // x then y of each position, the first absolute, then deltas (geo.topology.encode_arcs) ----
+  // x then y of each position, the first absolute, then deltas (geo.topology.encode_arcs).
+  // Arcs stay numbers ([lat, lng, lat, lng, ...]); LatLng objects are made for the few that
+  // need them (a highlight, an overlay), so a national page allocates little at load. ----
   var sc = DATA.transform.scale, tr = DATA.transform.translate;
-  var arcs = DATA.arcs.map(function (text) {
+  var arcBox = [];  // per arc: [south, west, north, east]
+  var arcXY = DATA.arcs.map(function (text, k) {
     var out = [], x = 0, y = 0, v = 0, shift = 0, odd = false;
+    var s = Infinity, w = Infinity, n = -Infinity, e = -Infinity;
     for (var i = 0; i < text.length; i++) {
       var b = text.charCodeAt(i) - 63;
       v |= (b & 31) << shift;
       shift += 5;
       if (b < 32) {
         var d = v & 1 ? ~(v >>> 1) : v >>> 1;
-        if (odd) { y += d; out.push(L.latLng(y * sc[1] + tr[1], x * sc[0] + tr[0])); }
-        else { x += d; }
+        if (odd) {
+          y += d;
+          var lat = y * sc[1] + tr[1], lng = x * sc[0] + tr[0];
+          out.push(lat, lng);
+          if (lat < s) { s = lat; } if (lat > n) { n = lat; }
+          if (lng < w) { w = lng; } if (lng > e) { e = lng; }
+        } else { x += d; }
         odd = !odd; v = 0; shift = 0;
       }
     }
+    arcBox[k] = [s, w, n, e];
     return out;
   });
-  function arcPts(i) { return i >= 0 ? arcs[i] : arcs[~i].slice().reverse(); }
+  var arcLL = [];
+  function arcLatLngs(i) {
+    var c = arcLL[i];
+    if (!c) {
+      var a = arcXY[i];
+      c = arcLL[i] = new Array(a.length / 2);
+      for (var k = 0; k < c.length; k++) { c[k] = L.latLng(a[2 * k], a[2 * k + 1]); }
+    }
+    return c;
+  }
+  function arcPts(i) { return i >= 0 ? arcLatLngs(i) : arcLatLngs(~i).slice().reverse(); }
   function line(refs) {
     var pts = [];
     for (var k = 0; k < refs.length; k++) {
@@ -81,20 +102,38 @@
   }
   function ring(refs) { var pts = line(refs); pts.pop(); return pts; }
   function polygons(g) { return g.arcs.map(function (poly) { return poly.map(ring); }); }
+  function boundsOf(nested) {  // LatLngBounds of a geometry's arcs, null when it has none
+    var s = Infinity, w = Infinity, n = -Infinity, e = -Infinity;
+    nested.forEach(function (poly) {
+      poly.forEach(function (refs) {
+        refs.forEach(function (r) {
+          var b = arcBox[r >= 0 ? r : ~r];
+          if (b[0] < s) { s = b[0]; } if (b[1] < w) { w = b[1]; }
+          if (b[2] > n) { n = b[2]; } if (b[3] > e) { e = b[3]; }
+        });
+      });
+    });
+    return s <= n ? L.latLngBounds([s, w], [n, e]) : null;
+  }
   var unitGeoms = DATA.objects.units.geometries;
   var features = unitGeoms.map(function (g, i) {
     var p = g.properties;
     var key = fold(p.n);
-    return {i: i, properties: p, latlngs: polygons(g), key: key, code: String(p.c),
-            remote: Boolean((p.f & 7) || p.rc),
-            short: key.replace(/^(xa|phuong|dac khu|thi tran) /, ""),
-            css: "dx-u-" + String(p.c).replace(/[^A-Za-z0-9_-]/g, "_")};
+    var f = {i: i, properties: p, arcs: g.arcs, bounds: boundsOf(g.arcs), key: key,
+             code: String(p.c), remote: Boolean((p.f & 7) || p.rc),
+             short: key.replace(/^(xa|phuong|dac khu|thi tran) /, ""),
+             css: "dx-u-" + String(p.c).replace(/[^A-Za-z0-9_-]/g, "_")};
+    var latlngs = null;
+    Object.defineProperty(f, "latlngs", {get: function () {
+      return latlngs || (latlngs = polygons(g));
+    }});
+    return f;
   });
   var byCode = {};
   features.forEach(function (f) { byCode[f.code] = f; });
-  var outlineLatLngs = [];
+  var outlineLines = [];
   DATA.objects.provinces.geometries.forEach(function (g) {
-    g.arcs.forEach(function (refs) { outlineLatLngs.push(line(refs)); });
+    g.arcs.forEach(function (refs) { outlineLines.push(refs); });
   });
   var provinces = META.provinces.map(function (p, i) {
     return {i: i, code: String(p[0]), name: p[1], key: fold(p[1]), units: []};
@@ -107,7 +146,7 @@
   // ---- dead zones: their own arcs, each naming its unit by index ----
   var DZ = META.deadZones || null;
   var zoneFeatures = ((DATA.objects.deadZones || {}).geometries || []).map(function (g) {
-    return {properties: g.properties, unit: features[g.properties.u], latlngs: polygons(g)};
+    return {properties: g.properties, unit: features[g.properties.u], g: g};
   });
   zoneFeatures.forEach(function (z) {  // per unit: zones, people, area, for its tooltip
     var s = z.unit.zones || (z.unit.zones = {n: 0, q: 0, a: 0});
@@ -197,6 +236,79 @@
     return box;
   }
 
+  // ---- a unit's polygon, projected from its arcs: each shared arc is projected once per zoom
+  // for both neighbours (Leaflet would project every vertex twice, an object each time) ----
+  var MERC = L.Projection.SphericalMercator, RAD = Math.PI / 180;
+  var TF = map.options.crs.transformation;
+  var projected = {key: null, arcs: []};
+  function projectArc(i, zoom, origin) {  // [points, minX, minY, maxX, maxY] in layer pixels
+    var a = arcXY[i], scale = map.options.crs.scale(zoom), n = a.length / 2;
+    var pts = new Array(n), x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    for (var k = 0; k < n; k++) {  // L.Map.latLngToLayerPoint, without its four objects
+      var lat = Math.max(Math.min(MERC.MAX_LATITUDE, a[2 * k]), -MERC.MAX_LATITUDE);
+      var sin = Math.sin(lat * RAD);
+      var x = Math.round(scale * (TF._a * MERC.R * a[2 * k + 1] * RAD + TF._b)) - origin.x;
+      var y = Math.round(scale * (TF._c * MERC.R * Math.log((1 + sin) / (1 - sin)) / 2 +
+                                  TF._d)) - origin.y;
+      pts[k] = new L.Point(x, y);
+      if (x < x0) { x0 = x; } if (x > x1) { x1 = x; }
+      if (y < y0) { y0 = y; } if (y > y1) { y1 = y; }
+    }
+    return [pts, x0, y0, x1, y1];
+  }
+  function projectLines(lines, closed, map_, result, pxBounds) {  // arc refs -> pixel rings
+    var zoom = map_.getZoom(), origin = map_.getPixelOrigin();
+    var key = zoom + ":" + origin.x + ":" + origin.y;
+    if (projected.key !== key) { projected.key = key; projected.arcs = []; }
+    var cache = projected.arcs;
+    lines.forEach(function (refs) {
+      var pts_ = [];
+      for (var k = 0; k < refs.length; k++) {
+        var r = refs[k], i = r >= 0 ? r : ~r;
+        var pa = cache[i] || (cache[i] = projectArc(i, zoom, origin)), pts = pa[0];
+        pxBounds.extend([pa[1], pa[2]]);
+        pxBounds.extend([pa[3], pa[4]]);
+        if (r >= 0) {
+          for (var j = k ? 1 : 0; j < pts.length; j++) { pts_.push(pts[j]); }
+        } else {
+          for (var m = pts.length - (k ? 2 : 1); m >= 0; m--) { pts_.push(pts[m]); }
+        }
+      }
+      if (closed) { pts_.pop(); }  // a ring's closing point
+      result.push(pts_);
+    });
+  }
+  // Leaflet paths drawn from arcs: `lines` lists the arc refs of each ring or line.
+  var arcPath = {
+    _project: function () {
+      var pxBounds = new L.Bounds();
+      this._rings = [];
+      projectLines(this.lines, this instanceof L.Polygon, this._map, this._rings, pxBounds);
+      if (this._bounds.isValid() && pxBounds.isValid()) {
+        this._rawPxBounds = pxBounds;
+        this._updateBounds();
+      }
+    },
+    isEmpty: function () { return !this.lines.length; }
+  };
+  var UnitPolygon = L.Polygon.extend(arcPath).extend({
+    initialize: function (f, options) {
+      L.setOptions(this, options);
+      this.feature = f;
+      this.lines = [].concat.apply([], f.arcs);
+      this._bounds = f.bounds;
+      Object.defineProperty(this, "_latlngs", {get: function () { return f.latlngs; }});
+    }
+  });
+  var ArcLines = L.Polyline.extend(arcPath).extend({
+    initialize: function (lines, latlngs, options) {
+      L.setOptions(this, options);
+      this.lines = lines;
+      this._bounds = boundsOf([lines]) || L.latLngBounds([]);
+      Object.defineProperty(this, "_latlngs", {get: latlngs});
+    }
+  });
+
   // ---- one layer per indicator, built from the shared coordinates when first shown ----
   function styleFor(f, k) {
     var s = {fillColor: COLOURS[classOf(f, k)], fillOpacity: 1, color: "#ffffff",
@@ -217,9 +329,8 @@
         this.built = true;
         var k = this.k, self = this;
         features.forEach(function (f) {
-          if (!f.latlngs.length) { return; }
-          var poly = L.polygon(f.latlngs, styleFor(f, k));
-          poly.feature = f;
+          if (!f.arcs.length) { return; }
+          var poly = new UnitPolygon(f, styleFor(f, k));
           self.byCode[f.code] = poly;
           self.addLayer(poly);
         });
@@ -237,13 +348,28 @@
   });
 
   // ---- overlays: outlines and hatching only, never a fill that changes the units' colours ----
-  var remoteFeatures = features.filter(function (f) { return f.remote && f.latlngs.length; });
-  var remote = L.layerGroup(remoteFeatures.map(function (f) {
-    return L.polygon(f.latlngs, {pane: "dxRemote", fill: false, color: "#6a3d9a",
-                                 weight: OVERVIEW ? 1 : 2, opacity: OVERVIEW ? 0.8 : 1,
-                                 interactive: false, className: "dx-remote"});
-  }));
-  var provinceLines = L.polyline(outlineLatLngs, {pane: "dxProvinces", color: "#1a1a1a",
+  // Overlays are off at load: their shapes are made when first switched on.
+  var LazyGroup = L.FeatureGroup.extend({
+    initialize: function (make) { L.FeatureGroup.prototype.initialize.call(this); this.make = make; },
+    onAdd: function (m) {
+      if (this.make) { this.make().forEach(this.addLayer, this); this.make = null; }
+      L.FeatureGroup.prototype.onAdd.call(this, m);
+    },
+    getLayers: function () {
+      if (this.make) { this.make().forEach(this.addLayer, this); this.make = null; }
+      return L.FeatureGroup.prototype.getLayers.call(this);
+    }
+  });
+  var remoteFeatures = features.filter(function (f) { return f.remote && f.arcs.length; });
+  var remote = new LazyGroup(function () {
+    return remoteFeatures.map(function (f) {
+      return L.polygon(f.latlngs, {pane: "dxRemote", fill: false, color: "#6a3d9a",
+                                   weight: OVERVIEW ? 1 : 2, opacity: OVERVIEW ? 0.8 : 1,
+                                   interactive: false, className: "dx-remote"});
+    });
+  });
+  var provinceLines = new ArcLines(outlineLines, function () { return outlineLines.map(line); },
+                                   {pane: "dxProvinces", color: "#1a1a1a",
                                                   weight: OVERVIEW ? 1.2 : 2, opacity: 1,
                                                   interactive: false, className: "dx-province"});
   var deadZones = null;
@@ -251,11 +377,13 @@
     var dzStyle = {pane: "dxDeadZones", fillColor: "url(#dx-hatch-dz)", fillOpacity: 1,
                    color: "#111", weight: 1, dashArray: "3 2", opacity: 0.9,
                    interactive: false, className: "dx-dz"};
-    deadZones = L.featureGroup(zoneFeatures.map(function (z) {
-      var poly = L.polygon(z.latlngs, dzStyle);
-      poly.feature = z;
-      return poly;
-    }));
+    deadZones = new LazyGroup(function () {
+      return zoneFeatures.map(function (z) {
+        var poly = L.polygon(polygons(z.g), dzStyle);
+        poly.feature = z;
+        return poly;
+      });
+    });
   }
 
   // ---- base map: sea (the map's background), land around, province and sea names ----
@@ -281,17 +409,21 @@
   // Names that would overlap at this zoom are hidden, the first listed kept (the page lists
   // provinces by size, then seas and neighbours).
   function placeLabels() {
-    var placed = [];
-    provinceNames.getLayers().concat(base.getLayers()).forEach(function (m) {
-      var e = m.getElement && m.getElement();
-      if (!e || !m.getLatLng) { return; }
-      var span = e.firstChild, w = span.offsetWidth, h = span.offsetHeight;
+    var marks = provinceNames.getLayers().concat(base.getLayers()).filter(function (m) {
+      return m.getLatLng && m.getElement && m.getElement();
+    });
+    var boxes = marks.map(function (m) {  // every size read first: one layout, not one each
+      var span = m.getElement().firstChild, w = span.offsetWidth, h = span.offsetHeight;
       var c = map.latLngToContainerPoint(m.getLatLng());
-      var box = [c.x - w / 2 - 2, c.y - h / 2 - 2, c.x + w / 2 + 2, c.y + h / 2 + 2];
+      return [c.x - w / 2 - 2, c.y - h / 2 - 2, c.x + w / 2 + 2, c.y + h / 2 + 2];
+    });
+    var placed = [];
+    marks.forEach(function (m, i) {
+      var box = boxes[i];
       var free = placed.every(function (b) {
         return box[2] < b[0] || box[0] > b[2] || box[3] < b[1] || box[1] > b[3];
       });
-      e.style.visibility = free ? "" : "hidden";
+      m.getElement().style.visibility = free ? "" : "hidden";
       if (free) { placed.push(box); }
     });
   }
@@ -487,7 +619,7 @@
       });
     });
     return Object.keys(uses).filter(function (a) { return uses[a] === 1; })
-      .map(function (a) { return arcs[a]; });
+      .map(function (a) { return arcLatLngs(+a); });
   }
   function selectProvince(prov) {
     if (!prov.units.length) { return false; }
@@ -561,12 +693,14 @@
     map.fitBounds([[bb[1], bb[0]], [bb[3], bb[2]]],
                   {animate: false, padding: [10, 10]});
   }
+  // Controls, panels and names first, while the page is light: their layout is measured once
+  // (the layer list's own measuring is not needed, it lives in the side panel); units last.
   search.addTo(map);
-  base.addTo(map);
-  layers[0].addTo(map);
-  provinceLines.addTo(map);
-  if (OVERVIEW) { provinceNames.addTo(map); }
   var control = L.control.layers(baseLayers, overlays, {collapsed: false, position: "topright"});
+  control._expandIfNotCollapsed = function () {
+    L.DomUtil.addClass(this._container, "leaflet-control-layers-expanded");
+    return this;
+  };
   control.addTo(map);
   // The layer list lives in the side panel, beside the map: it never covers a unit.
   document.querySelector(".dx-layers-body").appendChild(control.getContainer());
@@ -574,8 +708,13 @@
   drawLegend(0);
   drawRanking(0);
   note.addTo(map);
+  base.addTo(map);
+  if (OVERVIEW) { provinceNames.addTo(map); }
   placeLabels();
-  map.on("zoomend overlayadd", placeLabels);
+  layers[0].addTo(map);
+  provinceLines.addTo(map);
+  map.on("zoomend", placeLabels);
+  map.on("overlayadd", function (e) { if (e.layer === provinceNames) { placeLabels(); } });
   map.on("baselayerchange", function (e) {
     current = layers.indexOf(e.layer);
     drawLegend(current);
