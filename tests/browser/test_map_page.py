@@ -975,7 +975,9 @@ def test_search_matches_word_starts_and_provinces(browser, hue, hue_page, nation
             assert hits[0] == f"{name} — tỉnh, thành phố / province", hits[:3]
             page.locator(".dx-search li button").first.click()
             assert page.locator("path.dx-highlight").count() == 1
-            assert name in page.locator(".leaflet-tooltip.dx-found").inner_text()
+            # (the previous result's tooltip may still be fading out)
+            found = page.locator('.leaflet-tooltip.dx-found:not([style*="opacity: 0;"])')
+            assert name in found.inner_text()
             shown = page.evaluate(
                 """(code) => {
                     const m = window.dxMap.map, b = m.getBounds();
