@@ -76,6 +76,8 @@ from geo.page_data import (
     _dead_zone_object,
     _unit_properties,
     base_object,
+    base_view,
+    neighbour_provinces,
     province_labels,
 )
 from geo.text import fold
@@ -138,6 +140,7 @@ def render_map_page(
     clean: bool = True,
     dead_zones: gpd.GeoDataFrame | None = None,
     cache: GeometryCache | None = None,
+    context: gpd.GeoDataFrame | None = None,
 ) -> Path:
     """Write one self-contained offline map page (a layer per indicator) and return its path.
 
@@ -147,7 +150,8 @@ def render_map_page(
     coverage first (slower by a few seconds nationally, smaller page, no slivers).
     `dead_zones`: a geo.coverage.dead_zone_layer frame, drawn as a toggleable overlay (those of
     the page's units); None or empty: no such overlay. `cache`: display geometry and topology
-    reused from an earlier run with the same boundaries.
+    reused from an earlier run with the same boundaries. `context`: all the units (admin_units),
+    whose provinces around the page's own are drawn, with their names, on its base map.
     """
     started = time.perf_counter()
     units = prepare_units(units)
@@ -186,7 +190,18 @@ def render_map_page(
         objects["deadZones"] = zones
         meta["deadZones"] = zones_meta
     units_area = float(shapely.area(shown).sum())
-    base, meta["baseLabels"] = base_object(head, meta["bbox"], 3 * tol, units_area)
+    around = []
+    if context is not None and meta["bbox"]:
+        around = neighbour_provinces(
+            prepare_units(context),
+            set(prov_codes),
+            base_view(meta["bbox"]),
+            3 * tol,
+            (lambda g, t: cache.display(g, t, True)[1])
+            if cache is not None
+            else (lambda g, t: display_geometry(g, t)),
+        )
+    base, meta["baseLabels"] = base_object(head, meta["bbox"], 3 * tol, units_area, around)
     if base is not None:
         objects["base"] = base
     if len(meta["provinces"]) > 1:
@@ -229,6 +244,7 @@ def render_province_pages(
             period=period,
             dead_zones=dead_zones,
             cache=cache,
+            context=units,
         )
         for path, sub, rows, title in province_pages(units, gaps, out_dir)
     ]

@@ -314,28 +314,67 @@ def _base_features() -> tuple[dict, ...]:
     return tuple(json.loads(BASE_LAYER.read_text(encoding="utf-8"))["features"])
 
 
+def base_view(bbox: list[float]) -> shapely.Polygon:
+    """The extent the base map covers around a page's units."""
+    minx, miny, maxx, maxy = bbox
+    m = BASE_MARGIN_DEG
+    return shapely.box(minx - m, miny - m, maxx + m, maxy + m)
+
+
+def neighbour_provinces(
+    context: gpd.GeoDataFrame, own: set[str], view: shapely.Polygon, tolerance: float, display
+) -> list[tuple[str, shapely.Geometry]]:
+    """(name, land) of the provinces around a province page, from all the units (`context`):
+    those in `view` merged per province after `display` (geo.topology.display_geometry or the
+    cache's) made them an edge-matched coverage, so the merge leaves no slivers."""
+    codes = context["province_code"].astype(str).to_numpy()
+    geoms = np.asarray(context.geometry.values, dtype=object)
+    near = ~np.isin(codes, list(own)) & shapely.intersects(geoms, view)
+    if not near.any():
+        return []
+    shown = display(geoms[near], tolerance)
+    names = context["province_name"].astype(str).to_numpy()[near]
+    out = []
+    for code in dict.fromkeys(codes[near]):
+        mine = codes[near] == code
+        land = shapely.coverage_union_all(shown[mine])
+        land = _polygonal(np.array([shapely.intersection(land, view)], dtype=object))[0]
+        if not land.is_empty:
+            out.append((names[mine][0], land))
+    return out
+
+
 def base_object(
-    head: dict, bbox: list[float] | None, tolerance: float, units_area: float
+    head: dict,
+    bbox: list[float] | None,
+    tolerance: float,
+    units_area: float,
+    provinces: list[tuple[str, shapely.Geometry]] = (),
 ) -> tuple[dict | None, list[list]]:
     """The land around the page's units in `bbox` (generalised to `tolerance`, its arcs added to
-    head): the neighbouring countries, and Vietnam's own outline when the units (`units_area`,
-    square degrees) leave most of it undrawn (a province page); with the labels of the
-    neighbours and seas in view ([name_vi, name_en, lon, lat, kind])."""
+    head): the neighbouring countries, Vietnam's own outline when the units (`units_area`,
+    square degrees) leave most of it undrawn (a province page) and over it the neighbouring
+    `provinces` (neighbour_provinces); with the labels of the provinces, neighbours and seas
+    in view ([name_vi, name_en, lon, lat, kind])."""
     if not bbox:
         return None, []
     minx, miny, maxx, maxy = bbox
-    view = shapely.box(
-        minx - BASE_MARGIN_DEG,
-        miny - BASE_MARGIN_DEG,
-        maxx + BASE_MARGIN_DEG,
-        maxy + BASE_MARGIN_DEG,
-    )
+    view = base_view(bbox)
+    page = shapely.box(minx, miny, maxx, maxy)
     names, shapes, labels, home = [], [], [], []
     outline = _home_outline().intersection(view)
-    if units_area < 0.5 * outline.area:
+    if units_area < 0.5 * outline.area:  # under the provinces: no sea between them and Laos
         names.append(["Việt Nam", "Vietnam"])
         shapes.append(shapely.simplify(outline, tolerance, preserve_topology=True))
         home.append(True)
+    for name, land in provinces:
+        names.append([name, name])
+        shapes.append(land)
+        home.append(True)
+        in_view = shapely.intersection(land, page)
+        if shapely.area(in_view) > 1e-3:
+            at = shapely.point_on_surface(max(shapely.get_parts(in_view), key=shapely.area))
+            labels.append([name, name, round(at.x, 3), round(at.y, 3), "province"])
     for f in _base_features():
         p, geom = f["properties"], shapely.geometry.shape(f["geometry"])
         if p["kind"] == "sea":
@@ -351,7 +390,7 @@ def base_object(
         names.append([p["name_vi"], p["name"]])
         shapes.append(land)
         home.append(False)
-        in_view = shapely.intersection(land, shapely.box(minx, miny, maxx, maxy))
+        in_view = shapely.intersection(land, page)
         if shapely.area(in_view) < 1e-3:  # not on the page's extent: no name
             continue
         at = shapely.point_on_surface(max(shapely.get_parts(in_view), key=shapely.area))

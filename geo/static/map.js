@@ -632,9 +632,7 @@
 
   // ---- search: word starts, with or without diacritics; communes, wards and provinces ----
   function matches(key, qy) { return (" " + key + " ").indexOf(" " + qy) >= 0; }
-  var search = L.control({position: "topleft"});
-  search.onAdd = function () {
-    var d = el("div", "dx-box dx-search");
+  function searchBox(d) {  // in the side panel, above the layer list: it covers no unit
     var input = el("input", null, null, d);
     input.type = "search";
     input.placeholder = "Tìm xã, phường, tỉnh… / find a unit or province";
@@ -682,20 +680,12 @@
     input.addEventListener("keydown", function (e) {
       if (e.key === "Enter" && hits.length) { e.preventDefault(); pick(hits[0]); }
     });
-    L.DomEvent.disableClickPropagation(d);
-    L.DomEvent.disableScrollPropagation(d);
-    return d;
-  };
+  }
 
   // ---- assemble ----
-  var bb = META.bbox;
-  if (bb) {
-    map.fitBounds([[bb[1], bb[0]], [bb[3], bb[2]]],
-                  {animate: false, padding: [10, 10]});
-  }
   // Controls, panels and names first, while the page is light: their layout is measured once
   // (the layer list's own measuring is not needed, it lives in the side panel); units last.
-  search.addTo(map);
+  searchBox(document.querySelector(".dx-search"));
   var control = L.control.layers(baseLayers, overlays, {collapsed: false, position: "topright"});
   control._expandIfNotCollapsed = function () {
     L.DomUtil.addClass(this._container, "leaflet-control-layers-expanded");
@@ -706,6 +696,12 @@
   document.querySelector(".dx-layers-body").appendChild(control.getContainer());
   legend.addTo(map);
   drawLegend(0);
+  var bb = META.bbox;
+  if (bb) {  // the units beside the legend, not under it
+    map.fitBounds([[bb[1], bb[0]], [bb[3], bb[2]]],
+                  {animate: false, paddingTopLeft: [10, 10],
+                   paddingBottomRight: [legend.getContainer().offsetWidth + 10, 10]});
+  }
   drawRanking(0);
   note.addTo(map);
   base.addTo(map);

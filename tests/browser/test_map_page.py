@@ -148,9 +148,11 @@ def hue_gaps(hue, catalogue) -> pl.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def hue_page(hue, hue_gaps, catalogue, tmp_path_factory) -> Path:
+def hue_page(hue, hue_gaps, units, catalogue, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("maps") / "46.html"
-    return render_map_page(hue, hue_gaps, catalogue, out, title=HUE_TITLE, period=PERIOD)
+    return render_map_page(
+        hue, hue_gaps, catalogue, out, title=HUE_TITLE, period=PERIOD, context=units
+    )
 
 
 @pytest.fixture(scope="module")
@@ -495,7 +497,14 @@ def test_national_page(browser, national_page, units, catalogue):
 def test_province_pages(units, hue_gaps, catalogue, tmp_path: Path):
     paths = render_province_pages(units, hue_gaps, catalogue, tmp_path, PERIOD)
     assert [p.name for p in paths] == ["46-hue.html"]
-    assert "Huế" in paths[0].read_text(encoding="utf-8")
+    html = paths[0].read_text(encoding="utf-8")
+    assert "Huế" in html
+    # Its base map: the provinces around it (from all the units), Laos and the sea's land.
+    topo = json.loads(re.search(r'id="dxlake-map-data">(.*?)</script>', html, re.S).group(1))
+    labels = {(b[0], b[4]) for b in topo["meta"]["baseLabels"]}
+    assert {("Quảng Trị", "province"), ("Đà Nẵng", "province"), ("Lào", "country")} <= labels
+    base = [g["properties"]["n"][0] for g in topo["objects"]["base"]["geometries"]]
+    assert {"Quảng Trị", "Đà Nẵng", "Lào", "Việt Nam"} <= set(base) and "Huế" not in base
     # Written beside and renamed: nothing left over, readable by others (not mkstemp's 0600).
     assert [p.name for p in tmp_path.iterdir()] == ["46-hue.html"]
     assert paths[0].stat().st_mode & 0o777 == 0o644
