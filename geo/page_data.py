@@ -29,11 +29,12 @@ CLASS_COLOURS = {  # fills for GAP_CLASSES, then units that have no row at all
     "medium": "#fc8d59",
     "large": "#d73027",
     "not_reported": "url(#dx-hatch-nr)",
+    "not_in_run": "#b0b0b0",  # units of provinces outside the run, apart from not_reported
     "no_data": "#ffffff",
 }
-# A gap class this module does not know (such as "not_in_run", units of provinces outside the
-# run) gets its own grey, and its own legend row: never the colour of a gap.
-OTHER_CLASS_GREYS = ("#b0b0b0", "#8c8c8c", "#cfcfcf", "#6e6e6e")
+# Any other gap class (one added elsewhere) gets a grey of its own and its own legend row:
+# never the colour of a gap.
+OTHER_CLASS_GREYS = ("#8c8c8c", "#cfcfcf", "#6e6e6e", "#a3a3a3")
 CLASS_LABELS = {
     "meets_target": ("Đạt mục tiêu", "meets target"),
     "small": ("Khoảng cách nhỏ", "small gap"),

@@ -1008,33 +1008,47 @@ def test_search_matches_word_starts_and_provinces(browser, hue, hue_page, nation
 def test_a_gap_class_the_page_does_not_know_gets_its_own_grey(
     browser, hue, hue_gaps, catalogue, tmp_path: Path
 ):
-    """Rows of a class added elsewhere (such as "not_in_run", provinces outside the run) are
-    drawn in a grey of their own with their own legend row, apart from "not reported"."""
+    """Rows of a class added elsewhere ("not_in_run", provinces outside the run, or one this
+    code has never heard of) are drawn in a grey of their own with their own legend row, apart
+    from "not reported"."""
     from geo.maps import OTHER_CLASS_GREYS
 
     codes = hue["unit_code"].tolist()[:5]
-    gaps = hue_gaps.with_columns(
-        gap_class=pl.when(pl.col("unit_code").is_in(codes))
+    odd = hue["unit_code"].tolist()[5]
+    cls = (
+        pl.when(pl.col("unit_code").is_in(codes))
         .then(pl.lit("not_in_run"))
-        .otherwise(pl.col("gap_class")),
-        value=pl.when(pl.col("unit_code").is_in(codes)).then(None).otherwise(pl.col("value")),
-        gap=pl.when(pl.col("unit_code").is_in(codes)).then(None).otherwise(pl.col("gap")),
+        .when(pl.col("unit_code") == odd)
+        .then(pl.lit("some_new_class"))
+        .otherwise(pl.col("gap_class"))
+    )
+    gaps = hue_gaps.with_columns(gap_class=cls).with_columns(
+        [
+            pl.when(pl.col("gap_class").is_in(["not_in_run", "some_new_class"]))
+            .then(None)
+            .otherwise(pl.col(c))
+            .alias(c)
+            for c in ("value", "gap")
+        ]
     )
     out = render_map_page(hue, gaps, catalogue, tmp_path / "46.html", title="Huế", period=PERIOD)
     opened = open_offline(browser, out)
     page = opened.page
     try:
         fills_ = unit_fills(page)
-        grey = OTHER_CLASS_GREYS[0]
-        assert {fills_[c] for c in codes} == {grey}
-        assert grey not in {fills_[c] for c in fills_ if c not in codes}
-        row = page.locator('.dx-legend .dx-class[data-class="not_in_run"]')
-        assert "province not in this run" in row.inner_text()
-        assert row.locator(".dx-count").inner_text() == "5"
-        rgb = row.locator(".dx-sw").evaluate("e => getComputedStyle(e).backgroundColor")
-        assert "#{:02x}{:02x}{:02x}".format(*map(int, re.findall(r"\d+", rgb)[:3])) == grey
-        nr = page.locator('.dx-legend .dx-class[data-class="not_reported"]')
-        assert nr.count() == 1
+        grey, other = CLASS_COLOURS["not_in_run"], OTHER_CLASS_GREYS[0]
+        assert {fills_[c] for c in codes} == {grey} and fills_[odd] == other
+        assert not {grey, other} & {fills_[c] for c in fills_ if c not in {*codes, odd}}
+        for name, label, count, colour in (
+            ("not_in_run", "province not in this run", "5", grey),
+            ("some_new_class", "some new class", "1", other),
+        ):
+            row = page.locator(f'.dx-legend .dx-class[data-class="{name}"]')
+            assert label in row.inner_text()
+            assert row.locator(".dx-count").inner_text() == count
+            rgb = row.locator(".dx-sw").evaluate("e => getComputedStyle(e).backgroundColor")
+            assert "#{:02x}{:02x}{:02x}".format(*map(int, re.findall(r"\d+", rgb)[:3])) == colour
+        assert page.locator('.dx-legend .dx-class[data-class="not_reported"]').count() == 1
         text = hover_unit(page, hue.geometry[hue["unit_code"] == codes[0]].iloc[0], codes[0])
         assert "province not in this run" in text
         opened.assert_offline_and_clean()
