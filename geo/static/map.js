@@ -370,8 +370,8 @@
   });
   var provinceLines = new ArcLines(outlineLines, function () { return outlineLines.map(line); },
                                    {pane: "dxProvinces", color: "#1a1a1a",
-                                                  weight: OVERVIEW ? 1.2 : 2, opacity: 1,
-                                                  interactive: false, className: "dx-province"});
+                                    weight: OVERVIEW ? 1.2 : 2, opacity: 1, interactive: false,
+                                    className: "dx-province"});
   var deadZones = null;
   if (zoneFeatures.length) {
     var dzStyle = {pane: "dxDeadZones", fillColor: "url(#dx-hatch-dz)", fillOpacity: 1,
