@@ -295,7 +295,7 @@ def _overview_zones(zones: gpd.GeoDataFrame, geoms: np.ndarray) -> np.ndarray:
     if "is_remote" in zones:
         remote = zones["is_remote"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     order = np.lexsort((-zones["population"].to_numpy(dtype=float), ~remote))
-    cost = shapely.get_num_coordinates(geoms[order]) * 12 + 60  # bytes: measured per point, zone
+    cost = shapely.get_num_coordinates(geoms[order]) * 5 + 60  # bytes: measured per point, zone
     return np.sort(order[np.cumsum(cost) <= OVERVIEW_ZONE_BYTES])
 
 

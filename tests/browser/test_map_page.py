@@ -2,7 +2,10 @@
 
 Real boundaries (../shared/data/vn_communes_2025.parquet) with synthetic gap rows: Huế (province
 46, 40 units) with a unit that did not report, remote units, an approximate boundary and a unit
-whose name carries a script; and the national page, 3,321 units × 9 indicators.
+whose name carries a script; and the national page, 3,321 units × 9 indicators. The last tests
+(issue 22) open both at the screen sizes planners' offices have (1280×720, 1366×768): overlays
+off at load, legend colours as drawn, no control covered, tooltips inside the map, the ranked
+list, word-start search over units and provinces, unknown gap classes.
 """
 
 from __future__ import annotations
@@ -691,7 +694,8 @@ def test_the_national_page_draws_the_dead_zones_within_its_budget(
     assert meta["total"] == len(units) and 0 < meta["count"] == len(drawn) < len(units)
     assert meta["totalPopulation"] == round(layer["population"].sum())
     added = len(html.encode()) - page.stat().st_size
-    assert added <= 1.6 * OVERVIEW_ZONE_BYTES  # the estimate, measured within this
+    print(f"\ndead zones on the national page: {meta['count']} zones, {added / 1e3:.0f} KB")
+    assert added <= 1.25 * OVERVIEW_ZONE_BYTES  # the estimate, measured within this
     codes = [g["properties"]["c"] for g in topo["objects"]["units"]["geometries"]]
     shown = {codes[g["properties"]["u"]] for g in drawn}
     info = layer.set_index("unit_code")
