@@ -592,6 +592,22 @@ def test_demo_map_page_shows_the_5g_dead_zones(browser, demo_run):
         assert page.locator("path.dx-dz").count() == 0
         overlay.locator("input").check()
 
+        # With the zones on, the centre of every unit still reaches the unit, never a zone.
+        hue_units = admin[admin["province_code"] == "46"]
+        points = on_screen_points(page, hue_units)
+        assert len(points) >= 0.9 * len(hue_units), len(points)
+        pts = shapely.point_on_surface(hue_units.geometry.values)
+        hits = page.evaluate(
+            """([lats, lngs]) => lats.map((lat, i) => {
+                const m = window.dxMap.map, b = m.getContainer().getBoundingClientRect();
+                const p = m.latLngToContainerPoint([lat, lngs[i]]);
+                const e = document.elementFromPoint(b.left + p.x, b.top + p.y);
+                return e && e.getAttribute("class") || "";
+            })""",
+            [shapely.get_y(pts).tolist(), shapely.get_x(pts).tolist()],
+        )
+        assert not [h for h in hits if "dx-dz" in h], hits
+
         # Inside the largest zone the mouse reaches the unit: its own tooltip, which counts the
         # unit's zones and the people in them.
         zone = shown.iloc[0]
