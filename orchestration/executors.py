@@ -30,7 +30,7 @@ from dagster_dask.executor import (
     query_on_dask_worker,
 )
 
-from orchestration.settings import Settings
+from schemas.settings import Settings
 
 
 def _run_step(dependencies: list, payload: bytes) -> bytes:

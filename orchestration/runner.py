@@ -8,10 +8,10 @@ from collections.abc import Callable
 import dagster as dg
 
 from assets.indicators.gaps import check_period
+from assets.partitions import partition_tags, periods
 from orchestration import plan
-from orchestration.lake import period_lock
-from orchestration.partitions import partition_tags, periods
-from orchestration.settings import Settings
+from schemas.lake import period_lock
+from schemas.settings import Settings
 
 
 def materialize_period(
