@@ -8,7 +8,8 @@ TopoJSON saves over one `folium.GeoJson` per indicator with full-precision geome
 What runs, in one process, on ../shared/data/vn_communes_2025.parquet:
 - synthetic but deterministic (seeded) reports for every unit and indicator, some units not
   reporting, turned into coverage_gaps by the product's own gap code;
-- build: `geo.maps.render_map_page` on all units (timed: build_s);
+- build: `geo.maps.render_map_page` on all units (timed: build_s), with its base layer
+  (neighbouring countries, seas, province names) and side panel (layers, ranked list);
 - the naive page: folium.Map, one folium.GeoJson per indicator (full geometry, the indicator's
   value and class as properties, a style_function by class, a GeoJsonTooltip), a LayerControl; only
   the first layer shown (what a user does once nine stacked layers hide each other);

@@ -28,13 +28,23 @@ CODE = (
     "assets/reports/quality.py",
     "assets/reports/returns.py",
     "assets/reports/safe.py",
+    "assets/reports/templates/quality.html.j2",
+    "assets/reports/templates/quality.css",
     "geo/maps.py",
+    "geo/page.py",
+    "geo/page_data.py",
+    "geo/topology.py",
+    "geo/templates/map.html.j2",
+    "geo/static/map.js",
+    "geo/static/map.css",
+    "geo/data/base_ne10m.geojson",
+    "geo/data/vn_outline_ne10m.geojson",
     "geo/previews.py",
     "geo/text.py",
     "schemas/display.py",
     "schemas/rules.py",
 )
-LIBRARIES = ("polars", "openpyxl", "folium", "matplotlib", "shapely", "django-js-lib-leaflet")
+LIBRARIES = ("polars", "openpyxl", "jinja2", "matplotlib", "shapely", "django-js-lib-leaflet")
 
 
 @cache

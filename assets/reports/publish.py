@@ -86,15 +86,24 @@ def publish_maps(
         ),
     )
     provinces = []
+    around = digest(admin_units)  # a province page draws the provinces around it
     for path, units, rows, name in province_pages(in_scope, coverage_gaps, maps / "provinces"):
         own = _zones_of(zones, units)
         provinces.append(
             out.make(
                 path,
-                digest(*common, name, units, _page_rows(rows), own),
+                digest(*common, name, units, _page_rows(rows), own, around),
                 lambda p, u=units, r=rows, n=name, z=own: render_map_page(
-                    u, r, catalogue, p, title=n, period=period, dead_zones=z, cache=cache
-                ),
+                    u,
+                    r,
+                    catalogue,
+                    p,
+                    title=n,
+                    period=period,
+                    dead_zones=z,
+                    cache=cache,
+                    context=admin_units,
+                ),  # fmt: skip
             )
         )
     out.prune(maps / "provinces", "*.html")

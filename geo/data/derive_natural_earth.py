@@ -9,7 +9,8 @@ border with it. The outputs are small and committed; this script is run once, by
     cd /work/main && uv run python geo/data/derive_natural_earth.py          # needs npm
     uv run python geo/data/derive_natural_earth.py --tarball world-atlas-2.0.2.tgz  # offline
 
-It writes `vn_outline_ne10m.geojson` and `vn_land_border_ne10m.geojson` beside itself.
+It writes `vn_outline_ne10m.geojson`, `vn_land_border_ne10m.geojson` and the map pages' base
+layer `base_ne10m.geojson` (neighbouring countries around Vietnam, sea names) beside itself.
 See PROVENANCE.md.
 """
 
@@ -98,11 +99,13 @@ def _polygons(geometry: dict) -> list[list[list[int]]]:
 
 
 def country_shape(arcs: list, geometry: dict) -> MultiPolygon:
-    """A country's MultiPolygon from its arc indexes (first ring exterior, the rest holes)."""
-    polygons = [
-        Polygon(_ring(arcs, rings[0]), [_ring(arcs, r) for r in rings[1:]])
-        for rings in _polygons(geometry)
-    ]
+    """A country's MultiPolygon from its arc indexes (first ring exterior, the rest holes);
+    rings that quantisation collapsed below 4 points are left out."""
+    polygons = []
+    for rings in _polygons(geometry):
+        shell, *holes = (_ring(arcs, r) for r in rings)
+        if len(shell) >= 4:
+            polygons.append(Polygon(shell, [h for h in holes if len(h) >= 4]))
     return MultiPolygon(polygons)
 
 
@@ -118,13 +121,13 @@ def _length_km(geom) -> float:
     return round(_GEOD.geometry_length(geom) / 1000, 1)
 
 
-def _round(obj):
+def _round(obj, decimals: int = DECIMALS):
     if isinstance(obj, float):
-        return round(obj, DECIMALS)
+        return round(obj, decimals)
     if isinstance(obj, list | tuple):
-        return [_round(o) for o in obj]
+        return [_round(o, decimals) for o in obj]
     if isinstance(obj, dict):
-        return {k: _round(v) for k, v in obj.items()}
+        return {k: _round(v, decimals) for k, v in obj.items()}
     return obj
 
 
@@ -194,12 +197,85 @@ def derive(tarball: Path | None = None, out_dir: Path = HERE) -> dict[str, float
     return figures
 
 
+# The base layer: countries around Vietnam, cut to this box (lon/lat), generalised to ~200 m.
+BASE_BOX = (97.0, 3.0, 121.0, 27.0)
+BASE_TOLERANCE = 0.002
+# Natural Earth draws the Hoàng Sa (Paracel) islands as parts of China; they are Vietnam's
+# đặc khu Hoàng Sa, drawn from the product's own units. Neighbours' parts in this box of the
+# East Sea are left out.
+EAST_SEA = (109.6, 6.0, 118.0, 17.6)
+NEIGHBOURS_VI = {
+    "China": "Trung Quốc",
+    "Laos": "Lào",
+    "Cambodia": "Campuchia",
+    "Thailand": "Thái Lan",
+    "Myanmar": "Mi-an-ma",
+    "Malaysia": "Ma-lai-xi-a",
+    "Indonesia": "In-đô-nê-xi-a",
+    "Philippines": "Phi-líp-pin",
+    "Brunei": "Bru-nây",
+}
+# Sea names: placed by hand (Natural Earth's marine areas are not in world-atlas).
+SEAS = (
+    ("Biển Đông", "East Sea", 112.6, 12.6),
+    ("Vịnh Bắc Bộ", "Gulf of Tonkin", 107.6, 20.1),
+    ("Vịnh Thái Lan", "Gulf of Thailand", 102.4, 9.6),
+)
+
+
+def derive_base(tarball: Path | None = None, out_dir: Path = HERE) -> dict[str, int]:
+    """Write `base_ne10m.geojson`: the neighbours' land (one feature each, with names in
+    English and Vietnamese) and the sea names; return each neighbour's vertex count."""
+    topology, _ = fetch_topology(tarball)
+    arcs = decode_arcs(topology)
+    box, sea = shapely.box(*BASE_BOX), shapely.box(*EAST_SEA)
+    features, figures = [], {}
+    for geometry in topology["objects"]["countries"]["geometries"]:
+        iso, name = geometry.get("id"), geometry["properties"]["name"]
+        if iso == VIETNAM or name not in NEIGHBOURS_VI:
+            continue
+        shape = shapely.make_valid(country_shape(arcs, geometry)).intersection(box)
+        parts = [
+            p
+            for p in shapely.get_parts(shape)
+            if shapely.get_type_id(p) == 3 and not sea.contains(p.centroid)
+        ]
+        if not parts:
+            continue
+        land = shapely.simplify(MultiPolygon(parts), BASE_TOLERANCE, preserve_topology=True)
+        land = MultiPolygon([p for p in shapely.get_parts(land) if p.area > BASE_TOLERANCE**2])
+        figures[name] = int(shapely.get_num_coordinates(land))
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "kind": "country",
+                    "iso_n3": iso,
+                    "name": name,
+                    "name_vi": NEIGHBOURS_VI[name],
+                },
+                "geometry": _round(mapping(land), 5),
+            }
+        )
+    for vi, en, lon, lat in SEAS:
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"kind": "sea", "name": en, "name_vi": vi},
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            }
+        )
+    _write(out_dir / "base_ne10m.geojson", features)
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tarball", type=Path, help="a world-atlas-2.0.2.tgz already downloaded")
     parser.add_argument("--out-dir", type=Path, default=HERE)
     args = parser.parse_args()
     print(derive(args.tarball, args.out_dir))
+    print(derive_base(args.tarball, args.out_dir))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,393 @@
+"""Display geometry for the map pages: units cleaned and simplified into an edge-matched
+coverage, then written once as a TopoJSON topology (shared, delta-encoded integer arcs).
+
+Why: a national page holds 3,321 units; neighbours drawn from one shared edge keep the page a
+few MB, free of slivers, and every layer (indicators, province outlines, dead zones, the base
+map) is decoded from the same arcs. Cleaning is slow, so `GeometryCache` keeps the results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import math
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import shapely
+
+log = logging.getLogger(__name__)
+
+QUANTUM = 1e-5  # coordinates rounded to 5 decimals (about 1 m)
+SNAP = 0.0005  # cleaning snaps vertices this close (the source's own simplification, ~55 m)
+
+
+def auto_tolerance(bounds: tuple[float, float, float, float] | np.ndarray) -> float:
+    """Simplification tolerance in degrees, scaled with the extent: ~0.0022° for the whole
+    country, 0.0001-0.0003° for a province (finer than a pixel at the zoom each page opens
+    at; the national page draws in well under the 1.5 s it may take on an office laptop)."""
+    minx, miny, maxx, maxy = (float(b) for b in bounds)
+    diag = math.hypot(maxx - minx, maxy - miny)
+    return min(0.0025, max(0.0001, diag * 1e-4)) if math.isfinite(diag) else 0.001
+
+
+def _polygonal(geoms: np.ndarray) -> np.ndarray:
+    """Every geometry as (Multi)Polygon or empty: drop lines and points a repair may leave."""
+    out = geoms.copy()
+    types = shapely.get_type_id(out)
+    for i in np.flatnonzero(~np.isin(types, (3, 6)) & ~shapely.is_missing(out)):
+        parts = [p for p in shapely.get_parts(out[i]) if shapely.get_type_id(p) in (3, 6)]
+        out[i] = shapely.union_all(parts) if parts else shapely.MultiPolygon()
+    out[shapely.is_missing(out)] = shapely.MultiPolygon()
+    return out
+
+
+def display_geometry(geoms: np.ndarray, tolerance: float, *, clean: bool = True) -> np.ndarray:
+    """Clean into an edge-matched coverage (small overlaps and unmatched edges snapped), then
+    coverage-simplify so neighbours keep one shared edge. Returns new geometries."""
+    geoms = _polygonal(np.asarray(geoms, dtype=object))
+    base = geoms
+    if clean and len(geoms) > 1:
+        try:
+            cleaned = _polygonal(shapely.coverage_clean(geoms, snapping_distance=SNAP))
+            lost = shapely.is_empty(cleaned) & ~shapely.is_empty(geoms)
+            cleaned[lost] = geoms[lost]  # a unit swallowed by its neighbours keeps its own shape
+            base = cleaned
+        except shapely.errors.GEOSException as exc:  # pragma: no cover - depends on the data
+            log.warning("coverage_clean failed (%s); simplifying the raw polygons", exc)
+    try:
+        simple = shapely.coverage_simplify(base, tolerance)
+    except shapely.errors.GEOSException as exc:  # pragma: no cover - depends on the data
+        log.warning("coverage_simplify failed (%s); simplifying unit by unit", exc)
+        simple = shapely.simplify(base, tolerance, preserve_topology=True)
+    return _polygonal(np.asarray(simple, dtype=object))
+
+
+CACHE_DAYS = 60
+
+
+class GeometryCache:
+    """Display geometry and its topology kept on disk between runs.
+
+    Cleaning and simplifying 3,321 polygons and building their arcs takes seconds, yet changes
+    only when the boundaries do; a publish after new figures reuses them. Files in `folder` are
+    named by a hash of their inputs (the polygons, the tolerance, the provinces, this module's
+    code, GEOS's version), so a stale one is never read; one read is touched, and `prune`
+    removes those nobody read for CACHE_DAYS (boundaries from an older set)."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+
+    def display(self, geoms: np.ndarray, tolerance: float, clean: bool) -> tuple[str, np.ndarray]:
+        """(key, display_geometry(geoms, tolerance, clean=clean))."""
+        key = _digest(b"".join(shapely.to_wkb(geoms)), tolerance, clean)
+        path = self.folder / f"display-{key}.parquet"
+        if path.exists():
+            os.utime(path)
+            return key, shapely.from_wkb(pl.read_parquet(path)["wkb"].to_numpy())
+        shown = display_geometry(geoms, tolerance, clean=clean)
+        buffer = io.BytesIO()
+        pl.DataFrame({"wkb": shapely.to_wkb(shown)}, schema={"wkb": pl.Binary}).write_parquet(
+            buffer
+        )
+        _write_atomic(path, buffer.getvalue())
+        return key, shown
+
+    def topology(self, key: str, shown: np.ndarray, feat_prov: np.ndarray, offset: float):
+        """build_topology(shown, feat_prov, offset=offset), `key` naming `shown`."""
+        path = (
+            self.folder / f"topology-{_digest(key, np.asarray(feat_prov).tobytes(), offset)}.json"
+        )
+        if path.exists():
+            os.utime(path)
+            cached = json.loads(path.read_text(encoding="utf-8"))
+            return cached["head"], cached["features"], cached["outline"]
+        head, features, outline = build_topology(shown, feat_prov, offset=offset)
+        data = {"head": head, "features": features, "outline": outline}
+        _write_atomic(path, json.dumps(data, separators=(",", ":")).encode())
+        return head, features, outline
+
+    def lines(self, key: str, make) -> list[np.ndarray]:
+        """Coordinate arrays (such as the PNGs' province outlines) derived from the geometry
+        `key` names: make() once, then read back."""
+        path = self.folder / f"lines-{_digest(key)}.parquet"
+        if path.exists():
+            os.utime(path)
+            df = pl.read_parquet(path)
+            xy = df.select("x", "y").to_numpy()
+            return (
+                np.split(xy, np.flatnonzero(np.diff(df["line"].to_numpy())) + 1) if len(xy) else []
+            )
+        lines = make()
+        ids = np.repeat(np.arange(len(lines)), [len(line) for line in lines])
+        xy = np.concatenate(lines) if lines else np.zeros((0, 2))
+        buffer = io.BytesIO()
+        pl.DataFrame({"line": ids, "x": xy[:, 0], "y": xy[:, 1]}).write_parquet(buffer)
+        _write_atomic(path, buffer.getvalue())
+        return lines
+
+    def prune(self) -> None:
+        old = time.time() - CACHE_DAYS * 86400
+        for path in self.folder.glob("*"):
+            if path.stat().st_mtime < old:
+                path.unlink(missing_ok=True)
+
+
+def _digest(*parts) -> str:
+    h = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=16)
+    h.update(shapely.geos_version_string.encode())
+    for part in parts:
+        h.update(part if isinstance(part, bytes) else repr(part).encode())
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Beside, then renamed: a reader never sees half a file (a planner opening a page mid-run
+    sees the old one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:40]}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600: a web server sharing the page could not read
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _across_boundary(
+    q: np.ndarray,
+    nxt: np.ndarray,
+    first: np.ndarray,
+    owner: np.ndarray,
+    feat_prov: np.ndarray,
+    geoms: np.ndarray,
+    origin: np.ndarray,
+    offset: float,
+) -> np.ndarray:
+    """For edges that only one unit uses (coast, border, or a gap the cleaning left): is the
+    other side outside the unit's province? Probe a point either side of the edge's midpoint."""
+    a = (q[first] + origin) * QUANTUM
+    b = (q[nxt[first]] + origin) * QUANTUM
+    mid, d = (a + b) / 2, b - a
+    length = np.hypot(d[:, 0], d[:, 1])
+    length[length == 0] = 1
+    normal = np.stack([-d[:, 1], d[:, 0]], axis=1) / length[:, None] * offset
+    probes = shapely.points(np.concatenate([mid + normal, mid - normal]))
+    hit_probe, hit_geom = shapely.STRtree(geoms).query(probes, predicate="intersects")
+    edge = hit_probe % len(first)
+    own = owner[edge]
+    other = hit_geom != own
+    edge, hit_geom, own = edge[other], hit_geom[other], own[other]
+    same = np.zeros(len(first), bool)
+    diff = np.zeros(len(first), bool)
+    same_prov = feat_prov[hit_geom] == feat_prov[own]
+    same[edge[same_prov]] = True
+    diff[edge[~same_prov]] = True
+    # nothing across (sea, abroad) or another province across: draw; same province: a gap
+    return diff | ~same
+
+
+def build_topology(
+    geoms: np.ndarray, feat_prov: np.ndarray | None, *, offset: float = 0.003
+) -> tuple[dict, list[list[list[list[int]]]], list[int]]:
+    """Arcs shared by neighbours (TopoJSON, quantized to QUANTUM and delta-encoded).
+
+    Returns (topology head with transform and arcs, per feature its MultiPolygon arc indexes,
+    the arcs of the province outlines). `feat_prov` gives each geometry's province (any ints);
+    None: no outlines (shapes that are not units, such as dead zones).
+    """
+    n_feat = len(geoms)
+    polys, poly_feat = shapely.get_parts(geoms, return_index=True)
+    rings, ring_poly = shapely.get_rings(polys, return_index=True)
+    coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
+    empty_head = {"type": "Topology", "transform": _transform((0, 0)), "arcs": []}
+    if len(coords) == 0:
+        return empty_head, [[] for _ in range(n_feat)], []
+    q = np.rint(coords / QUANTUM).astype(np.int64)
+    origin = q.min(axis=0)
+    q -= origin
+
+    # Open rings without repeated points; rings left with fewer than 3 points are dropped.
+    keep = np.r_[coord_ring[1:] == coord_ring[:-1], False]  # drop each ring's closing point
+    q, coord_ring = q[keep], coord_ring[keep]
+    for _ in range(3):
+        dup = np.r_[False, (coord_ring[1:] == coord_ring[:-1]) & (q[1:] == q[:-1]).all(1)]
+        starts = np.flatnonzero(np.r_[True, coord_ring[1:] != coord_ring[:-1]])
+        ends = np.r_[starts[1:], len(q)]
+        wrap = (ends - starts > 1) & (q[ends - 1] == q[starts]).all(1)
+        dup[ends[wrap] - 1] = True
+        if not dup.any():
+            break
+        q, coord_ring = q[~dup], coord_ring[~dup]
+    ring_ids, starts, counts = np.unique(coord_ring, return_index=True, return_counts=True)
+    good = counts >= 3
+    pt_keep = np.repeat(good, counts)
+    q, coord_ring = q[pt_keep], coord_ring[pt_keep]
+    ring_ids, counts = ring_ids[good], counts[good]
+    starts = np.r_[0, np.cumsum(counts)[:-1]].astype(np.int64)
+    ends = starts + counts
+    n_rings = len(ring_ids)
+    ring_of_pt = np.repeat(np.arange(n_rings), counts)
+    ring_feat = poly_feat[ring_poly[ring_ids]]
+
+    # Points, edges (point j to the next point of its ring), who uses each edge.
+    keys = q[:, 0] * (1 << 32) + q[:, 1]
+    _, rep, pid = np.unique(keys, return_index=True, return_inverse=True)
+    n_pts = len(rep)
+    idx = np.arange(len(q))
+    nxt = idx + 1
+    nxt[ends - 1] = starts
+    prv = idx - 1
+    prv[starts] = ends - 1
+    lo, hi = np.minimum(pid, pid[nxt]), np.maximum(pid, pid[nxt])
+    ekeys, efirst, eid, ecount = np.unique(
+        lo * n_pts + hi, return_index=True, return_inverse=True, return_counts=True
+    )
+    emin = np.full(len(ekeys), n_rings, np.int64)
+    emax = np.full(len(ekeys), -1, np.int64)
+    np.minimum.at(emin, eid, ring_of_pt)
+    np.maximum.at(emax, eid, ring_of_pt)
+    degree = np.bincount(np.r_[ekeys // n_pts, ekeys % n_pts], minlength=n_pts)
+
+    # Province outline per edge: shared by two provinces, or only one unit and across it
+    # nothing or another province.
+    efeat_min, efeat_max = ring_feat[emin], ring_feat[np.maximum(emax, 0)]
+    if feat_prov is None:
+        boundary = np.zeros(len(ekeys), bool)
+    else:
+        boundary = feat_prov[efeat_min] != feat_prov[efeat_max]
+        single = np.flatnonzero(ecount == 1)
+        if len(single):
+            boundary[single] = _across_boundary(
+                q, nxt, efirst[single], efeat_min[single], feat_prov, geoms, origin, offset
+            )
+    # An arc runs while the same rings use its edges (and the same outline status).
+    sig = np.where(ecount >= 2, emin * (n_rings + 2) + emax, emin * (n_rings + 2) + n_rings)
+    sig = sig * 2 + boundary
+    junction = (degree[pid] > 2) | (sig[eid[prv]] != sig[eid])
+
+    arcs: list[np.ndarray] = []
+    arc_edge: list[int] = []
+    index: dict[bytes, int] = {}
+
+    def arc_ref(chain: np.ndarray, first_pt: int) -> int:
+        fwd = chain.tobytes()
+        found = index.get(fwd)
+        if found is not None:
+            return found
+        found = index.get(chain[::-1].tobytes())
+        if found is not None:
+            return ~found
+        index[fwd] = len(arcs)
+        arcs.append(chain)
+        arc_edge.append(int(eid[first_pt]))
+        return len(arcs) - 1
+
+    ring_refs: list[list[int]] = []
+    for r in range(n_rings):
+        s, e = int(starts[r]), int(ends[r])
+        p = pid[s:e]
+        j = np.flatnonzero(junction[s:e])
+        if len(j) == 0:  # a ring that meets nothing else, or matches one other ring whole
+            m = int(np.argmin(p))
+            seq = np.roll(p, -m)
+            ring_refs.append([arc_ref(np.r_[seq, seq[:1]], s + m)])
+            continue
+        rot = np.roll(p, -j[0])
+        closed = np.r_[rot, rot[:1]]
+        cuts = np.r_[j - j[0], len(p)]
+        ring_refs.append(
+            [
+                arc_ref(closed[a : b + 1], s + (int(a) + int(j[0])) % len(p))
+                for a, b in zip(cuts[:-1], cuts[1:], strict=True)
+            ]
+        )
+
+    # MultiPolygon arcs per feature (a polygon whose shell was dropped drops its holes too).
+    per_poly: dict[int, list[list[int]]] = {}
+    shell_of = ring_ids  # original ring index
+    poly_of_ring = ring_poly[shell_of]
+    is_shell = np.r_[True, ring_poly[1:] != ring_poly[:-1]][shell_of]
+    for r in range(n_rings):
+        poly = int(poly_of_ring[r])
+        if is_shell[r]:
+            per_poly[poly] = [ring_refs[r]]
+        elif poly in per_poly:
+            per_poly[poly].append(ring_refs[r])
+    features: list[list[list[list[int]]]] = [[] for _ in range(n_feat)]
+    for poly, rings_ in per_poly.items():
+        features[int(poly_feat[poly])].append(rings_)
+
+    qpts = q[rep]
+    encoded = []
+    for chain in arcs:
+        xy = qpts[chain]
+        xy[1:] = np.diff(xy, axis=0)
+        encoded.append(xy.tolist())
+    outline = [i for i, e in enumerate(arc_edge) if boundary[e]]
+    head = {"type": "Topology", "transform": _transform(origin), "arcs": encoded}
+    return head, features, outline
+
+
+def _transform(origin) -> dict:
+    return {
+        "scale": [QUANTUM, QUANTUM],
+        "translate": [round(float(origin[0]) * QUANTUM, 5), round(float(origin[1]) * QUANTUM, 5)],
+    }
+
+
+def encode_arcs(arcs: list[list[list[int]]]) -> list[str]:
+    """Each arc's integer positions (first absolute, then deltas, as in the topology) as one
+    string: x and y of every position in turn, zigzag-encoded and written 5 bits per character
+    (the Encoded Polyline Algorithm's characters, 63..126). About a third of the JSON arrays'
+    size, and the page decodes it faster than it parses them."""
+    if not arcs:
+        return []
+    lengths = np.array([2 * len(a) for a in arcs])
+    values = np.fromiter((v for a in arcs for p in a for v in p), np.int64, int(lengths.sum()))
+    zig = np.where(values < 0, ~(values << 1), values << 1)
+    n_chars = np.ones(len(zig), np.int64)
+    rest = zig >> 5
+    while rest.any():
+        n_chars += rest > 0
+        rest >>= 5
+    out = np.empty(int(n_chars.sum()), np.uint8)
+    ends = np.cumsum(n_chars)
+    pos = ends - n_chars
+    rest = zig.copy()
+    for k in range(int(n_chars.max())):
+        live = n_chars > k
+        chunk = rest[live] & 0x1F
+        more = n_chars[live] > k + 1
+        out[pos[live] + k] = (chunk | np.where(more, 0x20, 0)) + 63
+        rest[live] >>= 5
+    text = out.tobytes().decode("ascii")
+    cuts = np.r_[0, ends[np.cumsum(lengths) - 1]]
+    return [text[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+
+
+def decode_arcs(encoded: list[str], transform: dict) -> list[np.ndarray]:
+    """encode_arcs undone and placed: each arc's positions as an (n, 2) array of lon/lat."""
+    (sx, sy), (tx, ty) = transform["scale"], transform["translate"]
+    out = []
+    for text in encoded:
+        values, shift, acc = [], 0, 0
+        for ch in text.encode("ascii"):
+            b = ch - 63
+            acc |= (b & 0x1F) << shift
+            shift += 5
+            if b < 0x20:
+                values.append(~(acc >> 1) if acc & 1 else acc >> 1)
+                acc = shift = 0
+        xy = np.cumsum(np.array(values, dtype=np.int64).reshape(-1, 2), axis=0)
+        out.append(xy * (sx, sy) + (tx, ty))
+    return out
