@@ -85,13 +85,13 @@ from geo.topology import (
     QUANTUM,
     SNAP,
     GeometryCache,
-    _write_atomic,
     auto_tolerance,
     build_topology,
     display_geometry,
     encode_arcs,
 )
 from schemas.catalogue import Catalogue
+from schemas.lake import write_bytes
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +210,7 @@ def render_map_page(
 
     page = render_page(title=title, period=period, data=topology)
     out_path = Path(out_path)
-    _write_atomic(out_path, page.encode("utf-8"))
+    write_bytes(out_path, page.encode("utf-8"))
     log.info(
         "map page %s: %d units, %d indicators, %d dead zones, %.2f MB, %.1f s",
         out_path,

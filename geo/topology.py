@@ -8,19 +8,19 @@ map) is decoded from the same arcs. Cleaning is slow, so `GeometryCache` keeps t
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import logging
 import math
 import os
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import shapely
+
+from schemas.lake import digest, write_bytes
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class GeometryCache:
         pl.DataFrame({"wkb": shapely.to_wkb(shown)}, schema={"wkb": pl.Binary}).write_parquet(
             buffer
         )
-        _write_atomic(path, buffer.getvalue())
+        write_bytes(path, buffer.getvalue())
         return key, shown
 
     def topology(self, key: str, shown: np.ndarray, feat_prov: np.ndarray, offset: float):
@@ -110,7 +110,7 @@ class GeometryCache:
             return cached["head"], cached["features"], cached["outline"]
         head, features, outline = build_topology(shown, feat_prov, offset=offset)
         data = {"head": head, "features": features, "outline": outline}
-        _write_atomic(path, json.dumps(data, separators=(",", ":")).encode())
+        write_bytes(path, json.dumps(data, separators=(",", ":")).encode())
         return head, features, outline
 
     def lines(self, key: str, make) -> list[np.ndarray]:
@@ -129,7 +129,7 @@ class GeometryCache:
         xy = np.concatenate(lines) if lines else np.zeros((0, 2))
         buffer = io.BytesIO()
         pl.DataFrame({"line": ids, "x": xy[:, 0], "y": xy[:, 1]}).write_parquet(buffer)
-        _write_atomic(path, buffer.getvalue())
+        write_bytes(path, buffer.getvalue())
         return lines
 
     def prune(self) -> None:
@@ -140,27 +140,8 @@ class GeometryCache:
 
 
 def _digest(*parts) -> str:
-    h = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=16)
-    h.update(shapely.geos_version_string.encode())
-    for part in parts:
-        h.update(part if isinstance(part, bytes) else repr(part).encode())
-        h.update(b"\x00")
-    return h.hexdigest()
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Beside, then renamed: a reader never sees half a file (a planner opening a page mid-run
-    sees the old one)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:40]}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600: a web server sharing the page could not read
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """A cache key: the parts, this module's code and GEOS's version (either changes shapes)."""
+    return digest(Path(__file__).read_bytes(), shapely.geos_version_string, *parts)
 
 
 def _across_boundary(

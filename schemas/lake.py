@@ -168,6 +168,10 @@ def write_text(path: Path, text: str) -> Path:
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
+def write_bytes(path: Path, data: bytes) -> Path:
+    return atomic_write(path, lambda tmp: tmp.write_bytes(data))
+
+
 def read_table(path: Location, columns: list[str] | None = None) -> pl.DataFrame:
     with path.open("rb") as f:
         return pl.read_parquet(f, columns=columns)
