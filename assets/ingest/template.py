@@ -16,6 +16,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from schemas.catalogue import Catalogue
+from schemas.lake import atomic_write
 
 TITLE_ROWS = 4  # title block above the header
 HEADER_ROW = TITLE_ROWS + 1
@@ -86,11 +87,7 @@ def write_template(
     ws.cell(row=last + 2, column=3, value="Người lập biểu")
     ws.cell(row=last + 2, column=8, value="TM. ỦY BAN NHÂN DÂN")
     _instructions(wb, catalogue, period)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    wb.save(tmp)
-    tmp.replace(out)
-    return out
+    return atomic_write(out, wb.save)
 
 
 def _instructions(wb: Workbook, catalogue: Catalogue, period: str) -> None:
