@@ -32,6 +32,7 @@ from geo.maps import (
     render_map_page,
     render_province_pages,
 )
+from geo.page import render_page
 from geo.previews import CLASS_LABELS
 from geo.topology import decode_arcs
 from schemas.contracts import conform
@@ -372,6 +373,16 @@ def test_the_page_is_built_by_folium(browser, hue_page: Path):
         opened.assert_offline_and_clean()
     finally:
         page.close()
+
+
+def test_template_syntax_in_the_text_and_data_is_kept_as_is():
+    """The arcs' characters include `{` (a national page holds `{{` over a hundred times) and
+    names may hold anything: folium's rendering must not read any of it as Jinja."""
+    data = {"arcs": ["?{{A", "}}~{%"], "name": "{% raw %}{{ this }}{# x #}</script>"}
+    html = render_page(title="{{ 7*7 }} <b>", period="{% if 1 %}H1{% endif %}", data=data)
+    raw = re.search(r'id="dxlake-map-data">(.*?)</script>', html, re.S).group(1)
+    assert json.loads(raw) == data
+    assert "<title>{{ 7*7 }} &lt;b&gt; · {% if 1 %}H1{% endif %}</title>" in html
 
 
 def test_topology_redraws_the_display_geometry(hue, hue_page: Path, shared_data: Path):
