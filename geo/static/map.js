@@ -24,8 +24,10 @@
     Object.keys(META.geometry.sources).length > 1;
   var OVERVIEW = META.provinces.length > 1;
 
-  var map = L.map("dx-map", {zoomSnap: 0.25, zoomDelta: 0.5, preferCanvas: false,
-                             center: [16, 106], zoom: 6});
+  // The Leaflet map folium created (geo.page.page_map), named in the page's script part.
+  var map = window[window.dxlakeMapName];
+  map.getContainer().setAttribute("role", "main");
+  map.getContainer().setAttribute("aria-label", "Bản đồ / map");
   map.attributionControl.setPrefix("Leaflet · Natural Earth");
 
   function el(tag, cls, text, parent) {

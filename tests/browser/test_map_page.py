@@ -32,6 +32,7 @@ from geo.maps import (
     render_map_page,
     render_province_pages,
 )
+from geo.page import render_page
 from geo.previews import CLASS_LABELS
 from geo.topology import decode_arcs
 from schemas.contracts import conform
@@ -282,7 +283,7 @@ def point_at(page, geometry, zoom: int, css_class: str, approach: int) -> None:
         "([lat, lng, z]) => { window.dxMap.map.setView([lat, lng], z, {animate: false}); }",
         [pt.y, pt.x, zoom],
     )
-    box = page.locator("#dx-map").bounding_box()
+    box = page.locator(".folium-map").bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     under = page.evaluate(
         "([x, y]) => document.elementFromPoint(x, y).getAttribute('class')", [x, y]
@@ -335,6 +336,53 @@ def test_page_is_self_contained(hue_page: Path):
     assert "jquery" not in html.lower() and "bootstrap" not in html.lower()
     assert XSS_NAME not in html  # the data JSON escapes "<": no "</script>" inside it
     assert "<title>Huế — Sở KH&amp;CN &lt;b&gt;thử&lt;/b&gt; · 2025-Q4</title>" in html
+
+
+def test_the_page_is_built_by_folium(browser, hue_page: Path):
+    """folium writes the map's div and creates the Leaflet map; the page's script draws on that
+    map (it creates none of its own), and the whole page still loads nothing from the network."""
+    html = hue_page.read_text(encoding="utf-8")
+    name = re.search(r'<div class="folium-map" id="(map_\w+)" ></div>', html).group(1)
+    assert html.count(f"var {name} = L.map(") == 1  # folium's Map template
+    assert len(re.findall(r"\bL\.map\(", html)) == 1  # and nobody else's
+    assert f'window.dxlakeMapName = "{name}";' in html
+    opened = open_offline(browser, hue_page)
+    page = opened.page
+    try:
+        state = page.evaluate(
+            """(name) => {
+                const m = window[name];
+                return {same: window.dxMap.map === m, leaflet: m instanceof L.Map,
+                        id: m.getContainer().id, zoomSnap: m.options.zoomSnap,
+                        zoomDelta: m.options.zoomDelta, canvas: m.options.preferCanvas,
+                        tiles: document.querySelectorAll(".leaflet-tile").length,
+                        units: m.getContainer().querySelectorAll("path.dx-u").length};
+            }""",
+            name,
+        )
+        assert state == {
+            "same": True,
+            "leaflet": True,
+            "id": name,
+            "zoomSnap": 0.25,
+            "zoomDelta": 0.5,
+            "canvas": False,
+            "tiles": 0,
+            "units": 40,
+        }
+        opened.assert_offline_and_clean()
+    finally:
+        page.close()
+
+
+def test_template_syntax_in_the_text_and_data_is_kept_as_is():
+    """The arcs' characters include `{` (a national page holds `{{` over a hundred times) and
+    names may hold anything: folium's rendering must not read any of it as Jinja."""
+    data = {"arcs": ["?{{A", "}}~{%"], "name": "{% raw %}{{ this }}{# x #}</script>"}
+    html = render_page(title="{{ 7*7 }} <b>", period="{% if 1 %}H1{% endif %}", data=data)
+    raw = re.search(r'id="dxlake-map-data">(.*?)</script>', html, re.S).group(1)
+    assert json.loads(raw) == data
+    assert "<title>{{ 7*7 }} &lt;b&gt; · {% if 1 %}H1{% endif %}</title>" in html
 
 
 def test_topology_redraws_the_display_geometry(hue, hue_page: Path, shared_data: Path):
@@ -915,7 +963,7 @@ def test_the_map_as_planners_use_it(browser, planners_page, catalogue, size):
         page.add_style_tag(content=".leaflet-control-container{visibility:visible}")
 
         # Tooltips stay inside the map: units at its top, bottom, left and right edges.
-        box = page.locator("#dx-map").bounding_box()
+        box = page.locator(".folium-map").bounding_box()
         if kind == "national":
             page.evaluate("() => { window.dxMap.map.setZoom(7, {animate: false}); }")
             points = on_screen_points(page, units)
