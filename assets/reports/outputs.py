@@ -35,6 +35,7 @@ CODE = (
     "geo/page_data.py",
     "geo/topology.py",
     "geo/templates/map.html.j2",
+    "geo/templates/page.html.j2",
     "geo/static/map.js",
     "geo/static/map.css",
     "geo/data/base_ne10m.geojson",
@@ -44,7 +45,16 @@ CODE = (
     "schemas/display.py",
     "schemas/rules.py",
 )
-LIBRARIES = ("polars", "openpyxl", "jinja2", "matplotlib", "shapely", "django-js-lib-leaflet")
+LIBRARIES = (
+    "polars",
+    "openpyxl",
+    "jinja2",
+    "folium",
+    "branca",
+    "matplotlib",
+    "shapely",
+    "django-js-lib-leaflet",
+)
 
 
 @cache
