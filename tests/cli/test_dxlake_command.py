@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 import geopandas as gpd
@@ -49,8 +50,13 @@ def _as_the_ui_sees(instance) -> dict:
     from dagster_graphql.test.utils import execute_dagster_graphql
 
     workspace = str(REPO / "workspace.yaml")
-    with load_workspace_process_context_from_yaml_paths(instance, [workspace]) as context:
-        result = execute_dagster_graphql(context.create_request_context(), UI_QUERY)
+
+    def ask():  # in a thread of its own: the browser tests' Playwright holds this one's loop
+        with load_workspace_process_context_from_yaml_paths(instance, [workspace]) as context:
+            return execute_dagster_graphql(context.create_request_context(), UI_QUERY)
+
+    with ThreadPoolExecutor(1) as pool:
+        result = pool.submit(ask).result()
     assert not result.errors, result.errors
     return result.data
 
