@@ -77,6 +77,7 @@ from geo.page_data import (
     _unit_properties,
     base_object,
     base_view,
+    coverage_check,
     neighbour_provinces,
     province_labels,
 )
@@ -141,6 +142,7 @@ def render_map_page(
     dead_zones: gpd.GeoDataFrame | None = None,
     cache: GeometryCache | None = None,
     context: gpd.GeoDataFrame | None = None,
+    coverage: dict | None = None,
 ) -> Path:
     """Write one self-contained offline map page (a layer per indicator) and return its path.
 
@@ -152,6 +154,8 @@ def render_map_page(
     the page's units); None or empty: no such overlay. `cache`: display geometry and topology
     reused from an earlier run with the same boundaries. `context`: all the units (admin_units),
     whose provinces around the page's own are drawn, with their names, on its base map.
+    `coverage`: the arguments of geo.page_data.coverage_check after the codes (disagreements,
+    rejected_sites, quality_href): the units whose reported 5G coverage the sites contradict.
     """
     started = time.perf_counter()
     units = prepare_units(units)
@@ -185,6 +189,9 @@ def render_map_page(
             "geometries": [{"type": "MultiLineString", "arcs": [[i] for i in outline]}],
         },
     }
+    check = coverage_check([p["c"] for p in props], **coverage) if coverage else None
+    if check is not None:
+        meta["coverage"] = check
     zones, zones_meta = _dead_zone_object(dead_zones, [p["c"] for p in props], head, tol)
     if zones is not None:
         objects["deadZones"] = zones

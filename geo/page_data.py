@@ -208,6 +208,36 @@ def _unit_properties(
     return props, meta
 
 
+def coverage_check(
+    codes: list[str],
+    disagreements: pl.DataFrame | None,
+    rejected_sites: int | None,
+    quality_href: str | None = None,
+) -> dict | None:
+    """Where the reported 5G coverage disagrees with the cell sites, as page meta: the page marks
+    those units on that indicator's layer (its fill stays the reported value's gap class) and
+    says how many cell-site rows were rejected. None when the period has no site check.
+
+    `disagreements`: assets.coverage.compare.coverage_disagreements rows (units not on the page
+    are left out); `quality_href`: the quality report, relative to the page."""
+    if disagreements is None and rejected_sites is None:
+        return None
+    pos = {c: k for k, c in enumerate(codes)}
+    units = []
+    if disagreements is not None:
+        rows = disagreements.filter(pl.col("unit_code").is_in(codes)).sort("unit_code")
+        for code, reported, computed, diff, tol in rows.select(
+            "unit_code", "reported_value", "computed_value", "difference_pp", "tolerance_pp"
+        ).iter_rows():
+            units.append([pos[code], *(_num(x, 1) for x in (reported, computed, diff, tol))])
+    return {
+        "indicator": "pop_5g_coverage",  # assets.coverage.compare.INDICATOR
+        "units": units,  # [unit index, reported, computed, difference (points), tolerance]
+        "rejected": rejected_sites,
+        "quality": quality_href,
+    }
+
+
 # --------------------------------------------------------------------------------------------
 # Shapes that are not units (dead zones, the base map) on the units' topology
 # --------------------------------------------------------------------------------------------

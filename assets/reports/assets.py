@@ -17,7 +17,8 @@ from .publish import publish_maps, publish_quality
     # Paths in `code`: the UI renders descriptions as Markdown, where a bare <period> is an
     # HTML tag and vanishes ("reports//maps").
     description="Planners' map page (`reports/<period>/maps/index.html`, a layer per indicator "
-    "coloured by gap class, remote units outlined, 5G dead zones as an overlay), one page per "
+    "coloured by gap class, remote units outlined, 5G dead zones as an overlay, units whose "
+    "reported 5G coverage the cell sites contradict marked), one page per "
     "province (`maps/provinces/`), a "
     "PNG per layer for slides (`maps/png/<indicator_id>.png`) and gap tables "
     "(`reports/<period>/gaps/`).",
@@ -28,6 +29,8 @@ def coverage_maps(
     coverage_gaps: pl.DataFrame,
     admin_units: gpd.GeoDataFrame,
     dead_zones: gpd.GeoDataFrame,
+    coverage_comparison: pl.DataFrame,
+    cell_sites: pl.DataFrame,
 ) -> dg.MaterializeResult:
     period = context.partition_key
     maps = lake.report_dir(period, "maps")
@@ -39,6 +42,8 @@ def coverage_maps(
         dead_zones,
         lake.catalogue(),
         period,
+        coverage_comparison=coverage_comparison,
+        cell_sites=cell_sites,
     )
     page, provinces, pngs, tables = out["page"], out["provinces"], out["pngs"], out["tables"]
     return dg.MaterializeResult(
@@ -52,6 +57,7 @@ def coverage_maps(
             "gap_tables": dg.MetadataValue.path(str(tables[0].parent)),
             "geometry": out["geometry"],
             "dead_zones_5g": out["zones"],
+            "coverage_disagreements": out["coverage_disagreements"],
             # What this run wrote; the rest was unchanged since the last publish.
             "files_rebuilt": len(out["rebuilt"]),
         }

@@ -57,11 +57,15 @@ def publish_maps(
     dead_zones: gpd.GeoDataFrame,
     catalogue: Catalogue,
     period: str,
+    coverage_comparison: pl.DataFrame | None = None,
+    cell_sites: pl.DataFrame | None = None,
 ) -> dict:
     """The planners' outputs: map page, province pages, a PNG per layer, gap tables.
 
     Each is rebuilt only when its inputs changed (assets.reports.outputs; the keys in
-    maps/.publish.json); the display geometry is kept in maps/.cache/ for the next run."""
+    maps/.publish.json); the display geometry is kept in maps/.cache/ for the next run.
+    With `coverage_comparison` and `cell_sites` the pages mark the units whose reported 5G
+    coverage the cell sites contradict and say how many site rows were rejected (issue 22)."""
     in_scope = admin_units[admin_units["unit_code"].isin(coverage_gaps["unit_code"].to_list())]
     # The 5G target is about people: zones with fewer than one person are not drawn.
     zones = dead_zone_layer(dead_zones, units=admin_units, technology="5G", min_population=1)
@@ -69,11 +73,23 @@ def publish_maps(
     cache = GeometryCache(maps / ".cache")
     common = (period, catalogue)
 
+    flags = None if coverage_comparison is None else coverage_disagreements(coverage_comparison)
+    rejected = None if cell_sites is None else len(rejected_cell_sites(cell_sites))
+    quality = maps.parent / "quality" / "index.html"  # lake.report_dir(period, "quality")
+
+    def coverage(page_dir: Path, codes) -> tuple[dict, str]:
+        """render_map_page's `coverage` for a page and its part of the rebuild key."""
+        rows = None if flags is None else flags.filter(pl.col("unit_code").is_in(list(codes)))
+        href = Path(os.path.relpath(quality, page_dir)).as_posix()
+        kw = {"disagreements": rows, "rejected_sites": rejected, "quality_href": href}
+        return kw, digest(rows, rejected, href)
+
     title = f"Khoảng cách đến mục tiêu chuyển đổi số — {period}"
     units_key = digest(in_scope)
+    check, check_key = coverage(maps, in_scope["unit_code"].astype(str))
     page = out.make(
         maps / "index.html",
-        digest(*common, title, units_key, _page_rows(coverage_gaps), zones),
+        digest(*common, title, units_key, _page_rows(coverage_gaps), zones, check_key),
         lambda p: render_map_page(
             in_scope,
             coverage_gaps,
@@ -83,17 +99,19 @@ def publish_maps(
             period=period,
             dead_zones=zones,
             cache=cache,
+            coverage=check,
         ),
     )
     provinces = []
     around = digest(admin_units)  # a province page draws the provinces around it
     for path, units, rows, name in province_pages(in_scope, coverage_gaps, maps / "provinces"):
         own = _zones_of(zones, units)
+        checked, checked_key = coverage(path.parent, units["unit_code"].astype(str))
         provinces.append(
             out.make(
                 path,
-                digest(*common, name, units, _page_rows(rows), own, around),
-                lambda p, u=units, r=rows, n=name, z=own: render_map_page(
+                digest(*common, name, units, _page_rows(rows), own, around, checked_key),
+                lambda p, u=units, r=rows, n=name, z=own, c=checked: render_map_page(
                     u,
                     r,
                     catalogue,
@@ -103,6 +121,7 @@ def publish_maps(
                     dead_zones=z,
                     cache=cache,
                     context=admin_units,
+                    coverage=c,
                 ),  # fmt: skip
             )
         )
@@ -140,6 +159,7 @@ def publish_maps(
         "tables": tables,
         "geometry": geometry_note(in_scope),
         "zones": len(zones),
+        "coverage_disagreements": 0 if flags is None else len(check["disagreements"]),
         "rebuilt": out.built,
     }
 

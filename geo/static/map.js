@@ -155,6 +155,28 @@
     s.n += 1; s.q += z.properties.q || 0; s.a += z.properties.a || 0;
   });
 
+  // ---- reported 5G coverage the cell sites contradict: marked on that indicator's layer ----
+  var CHECK = META.coverage || null;
+  var CHECK_K = CHECK ? IND.map(function (ind) { return ind.id; }).indexOf(CHECK.indicator) : -1;
+  var flagged = 0;
+  if (CHECK) {
+    CHECK.units.forEach(function (u) {
+      var f = features[u[0]];
+      f.check = {reported: u[1], computed: u[2], diff: u[3], tolerance: u[4]};
+      if (f.arcs.length) { flagged += 1; }
+    });
+  }
+  function isFlagged(f, k) { return k === CHECK_K && Boolean(f.check); }
+  var ONE = {vi: new Intl.NumberFormat("vi-VN", {minimumFractionDigits: 1, maximumFractionDigits: 1}),
+             en: new Intl.NumberFormat("en-GB", {minimumFractionDigits: 1, maximumFractionDigits: 1})};
+  function checkText(c) {
+    var d = Math.abs(c.diff);
+    return "Báo cáo " + ONE.vi.format(c.reported) + " % · tính từ trạm " +
+      ONE.vi.format(c.computed) + " % (lệch " + ONE.vi.format(d) + " điểm) / reported " +
+      ONE.en.format(c.reported) + " % · computed from cell sites " + ONE.en.format(c.computed) +
+      " % (" + ONE.en.format(d) + " points apart)";
+  }
+
   function row(f, k) { return (f.properties.v && f.properties.v[k]) || null; }
   function classOf(f, k) { var r = row(f, k); return r ? r[3] : NO_DATA; }
 
@@ -227,6 +249,9 @@
     var src = (r[5] !== undefined && r[5] !== null) ? META.sources[r[5]] : null;
     addRow("Nguồn", "Source", src ? src[0] + (src[1] ? " › " + src[1] : "") +
          (r[6] !== undefined && r[6] !== null ? ", dòng / row " + r[6] : "") : "—");
+    if (isFlagged(f, k)) {
+      addRow("⚠ Lệch số liệu trạm phát sóng", "⚠ disagrees with cell sites", checkText(f.check));
+    }
     addRow("Ranh giới", "Boundary", ["chính thức / official", "xấp xỉ / approximate", "khác / other"][p.g] || "—");
     if (deadZones && map.hasLayer(deadZones)) {
       var z = f.zones;
@@ -312,10 +337,15 @@
   });
 
   // ---- one layer per indicator, built from the shared coordinates when first shown ----
+  var FLAG_COLOUR = "#c51b7d";
   function styleFor(f, k) {
     var s = {fillColor: COLOURS[classOf(f, k)], fillOpacity: 1, color: "#ffffff",
              weight: 0.6, opacity: 0.9, smoothFactor: 1.5, className: "dx-u " + f.css};
     if (MIXED && f.properties.g === 1) { s.color = "#555"; s.dashArray = "2 3"; s.weight = 0.8; }
+    if (isFlagged(f, k)) {  // the outline only: the fill stays the reported value's class
+      s.color = FLAG_COLOUR; s.dashArray = "5 3"; s.weight = 2.5; s.opacity = 1;
+      s.className += " dx-flag";
+    }
     return s;
   }
   var tipOptions = {sticky: true, direction: "top", className: "dx-tooltip", opacity: 1};
@@ -330,12 +360,15 @@
       if (!this.built) {
         this.built = true;
         var k = this.k, self = this;
-        features.forEach(function (f) {
-          if (!f.arcs.length) { return; }
-          var poly = new UnitPolygon(f, styleFor(f, k));
-          self.byCode[f.code] = poly;
-          self.addLayer(poly);
-        });
+        // Marked units last: their outlines over their neighbours' white ones.
+        var last = features.filter(function (f) { return isFlagged(f, k); });
+        features.filter(function (f) { return !isFlagged(f, k); }).concat(last)
+          .forEach(function (f) {
+            if (!f.arcs.length) { return; }
+            var poly = new UnitPolygon(f, styleFor(f, k));
+            self.byCode[f.code] = poly;
+            self.addLayer(poly);
+          });
       }
       L.FeatureGroup.prototype.onAdd.call(this, m);
     }
@@ -345,7 +378,11 @@
     layer.on("mouseover", function (e) {
       e.layer.setStyle({color: "#111", weight: 2, dashArray: null}).bringToFront();
     });
-    layer.on("mouseout", function (e) { e.layer.setStyle(styleFor(e.layer.feature, k)); });
+    layer.on("mouseout", function (e) {
+      e.layer.setStyle(styleFor(e.layer.feature, k));
+      if (!isFlagged(e.layer.feature, k)) { return; }
+      e.layer.bringToFront();
+    });
     return layer;
   });
 
@@ -512,6 +549,16 @@
            "every zone on the province pages");
       }
     }
+    if (k === CHECK_K) {
+      var fl = el("div", "dx-row dx-flag-row", null, d);
+      el("span", "dx-sw dx-sw-flag", null, fl);
+      var tol = CHECK.units.length ? CHECK.units[0][4] : null;
+      var beyond = tol === null ? "" : " quá " + fmt(tol) + " điểm";
+      bi(el("span", null, null, fl), "⚠ Báo cáo lệch số liệu trạm phát sóng" + beyond,
+         "reported differs from the cell sites" + (tol === null ? "" : " by more than " + tol +
+         " points"));
+      el("span", "dx-count", flagged, fl);
+    }
     if (MIXED) {
       var ap = el("div", "dx-row", null, d);
       el("span", "dx-sw dx-sw-approx", null, ap);
@@ -586,6 +633,20 @@
     L.DomEvent.disableClickPropagation(d);
     return d;
   };
+
+  // ---- cell-site rows rejected (side panel), pointing to the quality report ----
+  if (CHECK && CHECK.rejected !== null && CHECK.rejected !== undefined) {
+    var sites = document.querySelector(".dx-sites");
+    sites.hidden = false;
+    bi(el("div", "dx-sites-count", null, sites),
+       "Đã loại " + fmt(CHECK.rejected) + " dòng danh sách trạm phát sóng",
+       fmt(CHECK.rejected) + " cell-site rows rejected");
+    if (CHECK.quality) {
+      var a = el("a", null, null, sites);
+      a.href = CHECK.quality;
+      bi(a, "Xem báo cáo chất lượng dữ liệu", "see the data-quality report");
+    }
+  }
 
   // ---- focus: a unit or a province, highlighted, with the unit's tooltip ----
   var current = 0, highlight = null, found = null;
@@ -722,6 +783,10 @@
                   deadZones: deadZones, remote: remote, provinces: provinces,
                   ranked: function () { return ranked.map(function (f) { return f.code; }); },
                   current: function () { return current; }, meta: META,
+                  flagged: function () {
+                    return features.filter(function (f) { return f.check; })
+                      .map(function (f) { return f.code; });
+                  },
                   timing: {scriptStart: T0, ready: performance.now()}};
   document.documentElement.setAttribute("data-dx-ready", "1");
 })();
