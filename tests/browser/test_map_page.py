@@ -1122,3 +1122,155 @@ def test_a_gap_class_the_page_does_not_know_gets_its_own_grey(
         opened.assert_offline_and_clean()
     finally:
         page.close()
+
+
+# ------------------------------------------- reported 5G coverage against the cell sites
+
+
+FIVE_G = "pop_5g_coverage"
+SITES_CHECK = {  # made up: unit -> (reported, computed from sites), the tolerance is 5 points
+    HOVER: (90.0, 50.0),  # 40 points over: marked
+    "20056": (20.0, 35.5),  # 15.5 under: marked
+    "19900": (62.0, 60.0),  # within the tolerance: not marked
+    "20161": (None, 40.0),  # nothing reported: not marked
+    "00004": (99.0, 10.0),  # Hà Nội: beyond, but not on Huế's page
+}
+FLAG_STROKE = "#c51b7d"
+
+
+def _sites_comparison(units: gpd.GeoDataFrame) -> pl.DataFrame:
+    """A coverage_comparison made by the product's own comparison from SITES_CHECK."""
+    from assets.coverage.compare import compare_with_reported
+
+    info = units.set_index("unit_code")
+    computed = pl.DataFrame(
+        [
+            {"unit_code": c, "province_code": info.at[c, "province_code"], "technology": "5G",
+             "share_covered": v[1]}
+            for c, v in SITES_CHECK.items()
+        ]
+    )  # fmt: skip
+    validated = pl.DataFrame(
+        [
+            {"unit_code": c, "indicator_id": FIVE_G, "value": v[0], "source_file": "bc.xlsx",
+             "source_row": 7 + k}
+            for k, (c, v) in enumerate(SITES_CHECK.items())
+            if v[0] is not None
+        ]
+    )  # fmt: skip
+    names = pl.DataFrame({"unit_code": list(SITES_CHECK)}).with_columns(
+        unit_name=pl.col("unit_code").replace_strict(info["unit_name"].to_dict())
+    )
+    return compare_with_reported(computed, validated, names, PERIOD)
+
+
+def test_the_5g_layer_marks_reported_coverage_the_cell_sites_contradict(
+    browser, hue, hue_gaps, hue_page, units, catalogue, tmp_path: Path
+):
+    """At 1280×720, on the 5G coverage layer only: the units whose reported figure is beyond
+    the tolerance of the sites' carry a dashed outline over an unchanged fill, their tooltip
+    gives both figures, the legend counts them; the side panel counts the rejected site rows
+    and links the quality report."""
+    from assets.coverage.compare import coverage_disagreements
+
+    assert set(SITES_CHECK) - set(hue["unit_code"]) == {"00004"}  # one unit off the page
+    disagreements = coverage_disagreements(_sites_comparison(units))
+    on_page = set(disagreements["unit_code"]) & set(hue["unit_code"])
+    assert on_page == {HOVER, "20056"}
+    (maps := tmp_path / "reports" / PERIOD / "maps").mkdir(parents=True)
+    path = render_map_page(
+        hue,
+        hue_gaps,
+        catalogue,
+        maps / "index.html",
+        title="Huế",
+        period=PERIOD,
+        coverage={"disagreements": disagreements, "rejected_sites": 2,
+                  "quality_href": "../quality/index.html"},
+    )  # fmt: skip
+    opened = open_offline(browser, path, (1280, 720))
+    page = opened.page
+    try:
+        five_g = catalogue.ids.index(FIVE_G)
+        if page.evaluate("() => window.dxMap.current()") != five_g:
+            page.locator(".leaflet-control-layers-base input").nth(five_g).check()
+        geometry = hue.geometry[hue["unit_code"] == HOVER].iloc[0]
+        marked = page.locator("path.dx-flag").evaluate_all(
+            """ps => ps.map(p => [p.getAttribute('class').match(/dx-u-(\\S+)/)[1],
+                                  p.getAttribute('stroke'), p.getAttribute('stroke-dasharray'),
+                                  p.getAttribute('stroke-width')])"""
+        )
+        assert {m[0] for m in marked} == on_page
+        assert all(m[1:] == [FLAG_STROKE, "5 3", "2.5"] for m in marked), marked
+        row = page.locator(".dx-legend .dx-flag-row")
+        assert row.locator(".dx-count").inner_text() == str(len(on_page))
+        assert "quá 5 điểm" in row.inner_text() and "by more than 5 points" in row.inner_text()
+        sw = row.locator(".dx-sw").evaluate("e => getComputedStyle(e).borderTopStyle")
+        assert sw == "dashed"
+
+        # The fills are the reported values' classes, as the legend shows them, marked or not.
+        swatches = page.evaluate(
+            """() => Object.fromEntries(Array.from(document.querySelectorAll(
+                  ".dx-legend .dx-class"), r => [r.getAttribute("data-class"),
+                  getComputedStyle(r.querySelector(".dx-sw")).backgroundColor]))"""
+        )
+        legend_hex = {
+            c: "#{:02x}{:02x}{:02x}".format(*map(int, re.findall(r"\d+", rgb)[:3]))
+            for c, rgb in swatches.items()
+            if c != "not_reported"
+        }
+        classes = dict(
+            hue_gaps.filter(pl.col("indicator_id") == FIVE_G)
+            .select("unit_code", "gap_class")
+            .iter_rows()
+        )
+        assert unit_fills(page) == expected_fills(hue_gaps, FIVE_G)
+        points = on_screen_points(page, hue)
+        page.add_style_tag(content=".leaflet-control-container,.dx-label{visibility:hidden}")
+        for code in on_page:
+            assert code in points, code
+            assert pixel(page, *points[code]) == legend_hex[classes[code]], code
+        page.add_style_tag(content=".leaflet-control-container{visibility:visible}")
+
+        # Their tooltip gives both figures, in Vietnamese and in English; others' do not.
+        tip = hover_unit(page, geometry, HOVER)
+        assert (
+            "Báo cáo 90,0 % · tính từ trạm 50,0 % (lệch 40,0 điểm) / reported 90.0 % · "
+            "computed from cell sites 50.0 % (40.0 points apart)" in tip
+        ), tip
+        page.mouse.move(1275, 715)
+        other = hue.geometry[hue["unit_code"] == "19900"].iloc[0]
+        assert "tính từ trạm" not in hover_unit(page, other, "19900")
+        page.mouse.move(1275, 715)
+        south = hue.geometry[hue["unit_code"] == "20056"].iloc[0]
+        assert "Báo cáo 20,0 % · tính từ trạm 35,5 % (lệch 15,5 điểm)" in hover_unit(
+            page, south, "20056"
+        )
+
+        # Another layer: nothing marked, no legend row, no tooltip line; the note stays.
+        page.locator(".leaflet-control-layers-base input").nth(1 - min(five_g, 1)).check()
+        assert page.locator("path.dx-flag").count() == 0
+        assert page.locator(".dx-legend .dx-flag-row").count() == 0
+        assert "tính từ trạm" not in hover_unit(page, geometry, HOVER)
+        page.mouse.move(1275, 715)
+
+        # The rejected cell-site rows, whatever the layer, with the quality report's address.
+        note = page.locator(".dx-side .dx-sites")
+        assert note.is_visible()
+        assert "Đã loại 2 dòng danh sách trạm phát sóng" in note.inner_text()
+        assert "2 cell-site rows rejected" in note.inner_text()
+        assert note.locator("a").get_attribute("href") == "../quality/index.html"
+        opened.assert_offline_and_clean()
+    finally:
+        page.close()
+
+    # A page without the check (no cell-site list): no note, no mark.
+    opened = open_offline(browser, hue_page, (1280, 720))
+    try:
+        assert opened.page.locator(".dx-sites").is_hidden()
+        opened.page.locator(".leaflet-control-layers-base input").nth(
+            catalogue.ids.index(FIVE_G)
+        ).check()
+        assert opened.page.locator("path.dx-flag, .dx-flag-row").count() == 0
+    finally:
+        opened.page.close()
