@@ -1274,3 +1274,44 @@ def test_the_5g_layer_marks_reported_coverage_the_cell_sites_contradict(
         assert opened.page.locator("path.dx-flag, .dx-flag-row").count() == 0
     finally:
         opened.page.close()
+
+
+def test_the_demo_page_marks_the_stored_coverage_disagreements(browser, demo_run, catalogue):
+    """The demo's published page (coverage_maps through Dagster): its marks, legend count and
+    rejected-rows note are the lake's coverage_comparison and cell_sites tables', and its link
+    reaches the quality report the same run wrote."""
+    from assets.coverage.compare import coverage_disagreements
+    from assets.reports.quality import rejected_cell_sites
+    from schemas.lake import read_period
+
+    settings, _, results, _ = demo_run
+    comparison = read_period(settings.lake, "coverage_comparison", DEMO_PERIOD)
+    expected = set(coverage_disagreements(comparison)["unit_code"])
+    rejected = len(rejected_cell_sites(read_period(settings.lake, "cell_sites", DEMO_PERIOD)))
+    assert expected and rejected == 2  # the demo plants two bad site rows
+    (event,) = results[-1].asset_materializations_for_node("coverage_maps")
+    assert event.metadata["coverage_disagreements"].value == len(expected)
+
+    path = settings.reports / DEMO_PERIOD / "maps" / "index.html"
+    opened = open_offline(browser, path, (1280, 720))
+    page = opened.page
+    try:
+        five_g = catalogue.ids.index(FIVE_G)
+        if page.evaluate("() => window.dxMap.current()") != five_g:
+            page.locator(".leaflet-control-layers-base input").nth(five_g).check()
+        marked = page.locator("path.dx-flag").evaluate_all(
+            "ps => ps.map(p => p.getAttribute('class').match(/dx-u-(\\S+)/)[1])"
+        )
+        assert set(marked) == expected and len(marked) == len(expected)
+        count = page.locator(".dx-legend .dx-flag-row .dx-count").inner_text()
+        assert count == str(len(expected))
+        note = page.locator(".dx-side .dx-sites")
+        assert f"{rejected} cell-site rows rejected" in note.inner_text()
+        href = note.locator("a").get_attribute("href")
+        assert (path.parent / href).resolve() == (
+            settings.reports / DEMO_PERIOD / "quality" / "index.html"
+        ).resolve()
+        assert (path.parent / href).is_file()
+        opened.assert_offline_and_clean()
+    finally:
+        page.close()
