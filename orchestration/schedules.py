@@ -11,8 +11,9 @@ import calendar
 
 import dagster as dg
 
+from assets.ingest.snapshot import landing_fingerprint
 from assets.partitions import periods
-from orchestration.plan import PERIOD_TAG
+from orchestration.plan import INPUTS_TAG, PERIOD_TAG
 from schemas.settings import Settings
 
 
@@ -33,10 +34,12 @@ def _schedule(settings: Settings, month: int, day: int, half: str) -> dg.Schedul
         if not context.instance.has_dynamic_partition(periods.name, period):
             yield dg.SkipReason(f"no files have landed for {period}")
             return
+        # Tagged with what it reads, as the plan tags a snapshot: the next plan sees it current.
+        stamp = landing_fingerprint(settings.landing / period, settings)
         yield dg.RunRequest(
             run_key=f"compile:{period}:{when.date()}",
             partition_key=period,
-            tags={PERIOD_TAG: period},
+            tags={PERIOD_TAG: period, INPUTS_TAG: stamp},
         )
 
     return dg.ScheduleDefinition(

@@ -14,6 +14,7 @@ import dagster as dg
 import pytest
 
 from assets.resources import LakeResource
+from orchestration import plan
 from orchestration.definitions import build_definitions
 from orchestration.schedules import build_schedules
 from orchestration.sensors import landing_sensor
@@ -119,6 +120,13 @@ def test_schedules_compile_the_day_after_each_deadline(instance, when, period):
     ran = schedule.evaluate_tick(context)
     assert [r.partition_key for r in ran.run_requests] == [period]  # a fresh snapshot
     assert schedule.job_name == "snapshot_job"  # the sensors ingest and publish what changed
+    # tagged with the landing it reads, as the plan tags it: `dxlake run` after it reads nothing
+    settings = Settings(home=Path(instance.root_directory))
+    (request,) = ran.run_requests
+    assert (
+        request.tags[plan.INPUTS_TAG]
+        == plan.plan_snapshot(settings, instance, period)[0].tags[plan.INPUTS_TAG]
+    )
 
 
 def test_deadlines_are_settings(monkeypatch, tmp_path):
