@@ -21,7 +21,7 @@ import shapely
 from geo.topology import QUANTUM, _polygonal, build_topology
 from schemas.catalogue import Catalogue
 from schemas.contracts import GAP_CLASSES
-from schemas.display import visible
+from schemas.display import GAP_CLASS_LABELS, visible
 
 CLASS_COLOURS = {  # fills for GAP_CLASSES, then units that have no row at all
     "meets_target": "#1a9850",
@@ -35,15 +35,7 @@ CLASS_COLOURS = {  # fills for GAP_CLASSES, then units that have no row at all
 # Any other gap class (one added elsewhere) gets a grey of its own and its own legend row:
 # never the colour of a gap.
 OTHER_CLASS_GREYS = ("#8c8c8c", "#cfcfcf", "#6e6e6e", "#a3a3a3")
-CLASS_LABELS = {
-    "meets_target": ("Đạt mục tiêu", "meets target"),
-    "small": ("Khoảng cách nhỏ", "small gap"),
-    "medium": ("Khoảng cách trung bình", "medium gap"),
-    "large": ("Khoảng cách lớn", "large gap"),
-    "not_reported": ("Chưa báo cáo", "not reported"),
-    "not_in_run": ("Tỉnh chưa có trong lần tổng hợp", "province not in this run"),
-    "no_data": ("Không có dữ liệu", "no data"),
-}
+CLASS_LABELS = GAP_CLASS_LABELS
 BEHIND_TARGET = ("small", "medium", "large", "not_reported")
 CLASSES = (*GAP_CLASSES, "no_data")
 GEOMETRY_SOURCES = ("official", "approximate")

@@ -42,6 +42,7 @@ from geo.maps import (
     prepare_units,
 )
 from schemas.catalogue import Catalogue, Indicator
+from schemas.display import GAP_CLASS_LABELS
 from schemas.lake import atomic_write
 
 log = logging.getLogger(__name__)
@@ -64,14 +65,7 @@ REMOTE_COLOUR = "#2d004b"
 PROVINCE_COLOUR = "#1a1a1a"
 EDGE_COLOUR = "#ffffff"
 BACKGROUND = "#eef2f5"
-CLASS_LABELS = {
-    "meets_target": ("Đạt mục tiêu", "meets target"),
-    "small": ("Khoảng cách nhỏ", "small gap"),
-    "medium": ("Khoảng cách trung bình", "medium gap"),
-    "large": ("Khoảng cách lớn", "large gap"),
-    "not_reported": ("Chưa báo cáo", "not reported"),
-    "no_data": ("Không có dữ liệu", "no data"),
-}
+CLASS_LABELS = GAP_CLASS_LABELS
 _RC = {  # fixed, so a user's matplotlibrc cannot change the bytes
     "font.family": "DejaVu Sans",
     "font.size": 10,

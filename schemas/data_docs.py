@@ -31,10 +31,9 @@ from html import escape, unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
-import jinja2
 import pandas as pd
 
-from schemas.display import visible
+from schemas.display import page_templates, visible
 
 CSS = Path(__file__).with_name("data_docs.css")
 TEMPLATES = Path(__file__).with_name("templates")  # the site's index (data_docs_index.html.j2)
@@ -287,15 +286,7 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.4g} %"
 
 
-_ENV = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(TEMPLATES),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-_ENV.filters["shown"] = _shown
-_ENV.filters["percent"] = _percent
+_ENV = page_templates(TEMPLATES, shown=_shown, percent=_percent)
 
 
 def _index(

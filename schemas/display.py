@@ -11,11 +11,25 @@ encoded, so after this a workbook can always be written.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
+import jinja2
 import polars as pl
 
 _KEEP = {"\t", "\n"}
 _BIDI = [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+
+
+# What each gap class is called on every page, sheet and chart (Vietnamese, English).
+GAP_CLASS_LABELS = {
+    "meets_target": ("Đạt mục tiêu", "meets target"),
+    "small": ("Khoảng cách nhỏ", "small gap"),
+    "medium": ("Khoảng cách trung bình", "medium gap"),
+    "large": ("Khoảng cách lớn", "large gap"),
+    "not_reported": ("Chưa báo cáo", "not reported"),
+    "not_in_run": ("Không có trong lần tổng hợp", "not in this run"),
+    "no_data": ("Không có dữ liệu", "no data"),
+}
 
 
 def _marker(code: int) -> str:
@@ -84,3 +98,17 @@ def visible_terminal() -> None:
         stream = getattr(sys, name)
         if not isinstance(stream, VisibleStream):
             setattr(sys, name, VisibleStream(stream))
+
+
+def page_templates(folder: Path, **filters) -> jinja2.Environment:
+    """The Jinja2 environment report pages are rendered with: autoescape on (text from files
+    is data), a missing variable an error, blocks trimmed; `filters` added by name."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folder),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(filters)
+    return env

@@ -15,16 +15,13 @@ from pathlib import Path
 import polars as pl
 
 from assets.indicators.gaps import NOT_IN_RUN, NOT_REPORTED
-from geo.previews import CLASS_LABELS
 from schemas.catalogue import Catalogue, Indicator
+from schemas.display import GAP_CLASS_LABELS as CLASS_LABELS
 
 from .outputs import Outputs, digest
 from .safe import Column, Sheet, write_csv, write_workbook
 
-GAP_LABELS = {
-    **{c: f"{vi} / {en}" for c, (vi, en) in CLASS_LABELS.items() if c != "no_data"},
-    NOT_IN_RUN: "Không có trong lần tổng hợp / not in this run",
-}
+GAP_LABELS = {c: f"{vi} / {en}" for c, (vi, en) in CLASS_LABELS.items() if c != "no_data"}
 YES, NO = "Có", "Không"
 
 UNIT_COLUMNS = {

@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import quote
 
-import jinja2
 import polars as pl
 
 from assets.coverage.compare import coverage_disagreements
 from schemas.catalogue import Catalogue
-from schemas.display import visible
+from schemas.display import page_templates, visible
 from schemas.rules import RULES
 
 EXAMPLES_PER_RULE = 5
@@ -220,14 +219,7 @@ def _cell(v: object) -> str:
     return visible(_fmt(v))
 
 
-_ENV = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(TEMPLATES),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-_ENV.filters["cell"] = _cell
+_ENV = page_templates(TEMPLATES, cell=_cell)
 _ENV.tests["both"] = lambda v: isinstance(v, Both)
 
 FILES = [

@@ -1108,7 +1108,7 @@ def test_a_gap_class_the_page_does_not_know_gets_its_own_grey(
         assert {fills_[c] for c in codes} == {grey} and fills_[odd] == other
         assert not {grey, other} & {fills_[c] for c in fills_ if c not in {*codes, odd}}
         for name, label, count, colour in (
-            ("not_in_run", "province not in this run", "5", grey),
+            ("not_in_run", "not in this run", "5", grey),
             ("some_new_class", "some new class", "1", other),
         ):
             row = page.locator(f'.dx-legend .dx-class[data-class="{name}"]')
@@ -1118,7 +1118,7 @@ def test_a_gap_class_the_page_does_not_know_gets_its_own_grey(
             assert "#{:02x}{:02x}{:02x}".format(*map(int, re.findall(r"\d+", rgb)[:3])) == colour
         assert page.locator('.dx-legend .dx-class[data-class="not_reported"]').count() == 1
         text = hover_unit(page, hue.geometry[hue["unit_code"] == codes[0]].iloc[0], codes[0])
-        assert "province not in this run" in text
+        assert "not in this run" in text
         opened.assert_offline_and_clean()
     finally:
         page.close()
