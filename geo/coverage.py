@@ -36,8 +36,11 @@ dask.distributed cluster with equal results.
 from __future__ import annotations
 
 import math
+import multiprocessing
+import pickle
 import time
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
@@ -45,6 +48,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import polars as pl
 import pyproj
 import rasterio
@@ -308,13 +312,19 @@ def _fractions(
     # Shared cells: fractions taken in code order, each capped at what lower codes left.
     over = np.flatnonzero(shared[cells])
     if len(over):
-        rank = units["code_rank"].to_numpy()[pos[over]]
-        order = over[np.argsort(cells[over] * (len(units) + 1) + rank)]
+        rank = units["code_rank"].to_numpy()[pos[over]]  # national ranks: 1 … all units
+        order = over[np.lexsort((rank, cells[over]))]
         c, f = cells[order], frac[order]
-        incl = np.cumsum(f)
         start = np.r_[0, np.flatnonzero(np.diff(c)) + 1]
-        incl -= np.repeat(incl[start] - f[start], np.diff(np.r_[start, len(c)]))
-        frac[order] = np.minimum(1, incl) - np.minimum(1, incl - f)
+        nth = np.arange(len(c)) - np.repeat(start, np.diff(np.r_[start, len(c)]))
+        # What lower codes took of the cell, summed within the cell alone (a running sum over
+        # all cells would leave residues of 1e-11 that depend on the window, and a cell all
+        # taken would still give a sliver, and with it its people, to the next unit).
+        before = np.zeros(len(c))
+        for n in range(1, int(nth.max()) + 1):
+            at = np.flatnonzero(nth == n)
+            before[at] = before[at - 1] + f[at - 1]
+        frac[order] = np.minimum(1, before + f) - np.minimum(1, before)
     return cells, pos, frac
 
 
@@ -411,7 +421,7 @@ def _dead_zones(
     comp, _ = ndimage.label(dead, structure=np.ones((3, 3), dtype=bool))
     del dead
     key = comp.ravel()[cells].astype(np.int64) * (len(codes) + 1) + unit
-    uniq, zone = np.unique(key, return_inverse=True)
+    uniq, zone = _unique_inverse(key)
     pop = np.bincount(zone, people * share, minlength=len(uniq))
     area = np.bincount(zone, row_area[cells // shape[1]], minlength=len(uniq))
     keep = ~(pop < min_zone_population)  # NaN (unknown population) kept
@@ -437,6 +447,13 @@ def _dead_zones(
             }
         )
     return out
+
+
+def _unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(values, return_inverse=True) by hashing: millions of dead cells fall in a few
+    thousand zones, so sorting the distinct keys beats sorting every cell."""
+    codes, uniq = pd.factorize(values, sort=True)
+    return np.asarray(uniq), codes.astype(np.intp, copy=False)
 
 
 def _polygonise(ids: np.ndarray, transform: Affine) -> tuple[np.ndarray, np.ndarray]:
@@ -609,7 +626,12 @@ def _run_window(plan: _Plan, provinces: list[str] | None) -> WindowResult | None
     if window is None:
         return None
     wb = rasterio.windows.bounds(window, plan.grid.transform)
-    near = units.sindex.query(shapely.box(*wb), predicate="intersects")
+    # Other units matter only where they share a cell with an own unit (the overlap rule, the
+    # people of a cell cut between units, a cell's unit for dead zones): those within one cell
+    # diagonal. The rest of the window's units (most of an elongated province's bounding box)
+    # would only be extracted and thrown away.
+    reach = 1.01 * math.hypot(plan.grid.transform.a, plan.grid.transform.e)
+    near = units.sindex.query(units.geometry.values[own], predicate="dwithin", distance=reach)[1]
     near = np.union1d(near, np.flatnonzero(own))
     sub, sub_own = units.iloc[near].reset_index(drop=True), own[near]
     shapes = {}
@@ -708,8 +730,10 @@ def compute_coverage(
     provinces: Iterable[str] | None = None,
     by_province: bool | None = None,
     options: CoverageOptions | None = None,
+    workers: int = 1,
 ) -> CoverageResult:
-    """Coverage per unit × technology and dead zones, in this process.
+    """Coverage per unit × technology and dead zones, in this process (`workers` > 1: the
+    province windows in that many processes).
 
     `units`: unit_code, province_code, geometry (any CRS) and optionally population (used when
     there is no grid). `sites`: SITE_SCHEMA rows (unusable ones are left out). `provinces`
@@ -718,6 +742,9 @@ def compute_coverage(
     extracted once, not again in each neighbour's window); by default one window unless it
     would exceed MAX_WINDOW_CELLS or `provinces` is given.
     `options`: resolution of the even grid, populated-cell and dead-zone thresholds.
+    `workers`: the windows are independent (each gives only its own units), so by province
+    they share out over processes with the same result; each process holds the plan and one
+    window at a time.
     """
     started = time.perf_counter()
     plan = _plan(units, sites, grid_path, options or CoverageOptions())
@@ -727,7 +754,7 @@ def compute_coverage(
         cells = 0 if whole is None else int(whole.width) * int(whole.height)
         by_province = provinces is not None or cells > MAX_WINDOW_CELLS
     if by_province:
-        parts = [_run_window(plan, [p]) for p in _provinces(plan, provinces)]
+        parts = _run_windows(plan, [[p] for p in _provinces(plan, provinces)], workers)
     else:
         if provinces is not None:
             raise ValueError("provinces needs by_province=True")
@@ -735,6 +762,40 @@ def compute_coverage(
     result = _assemble(plan, parts)
     result.timings = {"plan (units, site shapes)": planned, **result.timings}
     return result
+
+
+_worker_plan: _Plan | None = None  # a pool worker's copy of the plan (_run_windows)
+
+
+def _take_plan(payload: bytes) -> None:
+    global _worker_plan
+    _worker_plan = pickle.loads(payload)
+
+
+def _run_window_in_worker(provinces: list[str]) -> WindowResult | None:
+    return _run_window(_worker_plan, provinces)
+
+
+def _run_windows(plan: _Plan, windows: list[list[str]], workers: int) -> list[WindowResult | None]:
+    """Each window's result, in the order given: in this process, or over `workers` processes.
+
+    The processes are spawned (the caller may be a Dagster run with threads of its own; a fork
+    would copy their locks), get the plan pickled once each, and take the windows largest
+    first, so the last to finish is a small one."""
+    workers = min(workers, len(windows))
+    if workers <= 1:
+        return [_run_window(plan, w) for w in windows]
+    units = plan.units
+    cells = []
+    for w in windows:
+        x0, y0, x1, y1 = units[units["province_code"].isin(w)].total_bounds
+        cells.append((x1 - x0) * (y1 - y0))
+    order = sorted(range(len(windows)), key=lambda i: -np.nan_to_num(cells[i]))
+    context = multiprocessing.get_context("spawn")
+    payload = pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL)
+    with ProcessPoolExecutor(workers, context, _take_plan, (payload,)) as pool:
+        futures = {i: pool.submit(_run_window_in_worker, windows[i]) for i in order}
+        return [futures[i].result() for i in range(len(windows))]
 
 
 def compute_coverage_distributed(

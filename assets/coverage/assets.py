@@ -38,6 +38,10 @@ from schemas.contracts import DEAD_ZONES, conform, empty
 
 from .compare import DEFAULT_TOLERANCE_PP, compare_with_reported, provinces_with_sites
 
+#: Processes sharing a national computation's province windows (each holds the plan and one
+#: window, some hundreds of MB): one per core, up to this.
+MAX_COVERAGE_WORKERS = 4
+
 
 class CoverageConfig(dg.Config):
     population_grid: str = ""  # a GeoTIFF; empty → DXLAKE_POPULATION_GRID → $HOME/grids/*.tif
@@ -154,8 +158,9 @@ def computed_coverage(
                 )
         else:
             result = compute_coverage(
-                admin_units, sites, grid, provinces=provinces, options=options
-            )
+                admin_units, sites, grid, provinces=provinces, options=options,
+                workers=min(len(os.sched_getaffinity(0)), MAX_COVERAGE_WORKERS),
+            )  # fmt: skip
         table, zones = result.table, result.dead_zones
     else:
         context.log.warning(f"{period}: no usable cell sites; nothing to compute")

@@ -154,6 +154,23 @@ def test_overlapping_unit_polygons_count_nobody_twice(grid):
     assert row(rev, "00002")["population"] == exact(350.0)
 
 
+def test_a_province_window_keeps_the_overlap_rule_of_national_ranks(grid):
+    # Ten units of province 01 far off the grid rank between the two overlapping units; in
+    # each window only those two take part, national ranks 1 and 12 for two units. The
+    # overlap still goes to the lower code, as in one window.
+    far = [(f"{i:05d}", "01", box(50_000 + i * 10, 0, 50_005 + i * 10, 5)) for i in range(2, 12)]
+    u = units(
+        ("00001", "02", box(0, 0, 650, 1000)),
+        *far,
+        ("00012", "03", box(550, 0, 1000, 1000)),
+    )
+    s = sites({"x": 500, "y": 500, "r": 5000})
+    for by_province in (True, False):
+        res = compute_coverage(u, s, grid(), by_province=by_province, options=NO_ZONES)
+        assert row(res, "00001")["population"] == exact(650.0)
+        assert row(res, "00012")["population"] == exact(350.0)
+
+
 def test_a_sector_covers_only_its_beam(grid):
     # 240 m at (500, 500) facing east with a 100° beam (bearings 40°–140°): of the disc's 16
     # centres, those east with |dy| <= dx: (50, ±50), (150, ±50), (150, ±150) — 6 cells.
