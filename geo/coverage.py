@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import math
 import multiprocessing
-import pickle
 import time
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -616,6 +615,13 @@ def _plan(units, sites, grid_path, options: CoverageOptions) -> _Plan:
 
 def _run_window(plan: _Plan, provinces: list[str] | None) -> WindowResult | None:
     """The window of `provinces`' units (all units when None), computed for those units."""
+    inputs = _window_inputs(plan, provinces)
+    return None if inputs is None else coverage_window(*inputs)
+
+
+def _window_inputs(plan: _Plan, provinces: list[str] | None) -> tuple | None:
+    """coverage_window's arguments for `provinces`' window: the units and site shapes reaching
+    it; None when the window lies off the grid."""
     units = plan.units
     own = (
         np.ones(len(units), bool)
@@ -639,7 +645,7 @@ def _run_window(plan: _Plan, provinces: list[str] | None) -> WindowResult | None
         b = plan.shape_bounds[tech]
         hit = (b[:, 0] < wb[2]) & (b[:, 2] > wb[0]) & (b[:, 1] < wb[3]) & (b[:, 3] > wb[1])
         shapes[tech] = geoms[hit]
-    return coverage_window(plan.grid, window, sub, sub_own, shapes, plan.options)
+    return plan.grid, window, sub, sub_own, shapes, plan.options
 
 
 def _assemble(plan: _Plan, parts: list[WindowResult | None]) -> CoverageResult:
@@ -764,38 +770,25 @@ def compute_coverage(
     return result
 
 
-_worker_plan: _Plan | None = None  # a pool worker's copy of the plan (_run_windows)
-
-
-def _take_plan(payload: bytes) -> None:
-    global _worker_plan
-    _worker_plan = pickle.loads(payload)
-
-
-def _run_window_in_worker(provinces: list[str]) -> WindowResult | None:
-    return _run_window(_worker_plan, provinces)
-
-
 def _run_windows(plan: _Plan, windows: list[list[str]], workers: int) -> list[WindowResult | None]:
     """Each window's result, in the order given: in this process, or over `workers` processes.
 
     The processes are spawned (the caller may be a Dagster run with threads of its own; a fork
-    would copy their locks), get the plan pickled once each, and take the windows largest
-    first, so the last to finish is a small one."""
+    would copy their locks) and are sent each window's own units and site shapes, not the whole
+    plan, so each holds one window at a time; the largest windows go first, so the last to
+    finish is a small one."""
     workers = min(workers, len(windows))
     if workers <= 1:
         return [_run_window(plan, w) for w in windows]
-    units = plan.units
-    cells = []
-    for w in windows:
-        x0, y0, x1, y1 = units[units["province_code"].isin(w)].total_bounds
-        cells.append((x1 - x0) * (y1 - y0))
-    order = sorted(range(len(windows)), key=lambda i: -np.nan_to_num(cells[i]))
+    inputs = [_window_inputs(plan, w) for w in windows]
+    order = sorted(
+        (i for i, args in enumerate(inputs) if args is not None),
+        key=lambda i: -int(inputs[i][1].width) * int(inputs[i][1].height),
+    )
     context = multiprocessing.get_context("spawn")
-    payload = pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL)
-    with ProcessPoolExecutor(workers, context, _take_plan, (payload,)) as pool:
-        futures = {i: pool.submit(_run_window_in_worker, windows[i]) for i in order}
-        return [futures[i].result() for i in range(len(windows))]
+    with ProcessPoolExecutor(workers, context) as pool:
+        futures = {i: pool.submit(coverage_window, *inputs[i]) for i in order}
+        return [futures[i].result() if i in futures else None for i in range(len(windows))]
 
 
 def compute_coverage_distributed(
