@@ -8,7 +8,7 @@ UTF-16 .txt, cp1258 .csv, .ods, .xls when LibreOffice is installed) with some pr
 unit names, operators' coverage files, the 60,000-site list of benchmarks/coverage.py as a CSV
 with Vietnamese headers, resubmissions, and about 1 % of files that must be rejected; the
 100 m national population grid of benchmarks/coverage.py goes to $DXLAKE_HOME/grids/.
-The landing is linked into a fresh DXLAKE_HOME and DAGSTER_HOME (a temp dir, or --keep DIR),
+The landing is copied into a fresh DXLAKE_HOME and DAGSTER_HOME (a temp dir, or --keep DIR),
 DXLAKE_BOUNDARIES is the shared official boundaries (the grid was drawn from them), and:
 - read_s: the reading alone (files to raw_reports and file_status), benchmarks/ingest.py's
   child on the same landing, imports not counted;
@@ -74,7 +74,7 @@ class Run:
 
 
 def _link(src: str | Path, dst: str | Path) -> None:
-    """Hard links: the product never writes into the landing, and a national copy is 140 MB."""
+    """A hard link (the grid: 100 MB, stamped by size, time and inode, not ctime)."""
     try:
         os.link(src, dst)
     except OSError:
@@ -83,8 +83,10 @@ def _link(src: str | Path, dst: str | Path) -> None:
 
 def make_home(landing: _landing.Landing, home: Path) -> dict[str, str]:
     """Landing and grid into `home`; the environment of a run on it, nothing inherited that
-    would point it at another lake."""
-    shutil.copytree(landing.folder, home / "landing" / PERIOD, copy_function=_link)
+    would point it at another lake. The landing is copied, not linked: a file's ctime is in
+    the landing fingerprint, and another benchmark linking or unlinking the cached files
+    (another home, another worktree) would change it mid-measure (a "no-op" then rereads)."""
+    shutil.copytree(landing.folder, home / "landing" / PERIOD, copy_function=shutil.copy2)
     (home / "grids").mkdir()
     _link(landing.grid, home / "grids" / landing.grid.name)
     (home / ".dagster").mkdir()
