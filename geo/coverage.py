@@ -47,7 +47,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import polars as pl
 import pyproj
 import rasterio
@@ -410,27 +409,39 @@ def _dead_zones(
     Zones are found on the raster (scipy.ndimage) and only the kept ones are polygonised, so
     scattered single cells do not become millions of features; a zone's geometry is its cells
     (4-connected polygons, a MultiPolygon when cells touch only at corners).
+    Within one unit means a path through another unit's dead cells joins nothing, so a zone
+    does not depend on which other units share the window (a province's or the nation's):
+    each unit's cells are labelled on their own, in the unit's bounding box.
     """
     from scipy import ndimage
 
     if not len(cells):
         return []
-    dead = np.zeros(shape, dtype=bool)
-    dead.ravel()[cells] = True
-    comp, _ = ndimage.label(dead, structure=np.ones((3, 3), dtype=bool))
-    del dead
-    key = comp.ravel()[cells].astype(np.int64) * (len(codes) + 1) + unit
-    uniq, zone = _unique_inverse(key)
-    pop = np.bincount(zone, people * share, minlength=len(uniq))
-    area = np.bincount(zone, row_area[cells // shape[1]], minlength=len(uniq))
+    eight = np.ones((3, 3), dtype=bool)
+    zone = np.empty(len(cells), dtype=np.int64)
+    by_unit = np.argsort(unit, kind="stable")
+    bounds = np.r_[0, np.flatnonzero(np.diff(unit[by_unit])) + 1, len(cells)]
+    rows, cols = cells // shape[1], cells % shape[1]
+    found = 0
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        mine = by_unit[lo:hi]
+        r, c = rows[mine], cols[mine]
+        r0, c0 = r.min(), c.min()
+        layer = np.zeros((r.max() - r0 + 1, c.max() - c0 + 1), dtype=bool)
+        layer[r - r0, c - c0] = True
+        labels, n = ndimage.label(layer, structure=eight)
+        zone[mine] = labels[r - r0, c - c0] + (found - 1)  # 0, 1, … over all units
+        found += n
+    unit_of = np.empty(found, dtype=np.int64)
+    unit_of[zone] = unit
+    pop = np.bincount(zone, people * share, minlength=found)
+    area = np.bincount(zone, row_area[rows], minlength=found)
     keep = ~(pop < min_zone_population)  # NaN (unknown population) kept
     if not keep.any():
         return []
-    ids = comp  # reused: zone id + 1 on kept cells, 0 elsewhere
-    ids[:] = 0
+    ids = np.zeros(shape, dtype=np.int32)  # zone id + 1 on kept cells, 0 elsewhere
     ids.ravel()[cells[keep[zone]]] = zone[keep[zone]] + 1
     polys, zone_of = _polygonise(ids, transform)
-    unit_of = uniq % (len(codes) + 1)
     order = np.argsort(zone_of, kind="stable")
     zone_of, polys = zone_of[order], polys[order]
     first = np.r_[0, np.flatnonzero(np.diff(zone_of)) + 1]
@@ -446,13 +457,6 @@ def _dead_zones(
             }
         )
     return out
-
-
-def _unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """np.unique(values, return_inverse=True) by hashing: millions of dead cells fall in a few
-    thousand zones, so sorting the distinct keys beats sorting every cell."""
-    codes, uniq = pd.factorize(values, sort=True)
-    return np.asarray(uniq), codes.astype(np.intp, copy=False)
 
 
 def _polygonise(ids: np.ndarray, transform: Affine) -> tuple[np.ndarray, np.ndarray]:

@@ -235,6 +235,25 @@ def test_dead_zones_are_populated_cells_outside_coverage(grid):
     assert layer["population"].tolist() == [24.0]
 
 
+def test_a_dead_zone_does_not_join_through_another_units_cells(grid):
+    # Unit 00001 is two strips (columns 0-1 and 3-4) with unit 00002 (column 2, another
+    # province) between them; nothing is covered. Its strips touch only through 00002's dead
+    # cells: two zones, whether the window is the nation's or a province's.
+    u = units(
+        ("00001", "01", shapely.union(box(0, 0, 200, 1000), box(300, 0, 500, 1000))),
+        ("00002", "02", box(200, 0, 300, 1000)),
+    )
+    far = sites({"x": 5000, "y": 5000, "r": 100})
+    for by_province in (False, True):
+        res = compute_coverage(
+            u, far, grid(), by_province=by_province,
+            options=CoverageOptions(min_cell_population=1, min_zone_population=10),
+        )  # fmt: skip
+        zones = res.dead_zones.sort_values(["unit_code", "population"])
+        assert zones["unit_code"].tolist() == ["00001", "00001", "00002"], by_province
+        assert zones["population"].tolist() == pytest.approx([200.0, 200.0, 100.0])
+
+
 def test_a_lon_lat_grid_is_measured_in_metres(tmp_path, grid):
     # The same ground in a 0.001° lon/lat grid: everyone is counted, and a 1 km disc covers
     # its area in metres (π km² within the grid's resolution), whatever the grid's CRS.
