@@ -358,13 +358,17 @@ def lake_tables(lake: Path) -> dict[str, Path]:
     return {str(p.relative_to(lake)): p for p in sorted(lake.rglob("*.parquet"))}
 
 
-def same_table(a: Path, b: Path) -> bool:
-    """Equal content, in any row order, the volatile columns aside (GeoParquet's geometry is
-    compared as its WKB bytes)."""
+def same_table(a: Path, b: Path, home_a: Path, home_b: Path) -> bool:
+    """Equal content, in any row order, the volatile columns aside and each home's path read
+    as "<home>" (computed_coverage names its grid); GeoParquet's geometry compared as WKB."""
     import polars as pl
 
-    x = pl.read_parquet(a).drop(VOLATILE, strict=False)
-    y = pl.read_parquet(b).drop(VOLATILE, strict=False)
+    def read(path: Path, home: Path) -> pl.DataFrame:
+        frame = pl.read_parquet(path).drop(VOLATILE, strict=False)
+        text = [c for c, t in frame.schema.items() if t == pl.String]
+        return frame.with_columns(pl.col(text).str.replace_all(str(home), "<home>", literal=True))
+
+    x, y = read(a, home_a), read(b, home_b)
     if x.schema != y.schema or x.height != y.height:
         return False
     if x.equals(y):
@@ -391,8 +395,9 @@ def compare_dask(landing: _landing.Landing, home: Path) -> None:
         print_stages(f"stages of {executor}", found["runs"], run.seconds)
     ours, theirs = (lake_tables(h / "lake") for h in homes.values())
     missing = sorted(set(ours) ^ set(theirs))
-    differ = sorted(k for k in set(ours) & set(theirs) if not same_table(ours[k], theirs[k]))
-    equal = len(set(ours) & set(theirs)) - len(differ)
+    both = sorted(set(ours) & set(theirs))
+    differ = [k for k in both if not same_table(ours[k], theirs[k], *homes.values())]
+    equal = len(both) - len(differ)
     print(f"\nlake tables: {len(ours)} in process, {len(theirs)} on Dask, {equal} equal"
           + (f"; only in one: {missing}" if missing else "")
           + (f"; differ: {differ}" if differ else ""))  # fmt: skip
