@@ -97,15 +97,18 @@ def _beside_possible(settings: Settings) -> bool:
 
 
 class _Beside:
-    """One in-process run launched in a child process (`python -m orchestration.runner`), on
-    the same instance; its result read back from the instance's events when it ends."""
+    """One in-process run launched in a child process, on the same instance; its result read
+    back from the instance's events when it ends. The child runs `-c`, not `-m`: a process it
+    spawns (the coverage's pool) then imports no __main__ module (Dagster) before its work."""
 
     def __init__(self, settings: Settings, instance, r: plan.Run, log_level: str) -> None:
         self.run_id, self.job = make_new_run_id(), r.job
         payload = pickle.dumps((settings, instance.get_ref(), r, log_level, self.run_id))
         # stdout, stderr: the parent's (the run's console log where the parent's goes)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "orchestration.runner"], stdin=subprocess.PIPE, cwd=ROOT
+            [sys.executable, "-c", "from orchestration.runner import _child; _child()"],
+            stdin=subprocess.PIPE,
+            cwd=ROOT,
         )
         self.proc.stdin.write(payload)
         self.proc.stdin.close()
@@ -153,7 +156,3 @@ def _child() -> None:
     settings, ref, r, log_level, run_id = pickle.load(sys.stdin.buffer)
     with dg.DagsterInstance.from_ref(ref) as instance:
         _execute(_definitions(settings), settings, instance, r, log_level, run_id)
-
-
-if __name__ == "__main__":
-    _child()
