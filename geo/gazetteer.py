@@ -669,7 +669,7 @@ class Gazetteer:
     def default(cls) -> Gazetteer:
         """The gazetteer of the official register, with the crosswalk DXLAKE_CROSSWALK names or
         else the package's (built once per crosswalk). The setting is read here, not passed from
-        `orchestration.settings`: ingest and reference build it with `Gazetteer.default`, which
+        `schemas.settings`: ingest and reference build it with `Gazetteer.default`, which
         takes no settings."""
         return cls.from_crosswalk(crosswalk_setting())
 

@@ -14,8 +14,8 @@ import time
 import warnings
 from pathlib import Path
 
-from orchestration.settings import Settings
 from schemas.display import visible_terminal
+from schemas.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

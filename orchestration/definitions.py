@@ -14,6 +14,7 @@ from assets.indicators.assets import coverage_gaps, indicator_values
 from assets.ingest.assets import landing_snapshot, raw_reports
 from assets.reference.assets import admin_units
 from assets.reports.assets import coverage_maps, quality_report
+from assets.resources import LakeIOManager, LakeResource
 from assets.validate import asset_checks
 from assets.validate.assets import validated_observations
 from orchestration.executors import executor_for
@@ -24,10 +25,9 @@ from orchestration.jobs import (
     reference_job,
     snapshot_job,
 )
-from orchestration.resources import LakeIOManager, LakeResource
 from orchestration.schedules import build_schedules
 from orchestration.sensors import ingest_after_snapshot, landing_sensor, publish_after_ingest
-from orchestration.settings import Settings
+from schemas.settings import Settings
 
 # Who answers for each layer, shown in the UI: the data engineers run ingestion and
 # validation, the reference geography has its own keepers, planners own what they publish.

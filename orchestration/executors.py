@@ -20,7 +20,7 @@ import functools
 
 import dagster as dg
 
-from orchestration.settings import Settings
+from schemas.settings import Settings
 
 
 def _run_step(dependencies: list, payload: bytes) -> bytes:

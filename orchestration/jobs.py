@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.coverage import COVERAGE_SELECTION
-from orchestration.partitions import period_province, periods
+from assets.partitions import period_province, periods
 
 REFERENCE = dg.AssetSelection.assets("admin_units", "boundary_problems")
 SNAPSHOT = dg.AssetSelection.assets("landing_snapshot")

@@ -35,10 +35,10 @@ from assets.ingest.snapshot import (
     snapshot_files,
     snapshot_rows,
 )
-from orchestration.lake import exists, period_parts, table_path
-from orchestration.partitions import provinces as province_partitions
-from orchestration.partitions import range_tags
-from orchestration.settings import Settings
+from assets.partitions import provinces as province_partitions
+from assets.partitions import range_tags
+from schemas.lake import exists, period_parts, table_path
+from schemas.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 PERIOD_TAG, INPUTS_TAG, SHARES_TAG = "dxlake/period", "dxlake/inputs", "dxlake/shares"

@@ -9,11 +9,11 @@ import dagster as dg
 import geopandas as gpd
 import polars as pl
 
-from orchestration.lake import exists, read_geotable, read_table, table_path, write_table
-from orchestration.partitions import split_key
-from orchestration.settings import Settings
+from assets.partitions import split_key
 from schemas.catalogue import Catalogue, load_catalogue
 from schemas.contracts import CONTRACTS, empty
+from schemas.lake import exists, read_geotable, read_table, table_path, write_table
+from schemas.settings import Settings
 
 #: Tables stored as GeoParquet and read back as GeoDataFrames.
 GEO_TABLES = {"admin_units", "dead_zones"}
@@ -34,7 +34,7 @@ def geo_contract(table: str, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 class LakeResource(dg.ConfigurableResource):
-    """What the operator configured (see orchestration.settings), as a Dagster resource."""
+    """What the operator configured (see schemas.settings), as a Dagster resource."""
 
     home: str
     boundaries: str | None = None

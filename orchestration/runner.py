@@ -14,10 +14,10 @@ from dagster._core.execution.execute_in_process_result import ExecuteInProcessRe
 from dagster._core.utils import make_new_run_id
 
 from assets.indicators.gaps import check_period
+from assets.partitions import partition_tags, periods
 from orchestration import plan
-from orchestration.lake import period_lock
-from orchestration.partitions import partition_tags, periods
-from orchestration.settings import Settings
+from schemas.lake import period_lock
+from schemas.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 

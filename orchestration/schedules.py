@@ -11,9 +11,9 @@ import calendar
 
 import dagster as dg
 
-from orchestration.partitions import periods
+from assets.partitions import periods
 from orchestration.plan import PERIOD_TAG
-from orchestration.settings import Settings
+from schemas.settings import Settings
 
 
 def _day_after(month: int, day: int) -> tuple[int, int]:

@@ -23,10 +23,10 @@ import dagster as dg
 
 from assets.indicators.gaps import PeriodError, check_period
 from assets.ingest.snapshot import landing_fingerprint, snapshot_exists
+from assets.partitions import periods
+from assets.resources import LakeResource
 from orchestration import plan
 from orchestration.jobs import coverage_job, ingest_job, reference_job, snapshot_job
-from orchestration.partitions import periods
-from orchestration.resources import LakeResource
 
 IN_FLIGHT = {
     dg.DagsterRunStatus.QUEUED,

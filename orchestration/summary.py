@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from orchestration.lake import read_period
-from orchestration.settings import Settings
 from schemas.display import visible
+from schemas.lake import read_period
+from schemas.settings import Settings
 
 
 def summarise(

@@ -43,7 +43,7 @@ def demo_run(tmp_path_factory):
 
     from orchestration.demo import PERIOD, write_demo
     from orchestration.runner import materialize_period
-    from orchestration.settings import Settings
+    from schemas.settings import Settings
 
     home = tmp_path_factory.mktemp("demo_lake")
     settings = Settings(home=home)

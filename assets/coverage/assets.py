@@ -24,6 +24,8 @@ from assets.ingest.landing import bounded_calls
 from assets.ingest.limits import Limits
 from assets.ingest.sites import bounded_site_rows, read_cell_sites, usable_sites
 from assets.ingest.snapshot import snapshot_files
+from assets.partitions import periods
+from assets.resources import LakeResource
 from geo.coverage import (
     DEFAULT_MIN_CELL_POPULATION,
     DEFAULT_MIN_ZONE_POPULATION,
@@ -32,8 +34,6 @@ from geo.coverage import (
     compute_coverage,
     compute_coverage_distributed,
 )
-from orchestration.partitions import periods
-from orchestration.resources import LakeResource
 from schemas.contracts import DEAD_ZONES, conform, empty
 
 from .compare import DEFAULT_TOLERANCE_PP, compare_with_reported, provinces_with_sites

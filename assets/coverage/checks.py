@@ -7,7 +7,7 @@ the tolerance is a unit to ask about, not a reason to hold back the period's map
 import dagster as dg
 import polars as pl
 
-from orchestration.partitions import periods
+from assets.partitions import periods
 
 
 @dg.asset_check(

@@ -4,9 +4,9 @@ raw_reports and file_status for (period, province)."""
 import dagster as dg
 import polars as pl
 
-from orchestration.metadata import preview
-from orchestration.partitions import ALL_PROVINCES, period_province, periods, run_provinces
-from orchestration.resources import LakeResource
+from assets.metadata import preview
+from assets.partitions import ALL_PROVINCES, period_province, periods, run_provinces
+from assets.resources import LakeResource
 
 from .landing import TERMINAL, progress_logger
 from .snapshot import (

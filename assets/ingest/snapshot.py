@@ -27,9 +27,9 @@ import polars as pl
 import schemas
 from geo.gazetteer import Gazetteer
 from geo.units import official_units
-from orchestration.lake import Location, exists, join, read_table, write_table
 from schemas.catalogue import load_catalogue
 from schemas.contracts import conform
+from schemas.lake import Location, exists, join, read_table, write_table
 
 from .landing import Progress, ingest_folder, list_entries
 
@@ -154,7 +154,7 @@ def take_snapshot(
     settings, period: str, progress: Progress | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(rows, files) of a period's landing folder for a configured lake
-    (orchestration.settings.Settings): raw_reports with `province_code`, file_status with
+    (schemas.settings.Settings): raw_reports with `province_code`, file_status with
     `provinces`, both whole (all provinces)."""
     raw, status = ingest_folder(
         settings.landing / period,

@@ -3,8 +3,8 @@
 import dagster as dg
 import polars as pl
 
+from assets.resources import LakeResource
 from geo.reference import build_admin_units
-from orchestration.resources import LakeResource
 
 
 @dg.multi_asset(

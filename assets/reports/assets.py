@@ -4,9 +4,9 @@ import dagster as dg
 import geopandas as gpd
 import polars as pl
 
+from assets.partitions import ALL_PROVINCES, periods
+from assets.resources import LakeResource
 from geo.previews import png_preview_markdown
-from orchestration.partitions import ALL_PROVINCES, periods
-from orchestration.resources import LakeResource
 
 from .publish import publish_maps, publish_quality
 

@@ -22,7 +22,7 @@ import pandas as pd
 import polars as pl
 import shapely
 
-from orchestration.lake import write_text
+from schemas.lake import write_text
 
 _REPO = Path(__file__).resolve().parents[2]
 # The code a report's bytes depend on, besides the frames: any change rebuilds every output.

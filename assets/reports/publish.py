@@ -13,9 +13,9 @@ from assets.indicators.assets import units_frame
 from geo.coverage import dead_zone_layer
 from geo.maps import GeometryCache, province_pages, render_map_page
 from geo.previews import layers_shown, render_layer_pngs
-from orchestration.lake import write_table, write_text
 from schemas.catalogue import Catalogue
 from schemas.data_docs import current_sites
+from schemas.lake import write_table, write_text
 
 from .gap_tables import write_gap_tables
 from .outputs import Outputs, digest

@@ -15,8 +15,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.styles import Font
 
-from orchestration.lake import atomic_write
 from schemas.display import visible_frame, visible_value
+from schemas.lake import atomic_write
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 

@@ -4,7 +4,7 @@ import dagster as dg
 import geopandas as gpd
 import polars as pl
 
-from orchestration.partitions import period_province
+from assets.partitions import period_province
 
 from . import findings
 

@@ -3,9 +3,9 @@
 import dagster as dg
 import polars as pl
 
-from orchestration.metadata import preview
-from orchestration.partitions import period_province, run_provinces
-from orchestration.resources import LakeResource
+from assets.metadata import preview
+from assets.partitions import period_province, run_provinces
+from assets.resources import LakeResource
 from schemas.expectations import ObservationValidator
 
 from .checks import validate

@@ -507,7 +507,7 @@ def test_demo_map_page_shows_the_5g_dead_zones(browser, demo_run):
     """The demo's map page: one overlay polygon per 5G dead zone of at least one person in the
     lake's dead_zones table, toggled from the layer control, each with its tooltip."""
     from geo.coverage import dead_zone_layer
-    from orchestration.lake import table_path
+    from schemas.lake import table_path
 
     settings, _, _, _ = demo_run
     zones = gpd.read_parquet(table_path(settings.lake, "dead_zones", DEMO_PERIOD))
@@ -589,10 +589,10 @@ def test_an_empty_dead_zone_table_gives_a_page_without_the_overlay(
 ):
     """An empty dead_zones table (a period without cell sites), as the lake stores it: the
     page is written and works, with no dead-zone layer, legend row or data."""
+    from assets.resources import geo_contract
     from geo.coverage import dead_zone_layer
-    from orchestration.lake import read_geotable, write_table
-    from orchestration.resources import geo_contract
     from schemas.contracts import DEAD_ZONES
+    from schemas.lake import read_geotable, write_table
 
     empty = gpd.GeoDataFrame(
         {c: [] for c in DEAD_ZONES if c != "period"}, geometry=[], crs="EPSG:4326"

@@ -12,11 +12,11 @@ import pytest
 from assets.coverage import COVERAGE_ASSETS
 from assets.coverage.checks import computed_matches_reported
 from assets.ingest.assets import landing_snapshot
+from assets.partitions import periods
+from assets.resources import LakeIOManager, LakeResource
 from orchestration.demo_coverage import PERIOD, write_demo_coverage
-from orchestration.lake import table_path
-from orchestration.partitions import periods
-from orchestration.resources import LakeIOManager, LakeResource
 from schemas.contracts import DEAD_ZONES
+from schemas.lake import table_path
 
 
 @pytest.fixture(scope="module")

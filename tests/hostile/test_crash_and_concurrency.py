@@ -9,7 +9,7 @@ import os
 import signal
 import threading
 
-from orchestration.lake import read_period
+from schemas.lake import read_period
 from tests.hostile.cases import CASES, PERIOD
 from tests.hostile.conftest import FIGURES, dxlake_run, lake_tables
 

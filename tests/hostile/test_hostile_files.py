@@ -114,7 +114,7 @@ def test_a_1gb_line_is_refused_after_reading_only_the_limit(tmp_path, monkeypatc
 
 
 def test_limits_are_settings_with_a_clear_error(monkeypatch):
-    from orchestration.settings import Settings
+    from schemas.settings import Settings
 
     monkeypatch.setenv("DXLAKE_MAX_ROWS", "12")
     assert Settings.from_env().limits.max_rows == 12

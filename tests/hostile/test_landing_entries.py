@@ -478,8 +478,8 @@ def test_a_file_finished_after_the_run_planned_keeps_its_one_status_row(tmp_path
     import dagster as dg
 
     import orchestration.runner as runner
-    from orchestration.lake import read_period
-    from orchestration.settings import Settings
+    from schemas.lake import read_period
+    from schemas.settings import Settings
 
     landing = tmp_path / "landing" / PERIOD
     landing.mkdir(parents=True)

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from orchestration.cli import main
-from orchestration.lake import read_period
+from schemas.lake import read_period
 from tests.hostile.conftest import FIGURES, copy_good, dxlake_run, lake_tables
 
 H1, H2 = "2026-H1", "2026-H2"

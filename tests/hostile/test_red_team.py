@@ -168,7 +168,7 @@ def test_the_cell_sites_asset_reads_each_file_under_the_cost_bound(tmp_path, mon
 
     from assets.coverage.assets import cell_sites
     from assets.ingest.snapshot import take_snapshot, write_snapshot
-    from orchestration.resources import LakeResource
+    from assets.resources import LakeResource
 
     landing = tmp_path / "landing" / PERIOD
     landing.mkdir(parents=True)

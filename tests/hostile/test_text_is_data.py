@@ -114,7 +114,7 @@ def _returns(home: Path) -> Path:
 
 
 def _status(home: Path) -> pl.DataFrame:
-    from orchestration.lake import read_period
+    from schemas.lake import read_period
 
     return read_period(home / "lake", "file_status", PERIOD)
 
@@ -151,7 +151,7 @@ def test_control_characters_in_cells_reach_the_returns_workbook_as_markers(text_
     text = " ".join(str(c) for c in _cells(_workbook_for(home, "nul.xlsx")) if c is not None)
     assert "Xã Nul␀␛Bell␇" in text
     # the lake keeps the text as read: only what we render changes
-    from orchestration.lake import read_period
+    from schemas.lake import read_period
 
     names = read_period(home / "lake", "quarantined_rows", PERIOD)["unit_name_raw"].to_list()
     assert f"Xã Nul{NUL}{ESC}Bell\x07" in names
@@ -231,7 +231,7 @@ def test_quality_page_runs_nothing_from_files(browser, text_lake):
     for link in page.locator("#returns li a").all():  # each one opens a file
         href = urlparse(link.evaluate("a => a.href")).path
         assert Path(unquote(href)).is_file(), href
-    from orchestration.lake import read_period
+    from schemas.lake import read_period
 
     quarantined = read_period(home / "lake", "quarantined_rows", PERIOD)
     assert page.locator("#returns li a").count() == quarantined["source_file"].n_unique()
@@ -327,7 +327,7 @@ def test_returns_names_are_unique_short_and_stable():
 
 
 def test_atomic_write_takes_any_name_the_file_system_does(tmp_path):
-    from orchestration.lake import write_text
+    from schemas.lake import write_text
 
     FIGURES["cases tried"] += 1
     target = tmp_path / ("đ" * 127)  # 254 bytes: the longest name there can be

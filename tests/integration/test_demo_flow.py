@@ -11,7 +11,7 @@ import pytest
 
 from geo.coverage import DEFAULT_MIN_ZONE_POPULATION
 from orchestration.demo import PROVINCE
-from orchestration.lake import read_period, table_path
+from schemas.lake import read_period, table_path
 
 PERIOD = "2026-H1"
 

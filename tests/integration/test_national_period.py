@@ -12,9 +12,9 @@ import polars as pl
 import pytest
 
 from geo.units import official_units
-from orchestration.lake import read_period
 from orchestration.runner import materialize_period
-from orchestration.settings import Settings
+from schemas.lake import read_period
+from schemas.settings import Settings
 
 PERIOD = "2026-H1"
 HEADER = (

@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.definitions import build_definitions
-from orchestration.settings import Settings
+from schemas.settings import Settings
 
 PINNED = Path(__file__).with_name("asset_graph.json")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from orchestration.definitions import build_definitions
-from orchestration.settings import Settings
+from schemas.settings import Settings
 
 
 def test_every_asset_is_described_grouped_and_owned(tmp_path: Path):

@@ -12,10 +12,10 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from orchestration.partitions import UNATTRIBUTED, period_province, provinces
+from assets.partitions import UNATTRIBUTED, period_province, provinces
 from orchestration.runner import materialize_period
 from orchestration.sensors import publish_requests
-from orchestration.settings import Settings
+from schemas.settings import Settings
 
 PERIOD = "2026-H1"
 TABLES = ("raw_reports", "validated_observations", "quarantined_rows", "indicator_values")
@@ -191,7 +191,7 @@ def test_an_fsspec_lake_root_holds_the_same_tables(in_process, tmp_path, monkeyp
     """DXLAKE_LAKE=memory://… (as s3://… would): the tables are objects there, none on disk."""
     import fsspec
 
-    from orchestration.lake import read_period, table_path
+    from schemas.lake import read_period, table_path
 
     home, jobs, _, _ = in_process
     root = "memory://dxlake-test/lake"

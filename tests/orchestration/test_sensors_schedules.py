@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
+from assets.resources import LakeResource
 from orchestration.definitions import build_definitions
-from orchestration.lake import period_lock
-from orchestration.resources import LakeResource
 from orchestration.schedules import build_schedules
 from orchestration.sensors import landing_sensor
-from orchestration.settings import Settings
+from schemas.lake import period_lock
+from schemas.settings import Settings
 
 
 @pytest.fixture

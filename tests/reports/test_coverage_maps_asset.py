@@ -18,7 +18,7 @@ import pytest
 
 from geo.maps import CLASS_COLOURS
 from geo.previews import _MAP_BOX, NOT_REPORTED_FILL, NOT_REPORTED_HATCH, PNG_DPI, PNG_SIZE_IN
-from orchestration.lake import table_path
+from schemas.lake import table_path
 
 PERIOD = "2026-H1"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

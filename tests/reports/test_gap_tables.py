@@ -12,7 +12,7 @@ import pytest
 
 from assets.indicators.gaps import SEVERITY
 from assets.reports.gap_tables import COLUMNS, write_gap_tables
-from orchestration.lake import table_path
+from schemas.lake import table_path
 
 PERIOD = "2026-H1"
 

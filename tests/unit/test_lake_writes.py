@@ -9,7 +9,7 @@ import stat
 import polars as pl
 import pytest
 
-from orchestration.lake import write_table, write_text
+from schemas.lake import write_table, write_text
 
 
 @pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])

@@ -9,10 +9,10 @@ import os
 import pytest
 
 from assets.ingest.snapshot import take_snapshot, write_snapshot
-from orchestration.lake import read_period
 from orchestration.runner import materialize_period
-from orchestration.settings import Settings
 from schemas.contracts import CONTRACTS
+from schemas.lake import read_period
+from schemas.settings import Settings
 
 PERIOD = "2026-H1"
 CLEAN = "Mã xã;Tổng số cán bộ, công chức cấp xã\n{code};{n}\n"

@@ -14,10 +14,10 @@ import pytest
 from assets.ingest.template import write_template
 from geo.units import official_units
 from orchestration.definitions import build_definitions
-from orchestration.lake import read_period
 from orchestration.runner import materialize_period
-from orchestration.settings import Settings
+from schemas.lake import read_period
 from schemas.rules import RULES
+from schemas.settings import Settings
 
 PERIOD = "2026-H1"
 HUE = "46"
