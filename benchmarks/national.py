@@ -1,6 +1,6 @@
 """Benchmark: a whole national half-year (2026-H1) through the real `dxlake run`, end to end.
 
-    uv run python benchmarks/national.py [--provinces N] [--keep DIR]
+    uv run python benchmarks/national.py [--provinces N] [--keep DIR] [--dask]
 
 The landing (benchmarks/_landing.py, written once and cached under the temp dir): the 3,321
 communes' templates of benchmarks/ingest.py, provincial compilations (.csv UTF-8 with BOM,
@@ -8,7 +8,7 @@ UTF-16 .txt, cp1258 .csv, .ods, .xls when LibreOffice is installed) with some pr
 unit names, operators' coverage files, the 60,000-site list of benchmarks/coverage.py as a CSV
 with Vietnamese headers, resubmissions, and about 1 % of files that must be rejected; the
 100 m national population grid of benchmarks/coverage.py goes to $DXLAKE_HOME/grids/.
-The landing is linked into a fresh DXLAKE_HOME and DAGSTER_HOME (a temp dir, or --keep DIR),
+The landing is copied into a fresh DXLAKE_HOME and DAGSTER_HOME (a temp dir, or --keep DIR),
 DXLAKE_BOUNDARIES is the shared official boundaries (the grid was drawn from them), and:
 - read_s: the reading alone (files to raw_reports and file_status), benchmarks/ingest.py's
   child on the same landing, imports not counted;
@@ -24,6 +24,10 @@ the CLI's process tree's summed PSS sampled every 0.25 s (its worker processes i
 of the peak RSS of its largest single process (os.wait4's ru_maxrss, which also covers the
 descendants it reaped); runs: the Dagster runs in the instance after the three commands.
 --provinces N: the first N provinces only (their communes, sites, compilations), to develop.
+--dask: instead, the first run twice on fresh homes, in process and with DXLAKE_EXECUTOR=dask
+(a LocalCluster of 2 workers), and every lake table of the two compared (row order and the time
+of reading aside); the last line is then
+RESULT dask files=<n> in_process_s=<s> dask_s=<s> tables=<n> equal=<n> differ=<names>
 Writing the landing takes 5-15 s here, once (plus, if missing, benchmarks/ingest.py's commune
 set and benchmarks/coverage.py's grid and sites, about 30 s); the national run, minutes.
 Goals (issue 20, this 2-core machine): e2e_s <= 15 x read_s, noop_s <= 5, resubmit_s <=
@@ -70,7 +74,7 @@ class Run:
 
 
 def _link(src: str | Path, dst: str | Path) -> None:
-    """Hard links: the product never writes into the landing, and a national copy is 140 MB."""
+    """A hard link (the grid: 100 MB, stamped by size, time and inode, not ctime)."""
     try:
         os.link(src, dst)
     except OSError:
@@ -79,8 +83,10 @@ def _link(src: str | Path, dst: str | Path) -> None:
 
 def make_home(landing: _landing.Landing, home: Path) -> dict[str, str]:
     """Landing and grid into `home`; the environment of a run on it, nothing inherited that
-    would point it at another lake."""
-    shutil.copytree(landing.folder, home / "landing" / PERIOD, copy_function=_link)
+    would point it at another lake. The landing is copied, not linked: a file's ctime is in
+    the landing fingerprint, and another benchmark linking or unlinking the cached files
+    (another home, another worktree) would change it mid-measure (a "no-op" then rereads)."""
+    shutil.copytree(landing.folder, home / "landing" / PERIOD, copy_function=shutil.copy2)
     (home / "grids").mkdir()
     _link(landing.grid, home / "grids" / landing.grid.name)
     (home / ".dagster").mkdir()
@@ -283,6 +289,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--provinces", type=int, help="only the first N provinces")
     parser.add_argument("--keep", type=Path, help="run in DIR (new or empty) and keep it")
+    parser.add_argument("--dask", action="store_true", help="compare a Dask run's lake with")
     args = parser.parse_args()
     if args.keep and args.keep.exists() and any(args.keep.iterdir()):
         parser.error(f"--keep {args.keep}: not empty")
@@ -296,7 +303,7 @@ def main() -> None:
     home = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="dxlake-national-"))
     home.mkdir(parents=True, exist_ok=True)
     try:
-        measure(landing, home)
+        compare_dask(landing, home) if args.dask else measure(landing, home)
     finally:
         if not args.keep:
             shutil.rmtree(home, ignore_errors=True)
@@ -335,6 +342,69 @@ def measure(landing: _landing.Landing, home: Path) -> None:
         f"RESULT files={landing.manifest['files']} e2e_s={e2e:.1f} read_s={read['wall_s']:.2f} "
         f"noop_s={noop:.1f} resubmit_s={again:.1f} peak_rss_mb={peak:.0f} "
         f"runs={found['count']}",
+        flush=True,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# --dask: the same lake from a Dask run
+# --------------------------------------------------------------------------------------------
+
+VOLATILE = ("ingested_at",)  # when a file was read, not what was read
+
+
+def lake_tables(lake: Path) -> dict[str, Path]:
+    """Every Parquet file of a lake, by its path in the lake."""
+    return {str(p.relative_to(lake)): p for p in sorted(lake.rglob("*.parquet"))}
+
+
+def same_table(a: Path, b: Path, home_a: Path, home_b: Path) -> bool:
+    """Equal content, in any row order, the volatile columns aside and each home's path read
+    as "<home>" (computed_coverage names its grid); GeoParquet's geometry compared as WKB."""
+    import polars as pl
+
+    def read(path: Path, home: Path) -> pl.DataFrame:
+        frame = pl.read_parquet(path).drop(VOLATILE, strict=False)
+        text = [c for c, t in frame.schema.items() if t == pl.String]
+        return frame.with_columns(pl.col(text).str.replace_all(str(home), "<home>", literal=True))
+
+    x, y = read(a, home_a), read(b, home_b)
+    if x.schema != y.schema or x.height != y.height:
+        return False
+    if x.equals(y):
+        return True
+    key = [c for c, t in x.schema.items() if not t.is_nested()]
+    return x.sort(key, nulls_last=True).equals(y.sort(key, nulls_last=True))
+
+
+def compare_dask(landing: _landing.Landing, home: Path) -> None:
+    homes = {"in_process": home / "in_process", "dask": home / "dask"}
+    seconds = {}
+    for executor, where in homes.items():
+        where.mkdir()
+        env = make_home(landing, where)
+        env["DXLAKE_EXECUTOR"] = executor
+        env.pop("DXLAKE_DASK_ADDRESS", None)  # a LocalCluster started for each run
+        logs = where / "bench-logs"
+        logs.mkdir()
+        warm(where / "landing" / PERIOD)
+        run = run_cli(env, logs, executor)
+        seconds[executor] = run.seconds
+        found = probe(env, set())
+        print(f"\n== {executor}: {run.seconds:.1f} s, peak {run.peak_mb:.0f} MB", flush=True)
+        print_stages(f"stages of {executor}", found["runs"], run.seconds)
+    ours, theirs = (lake_tables(h / "lake") for h in homes.values())
+    missing = sorted(set(ours) ^ set(theirs))
+    both = sorted(set(ours) & set(theirs))
+    differ = [k for k in both if not same_table(ours[k], theirs[k], *homes.values())]
+    equal = len(both) - len(differ)
+    print(f"\nlake tables: {len(ours)} in process, {len(theirs)} on Dask, {equal} equal"
+          + (f"; only in one: {missing}" if missing else "")
+          + (f"; differ: {differ}" if differ else ""))  # fmt: skip
+    print(
+        f"RESULT dask files={landing.manifest['files']} in_process_s={seconds['in_process']:.1f} "
+        f"dask_s={seconds['dask']:.1f} tables={len(ours)} equal={equal} "
+        f"differ={','.join(differ + missing) or '-'}",
         flush=True,
     )
 

@@ -36,8 +36,10 @@ dask.distributed cluster with equal results.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import time
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
@@ -307,13 +309,19 @@ def _fractions(
     # Shared cells: fractions taken in code order, each capped at what lower codes left.
     over = np.flatnonzero(shared[cells])
     if len(over):
-        rank = units["code_rank"].to_numpy()[pos[over]]
-        order = over[np.argsort(cells[over] * (len(units) + 1) + rank)]
+        rank = units["code_rank"].to_numpy()[pos[over]]  # national ranks: 1 … all units
+        order = over[np.lexsort((rank, cells[over]))]
         c, f = cells[order], frac[order]
-        incl = np.cumsum(f)
         start = np.r_[0, np.flatnonzero(np.diff(c)) + 1]
-        incl -= np.repeat(incl[start] - f[start], np.diff(np.r_[start, len(c)]))
-        frac[order] = np.minimum(1, incl) - np.minimum(1, incl - f)
+        nth = np.arange(len(c)) - np.repeat(start, np.diff(np.r_[start, len(c)]))
+        # What lower codes took of the cell, summed within the cell alone (a running sum over
+        # all cells would leave residues of 1e-11 that depend on the window, and a cell all
+        # taken would still give a sliver, and with it its people, to the next unit).
+        before = np.zeros(len(c))
+        for n in range(1, int(nth.max()) + 1):
+            at = np.flatnonzero(nth == n)
+            before[at] = before[at - 1] + f[at - 1]
+        frac[order] = np.minimum(1, before + f) - np.minimum(1, before)
     return cells, pos, frac
 
 
@@ -400,27 +408,39 @@ def _dead_zones(
     Zones are found on the raster (scipy.ndimage) and only the kept ones are polygonised, so
     scattered single cells do not become millions of features; a zone's geometry is its cells
     (4-connected polygons, a MultiPolygon when cells touch only at corners).
+    Within one unit means a path through another unit's dead cells joins nothing, so a zone
+    does not depend on which other units share the window (a province's or the nation's):
+    each unit's cells are labelled on their own, in the unit's bounding box.
     """
     from scipy import ndimage
 
     if not len(cells):
         return []
-    dead = np.zeros(shape, dtype=bool)
-    dead.ravel()[cells] = True
-    comp, _ = ndimage.label(dead, structure=np.ones((3, 3), dtype=bool))
-    del dead
-    key = comp.ravel()[cells].astype(np.int64) * (len(codes) + 1) + unit
-    uniq, zone = np.unique(key, return_inverse=True)
-    pop = np.bincount(zone, people * share, minlength=len(uniq))
-    area = np.bincount(zone, row_area[cells // shape[1]], minlength=len(uniq))
+    eight = np.ones((3, 3), dtype=bool)
+    zone = np.empty(len(cells), dtype=np.int64)
+    by_unit = np.argsort(unit, kind="stable")
+    bounds = np.r_[0, np.flatnonzero(np.diff(unit[by_unit])) + 1, len(cells)]
+    rows, cols = cells // shape[1], cells % shape[1]
+    found = 0
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        mine = by_unit[lo:hi]
+        r, c = rows[mine], cols[mine]
+        r0, c0 = r.min(), c.min()
+        layer = np.zeros((r.max() - r0 + 1, c.max() - c0 + 1), dtype=bool)
+        layer[r - r0, c - c0] = True
+        labels, n = ndimage.label(layer, structure=eight)
+        zone[mine] = labels[r - r0, c - c0] + (found - 1)  # 0, 1, … over all units
+        found += n
+    unit_of = np.empty(found, dtype=np.int64)
+    unit_of[zone] = unit
+    pop = np.bincount(zone, people * share, minlength=found)
+    area = np.bincount(zone, row_area[rows], minlength=found)
     keep = ~(pop < min_zone_population)  # NaN (unknown population) kept
     if not keep.any():
         return []
-    ids = comp  # reused: zone id + 1 on kept cells, 0 elsewhere
-    ids[:] = 0
+    ids = np.zeros(shape, dtype=np.int32)  # zone id + 1 on kept cells, 0 elsewhere
     ids.ravel()[cells[keep[zone]]] = zone[keep[zone]] + 1
     polys, zone_of = _polygonise(ids, transform)
-    unit_of = uniq % (len(codes) + 1)
     order = np.argsort(zone_of, kind="stable")
     zone_of, polys = zone_of[order], polys[order]
     first = np.r_[0, np.flatnonzero(np.diff(zone_of)) + 1]
@@ -599,6 +619,13 @@ def _plan(units, sites, grid_path, options: CoverageOptions) -> _Plan:
 
 def _run_window(plan: _Plan, provinces: list[str] | None) -> WindowResult | None:
     """The window of `provinces`' units (all units when None), computed for those units."""
+    inputs = _window_inputs(plan, provinces)
+    return None if inputs is None else coverage_window(*inputs)
+
+
+def _window_inputs(plan: _Plan, provinces: list[str] | None) -> tuple | None:
+    """coverage_window's arguments for `provinces`' window: the units and site shapes reaching
+    it; None when the window lies off the grid."""
     units = plan.units
     own = (
         np.ones(len(units), bool)
@@ -609,7 +636,12 @@ def _run_window(plan: _Plan, provinces: list[str] | None) -> WindowResult | None
     if window is None:
         return None
     wb = rasterio.windows.bounds(window, plan.grid.transform)
-    near = units.sindex.query(shapely.box(*wb), predicate="intersects")
+    # Other units matter only where they share a cell with an own unit (the overlap rule, the
+    # people of a cell cut between units, a cell's unit for dead zones): those within one cell
+    # diagonal. The rest of the window's units (most of an elongated province's bounding box)
+    # would only be extracted and thrown away.
+    reach = 1.01 * math.hypot(plan.grid.transform.a, plan.grid.transform.e)
+    near = units.sindex.query(units.geometry.values[own], predicate="dwithin", distance=reach)[1]
     near = np.union1d(near, np.flatnonzero(own))
     sub, sub_own = units.iloc[near].reset_index(drop=True), own[near]
     shapes = {}
@@ -617,7 +649,7 @@ def _run_window(plan: _Plan, provinces: list[str] | None) -> WindowResult | None
         b = plan.shape_bounds[tech]
         hit = (b[:, 0] < wb[2]) & (b[:, 2] > wb[0]) & (b[:, 1] < wb[3]) & (b[:, 3] > wb[1])
         shapes[tech] = geoms[hit]
-    return coverage_window(plan.grid, window, sub, sub_own, shapes, plan.options)
+    return plan.grid, window, sub, sub_own, shapes, plan.options
 
 
 def _assemble(plan: _Plan, parts: list[WindowResult | None]) -> CoverageResult:
@@ -708,8 +740,10 @@ def compute_coverage(
     provinces: Iterable[str] | None = None,
     by_province: bool | None = None,
     options: CoverageOptions | None = None,
+    workers: int = 1,
 ) -> CoverageResult:
-    """Coverage per unit × technology and dead zones, in this process.
+    """Coverage per unit × technology and dead zones, in this process (`workers` > 1: the
+    province windows in that many processes).
 
     `units`: unit_code, province_code, geometry (any CRS) and optionally population (used when
     there is no grid). `sites`: SITE_SCHEMA rows (unusable ones are left out). `provinces`
@@ -718,6 +752,9 @@ def compute_coverage(
     extracted once, not again in each neighbour's window); by default one window unless it
     would exceed MAX_WINDOW_CELLS or `provinces` is given.
     `options`: resolution of the even grid, populated-cell and dead-zone thresholds.
+    `workers`: the windows are independent (each gives only its own units), so by province
+    they share out over processes with the same result; each process holds the plan and one
+    window at a time.
     """
     started = time.perf_counter()
     plan = _plan(units, sites, grid_path, options or CoverageOptions())
@@ -727,7 +764,7 @@ def compute_coverage(
         cells = 0 if whole is None else int(whole.width) * int(whole.height)
         by_province = provinces is not None or cells > MAX_WINDOW_CELLS
     if by_province:
-        parts = [_run_window(plan, [p]) for p in _provinces(plan, provinces)]
+        parts = _run_windows(plan, [[p] for p in _provinces(plan, provinces)], workers)
     else:
         if provinces is not None:
             raise ValueError("provinces needs by_province=True")
@@ -735,6 +772,27 @@ def compute_coverage(
     result = _assemble(plan, parts)
     result.timings = {"plan (units, site shapes)": planned, **result.timings}
     return result
+
+
+def _run_windows(plan: _Plan, windows: list[list[str]], workers: int) -> list[WindowResult | None]:
+    """Each window's result, in the order given: in this process, or over `workers` processes.
+
+    The processes are spawned (the caller may be a Dagster run with threads of its own; a fork
+    would copy their locks) and are sent each window's own units and site shapes, not the whole
+    plan, so each holds one window at a time; the largest windows go first, so the last to
+    finish is a small one."""
+    workers = min(workers, len(windows))
+    if workers <= 1:
+        return [_run_window(plan, w) for w in windows]
+    inputs = [_window_inputs(plan, w) for w in windows]
+    order = sorted(
+        (i for i, args in enumerate(inputs) if args is not None),
+        key=lambda i: -int(inputs[i][1].width) * int(inputs[i][1].height),
+    )
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, context) as pool:
+        futures = {i: pool.submit(coverage_window, *inputs[i]) for i in order}
+        return [futures[i].result() if i in futures else None for i in range(len(windows))]
 
 
 def compute_coverage_distributed(

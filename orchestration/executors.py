@@ -16,19 +16,9 @@ one pickled blob, opened on the worker, and the step's events come back the same
 
 from __future__ import annotations
 
-import cloudpickle
+import functools
+
 import dagster as dg
-import dask
-import dask.distributed
-from dagster._core.definitions.executor_definition import multiple_process_executor_requirements
-from dagster._core.errors import raise_execution_interrupts
-from dagster._utils import iterate_with_context
-from dagster_dask import dask_executor
-from dagster_dask.executor import (
-    DaskExecutor,
-    get_dask_resource_requirements,
-    query_on_dask_worker,
-)
 
 from schemas.settings import Settings
 
@@ -36,54 +26,75 @@ from schemas.settings import Settings
 def _run_step(dependencies: list, payload: bytes) -> bytes:
     """On the worker: the step's arguments unpickled, dagster-dask's own step runner, its
     events pickled back (dask would walk them too, to size them)."""
+    import cloudpickle
+    from dagster_dask.executor import query_on_dask_worker
+
     return cloudpickle.dumps(list(query_on_dask_worker(dependencies, *cloudpickle.loads(payload))))
 
 
-class PickledArgsDaskExecutor(DaskExecutor):
-    """dagster-dask's executor on an existing scheduler or a LocalCluster, steps submitted with
-    their arguments pickled (see the module docstring)."""
+@functools.cache
+def _dask_executor() -> dg.ExecutorDefinition:
+    """The Dask executor, built on first use: dagster-dask imports dask.dataframe and
+    dask.array (seconds), which a run in process never needs."""
+    import cloudpickle
+    import dask
+    import dask.distributed
+    from dagster._core.definitions.executor_definition import (
+        multiple_process_executor_requirements,
+    )
+    from dagster._core.errors import raise_execution_interrupts
+    from dagster._utils import iterate_with_context
+    from dagster_dask import dask_executor
+    from dagster_dask.executor import DaskExecutor, get_dask_resource_requirements
 
-    def execute(self, plan_context, execution_plan):
-        if self.cluster_type == "existing":
-            cluster = self.cluster_configuration["address"]
-        else:  # its workers may start processes: the landing read's per-file cost bound
-            with dask.config.set({"distributed.worker.daemon": False}):
-                cluster = dask.distributed.LocalCluster(**self.build_dict(plan_context.job_name))
-        instance_ref = plan_context.instance.get_ref()
-        with dask.distributed.Client(cluster) as client:
-            futures: dict[str, dask.distributed.Future] = {}
-            for level in execution_plan.get_steps_to_execute_by_level():
-                for step in level:
-                    payload = cloudpickle.dumps(
-                        (
-                            plan_context.reconstructable_job,
-                            plan_context.dagster_run,
-                            plan_context.run_config,
-                            [step.key],
-                            instance_ref,
-                            execution_plan.known_state,
+    class PickledArgsDaskExecutor(DaskExecutor):
+        """dagster-dask's executor on an existing scheduler or a LocalCluster, steps submitted
+        with their arguments pickled (see the module docstring)."""
+
+        def execute(self, plan_context, execution_plan):
+            if self.cluster_type == "existing":
+                cluster = self.cluster_configuration["address"]
+            else:  # its workers may start processes: the landing read's per-file cost bound
+                with dask.config.set({"distributed.worker.daemon": False}):
+                    cluster = dask.distributed.LocalCluster(
+                        **self.build_dict(plan_context.job_name)
+                    )
+            instance_ref = plan_context.instance.get_ref()
+            with dask.distributed.Client(cluster) as client:
+                futures: dict[str, dask.distributed.Future] = {}
+                for level in execution_plan.get_steps_to_execute_by_level():
+                    for step in level:
+                        payload = cloudpickle.dumps(
+                            (
+                                plan_context.reconstructable_job,
+                                plan_context.dagster_run,
+                                plan_context.run_config,
+                                [step.key],
+                                instance_ref,
+                                execution_plan.known_state,
+                            )
                         )
-                    )
-                    futures[step.key] = client.submit(
-                        _run_step,
-                        [futures[k] for i in step.step_inputs for k in i.dependency_keys],
-                        payload,
-                        key=f"{plan_context.job_name}.{step.key}",
-                        resources=get_dask_resource_requirements(step.tags),
-                    )
-            done = dask.distributed.as_completed(list(futures.values()), with_results=True)
-            for _, events in iterate_with_context(raise_execution_interrupts, done):
-                yield from cloudpickle.loads(events)
+                        futures[step.key] = client.submit(
+                            _run_step,
+                            [futures[k] for i in step.step_inputs for k in i.dependency_keys],
+                            payload,
+                            key=f"{plan_context.job_name}.{step.key}",
+                            resources=get_dask_resource_requirements(step.tags),
+                        )
+                done = dask.distributed.as_completed(list(futures.values()), with_results=True)
+                for _, events in iterate_with_context(raise_execution_interrupts, done):
+                    yield from cloudpickle.loads(events)
 
+    @dg.executor(
+        name="dask",
+        config_schema=dask_executor.config_schema,
+        requirements=multiple_process_executor_requirements(),
+    )
+    def _dask(init_context: dg.InitExecutorContext) -> PickledArgsDaskExecutor:
+        ((cluster_type, configuration),) = init_context.executor_config["cluster"].items()
+        return PickledArgsDaskExecutor(cluster_type, configuration)
 
-@dg.executor(
-    name="dask",
-    config_schema=dask_executor.config_schema,
-    requirements=multiple_process_executor_requirements(),
-)
-def _dask(init_context: dg.InitExecutorContext) -> PickledArgsDaskExecutor:
-    ((cluster_type, configuration),) = init_context.executor_config["cluster"].items()
-    return PickledArgsDaskExecutor(cluster_type, configuration)
+    return _dask
 
 
 def executor_for(settings: Settings) -> dg.ExecutorDefinition:
@@ -96,4 +107,4 @@ def executor_for(settings: Settings) -> dg.ExecutorDefinition:
         if settings.dask_address
         else {"local": {"n_workers": 2, "threads_per_worker": 1}}
     )
-    return _dask.configured({"cluster": cluster})
+    return _dask_executor().configured({"cluster": cluster})

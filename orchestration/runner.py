@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import functools
+import pickle
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import dagster as dg
+from dagster._core.execution.execute_in_process_result import ExecuteInProcessResult
+from dagster._core.utils import make_new_run_id
 
 from assets.indicators.gaps import check_period
 from assets.partitions import partition_tags, periods
 from orchestration import plan
 from schemas.lake import period_lock
 from schemas.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def materialize_period(
@@ -26,7 +34,8 @@ def materialize_period(
 
     In order, each only when what it was last run on changed (orchestration.plan): admin_units;
     the landing snapshot; the provinces whose share of it changed, in ranged runs (`provinces`
-    forces those); the coverage from the site lists and the grid; the publishing. Nothing changed → no run, an empty list.
+    forces those) and, beside them in a child process, the coverage from the site lists and the
+    grid; the publishing. Nothing changed → no run, an empty list.
     `log_level` is what the console shows (the instance records every event regardless).
     Holds the period's lock: a second run of the same period waits for the first.
     Stops after the first run that fails (a blocking check failing fails its run); returns the
@@ -53,11 +62,23 @@ def materialize_period(
             return results
         if not run(plan.plan_snapshot(settings, instance, period)):
             return results
-        work = plan.plan_ingest(settings, instance, period, pipeline, provinces)
-        work += plan.plan_coverage(settings, instance, period, pipeline)
-        if not run(work):
+        ingest = plan.plan_ingest(settings, instance, period, pipeline, provinces)
+        coverage = plan.plan_coverage(settings, instance, period, pipeline)
+        if coverage and ingest and _beside_possible(settings):
+            # Independent (both read the snapshot, nothing of each other): the coverage run in
+            # a process of its own while the provinces are ingested here (two runs in threads
+            # of one process deadlock in Dagster's log capture). Results in the planned order.
+            beside = _Beside(settings, instance, coverage[0], log_level)
+            try:
+                ingested = run(ingest)
+            finally:  # never leave it running past the period's lock
+                results.append(beside.result(_definitions(settings)))
+            if not (ingested and results[-1].success):
+                return results
+        elif not run(ingest + coverage):
             return results
-        run(plan.plan_publish(settings, instance, period, pipeline, forced=bool(work)))
+        forced = bool(ingest or coverage)
+        run(plan.plan_publish(settings, instance, period, pipeline, forced=forced))
     return results
 
 
@@ -69,7 +90,46 @@ def _definitions(settings: Settings) -> dg.Definitions:
     return build_definitions(settings)
 
 
-def _execute(defs, settings: Settings, instance, r: plan.Run, log_level: str):
+def _beside_possible(settings: Settings) -> bool:
+    """In process runs only (other executors spread steps themselves), on a lake another
+    process sees (not an fsspec memory:// lake, which lives in this process alone)."""
+    return settings.executor == "in_process" and not str(settings.tables).startswith("memory:")
+
+
+class _Beside:
+    """One in-process run launched in a child process, on the same instance; its result read
+    back from the instance's events when it ends. The child runs `-c`, not `-m`: a process it
+    spawns (the coverage's pool) then imports no __main__ module (Dagster) before its work."""
+
+    def __init__(self, settings: Settings, instance, r: plan.Run, log_level: str) -> None:
+        self.run_id, self.job = make_new_run_id(), r.job
+        payload = pickle.dumps((settings, instance.get_ref(), r, log_level, self.run_id))
+        # stdout, stderr: the parent's (the run's console log where the parent's goes)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "from orchestration.runner import _child; _child()"],
+            stdin=subprocess.PIPE,
+            cwd=ROOT,
+        )
+        self.proc.stdin.write(payload)
+        self.proc.stdin.close()
+        self.instance = instance
+
+    def result(self, defs: dg.Definitions) -> ExecuteInProcessResult:
+        code = self.proc.wait()
+        run = self.instance.get_run_by_id(self.run_id)
+        if run is None or not run.is_finished:
+            raise RuntimeError(
+                f"the {self.job} run {self.run_id} ended without finishing: its process exited "
+                f"with code {code}"
+            )
+        events = [e.dagster_event for e in self.instance.all_logs(self.run_id)]
+        events = [e for e in events if e is not None]
+        return ExecuteInProcessResult(events, run, None, defs.resolve_job_def(self.job))
+
+
+def _execute(
+    defs, settings: Settings, instance, r: plan.Run, log_level: str, run_id: str | None = None
+):
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     if settings.executor == "in_process":
         return defs.resolve_job_def(r.job).execute_in_process(
@@ -78,6 +138,7 @@ def _execute(defs, settings: Settings, instance, r: plan.Run, log_level: str):
             tags=r.tags,
             raise_on_error=False,
             run_config=run_config,
+            run_id=run_id,
         )
     # Steps run elsewhere (processes, a Dask cluster): they rebuild the job from the environment.
     from orchestration.definitions import JOBS_FROM_ENV
@@ -88,3 +149,10 @@ def _execute(defs, settings: Settings, instance, r: plan.Run, log_level: str):
         run_config=run_config,
         tags={**partition_tags(r.partition), **r.tags},
     )
+
+
+def _child() -> None:
+    """A _Beside run: its arguments pickled on stdin."""
+    settings, ref, r, log_level, run_id = pickle.load(sys.stdin.buffer)
+    with dg.DagsterInstance.from_ref(ref) as instance:
+        _execute(_definitions(settings), settings, instance, r, log_level, run_id)

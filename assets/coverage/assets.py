@@ -9,6 +9,7 @@ Settings (run config, else the lake's settings: schemas.settings): the populatio
 dask.distributed scheduler the provinces are computed on (DXLAKE_DASK_ADDRESS).
 """
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,6 +34,10 @@ from schemas.contracts import DEAD_ZONES, conform, empty
 from schemas.settings import Settings
 
 from .compare import compare_with_reported, provinces_with_sites
+
+#: Processes sharing a national computation's province windows (each holds the plan and one
+#: window, some hundreds of MB): one per core, up to this.
+MAX_COVERAGE_WORKERS = 4
 
 
 class CoverageConfig(dg.Config):
@@ -151,8 +156,9 @@ def computed_coverage(
                 )
         else:
             result = compute_coverage(
-                admin_units, sites, grid, provinces=provinces, options=options
-            )
+                admin_units, sites, grid, provinces=provinces, options=options,
+                workers=min(len(os.sched_getaffinity(0)), MAX_COVERAGE_WORKERS),
+            )  # fmt: skip
         table, zones = result.table, result.dead_zones
     else:
         context.log.warning(f"{period}: no usable cell sites; nothing to compute")

@@ -154,6 +154,23 @@ def test_overlapping_unit_polygons_count_nobody_twice(grid):
     assert row(rev, "00002")["population"] == exact(350.0)
 
 
+def test_a_province_window_keeps_the_overlap_rule_of_national_ranks(grid):
+    # Ten units of province 01 far off the grid rank between the two overlapping units; in
+    # each window only those two take part, national ranks 1 and 12 for two units. The
+    # overlap still goes to the lower code, as in one window.
+    far = [(f"{i:05d}", "01", box(50_000 + i * 10, 0, 50_005 + i * 10, 5)) for i in range(2, 12)]
+    u = units(
+        ("00001", "02", box(0, 0, 650, 1000)),
+        *far,
+        ("00012", "03", box(550, 0, 1000, 1000)),
+    )
+    s = sites({"x": 500, "y": 500, "r": 5000})
+    for by_province in (True, False):
+        res = compute_coverage(u, s, grid(), by_province=by_province, options=NO_ZONES)
+        assert row(res, "00001")["population"] == exact(650.0)
+        assert row(res, "00012")["population"] == exact(350.0)
+
+
 def test_a_sector_covers_only_its_beam(grid):
     # 240 m at (500, 500) facing east with a 100° beam (bearings 40°–140°): of the disc's 16
     # centres, those east with |dy| <= dx: (50, ±50), (150, ±50), (150, ±150) — 6 cells.
@@ -216,6 +233,25 @@ def test_dead_zones_are_populated_cells_outside_coverage(grid):
     assert metric.iloc[1].bounds == pytest.approx(box(900, 0, 1000, 100).bounds, abs=1e-3)
     layer = dead_zone_layer(res.dead_zones, technology="5G", min_population=21)
     assert layer["population"].tolist() == [24.0]
+
+
+def test_a_dead_zone_does_not_join_through_another_units_cells(grid):
+    # Unit 00001 is two strips (columns 0-1 and 3-4) with unit 00002 (column 2, another
+    # province) between them; nothing is covered. Its strips touch only through 00002's dead
+    # cells: two zones, whether the window is the nation's or a province's.
+    u = units(
+        ("00001", "01", shapely.union(box(0, 0, 200, 1000), box(300, 0, 500, 1000))),
+        ("00002", "02", box(200, 0, 300, 1000)),
+    )
+    far = sites({"x": 5000, "y": 5000, "r": 100})
+    for by_province in (False, True):
+        res = compute_coverage(
+            u, far, grid(), by_province=by_province,
+            options=CoverageOptions(min_cell_population=1, min_zone_population=10),
+        )  # fmt: skip
+        zones = res.dead_zones.sort_values(["unit_code", "population"])
+        assert zones["unit_code"].tolist() == ["00001", "00001", "00002"], by_province
+        assert zones["population"].tolist() == pytest.approx([200.0, 200.0, 100.0])
 
 
 def test_a_lon_lat_grid_is_measured_in_metres(tmp_path, grid):

@@ -1,4 +1,5 @@
-"""The province-partitioned computation on a dask.distributed cluster equals the one-window run."""
+"""The province-partitioned computation, in process, in a pool of processes and on a
+dask.distributed cluster, equals the one-window run."""
 
 import polars as pl
 import pytest
@@ -54,8 +55,9 @@ def test_dask_partitioned_equals_in_process(client, grid, with_grid):
     whole = compute_coverage(u, s, path, by_province=False, options=OPTIONS)
     local = compute_coverage(u, s, path, by_province=True, options=OPTIONS)
     spread = compute_coverage_distributed(u, s, client, path, options=OPTIONS)
+    pooled = compute_coverage(u, s, path, by_province=True, options=OPTIONS, workers=2)
     assert len(whole.table) == 8 and whole.table["population_covered"].sum() > 0
-    for other in (local, spread):
+    for other in (local, spread, pooled):
         assert_frame_equal(other.table, whole.table, check_exact=False, rel_tol=1e-12, abs_tol=1e-9)
         a = whole.dead_zones.drop(columns="geometry")
         b = other.dead_zones.drop(columns="geometry")

@@ -56,7 +56,8 @@ def _run(home: Path, monkeypatch, executor: str, address: str | None = None):
         results = materialize_period(Settings.from_env(), PERIOD, instance, log_level="ERROR")
         jobs = [_label(r) for r in results]
         assert all(r.success for r in results), jobs
-        return jobs, publish_requests(Settings.from_env(), instance, [PERIOD])
+        processes = {r.job_def.name: {e.pid for e in r.all_events if e.pid} for r in results}
+        return jobs, publish_requests(Settings.from_env(), instance, [PERIOD]), processes
 
 
 def _label(result) -> tuple[str, str | None]:
@@ -81,12 +82,12 @@ def in_process(tmp_path_factory):
     home = tmp_path_factory.mktemp("in_process")
     _write_landing(home)
     with pytest.MonkeyPatch.context() as mp:
-        jobs, publish = _run(home, mp, "in_process")
-    return home, jobs, publish
+        jobs, publish, processes = _run(home, mp, "in_process")
+    return home, jobs, publish, processes
 
 
 def test_each_province_is_its_own_partition(in_process):
-    home, jobs, publish = in_process
+    home, jobs, publish, _ = in_process
     assert jobs == [
         ("reference_job", None),
         ("snapshot_job", PERIOD),
@@ -122,11 +123,20 @@ def test_each_province_is_its_own_partition(in_process):
     assert publish == []  # published from what was ingested: nothing new to publish
 
 
+def test_the_coverage_run_goes_beside_the_ingest_in_a_process_of_its_own(in_process):
+    """Independent runs on two cores: the provinces ingested here while the coverage is
+    computed in a child process on the same instance; its result read back like the others."""
+    *_, processes = in_process
+    here = {os.getpid()}
+    assert processes["ingest_job"] == processes["snapshot_job"] == processes["publish_job"] == here
+    assert processes["coverage_job"] and not processes["coverage_job"] & here
+
+
 def test_dask_executor_gives_the_same_tables(in_process, tmp_path, monkeypatch):
     import dask
     from dask.distributed import LocalCluster
 
-    home, jobs, _ = in_process
+    home, jobs, _, _ = in_process
     dask_home = tmp_path / "dask"
     _write_landing(dask_home)
     # Workers rebuild the job from their own environment: they must see the same DXLAKE_HOME.
@@ -136,7 +146,7 @@ def test_dask_executor_gives_the_same_tables(in_process, tmp_path, monkeypatch):
         dask.config.set({"distributed.worker.daemon": False}),
         LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
     ):
-        dask_jobs, _ = _run(dask_home, monkeypatch, "dask", cluster.scheduler_address)
+        dask_jobs, _, _ = _run(dask_home, monkeypatch, "dask", cluster.scheduler_address)
     assert dask_jobs == jobs
     ours, theirs = _tables(home), _tables(dask_home)
     for table in TABLES:
@@ -183,12 +193,14 @@ def test_an_fsspec_lake_root_holds_the_same_tables(in_process, tmp_path, monkeyp
 
     from schemas.lake import lake_location, read_period, table_path
 
-    home, jobs, _ = in_process
+    home, jobs, _, _ = in_process
     root = lake_location("memory://dxlake-test/lake")
     monkeypatch.setenv("DXLAKE_LAKE", str(root))
     _write_landing(tmp_path)
     try:
-        remote_jobs, _ = _run(tmp_path, monkeypatch, "in_process")
+        remote_jobs, _, processes = _run(tmp_path, monkeypatch, "in_process")
+        # a lake in this process's memory: the coverage run stays here too
+        assert processes["coverage_job"] == {os.getpid()}
         assert remote_jobs == jobs
         assert not list((tmp_path / "lake").glob("*/period=*/*.parquet"))  # nothing local
         fs = fsspec.filesystem("memory")
