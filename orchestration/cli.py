@@ -121,7 +121,13 @@ def run_period(settings: Settings, period: str) -> int:
     as_workspace_runs(instance, created=shown.watch)
     with shown:
         results = materialize_period(
-            settings, period, instance, log_level="WARNING", on_wait=waiting
+            settings,
+            period,
+            instance,
+            log_level="WARNING",
+            on_wait=waiting,
+            beside_created=shown.watch,
+            workspace_origin=True,
         )
     if results and not results[-1].success:
         last = results[-1]

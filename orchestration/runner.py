@@ -29,6 +29,8 @@ def materialize_period(
     log_level: str = "INFO",
     on_wait: Callable[[], None] | None = None,
     provinces: list[str] | None = None,
+    beside_created: Callable[[str], None] | None = None,
+    workspace_origin: bool = False,
 ) -> list:
     """Bring the period's tables and reports up to date with its landing folder.
 
@@ -36,6 +38,8 @@ def materialize_period(
     the landing snapshot; the provinces whose share of it changed, in ranged runs (`provinces`
     forces those) and, beside them in a child process, the coverage from the site lists and the
     grid; the publishing. Nothing changed → no run, an empty list.
+    `beside_created`: told the id of a run started in a child process (the CLI's progress follows
+    it); `workspace_origin`: that run carries the workspace's origin, as the CLI's own runs do.
     `log_level` is what the console shows (the instance records every event regardless).
     Holds the period's lock: a second run of the same period waits for the first.
     Stops after the first run that fails (a blocking check failing fails its run); returns the
@@ -68,7 +72,9 @@ def materialize_period(
             # Independent (both read the snapshot, nothing of each other): the coverage run in
             # a process of its own while the provinces are ingested here (two runs in threads
             # of one process deadlock in Dagster's log capture). Results in the planned order.
-            beside = _Beside(settings, instance, coverage[0], log_level)
+            beside = _Beside(settings, instance, coverage[0], log_level, workspace_origin)
+            if beside_created:  # the caller's progress follows it as it follows its own runs
+                beside_created(beside.run_id)
             try:
                 ingested = run(ingest)
             finally:  # never leave it running past the period's lock
@@ -101,9 +107,11 @@ class _Beside:
     back from the instance's events when it ends. The child runs `-c`, not `-m`: a process it
     spawns (the coverage's pool) then imports no __main__ module (Dagster) before its work."""
 
-    def __init__(self, settings: Settings, instance, r: plan.Run, log_level: str) -> None:
+    def __init__(
+        self, settings: Settings, instance, r: plan.Run, log_level: str, origin: bool
+    ) -> None:
         self.run_id, self.job = make_new_run_id(), r.job
-        payload = pickle.dumps((settings, instance.get_ref(), r, log_level, self.run_id))
+        payload = pickle.dumps((settings, instance.get_ref(), r, log_level, self.run_id, origin))
         # stdout, stderr: the parent's (the run's console log where the parent's goes)
         self.proc = subprocess.Popen(
             [sys.executable, "-c", "from orchestration.runner import _child; _child()"],
@@ -153,6 +161,10 @@ def _execute(
 
 def _child() -> None:
     """A _Beside run: its arguments pickled on stdin."""
-    settings, ref, r, log_level, run_id = pickle.load(sys.stdin.buffer)
+    settings, ref, r, log_level, run_id, origin = pickle.load(sys.stdin.buffer)
     with dg.DagsterInstance.from_ref(ref) as instance:
+        if origin:  # as the parent's runs: on the UI's timeline
+            from orchestration.cli import as_workspace_runs
+
+            as_workspace_runs(instance)
         _execute(_definitions(settings), settings, instance, r, log_level, run_id)

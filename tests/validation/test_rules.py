@@ -208,8 +208,12 @@ def test_returned_workbooks_list_each_file_s_rows(planted_run):
     files = {f for f, _, _ in planted.values()}
     assert {p.name.split(".quarantined")[0] for p in returns.glob("*.xlsx")} == files
     ws = openpyxl.load_workbook(returns / "bao_cao_xa.xlsx.quarantined.xlsx").active
-    rules = {row[9] for row in ws.iter_rows(min_row=2, values_only=True)}
-    assert rules == {r for r, (f, _, _) in planted.items() if f == "bao_cao_xa.xlsx"}
+    rows = list(ws.iter_rows(values_only=True))
+    header = next(i for i, r in enumerate(rows) if "Lỗi cần sửa / What to fix" in r)
+    column = rows[header].index("Lỗi cần sửa / What to fix")
+    problems = {r[column] for r in rows[header + 1 :] if r[column]}
+    said = {r.id: r.vi for r in RULES}  # what a commune official reads, not the rule's id
+    assert problems == {said[r] for r, (f, _, _) in planted.items() if f == "bao_cao_xa.xlsx"}
 
 
 def test_a_clean_input_passes_every_check(clean_run):
