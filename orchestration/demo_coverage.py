@@ -152,7 +152,7 @@ def write_demo_coverage(
         sites=len(rows),
         planted=[
             (first_bad, "coordinates outside Vietnam"),
-            (first_bad + 1, "invalid coverage radius"),
+            (first_bad + 1, "no coverage radius"),
         ],
         no_signal=no_signal,
     )

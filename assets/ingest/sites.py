@@ -169,7 +169,13 @@ def _site_problem(
             f"coordinates outside Vietnam: lat {lat}, lon {lon}{hint_en}",
             ("lat", "lon"),
         )
-    if radius is None or not (0 < radius <= 100_000):
+    if radius is None:
+        return (
+            "thiếu bán kính phủ sóng (cần 0–100.000 m)",
+            "no coverage radius (must be 0–100,000 m)",
+            ("radius_m", "radius_km"),
+        )
+    if not (0 < radius <= 100_000):
         return (
             f"bán kính phủ sóng không hợp lệ: {radius} m (cần 0–100.000 m)",
             f"invalid coverage radius: {radius} m (must be 0–100,000 m)",

@@ -44,7 +44,7 @@ def test_a_semicolon_csv_with_vietnamese_headers_and_decimal_commas(tmp_path):
     assert sites.row(1, named=True)["azimuth_deg"] == 120.0
     reasons = dict(sites.select("site_id", "reason_en").rows())
     assert "lat and lon swapped?" in reasons["HUE003"]
-    assert reasons["HUE004"].startswith("invalid coverage radius")
+    assert reasons["HUE004"] == "no coverage radius (must be 0–100,000 m)"
     assert reasons["HUE005"] == "a sector needs both azimuth and beam width"
     assert sites.filter(pl.col("reason_vi").is_not_null()).height == 3
 

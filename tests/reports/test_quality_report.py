@@ -277,7 +277,7 @@ def test_rejected_cell_site_rows_are_listed_with_file_row_column_and_reason(page
     ]
     assert "lat and lon swapped" in rows[0]["reason"]
     assert "vĩ độ và kinh độ bị đảo" in rows[0]["reason"]
-    assert "invalid coverage radius" in rows[1]["reason"]
+    assert "no coverage radius" in rows[1]["reason"] and "thiếu bán kính" in rows[1]["reason"]
     assert "not a number" in rows[2]["reason"]
     assert "3 dòng không dùng được" in page
 
