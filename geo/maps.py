@@ -68,17 +68,18 @@ from geo.page_data import (
     CLASS_COLOURS,
     CLASS_LABELS,
     CLASSES,
+    CONTEXT_TOLERANCE,
     GEOMETRY_SOURCES,
     OTHER_CLASS_GREYS,
     OVERVIEW_ZONE_BYTES,
     UNIT_COLUMNS,
     ZONE_DETAIL_DEG,
+    ProvinceLands,
     _dead_zone_object,
     _unit_properties,
     base_object,
     base_view,
     coverage_check,
-    neighbour_provinces,
     province_labels,
 )
 from geo.text import fold
@@ -141,7 +142,7 @@ def render_map_page(
     clean: bool = True,
     dead_zones: gpd.GeoDataFrame | None = None,
     cache: GeometryCache | None = None,
-    context: gpd.GeoDataFrame | None = None,
+    context: gpd.GeoDataFrame | ProvinceLands | None = None,
     coverage: dict | None = None,
 ) -> Path:
     """Write one self-contained offline map page (a layer per indicator) and return its path.
@@ -153,7 +154,8 @@ def render_map_page(
     `dead_zones`: a geo.coverage.dead_zone_layer frame, drawn as a toggleable overlay (those of
     the page's units); None or empty: no such overlay. `cache`: display geometry and topology
     reused from an earlier run with the same boundaries. `context`: all the units (admin_units),
-    whose provinces around the page's own are drawn, with their names, on its base map.
+    whose provinces around the page's own are drawn, with their names, on its base map; for
+    many pages, their `province_lands`, built once.
     `coverage`: the arguments of geo.page_data.coverage_check after the codes (disagreements,
     rejected_sites, quality_href): the units whose reported 5G coverage the sites contradict.
     """
@@ -199,15 +201,9 @@ def render_map_page(
     units_area = float(shapely.area(shown).sum())
     around = []
     if context is not None and meta["bbox"]:
-        around = neighbour_provinces(
-            prepare_units(context),
-            set(prov_codes),
-            base_view(meta["bbox"]),
-            3 * tol,
-            (lambda g, t: cache.display(g, t, True)[1])
-            if cache is not None
-            else (lambda g, t: display_geometry(g, t)),
-        )
+        if not isinstance(context, ProvinceLands):
+            context = province_lands(context, cache)
+        around = context.around(set(prov_codes), base_view(meta["bbox"]))
     base, meta["baseLabels"] = base_object(head, meta["bbox"], 3 * tol, units_area, around)
     if base is not None:
         objects["base"] = base
@@ -230,6 +226,14 @@ def render_map_page(
     return out_path
 
 
+def province_lands(units: gpd.GeoDataFrame, cache: GeometryCache | None = None) -> ProvinceLands:
+    """The provinces' land around province pages, from all the units, built once for them all."""
+    units = prepare_units(units)
+    if cache is not None:
+        return ProvinceLands(units, lambda g: cache.display(g, CONTEXT_TOLERANCE, True)[1])
+    return ProvinceLands(units, lambda g: display_geometry(g, CONTEXT_TOLERANCE))
+
+
 def render_province_pages(
     units: gpd.GeoDataFrame,
     gaps: pl.DataFrame,
@@ -241,6 +245,7 @@ def render_province_pages(
 ) -> list[Path]:
     """One page per province present in `gaps`: out_dir/<province_code>-<name>.html, each with
     the dead zones (a geo.coverage.dead_zone_layer frame) of its own units."""
+    around = province_lands(units, cache)
     return [
         render_map_page(
             sub,
@@ -251,7 +256,7 @@ def render_province_pages(
             period=period,
             dead_zones=dead_zones,
             cache=cache,
-            context=units,
+            context=around,
         )
         for path, sub, rows, title in province_pages(units, gaps, out_dir)
     ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import geopandas as gpd
@@ -344,27 +344,38 @@ def base_view(bbox: list[float]) -> shapely.Polygon:
     return shapely.box(minx - m, miny - m, maxx + m, maxy + m)
 
 
-def neighbour_provinces(
-    context: gpd.GeoDataFrame, own: set[str], view: shapely.Polygon, tolerance: float, display
-) -> list[tuple[str, shapely.Geometry]]:
-    """(name, land) of the provinces around a province page, from all the units (`context`):
-    those in `view` merged per province after `display` (geo.topology.display_geometry or the
-    cache's) made them an edge-matched coverage, so the merge leaves no slivers."""
-    codes = context["province_code"].astype(str).to_numpy()
-    geoms = np.asarray(context.geometry.values, dtype=object)
-    near = ~np.isin(codes, list(own)) & shapely.intersects(geoms, view)
-    if not near.any():
-        return []
-    shown = display(geoms[near], tolerance)
-    names = context["province_name"].astype(str).to_numpy()[near]
-    out = []
-    for code in dict.fromkeys(codes[near]):
-        mine = codes[near] == code
-        land = shapely.coverage_union_all(shown[mine])
-        land = _polygonal(np.array([shapely.intersection(land, view)], dtype=object))[0]
-        if not land.is_empty:
-            out.append((names[mine][0], land))
-    return out
+CONTEXT_TOLERANCE = 0.0005  # degrees (~50 m): the provinces drawn around a province page
+
+
+class ProvinceLands:
+    """Each province's land, its units merged after `display` (geo.topology.display_geometry
+    or the cache's) made them an edge-matched coverage (so the merge leaves no slivers): built
+    once, when a page first asks, for every province page that draws its neighbours."""
+
+    def __init__(self, context: gpd.GeoDataFrame, display) -> None:
+        self.context, self.display = context, display
+
+    @cached_property
+    def lands(self) -> list[tuple[str, str, shapely.Geometry]]:
+        """(province code, name, land) of every province."""
+        codes = self.context["province_code"].astype(str).to_numpy()
+        names = self.context["province_name"].astype(str).to_numpy()
+        shown = self.display(np.asarray(self.context.geometry.values, dtype=object))
+        return [
+            (code, names[codes == code][0], shapely.coverage_union_all(shown[codes == code]))
+            for code in dict.fromkeys(codes)
+        ]
+
+    def around(self, own: set[str], view: shapely.Polygon) -> list[tuple[str, shapely.Geometry]]:
+        """(name, land in `view`) of the other provinces that reach into `view`."""
+        out = []
+        for code, name, land in self.lands:
+            if code in own or not shapely.intersects(land, view):
+                continue
+            part = _polygonal(np.array([shapely.intersection(land, view)], dtype=object))[0]
+            if not part.is_empty:
+                out.append((name, part))
+        return out
 
 
 def base_object(
@@ -377,7 +388,7 @@ def base_object(
     """The land around the page's units in `bbox` (generalised to `tolerance`, its arcs added to
     head): the neighbouring countries, Vietnam's own outline when the units (`units_area`,
     square degrees) leave most of it undrawn (a province page) and over it the neighbouring
-    `provinces` (neighbour_provinces); with the labels of the provinces, neighbours and seas
+    `provinces` (ProvinceLands.around); with the labels of the provinces, neighbours and seas
     in view ([name_vi, name_en, lon, lat, kind])."""
     if not bbox:
         return None, []

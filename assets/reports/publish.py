@@ -12,7 +12,7 @@ import polars as pl
 from assets.coverage.compare import coverage_disagreements
 from assets.indicators.gaps import units_frame
 from geo.coverage import dead_zone_layer
-from geo.maps import GeometryCache, province_pages, render_map_page
+from geo.maps import GeometryCache, province_lands, province_pages, render_map_page
 from geo.previews import layers_shown, render_layer_pngs
 from schemas.catalogue import Catalogue
 from schemas.data_docs import current_sites
@@ -104,6 +104,7 @@ def publish_maps(
     )
     provinces = []
     around = digest(admin_units)  # a province page draws the provinces around it
+    lands = province_lands(admin_units, cache)  # their land, built once if a page needs it
     for path, units, rows, name in province_pages(in_scope, coverage_gaps, maps / "provinces"):
         own = _zones_of(zones, units)
         checked, checked_key = coverage(path.parent, units["unit_code"].astype(str))
@@ -120,7 +121,7 @@ def publish_maps(
                     period=period,
                     dead_zones=z,
                     cache=cache,
-                    context=admin_units,
+                    context=lands,
                     coverage=c,
                 ),  # fmt: skip
             )
