@@ -54,7 +54,7 @@ from typing import Any, NamedTuple
 
 import polars as pl
 
-from geo.text import fold, key, unit_code
+from geo.text import INVISIBLE, fold, key, unit_code
 from geo.units import PACKAGE_DATA, legacy_units, official_provinces, official_units
 
 CONVERTER_PATH = PACKAGE_DATA / "converter_2025.json"
@@ -78,7 +78,6 @@ def _tone_on_second_vowel(m: re.Match[str]) -> str:
 
 _LETTER_DIGIT = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
 _WORD = re.compile(r"[^\W_]+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
 
 
 def _tokens(text: str) -> tuple[str, ...]:
@@ -255,7 +254,7 @@ def _clean_text(value: Any) -> str | None:
         return None
     if isinstance(value, float) and not math.isfinite(value):
         return None
-    text = _CONTROL.sub(" ", str(value)).strip()
+    text = INVISIBLE.sub(" ", str(value)).strip()
     if not text or text.lower() in {"nan", "none", "null", "<na>"}:
         return None
     return text[: _MAX_TEXT + 1]

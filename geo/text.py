@@ -9,7 +9,8 @@ import unicodedata
 _SPACES = re.compile(r"\s+")
 _NON_ALNUM = re.compile(r"[^0-9a-z ]+")
 _COMBINING = re.compile("[\u0300-\u036f]+")  # the combining diacritical marks block (all Mn)
-_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
+# Control, zero-width and line-separator characters a typed name or code may carry unseen.
+INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
 _CODE_TEXT = re.compile(r"\d{1,5}(?:\.0*)?")
 
 
@@ -42,7 +43,7 @@ def unit_code(value: object) -> str | None:
         if not math.isfinite(value) or not value.is_integer():
             return None
         value = int(value)
-    text = _INVISIBLE.sub("", str(value)).strip().strip("'\"‘’`").strip()
+    text = INVISIBLE.sub("", str(value)).strip().strip("'\"‘’`").strip()
     if not _CODE_TEXT.fullmatch(text):
         return None
     return text.split(".")[0].zfill(5)

@@ -161,15 +161,14 @@ class Settings:
             dagster_home_path=_path("DAGSTER_HOME"),
         )
 
-    def inputs(self) -> dict[str, str]:
-        """What runs read from these settings, as text (not where they write: home, lake):
-        the fingerprints of the snapshot and the plan include it."""
-        out = {}
-        for f in fields(self):
-            if f.name not in ("home", "lake_url", "dagster_home_path"):
-                value = getattr(self, f.name)
-                out[f.name] = "" if value is None else str(value)
-        return out
+    def inputs(self) -> dict[str, object]:
+        """What runs read from these settings (not where they write: home, lake): the
+        fingerprints of the snapshot and the plan include it, and the files its paths name."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name not in ("home", "lake_url", "dagster_home_path")
+        }
 
     @property
     def landing(self) -> Path:

@@ -69,8 +69,8 @@ def environment_stamp(settings: Settings) -> str:
     a grid, targets replaced in place change it too; where the lake is written does not)."""
     lines = []
     for name, value in settings.inputs().items():
-        lines.append(f"{name}={value}")
-        path = Path(value) if value.startswith("/") else None
+        lines.append(f"{name}={'' if value is None else value}")
+        path = value if isinstance(value, Path) else None
         if path is not None and path.exists():
             for item in sorted(path.iterdir()) if path.is_dir() else [path]:
                 if item.is_file():
