@@ -36,21 +36,25 @@ from assets.ingest.snapshot import (
 )
 from assets.partitions import provinces as province_partitions
 from assets.partitions import range_tags
+from orchestration.jobs import PUBLISH_PARTS
 from schemas.lake import digest, exists, period_parts, table_path
 from schemas.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 PERIOD_TAG, INPUTS_TAG, SHARES_TAG = "dxlake/period", "dxlake/inputs", "dxlake/shares"
+PART_TAG = "dxlake/part"  # which part of publishing a publish_job run is (jobs.PUBLISH_PARTS)
 _CODE = ("assets", "geo", "schemas", "orchestration")
 
 
 @dataclass
 class Run:
-    """One run to launch: a job, its partition (a key, or None with range tags) and its tags."""
+    """One run to launch: a job, its partition (a key, or None with range tags), its tags and
+    the assets of the job it materializes (all of them when empty)."""
 
     job: str
     partition: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    assets: tuple[str, ...] = ()
 
 
 def pipeline_fingerprint(settings: Settings) -> str:
@@ -70,9 +74,13 @@ def pipeline_fingerprint(settings: Settings) -> str:
     return digest(*sources, *stamps, environment_stamp(settings))[:16]
 
 
-def _last_tags(instance: dg.DagsterInstance, job: str, period: str | None) -> list[dict]:
-    """Tags of the job's successful runs (for the period), newest first."""
+def _last_tags(
+    instance: dg.DagsterInstance, job: str, period: str | None, part: str | None = None
+) -> list[dict]:
+    """Tags of the job's successful runs (for the period, of the part), newest first."""
     tags = {PERIOD_TAG: period} if period else {}
+    if part:
+        tags[PART_TAG] = part
     runs = instance.get_runs(
         filters=dg.RunsFilter(job_name=job, tags=tags, statuses=[dg.DagsterRunStatus.SUCCESS]),
         limit=200,
@@ -89,8 +97,10 @@ def ingested_shares(instance: dg.DagsterInstance, period: str) -> dict[str, str]
     return out
 
 
-def _current(instance: dg.DagsterInstance, job: str, period: str | None, inputs: str) -> bool:
-    newest = _last_tags(instance, job, period)[:1]
+def _current(
+    instance: dg.DagsterInstance, job: str, period: str | None, inputs: str, part: str | None = None
+) -> bool:
+    newest = _last_tags(instance, job, period, part)[:1]
     return bool(newest) and newest[0].get(INPUTS_TAG) == inputs
 
 
@@ -177,11 +187,31 @@ def plan_ingest(
 def plan_publish(
     settings: Settings, instance: dg.DagsterInstance, period: str, pipeline: str, forced: bool
 ) -> list[Run]:
-    """Publish when any province was (re)ingested or the coverage recomputed, or what was
-    published differs."""
+    """The parts of publishing (jobs.PUBLISH_PARTS) to run: all of them when any province was
+    (re)ingested or the coverage recomputed; else those whose last success was on other inputs
+    (a part that failed, or never ran). The first part's tables feed the others: when it runs,
+    everything after it does too."""
     shares = json.dumps(ingested_shares(instance, period), sort_keys=True)
     coverage = _last_tags(instance, "coverage_job", period)[:1]
     inputs = digest(pipeline, shares, coverage[0].get(INPUTS_TAG, "") if coverage else "")
-    if not forced and _current(instance, "publish_job", period, inputs):
-        return []
-    return [Run("publish_job", period, {PERIOD_TAG: period, INPUTS_TAG: inputs})]
+    parts = list(PUBLISH_PARTS)
+    stale = [p for p in parts if forced or not _current(instance, "publish_job", period, inputs, p)]
+    if stale[:1] == parts[:1]:
+        stale = parts
+    return [
+        Run(
+            "publish_job",
+            period,
+            {PERIOD_TAG: period, INPUTS_TAG: inputs, PART_TAG: part},
+            PUBLISH_PARTS[part],
+        )  # fmt: skip
+        for part in stale
+    ]
+
+
+def waves(runs: list[Run]) -> list[list[Run]]:
+    """Publish runs in the order they can run: the tables part alone (the others read its
+    tables), then the rest together."""
+    first = [r for r in runs if r.tags.get(PART_TAG) == next(iter(PUBLISH_PARTS))]
+    rest = [r for r in runs if r not in first]
+    return [w for w in (first, rest) if w]

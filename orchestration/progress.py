@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from orchestration.plan import PERIOD_TAG, SHARES_TAG
+from orchestration.plan import PART_TAG, PERIOD_TAG, SHARES_TAG
 
 _SHOWN = {
     dg.DagsterEventType.RUN_START,
@@ -109,7 +109,9 @@ class RunProgress:
         plan = self.instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
         shares = sorted(json.loads(run.tags.get(SHARES_TAG, "{}")))
         steps = len(plan.steps) if plan else 0
-        state = _Run(run.job_name, run.tags.get(PERIOD_TAG), steps, shares)
+        part = run.tags.get(PART_TAG)  # publishing runs in parts: say which
+        job = f"{run.job_name} ({part})" if part else run.job_name
+        state = _Run(job, run.tags.get(PERIOD_TAG), steps, shares)
         self.runs[run.run_id] = state
         return state
 

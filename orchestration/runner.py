@@ -37,7 +37,8 @@ def materialize_period(
     In order, each only when what it was last run on changed (orchestration.plan): admin_units;
     the landing snapshot; the provinces whose share of it changed, in ranged runs (`provinces`
     forces those) and, beside them in a child process, the coverage from the site lists and the
-    grid; the publishing. Nothing changed → no run, an empty list.
+    grid; the publishing (plan.waves: its tables, then the maps with, beside them in a child
+    process, the quality report). Nothing changed → no run, an empty list.
     `beside_created`: told the id of a run started in a child process (the CLI's progress follows
     it); `workspace_origin`: that run carries the workspace's origin, as the CLI's own runs do.
     `log_level` is what the console shows (the instance records every event regardless).
@@ -60,6 +61,21 @@ def materialize_period(
                 return False
         return True
 
+    def together(here: list[plan.Run], beside: list[plan.Run]) -> bool:
+        """`here` in this process and, when there is one of each, `beside` in a process of
+        its own at the same time (two runs in threads of one process deadlock in Dagster's
+        log capture); else one after the other. Results in the planned order."""
+        if not (here and len(beside) == 1 and _beside_possible(settings)):
+            return run(here + beside)
+        child = _Beside(settings, instance, beside[0], log_level, workspace_origin)
+        if beside_created:  # the caller's progress follows it as it follows its own runs
+            beside_created(child.run_id)
+        try:
+            done = run(here)
+        finally:  # never leave it running past the period's lock
+            results.append(child.result(_definitions(settings)))
+        return done and results[-1].success
+
     with period_lock(settings.lake, period, on_wait):
         pipeline = plan.pipeline_fingerprint(settings)
         if not run(plan.plan_reference(settings, instance, pipeline)):
@@ -68,23 +84,15 @@ def materialize_period(
             return results
         ingest = plan.plan_ingest(settings, instance, period, pipeline, provinces)
         coverage = plan.plan_coverage(settings, instance, period, pipeline)
-        if coverage and ingest and _beside_possible(settings):
-            # Independent (both read the snapshot, nothing of each other): the coverage run in
-            # a process of its own while the provinces are ingested here (two runs in threads
-            # of one process deadlock in Dagster's log capture). Results in the planned order.
-            beside = _Beside(settings, instance, coverage[0], log_level, workspace_origin)
-            if beside_created:  # the caller's progress follows it as it follows its own runs
-                beside_created(beside.run_id)
-            try:
-                ingested = run(ingest)
-            finally:  # never leave it running past the period's lock
-                results.append(beside.result(_definitions(settings)))
-            if not (ingested and results[-1].success):
-                return results
-        elif not run(ingest + coverage):
+        # Independent (both read the snapshot, nothing of each other): the coverage run beside
+        # the provinces' ingest.
+        if not together(ingest, coverage):
             return results
         forced = bool(ingest or coverage)
-        run(plan.plan_publish(settings, instance, period, pipeline, forced=forced))
+        for wave in plan.waves(plan.plan_publish(settings, instance, period, pipeline, forced)):
+            # the maps here, the quality report beside them
+            if not together(wave[:1], wave[1:]):
+                break
     return results
 
 
@@ -139,6 +147,7 @@ def _execute(
     defs, settings: Settings, instance, r: plan.Run, log_level: str, run_id: str | None = None
 ):
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    assets = [dg.AssetKey(a) for a in r.assets] or None  # the job's subset, checks included
     if settings.executor == "in_process":
         return defs.resolve_job_def(r.job).execute_in_process(
             instance=instance,
@@ -147,6 +156,7 @@ def _execute(
             raise_on_error=False,
             run_config=run_config,
             run_id=run_id,
+            asset_selection=assets,
         )
     # Steps run elsewhere (processes, a Dask cluster): they rebuild the job from the environment.
     from orchestration.definitions import JOBS_FROM_ENV
@@ -156,6 +166,7 @@ def _execute(
         instance,
         run_config=run_config,
         tags={**partition_tags(r.partition), **r.tags},
+        asset_selection=assets,
     )
 
 

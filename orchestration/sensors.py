@@ -90,6 +90,7 @@ def _requests(runs: list[plan.Run]) -> list[dg.RunRequest]:
             job_name=r.job,
             partition_key=r.partition,
             tags=r.tags,
+            asset_selection=[dg.AssetKey(a) for a in r.assets] or None,
         )
         for r in runs
     ]
@@ -145,14 +146,16 @@ def ingest_after_snapshot(context: dg.SensorEvaluationContext, lake: LakeResourc
 def publish_requests(
     settings, instance: dg.DagsterInstance, period_keys: list[str]
 ) -> list[dg.RunRequest]:
-    """A publish run per period whose ingest runs have all finished and whose published inputs
-    changed, so 34 provinces landing together give one publish, and a later resubmission
-    another."""
+    """The publish runs of each period whose ingest runs have all finished and whose published
+    inputs changed, so 34 provinces landing together give one publishing, and a later
+    resubmission another: its first wave (plan.waves); the next tick, once that is done, the
+    next."""
     pipeline = plan.pipeline_fingerprint(settings)
     runs = []
     for period in period_keys:
         if plan.ingested_shares(instance, period) and not _busy(instance, period):
-            runs += plan.plan_publish(settings, instance, period, pipeline, forced=False)
+            publish = plan.plan_publish(settings, instance, period, pipeline, forced=False)
+            runs += plan.waves(publish)[0] if publish else []
     return _requests(runs)
 
 

@@ -19,7 +19,8 @@ import pytest
 from schemas.contracts import QUARANTINED_ROWS, VALIDATED_OBSERVATIONS
 from tests.conftest import REPO
 
-JOBS = ("reference_job", "snapshot_job", "ingest_job", "coverage_job", "publish_job")
+JOBS = ("reference_job", "snapshot_job", "ingest_job", "coverage_job")
+JOBS += tuple(f"publish_job ({part})" for part in ("tables", "maps", "quality"))
 # What the UI's timeline asks (ui-core useRunsForTimeline): a run is drawn only under a job of a
 # loaded code location, matched by the run's repository origin.
 UI_QUERY = """{
@@ -99,7 +100,7 @@ def test_demo_with_official_boundaries(tmp_path, shared_data, monkeypatch):
     # seconds; an ingest step says how many of its run's provinces it wrote.
     err = done.stderr
     for job in JOBS:
-        assert re.search(rf"dxlake: ✓ {job} xong / done \d+\.\d s", err), job
+        assert re.search(rf"dxlake: ✓ {re.escape(job)} xong / done \d+\.\d s", err), job
     assert "dxlake: ▶ ingest_job 2026-H1: 1 tỉnh / provinces (46), " in err
     assert re.search(r"\] raw_reports xong / done \d+\.\d s, 1/1 tỉnh / provinces", err)
     assert _progress_order(
@@ -115,10 +116,13 @@ def test_demo_with_official_boundaries(tmp_path, shared_data, monkeypatch):
         "▶ ingest_job",
         "] validated_observations xong / done",
         "✓ ingest_job",
-        "▶ publish_job",
+        "▶ publish_job (tables)",
+        "✓ publish_job (tables)",
+        "▶ publish_job (maps)",
         "] coverage_maps xong / done",
-        "✓ publish_job",
+        "✓ publish_job (maps)",
     )
+    assert _progress_order(err, "✓ publish_job (tables)", "] quality_report xong / done")
     validated = pl.read_parquet(tmp_path / "lake/validated_observations/period=2026-H1")
     quarantined = pl.read_parquet(tmp_path / "lake/quarantined_rows/period=2026-H1")
     assert validated.schema == pl.Schema(VALIDATED_OBSERVATIONS)
@@ -172,6 +176,8 @@ def test_demo_with_official_boundaries(tmp_path, shared_data, monkeypatch):
         ("coverage_job", ""),
         ("ingest_job", '{"00": '),
         ("ingest_job", '{"46": '),
+        ("publish_job", ""),
+        ("publish_job", ""),
         ("publish_job", ""),
         ("reference_job", ""),
         ("snapshot_job", ""),

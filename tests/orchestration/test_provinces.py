@@ -56,16 +56,17 @@ def _run(home: Path, monkeypatch, executor: str, address: str | None = None):
         results = materialize_period(Settings.from_env(), PERIOD, instance, log_level="ERROR")
         jobs = [_label(r) for r in results]
         assert all(r.success for r in results), jobs
-        processes = {r.job_def.name: {e.pid for e in r.all_events if e.pid} for r in results}
+        processes = {_label(r)[0]: {e.pid for e in r.all_events if e.pid} for r in results}
         return jobs, publish_requests(Settings.from_env(), instance, [PERIOD]), processes
 
 
 def _label(result) -> tuple[str, str | None]:
-    """(job, its partition, or its range of provinces "first..last")."""
+    """(job and its part if any, its partition or its range of provinces "first..last")."""
     tags = result.dagster_run.tags
     start = tags.get("dagster/asset_partition_range_start")
     end = tags.get("dagster/asset_partition_range_end")
-    return result.job_def.name, tags.get("dagster/partition") or (start and f"{start}..{end}")
+    job = result.job_def.name + (f" ({tags['dxlake/part']})" if "dxlake/part" in tags else "")
+    return job, tags.get("dagster/partition") or (start and f"{start}..{end}")
 
 
 def test_partition_keys_are_period_by_province():
@@ -94,7 +95,9 @@ def test_each_province_is_its_own_partition(in_process):
         ("ingest_job", f"{PERIOD}|46..{PERIOD}|48"),  # neighbours in partition order: one run
         ("ingest_job", f"{PERIOD}|00..{PERIOD}|00"),  # the PDF: rejected, kept, no province
         ("coverage_job", PERIOD),  # no site list: empty coverage tables
-        ("publish_job", PERIOD),
+        ("publish_job (tables)", PERIOD),
+        ("publish_job (maps)", PERIOD),
+        ("publish_job (quality)", PERIOD),
     ]
     tables = _tables(home)
     raw = tables["raw_reports"]
@@ -123,13 +126,16 @@ def test_each_province_is_its_own_partition(in_process):
     assert publish == []  # published from what was ingested: nothing new to publish
 
 
-def test_the_coverage_run_goes_beside_the_ingest_in_a_process_of_its_own(in_process):
-    """Independent runs on two cores: the provinces ingested here while the coverage is
-    computed in a child process on the same instance; its result read back like the others."""
+def test_independent_runs_go_beside_each_other_in_a_process_of_their_own(in_process):
+    """Independent runs on two cores, results read back like the others: the provinces
+    ingested here while the coverage is computed in a child process on the same instance; the
+    maps published here while the quality report is written in another."""
     *_, processes = in_process
     here = {os.getpid()}
-    assert processes["ingest_job"] == processes["snapshot_job"] == processes["publish_job"] == here
-    assert processes["coverage_job"] and not processes["coverage_job"] & here
+    assert processes["ingest_job"] == processes["snapshot_job"] == here
+    assert processes["publish_job (tables)"] == processes["publish_job (maps)"] == here
+    for beside in ("coverage_job", "publish_job (quality)"):
+        assert processes[beside] and not processes[beside] & here
 
 
 def test_dask_executor_gives_the_same_tables(in_process, tmp_path, monkeypatch):
@@ -169,7 +175,7 @@ def test_a_rerun_runs_only_what_changed(tmp_path, monkeypatch):
             assert all(r.success for r in results)
             return [_label(r) for r in results]
 
-        assert len(run()) == 6
+        assert len(run()) == 8
         da_nang = tmp_path / "lake/raw_reports" / f"period={PERIOD}" / "province=48.parquet"
         written = da_nang.stat().st_mtime_ns
         assert run() == []
@@ -180,7 +186,9 @@ def test_a_rerun_runs_only_what_changed(tmp_path, monkeypatch):
         assert run() == [
             ("snapshot_job", PERIOD),
             ("ingest_job", f"{PERIOD}|46..{PERIOD}|46"),
-            ("publish_job", PERIOD),
+            ("publish_job (tables)", PERIOD),
+            ("publish_job (maps)", PERIOD),
+            ("publish_job (quality)", PERIOD),
         ]
         assert da_nang.stat().st_mtime_ns == written
         raw = pl.read_parquet(da_nang.parent / "province=46.parquet")

@@ -182,7 +182,10 @@ def test_the_sensors_take_a_period_through_its_plan(tmp_path, instance):
     def launch(requests) -> None:
         for r in requests:
             result = defs.resolve_job_def(r.job_name).execute_in_process(
-                instance=instance, partition_key=r.partition_key, tags=r.tags
+                instance=instance,
+                partition_key=r.partition_key,
+                tags=r.tags,
+                asset_selection=r.asset_selection,
             )
             assert result.success, r.job_name
 
@@ -199,9 +202,26 @@ def test_the_sensors_take_a_period_through_its_plan(tmp_path, instance):
     # Huế and Đà Nẵng, neighbours in partition order
     launch(ingest)
     assert isinstance(ingest_after_snapshot(context), dg.SkipReason)
-    publish = publish_after_ingest(context)
-    assert [(r.job_name, r.partition_key) for r in publish] == [("publish_job", "2026-H1")]
-    launch(publish)
+    # Publishing in two waves: the tables both outputs read, then the maps and the quality
+    # report together (the daemon runs them side by side).
+    waves = []
+    for _ in range(2):
+        publish = publish_after_ingest(context)
+        waves.append(
+            [
+                (r.job_name, r.partition_key, r.tags[plan.PART_TAG], r.asset_selection)
+                for r in publish
+            ]
+        )
+        launch(publish)
+    key = dg.AssetKey
+    assert waves == [
+        [("publish_job", "2026-H1", "tables", [key("coverage_gaps"), key("coverage_comparison")])],
+        [
+            ("publish_job", "2026-H1", "maps", [key("coverage_maps")]),
+            ("publish_job", "2026-H1", "quality", [key("quality_report")]),
+        ],
+    ]
     assert isinstance(publish_after_ingest(context), dg.SkipReason)
 
 
