@@ -89,11 +89,11 @@ def run_period(settings: Settings, period: str) -> int:
 
     import dagster as dg
 
-    from assets.indicators.gaps import check_period
     from orchestration.plan import PERIOD_TAG
     from orchestration.progress import RunProgress
     from orchestration.runner import materialize_period
     from orchestration.summary import summarise
+    from schemas.periods import check_period
 
     check_period(period)
     visible_terminal()  # a file name or cell may carry escape sequences: never raw on a terminal
@@ -199,7 +199,7 @@ def _dev(args: argparse.Namespace) -> int:
 
 def _period(text: str) -> str:
     """argparse's check of --period: ASCII YYYY-H1 or YYYY-H2 only, before anything is written."""
-    from assets.indicators.gaps import PeriodError, check_period
+    from schemas.periods import PeriodError, check_period
 
     try:
         return check_period(text)

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import polars as pl
 
-from assets.indicators.gaps import check_period
 from assets.ingest.template import write_template
 from geo.units import official_units
 from orchestration.demo_coverage import DemoCoverageSpec, write_demo_coverage
 from schemas.catalogue import load_catalogue
+from schemas.periods import check_period
 
 PROVINCE = "46"
 PERIOD = "2026-H1"

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.indicators.gaps import previous_period
 from assets.ingest.snapshot import (
     environment_stamp,
     file_stamp,
@@ -38,6 +37,7 @@ from assets.partitions import provinces as province_partitions
 from assets.partitions import range_tags
 from orchestration.jobs import PUBLISH_PARTS
 from schemas.lake import digest, exists, period_parts, table_path
+from schemas.periods import previous_period
 from schemas.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,10 +13,10 @@ import dagster as dg
 from dagster._core.execution.execute_in_process_result import ExecuteInProcessResult
 from dagster._core.utils import make_new_run_id
 
-from assets.indicators.gaps import check_period
 from assets.partitions import partition_tags, periods
 from orchestration import plan
 from schemas.lake import period_lock
+from schemas.periods import check_period
 from schemas.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from assets.indicators.gaps import PeriodError, check_period
 from assets.ingest.snapshot import landing_fingerprint, snapshot_exists
 from assets.partitions import periods
 from assets.resources import LakeResource
 from orchestration import plan
 from orchestration.jobs import coverage_job, ingest_job, reference_job, snapshot_job
+from schemas.periods import PeriodError, check_period
 from schemas.settings import Settings
 
 IN_FLIGHT = {

@@ -13,8 +13,9 @@ from assets.partitions import (
 )
 from assets.resources import LakeResource
 from schemas.lake import exists, read_table, table_path
+from schemas.periods import previous_period
 
-from .gaps import compute_coverage_gaps, compute_indicator_values, previous_period, units_frame
+from .gaps import compute_coverage_gaps, compute_indicator_values, units_frame
 
 
 @dg.asset(

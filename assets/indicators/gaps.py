@@ -9,37 +9,16 @@ neither ranks ahead of a real gap.
 
 from __future__ import annotations
 
-import re
-
 import geopandas as gpd
 import polars as pl
 
 from schemas.catalogue import Catalogue
 from schemas.contracts import conform
 
-_PERIOD = re.compile(r"([0-9]{4})-H([12])", re.ASCII)  # fullmatch: no "\n", no Unicode digits
 NOT_REPORTED, NOT_IN_RUN = "not_reported", "not_in_run"
 # Ranking order within an indicator: real gaps first, largest class first; units without a
 # figure last, those of a province outside the run after those whose province reported.
 SEVERITY = {"large": 0, "medium": 1, "small": 2, "meets_target": 3, NOT_REPORTED: 4, NOT_IN_RUN: 5}
-
-
-class PeriodError(ValueError):
-    """A reporting period not written as YYYY-H1 or YYYY-H2."""
-
-
-def check_period(period: str) -> str:
-    if not isinstance(period, str) or not _PERIOD.fullmatch(period):
-        raise PeriodError(
-            f"kỳ báo cáo không hợp lệ / invalid period {period!r}: viết dạng / write as 2026-H1, 2026-H2"
-        )
-    return period
-
-
-def previous_period(period: str) -> str:
-    """'2026-H1' → '2025-H2'; '2026-H2' → '2026-H1'."""
-    year, half = _PERIOD.fullmatch(check_period(period)).groups()
-    return f"{year}-H1" if half == "2" else f"{int(year) - 1}-H2"
 
 
 def _targets(catalogue: Catalogue) -> pl.DataFrame:

@@ -262,8 +262,8 @@ def test_a_period_other_than_h1_or_h2_writes_nothing(tmp_path, command):
 
 
 def test_the_demo_refuses_a_bad_period_before_writing(tmp_path):
-    from assets.indicators.gaps import PeriodError
     from orchestration.demo import write_demo
+    from schemas.periods import PeriodError
 
     with pytest.raises(PeriodError, match="2026-H3"):
         write_demo(tmp_path, "2026-H3")
