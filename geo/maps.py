@@ -230,7 +230,14 @@ def province_lands(units: gpd.GeoDataFrame, cache: GeometryCache | None = None) 
     """The provinces' land around province pages, from all the units, built once for them all."""
     units = prepare_units(units)
     if cache is not None:
-        return ProvinceLands(units, lambda g: cache.display(g, CONTEXT_TOLERANCE, True)[1])
+        geoms = np.asarray(units.geometry.values, dtype=object)
+        codes = "|".join(units["province_code"].astype(str))
+        name = f"province lands {cache.key(geoms, CONTEXT_TOLERANCE, True)} {codes}"
+        return ProvinceLands(
+            units,
+            lambda g: cache.display(g, CONTEXT_TOLERANCE, True)[1],
+            lambda make: cache.shapes(name, make),
+        )
     return ProvinceLands(units, lambda g: display_geometry(g, CONTEXT_TOLERANCE))
 
 

@@ -244,7 +244,7 @@ def append_shapes(head: dict, geoms: np.ndarray) -> list[list[list[list[int]]]]:
     dx, dy = (int(d) for d in shapes_at - units_at)
     first = len(head["arcs"])
     for arc in zhead["arcs"]:  # delta-encoded: only the first point is absolute
-        arc[0] = [arc[0][0] + dx, arc[0][1] + dy]
+        arc[0] += (dx, dy)
     head["arcs"].extend(zhead["arcs"])
 
     def ref(r: int) -> int:
@@ -350,20 +350,29 @@ CONTEXT_TOLERANCE = 0.0005  # degrees (~50 m): the provinces drawn around a prov
 class ProvinceLands:
     """Each province's land, its units merged after `display` (geo.topology.display_geometry
     or the cache's) made them an edge-matched coverage (so the merge leaves no slivers): built
-    once, when a page first asks, for every province page that draws its neighbours."""
+    once, when a page first asks, for every province page that draws its neighbours.
+    `keep(make)`: the lands (an array) as make() returns them, or as a cache kept them."""
 
-    def __init__(self, context: gpd.GeoDataFrame, display) -> None:
+    def __init__(self, context: gpd.GeoDataFrame, display, keep=None) -> None:
         self.context, self.display = context, display
+        self.keep = keep or (lambda make: make())
 
     @cached_property
     def lands(self) -> list[tuple[str, str, shapely.Geometry]]:
         """(province code, name, land) of every province."""
         codes = self.context["province_code"].astype(str).to_numpy()
         names = self.context["province_name"].astype(str).to_numpy()
-        shown = self.display(np.asarray(self.context.geometry.values, dtype=object))
+        order = list(dict.fromkeys(codes))
+
+        def make() -> np.ndarray:
+            shown = self.display(np.asarray(self.context.geometry.values, dtype=object))
+            return np.array(
+                [shapely.coverage_union_all(shown[codes == code]) for code in order], dtype=object
+            )
+
         return [
-            (code, names[codes == code][0], shapely.coverage_union_all(shown[codes == code]))
-            for code in dict.fromkeys(codes)
+            (code, names[codes == code][0], land)
+            for code, land in zip(order, self.keep(make), strict=True)
         ]
 
     def around(self, own: set[str], view: shapely.Polygon) -> list[tuple[str, shapely.Geometry]]:
