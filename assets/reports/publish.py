@@ -7,7 +7,10 @@ import os
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 import polars as pl
+import shapely
 
 from assets.coverage.compare import coverage_disagreements
 from assets.indicators.gaps import units_frame
@@ -45,8 +48,25 @@ def _page_rows(gaps: pl.DataFrame) -> pl.DataFrame:
     return gaps.sort("unit_code", "indicator_id", "rank", nulls_last=True).drop("rank")
 
 
-def _zones_of(zones: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    return zones[zones["unit_code"].astype(str).isin(units["unit_code"].astype(str))]
+def _zones_of(zones: gpd.GeoDataFrame, codes: np.ndarray) -> gpd.GeoDataFrame:
+    return zones[np.isin(zones["unit_code"].astype(str).to_numpy(), codes)]
+
+
+class _UnitKeys:
+    """The units' part of the pages' keys, as digest(units) would hash them but with every
+    row and shape hashed once for all the pages (not once per page that shows it)."""
+
+    def __init__(self, units: gpd.GeoDataFrame):
+        crs = units.crs.to_wkt() if units.crs is not None else None
+        self.head = repr((crs, list(units.columns), [str(t) for t in units.dtypes]))
+        attributes = pd.DataFrame(units.drop(columns=units.geometry.name))
+        self.rows = pd.util.hash_pandas_object(attributes, index=False).to_numpy()
+        wkb = pl.Series(shapely.to_wkb(units.geometry.values), dtype=pl.Binary)
+        self.shapes = wkb.hash(seed=0).to_numpy()
+
+    def __call__(self, at: np.ndarray) -> str:
+        """The key of the units at `at` (a mask or positions)."""
+        return digest(self.head, self.rows[at].tobytes(), self.shapes[at].tobytes())
 
 
 def publish_maps(
@@ -66,7 +86,10 @@ def publish_maps(
     maps/.publish.json); the display geometry is kept in maps/.cache/ for the next run.
     With `coverage_comparison` and `cell_sites` the pages mark the units whose reported 5G
     coverage the cell sites contradict and say how many site rows were rejected (issue 22)."""
-    in_scope = admin_units[admin_units["unit_code"].isin(coverage_gaps["unit_code"].to_list())]
+    codes = admin_units["unit_code"].astype(str).to_numpy()
+    scope = np.isin(codes, coverage_gaps["unit_code"].unique().to_numpy())
+    in_scope = admin_units[scope]
+    unit_key = _UnitKeys(admin_units)
     # The 5G target is about people: zones with fewer than one person are not drawn.
     zones = dead_zone_layer(dead_zones, units=admin_units, technology="5G", min_population=1)
     out = Outputs(Path(os.path.commonpath([maps, gaps_dir])), maps / ".publish.json")
@@ -85,11 +108,12 @@ def publish_maps(
         return kw, digest(rows, rejected, href)
 
     title = f"Khoảng cách đến mục tiêu chuyển đổi số — {period}"
-    units_key = digest(in_scope)
-    check, check_key = coverage(maps, in_scope["unit_code"].astype(str))
+    units_key = unit_key(scope)
+    check, check_key = coverage(maps, codes[scope])
+    rows_shown = _page_rows(coverage_gaps)
     page = out.make(
         maps / "index.html",
-        digest(*common, title, units_key, _page_rows(coverage_gaps), zones, check_key),
+        digest(*common, title, units_key, rows_shown, zones, check_key),
         lambda p: render_map_page(
             in_scope,
             coverage_gaps,
@@ -103,15 +127,20 @@ def publish_maps(
         ),
     )
     provinces = []
-    around = digest(admin_units)  # a province page draws the provinces around it
+    around = unit_key(slice(None))  # a province page draws the provinces around it
     lands = province_lands(admin_units, cache)  # their land, built once if a page needs it
+    shown_of = rows_shown.partition_by("province_code", as_dict=True)  # the same rows, in order
+    province_of = admin_units["province_code"].astype(str).to_numpy()
     for path, units, rows, name in province_pages(in_scope, coverage_gaps, maps / "provinces"):
-        own = _zones_of(zones, units)
-        checked, checked_key = coverage(path.parent, units["unit_code"].astype(str))
+        prov = rows["province_code"][0]
+        mine = units["unit_code"].astype(str).to_numpy()
+        own = _zones_of(zones, mine)
+        checked, checked_key = coverage(path.parent, mine)
+        shown, key = shown_of[(prov,)], unit_key(scope & (province_of == str(prov)))
         provinces.append(
             out.make(
                 path,
-                digest(*common, name, units, _page_rows(rows), own, around, checked_key),
+                digest(*common, name, key, shown, own, around, checked_key),
                 lambda p, u=units, r=rows, n=name, z=own, c=checked: render_map_page(
                     u,
                     r,
@@ -134,9 +163,7 @@ def publish_maps(
             *common,
             units_key,
             ind.id,
-            _page_rows(coverage_gaps.filter(pl.col("indicator_id") == ind.id)).select(
-                "unit_code", "gap_class"
-            ),
+            rows_shown.filter(pl.col("indicator_id") == ind.id).select("unit_code", "gap_class"),
         )
         for ind in layers_shown(coverage_gaps, catalogue)
     }
