@@ -48,24 +48,28 @@ def _page_rows(gaps: pl.DataFrame) -> pl.DataFrame:
     return gaps.sort("unit_code", "indicator_id", "rank", nulls_last=True).drop("rank")
 
 
-def _zones_of(zones: gpd.GeoDataFrame, codes: np.ndarray) -> gpd.GeoDataFrame:
-    return zones[np.isin(zones["unit_code"].astype(str).to_numpy(), codes)]
+def _of(frame: gpd.GeoDataFrame, codes) -> np.ndarray:
+    """Which rows of `frame` are of the units `codes` (a mask; sets, not numpy's sorting
+    isin, which is slow on strings)."""
+    wanted = set(codes)
+    return np.fromiter((c in wanted for c in frame["unit_code"].astype(str)), bool, len(frame))
 
 
-class _UnitKeys:
-    """The units' part of the pages' keys, as digest(units) would hash them but with every
-    row and shape hashed once for all the pages (not once per page that shows it)."""
+class _RowKeys:
+    """A frame's part of the pages' keys, as digest(frame) would hash it but with every row
+    and shape hashed once for all the pages (not once per page that shows it)."""
 
-    def __init__(self, units: gpd.GeoDataFrame):
-        crs = units.crs.to_wkt() if units.crs is not None else None
-        self.head = repr((crs, list(units.columns), [str(t) for t in units.dtypes]))
-        attributes = pd.DataFrame(units.drop(columns=units.geometry.name))
+    def __init__(self, frame: gpd.GeoDataFrame):
+        shape = frame.active_geometry_name  # None: a frame with no shapes (no dead zones)
+        crs = frame.crs.to_wkt() if shape and frame.crs is not None else None
+        self.head = repr((crs, list(frame.columns), [str(t) for t in frame.dtypes]))
+        attributes = pd.DataFrame(frame.drop(columns=[shape] if shape else []))
         self.rows = pd.util.hash_pandas_object(attributes, index=False).to_numpy()
-        wkb = pl.Series(shapely.to_wkb(units.geometry.values), dtype=pl.Binary)
-        self.shapes = wkb.hash(seed=0).to_numpy()
+        wkb = pl.Series(shapely.to_wkb(frame[shape].values) if shape else [], dtype=pl.Binary)
+        self.shapes = wkb.hash(seed=0).to_numpy() if shape else np.zeros(len(frame), np.uint64)
 
-    def __call__(self, at: np.ndarray) -> str:
-        """The key of the units at `at` (a mask or positions)."""
+    def __call__(self, at: np.ndarray | slice) -> str:
+        """The key of the rows at `at` (a mask)."""
         return digest(self.head, self.rows[at].tobytes(), self.shapes[at].tobytes())
 
 
@@ -87,11 +91,12 @@ def publish_maps(
     With `coverage_comparison` and `cell_sites` the pages mark the units whose reported 5G
     coverage the cell sites contradict and say how many site rows were rejected (issue 22)."""
     codes = admin_units["unit_code"].astype(str).to_numpy()
-    scope = np.isin(codes, coverage_gaps["unit_code"].unique().to_numpy())
+    scope = _of(admin_units, coverage_gaps["unit_code"].unique())
     in_scope = admin_units[scope]
-    unit_key = _UnitKeys(admin_units)
+    unit_key = _RowKeys(admin_units)
     # The 5G target is about people: zones with fewer than one person are not drawn.
     zones = dead_zone_layer(dead_zones, units=admin_units, technology="5G", min_population=1)
+    zone_key = _RowKeys(zones)
     out = Outputs(Path(os.path.commonpath([maps, gaps_dir])), maps / ".publish.json")
     cache = GeometryCache(maps / ".cache")
     common = (period, catalogue)
@@ -113,7 +118,7 @@ def publish_maps(
     rows_shown = _page_rows(coverage_gaps)
     page = out.make(
         maps / "index.html",
-        digest(*common, title, units_key, rows_shown, zones, check_key),
+        digest(*common, title, units_key, rows_shown, zone_key(slice(None)), check_key),
         lambda p: render_map_page(
             in_scope,
             coverage_gaps,
@@ -134,13 +139,14 @@ def publish_maps(
     for path, units, rows, name in province_pages(in_scope, coverage_gaps, maps / "provinces"):
         prov = rows["province_code"][0]
         mine = units["unit_code"].astype(str).to_numpy()
-        own = _zones_of(zones, mine)
+        zoned = _of(zones, mine)
+        own = zones[zoned]
         checked, checked_key = coverage(path.parent, mine)
         shown, key = shown_of[(prov,)], unit_key(scope & (province_of == str(prov)))
         provinces.append(
             out.make(
                 path,
-                digest(*common, name, key, shown, own, around, checked_key),
+                digest(*common, name, key, shown, zone_key(zoned), around, checked_key),
                 lambda p, u=units, r=rows, n=name, z=own, c=checked: render_map_page(
                     u,
                     r,
