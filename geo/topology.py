@@ -337,21 +337,22 @@ def build_topology(
         return len(arcs) - 1
 
     ring_refs: list[list[int]] = []
-    for r in range(n_rings):
-        s, e = int(starts[r]), int(ends[r])
+    at_junction = np.flatnonzero(junction)  # (plain slices and lists below: ~100k rings)
+    j_from = np.searchsorted(at_junction, starts).tolist()
+    j_to = np.searchsorted(at_junction, ends).tolist()
+    for r, (s, e) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
         p = pid[s:e]
-        j = np.flatnonzero(junction[s:e])
-        if len(j) == 0:  # a ring that meets nothing else, or matches one other ring whole
+        if j_from[r] == j_to[r]:  # a ring that meets nothing else, or matches one other ring whole
             m = int(np.argmin(p))
-            seq = np.roll(p, -m)
-            ring_refs.append([arc_ref(np.r_[seq, seq[:1]], s + m)])
+            ring_refs.append([arc_ref(np.concatenate((p[m:], p[: m + 1])), s + m)])
             continue
-        rot = np.roll(p, -j[0])
-        closed = np.r_[rot, rot[:1]]
-        cuts = np.r_[j - j[0], len(p)]
+        j = (at_junction[j_from[r] : j_to[r]] - s).tolist()
+        n, j0 = e - s, j[0]
+        closed = np.concatenate((p[j0:], p[: j0 + 1]))  # from the first junction round to it
+        cuts = [k - j0 for k in j] + [n]
         ring_refs.append(
             [
-                arc_ref(closed[a : b + 1], s + (int(a) + int(j[0])) % len(p))
+                arc_ref(closed[a : b + 1], s + (a + j0) % n)
                 for a, b in zip(cuts[:-1], cuts[1:], strict=True)
             ]
         )
