@@ -48,11 +48,11 @@ def _page_rows(gaps: pl.DataFrame) -> pl.DataFrame:
     return gaps.sort("unit_code", "indicator_id", "rank", nulls_last=True).drop("rank")
 
 
-def _of(frame: gpd.GeoDataFrame, codes) -> np.ndarray:
-    """Which rows of `frame` are of the units `codes` (a mask; sets, not numpy's sorting
+def _of(rows: np.ndarray, codes) -> np.ndarray:
+    """Which of the unit codes `rows` are among `codes` (a mask; a set, not numpy's sorting
     isin, which is slow on strings)."""
     wanted = set(codes)
-    return np.fromiter((c in wanted for c in frame["unit_code"].astype(str)), bool, len(frame))
+    return np.fromiter((c in wanted for c in rows), bool, len(rows))
 
 
 class _RowKeys:
@@ -91,12 +91,12 @@ def publish_maps(
     With `coverage_comparison` and `cell_sites` the pages mark the units whose reported 5G
     coverage the cell sites contradict and say how many site rows were rejected (issue 22)."""
     codes = admin_units["unit_code"].astype(str).to_numpy()
-    scope = _of(admin_units, coverage_gaps["unit_code"].unique())
+    scope = _of(codes, coverage_gaps["unit_code"].unique())
     in_scope = admin_units[scope]
     unit_key = _RowKeys(admin_units)
     # The 5G target is about people: zones with fewer than one person are not drawn.
     zones = dead_zone_layer(dead_zones, units=admin_units, technology="5G", min_population=1)
-    zone_key = _RowKeys(zones)
+    zone_key, zone_units = _RowKeys(zones), zones["unit_code"].astype(str).to_numpy()
     out = Outputs(Path(os.path.commonpath([maps, gaps_dir])), maps / ".publish.json")
     cache = GeometryCache(maps / ".cache")
     common = (period, catalogue)
@@ -139,7 +139,7 @@ def publish_maps(
     for path, units, rows, name in province_pages(in_scope, coverage_gaps, maps / "provinces"):
         prov = rows["province_code"][0]
         mine = units["unit_code"].astype(str).to_numpy()
-        zoned = _of(zones, mine)
+        zoned = _of(zone_units, mine)
         own = zones[zoned]
         checked, checked_key = coverage(path.parent, mine)
         shown, key = shown_of[(prov,)], unit_key(scope & (province_of == str(prov)))
