@@ -369,11 +369,13 @@ class ProvinceLands:
     """Each province's land, its units merged after `display` (geo.topology.display_geometry
     or the cache's) made them an edge-matched coverage (so the merge leaves no slivers): built
     once, when a page first asks, for every province page that draws its neighbours.
-    `keep(make)`: the lands (an array) as make() returns them, or as a cache kept them."""
+    `keep(make)`: the lands (an array) as make() returns them, or as a cache kept them;
+    `name`: a text naming the context's shapes, provinces and names (None: not cacheable)."""
 
-    def __init__(self, context: gpd.GeoDataFrame, display, keep=None) -> None:
+    def __init__(self, context: gpd.GeoDataFrame, display, keep=None, name=None) -> None:
         self.context, self.display = context, display
         self.keep = keep or (lambda make: make())
+        self.name = name  # what the lands are made from, for caches of what they make
 
     @cached_property
     def lands(self) -> list[tuple[str, str, shapely.Geometry]]:
@@ -464,6 +466,24 @@ def base_object(
         if a
     ]
     return {"type": "GeometryCollection", "geometries": geometries}, labels
+
+
+def shift_refs(obj: dict | None, first: int) -> dict | None:
+    """A GeometryCollection of MultiPolygons whose arc indexes count from 0, as a new one whose
+    indexes count from `first` (its arcs appended after `first` others)."""
+    if obj is None:
+        return None
+
+    def ref(r: int) -> int:
+        return r + first if r >= 0 else ~(~r + first)
+
+    return {
+        **obj,
+        "geometries": [
+            {**g, "arcs": [[[ref(r) for r in ring] for ring in poly] for poly in g["arcs"]]}
+            for g in obj["geometries"]
+        ],
+    }
 
 
 def province_labels(units: gpd.GeoDataFrame, shown: np.ndarray) -> list[list]:

@@ -149,6 +149,21 @@ class GeometryCache:
         head, features, outline = self._memo[path.name]
         return {**head, "arcs": list(head["arcs"])}, features, outline
 
+    def arcs(self, name: str, make) -> tuple[object, list[np.ndarray]]:
+        """(JSON data, arcs) that `name` identifies, such as an object drawn on a page's arcs
+        (its arc indexes counted from its first arc): make() once, then read back."""
+        path = self.folder / f"arcs-{_digest(name)}.npz"
+        if path.name not in self._memo:
+            if path.exists():
+                os.utime(path)
+                arcs, data = _read_arcs(path)
+            else:
+                data, arcs = make()
+                write_bytes(path, _arcs_bytes(arcs, data))
+            self._memo[path.name] = data, arcs
+        data, arcs = self._memo[path.name]
+        return data, list(arcs)
+
     def lines(self, key: str, make) -> list[np.ndarray]:
         """Coordinate arrays (such as the PNGs' province outlines) derived from the geometry
         `key` names: make() once, then read back."""
@@ -179,24 +194,32 @@ def _wkb(geoms: np.ndarray) -> bytes:
     return b"".join(shapely.to_wkb(np.asarray(geoms, dtype=object)))
 
 
-def _topology_bytes(head: dict, features: list, outline: list[int]) -> bytes:
-    """build_topology's result as .npz: the arcs as one integer array, the rest as JSON."""
-    arcs = head["arcs"]
-    rest = {"transform": head["transform"], "features": features, "outline": outline}
+def _arcs_bytes(arcs: list[np.ndarray], data) -> bytes:
+    """Arcs and JSON data as .npz: the arcs as one integer array, the data as JSON text."""
     buffer = io.BytesIO()
     np.savez(
         buffer,
-        xy=np.concatenate(arcs) if arcs else np.zeros((0, 2), np.int64),
+        xy=np.concatenate(arcs) if len(arcs) else np.zeros((0, 2), np.int64),
         lengths=np.array([len(a) for a in arcs], np.int64),
-        rest=np.frombuffer(json.dumps(rest, separators=(",", ":")).encode(), np.uint8),
+        data=np.frombuffer(json.dumps(data, separators=(",", ":")).encode(), np.uint8),
     )
     return buffer.getvalue()
 
 
-def _read_topology(path: Path) -> tuple[dict, list, list[int]]:
+def _read_arcs(path: Path) -> tuple[list[np.ndarray], object]:
     with np.load(path, allow_pickle=False) as npz:
-        xy, lengths, rest = npz["xy"], npz["lengths"], json.loads(npz["rest"].tobytes())
-    arcs = np.split(xy, np.cumsum(lengths)[:-1]) if len(lengths) else []
+        xy, lengths, data = npz["xy"], npz["lengths"], json.loads(npz["data"].tobytes())
+    return (np.split(xy, np.cumsum(lengths)[:-1]) if len(lengths) else []), data
+
+
+def _topology_bytes(head: dict, features: list, outline: list[int]) -> bytes:
+    """build_topology's result as .npz."""
+    rest = {"transform": head["transform"], "features": features, "outline": outline}
+    return _arcs_bytes(head["arcs"], rest)
+
+
+def _read_topology(path: Path) -> tuple[dict, list, list[int]]:
+    arcs, rest = _read_arcs(path)
     head = {"type": "Topology", "transform": rest["transform"], "arcs": arcs}
     return head, rest["features"], rest["outline"]
 
