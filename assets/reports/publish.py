@@ -41,11 +41,30 @@ def geometry_note(admin_units: gpd.GeoDataFrame) -> str:
     )
 
 
+# The gap rows' columns a map page reads (geo.page_data._unit_properties; the units' names and
+# flags come from admin_units): any other column changing (status, previous_value, ...) leaves
+# the pages as they are.
+PAGE_COLUMNS = (
+    "unit_code",
+    "indicator_id",
+    "province_code",
+    "value",
+    "target",
+    "gap",
+    "gap_class",
+    "change",
+    "source_file",
+    "source_sheet",
+    "source_row",
+)
+
+
 def _page_rows(gaps: pl.DataFrame) -> pl.DataFrame:
-    """What of the gap rows a map page or a PNG shows: the national ranks only choose between
-    duplicate rows, so they enter in order, not as numbers (a unit elsewhere moving up the
-    ranking changes no other province's page)."""
-    return gaps.sort("unit_code", "indicator_id", "rank", nulls_last=True).drop("rank")
+    """What of the gap rows a map page or a PNG shows: PAGE_COLUMNS; the national ranks only
+    choose between duplicate rows, so they enter in order, not as numbers (a unit elsewhere
+    moving up the ranking changes no other province's page)."""
+    shown = [c for c in PAGE_COLUMNS if c in gaps.columns]
+    return gaps.sort("unit_code", "indicator_id", "rank", nulls_last=True).select(shown)
 
 
 def _of(rows: np.ndarray, codes) -> np.ndarray:
