@@ -89,9 +89,9 @@ class GeometryCache:
     """Display geometry and its topology kept on disk between runs, and in memory for the run.
 
     Cleaning and simplifying 3,321 polygons and building their arcs takes seconds, yet changes
-    only when the boundaries do; a publish after new figures reuses them. The cleaned coverage
-    is kept apart from its simplifications (the national page, its PNGs and the provinces
-    around province pages simplify one cleaning to two tolerances). Files in `folder` are
+    only when the boundaries do; a publish after new figures reuses them. Within a run, a
+    cleaned coverage serves all its simplifications (the national page and its PNGs, and the
+    provinces around province pages, simplify one cleaning to two tolerances). Files in `folder` are
     named by a hash of their inputs (the polygons, the tolerance, the provinces, this module's
     code, GEOS's version), so a stale one is never read; one read is touched, and `prune`
     removes those nobody read for CACHE_DAYS (boundaries from an older set)."""
@@ -111,8 +111,11 @@ class GeometryCache:
 
         def make() -> np.ndarray:
             base = _polygonal(np.asarray(geoms, dtype=object))
-            if clean:
-                base = self.shapes(f"clean {_digest(wkb)}", lambda: clean_coverage(base))
+            if clean:  # kept for this run only: on disk, the simplified shapes are enough
+                cleaned = f"clean {_digest(wkb)}"
+                if cleaned not in self._memo:
+                    self._memo[cleaned] = clean_coverage(base)
+                base = self._memo[cleaned]
             return simplify_coverage(base, tolerance)
 
         return key, self.shapes(f"display {key}", make)
