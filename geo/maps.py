@@ -81,6 +81,7 @@ from geo.page_data import (
     base_view,
     coverage_check,
     province_labels,
+    shift_refs,
 )
 from geo.text import fold
 from geo.topology import (
@@ -199,12 +200,23 @@ def render_map_page(
         objects["deadZones"] = zones
         meta["deadZones"] = zones_meta
     units_area = float(shapely.area(shown).sum())
-    around = []
-    if context is not None and meta["bbox"]:
-        if not isinstance(context, ProvinceLands):
-            context = province_lands(context, cache)
-        around = context.around(set(prov_codes), base_view(meta["bbox"]))
-    base, meta["baseLabels"] = base_object(head, meta["bbox"], 3 * tol, units_area, around)
+    if context is not None and meta["bbox"] and not isinstance(context, ProvinceLands):
+        context = province_lands(context, cache)
+
+    def make_base(head: dict) -> tuple[dict | None, list]:
+        around = []
+        if context is not None and meta["bbox"]:
+            around = context.around(set(prov_codes), base_view(meta["bbox"]))
+        return base_object(head, meta["bbox"], 3 * tol, units_area, around)
+
+    lands = context.name if isinstance(context, ProvinceLands) else None
+    if cache is None or (context is not None and lands is None):
+        base, meta["baseLabels"] = make_base(head)
+    else:  # the same units and provinces around: the same base map, on arcs counted from 0
+        name = repr((key, feat_prov.tobytes(), offset, tol, units_area, meta["bbox"], lands))
+        made, arcs = cache.arcs(f"base {name}", lambda: _own_arcs(make_base, head))
+        base, meta["baseLabels"] = shift_refs(made[0], len(head["arcs"])), made[1]
+        head["arcs"].extend(arcs)
     if base is not None:
         objects["base"] = base
     if len(meta["provinces"]) > 1:
@@ -226,11 +238,26 @@ def render_map_page(
     return out_path
 
 
+def _own_arcs(make, head: dict) -> tuple[object, list]:
+    """make() on a copy of `head` with no arcs yet: (its result, the arcs it added)."""
+    own = {**head, "arcs": []}
+    return make(own), own["arcs"]
+
+
 def province_lands(units: gpd.GeoDataFrame, cache: GeometryCache | None = None) -> ProvinceLands:
     """The provinces' land around province pages, from all the units, built once for them all."""
     units = prepare_units(units)
     if cache is not None:
-        return ProvinceLands(units, lambda g: cache.display(g, CONTEXT_TOLERANCE, True)[1])
+        geoms = np.asarray(units.geometry.values, dtype=object)
+        codes = "|".join(units["province_code"].astype(str))
+        name = f"province lands {cache.key(geoms, CONTEXT_TOLERANCE, True)} {codes}"
+        names = "|".join(units["province_name"].astype(str))
+        return ProvinceLands(
+            units,
+            lambda g: cache.display(g, CONTEXT_TOLERANCE, True)[1],
+            lambda make: cache.shapes(name, make),
+            f"{name} {names}",
+        )
     return ProvinceLands(units, lambda g: display_geometry(g, CONTEXT_TOLERANCE))
 
 

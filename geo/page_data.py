@@ -244,7 +244,7 @@ def append_shapes(head: dict, geoms: np.ndarray) -> list[list[list[list[int]]]]:
     dx, dy = (int(d) for d in shapes_at - units_at)
     first = len(head["arcs"])
     for arc in zhead["arcs"]:  # delta-encoded: only the first point is absolute
-        arc[0] = [arc[0][0] + dx, arc[0][1] + dy]
+        arc[0] += (dx, dy)
     head["arcs"].extend(zhead["arcs"])
 
     def ref(r: int) -> int:
@@ -278,9 +278,8 @@ def _dead_zone_object(
     total, total_people = len(zones), float(zones["population"].sum())
     geoms = _polygonal(np.asarray(zones.geometry.values, dtype=object))
     if tolerance > ZONE_DETAIL_DEG:  # an overview: coarser zones, and only what the page holds
-        geoms = _polygonal(shapely.simplify(geoms, tolerance, preserve_topology=True))
-        keep = _overview_zones(zones, geoms)
-        zones, geoms = zones.iloc[keep], geoms[keep]
+        keep, geoms = _overview_zones(zones, geoms, tolerance)
+        zones = zones.iloc[keep]
     zone_arcs = append_shapes(head, geoms)
     geometries, people = [], 0.0
     for arcs, code, pop, area in zip(
@@ -309,16 +308,33 @@ def _dead_zone_object(
     return {"type": "GeometryCollection", "geometries": geometries}, meta
 
 
-def _overview_zones(zones: gpd.GeoDataFrame, geoms: np.ndarray) -> np.ndarray:
-    """Positions of the zones an overview page draws: remote units' first, then by people,
-    while their estimated encoded size stays within OVERVIEW_ZONE_BYTES (the province pages
-    draw every zone). The plans remove dead zones in remote areas first."""
+def _overview_zones(
+    zones: gpd.GeoDataFrame, geoms: np.ndarray, tolerance: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the zones an overview page draws, and their shapes simplified to
+    `tolerance`: remote units' first, then by people, while their estimated encoded size stays
+    within OVERVIEW_ZONE_BYTES (the province pages draw every zone). The plans remove dead
+    zones in remote areas first. Zones are simplified in that order, as far as the budget
+    goes: nationally a few hundred of thousands."""
     remote = np.zeros(len(zones), dtype=bool)
     if "is_remote" in zones:
         remote = zones["is_remote"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     order = np.lexsort((-zones["population"].to_numpy(dtype=float), ~remote))
-    cost = shapely.get_num_coordinates(geoms[order]) * 5 + 60  # bytes: measured per point, zone
-    return np.sort(order[np.cumsum(cost) <= OVERVIEW_ZONE_BYTES])
+    taken, shapes, spent, start, step = [], [], 0, 0, 64
+    while start < len(order):
+        part = order[start : start + step]
+        simple = _polygonal(shapely.simplify(geoms[part], tolerance, preserve_topology=True))
+        cost = spent + np.cumsum(shapely.get_num_coordinates(simple) * 5 + 60)  # bytes, measured
+        fits = int(np.searchsorted(cost, OVERVIEW_ZONE_BYTES, side="right"))
+        taken.append(part[:fits])
+        shapes.append(simple[:fits])
+        if fits < len(part):
+            break
+        spent, start, step = int(cost[-1]), start + step, step * 2
+    keep = np.concatenate(taken) if taken else np.zeros(0, np.int64)
+    shapes = np.concatenate(shapes) if shapes else np.zeros(0, dtype=object)
+    at = np.argsort(keep)
+    return keep[at], shapes[at]
 
 
 # --------------------------------------------------------------------------------------------
@@ -333,8 +349,10 @@ def _home_outline() -> shapely.MultiPolygon:
 
 
 @cache
-def _base_features() -> tuple[dict, ...]:
-    return tuple(json.loads(BASE_LAYER.read_text(encoding="utf-8"))["features"])
+def _base_features() -> tuple[tuple[dict, shapely.Geometry], ...]:
+    """(properties, shape) of the base map's features, parsed once per process."""
+    features = json.loads(BASE_LAYER.read_text(encoding="utf-8"))["features"]
+    return tuple((f["properties"], shapely.geometry.shape(f["geometry"])) for f in features)
 
 
 def base_view(bbox: list[float]) -> shapely.Polygon:
@@ -350,20 +368,31 @@ CONTEXT_TOLERANCE = 0.0005  # degrees (~50 m): the provinces drawn around a prov
 class ProvinceLands:
     """Each province's land, its units merged after `display` (geo.topology.display_geometry
     or the cache's) made them an edge-matched coverage (so the merge leaves no slivers): built
-    once, when a page first asks, for every province page that draws its neighbours."""
+    once, when a page first asks, for every province page that draws its neighbours.
+    `keep(make)`: the lands (an array) as make() returns them, or as a cache kept them;
+    `name`: a text naming the context's shapes, provinces and names (None: not cacheable)."""
 
-    def __init__(self, context: gpd.GeoDataFrame, display) -> None:
+    def __init__(self, context: gpd.GeoDataFrame, display, keep=None, name=None) -> None:
         self.context, self.display = context, display
+        self.keep = keep or (lambda make: make())
+        self.name = name  # what the lands are made from, for caches of what they make
 
     @cached_property
     def lands(self) -> list[tuple[str, str, shapely.Geometry]]:
         """(province code, name, land) of every province."""
         codes = self.context["province_code"].astype(str).to_numpy()
         names = self.context["province_name"].astype(str).to_numpy()
-        shown = self.display(np.asarray(self.context.geometry.values, dtype=object))
+        order = list(dict.fromkeys(codes))
+
+        def make() -> np.ndarray:
+            shown = self.display(np.asarray(self.context.geometry.values, dtype=object))
+            return np.array(
+                [shapely.coverage_union_all(shown[codes == code]) for code in order], dtype=object
+            )
+
         return [
-            (code, names[codes == code][0], shapely.coverage_union_all(shown[codes == code]))
-            for code in dict.fromkeys(codes)
+            (code, names[codes == code][0], land)
+            for code, land in zip(order, self.keep(make), strict=True)
         ]
 
     def around(self, own: set[str], view: shapely.Polygon) -> list[tuple[str, shapely.Geometry]]:
@@ -409,8 +438,7 @@ def base_object(
         if shapely.area(in_view) > 1e-3:
             at = shapely.point_on_surface(max(shapely.get_parts(in_view), key=shapely.area))
             labels.append([name, name, round(at.x, 3), round(at.y, 3), "province"])
-    for f in _base_features():
-        p, geom = f["properties"], shapely.geometry.shape(f["geometry"])
+    for p, geom in _base_features():
         if p["kind"] == "sea":
             if shapely.contains(view, geom):
                 labels.append([p["name_vi"], p["name"], geom.x, geom.y, "sea"])
@@ -438,6 +466,24 @@ def base_object(
         if a
     ]
     return {"type": "GeometryCollection", "geometries": geometries}, labels
+
+
+def shift_refs(obj: dict | None, first: int) -> dict | None:
+    """A GeometryCollection of MultiPolygons whose arc indexes count from 0, as a new one whose
+    indexes count from `first` (its arcs appended after `first` others)."""
+    if obj is None:
+        return None
+
+    def ref(r: int) -> int:
+        return r + first if r >= 0 else ~(~r + first)
+
+    return {
+        **obj,
+        "geometries": [
+            {**g, "arcs": [[[ref(r) for r in ring] for ring in poly] for poly in g["arcs"]]}
+            for g in obj["geometries"]
+        ],
+    }
 
 
 def province_labels(units: gpd.GeoDataFrame, shown: np.ndarray) -> list[list]:

@@ -48,19 +48,25 @@ def _polygonal(geoms: np.ndarray) -> np.ndarray:
     return out
 
 
-def display_geometry(geoms: np.ndarray, tolerance: float, *, clean: bool = True) -> np.ndarray:
-    """Clean into an edge-matched coverage (small overlaps and unmatched edges snapped), then
-    coverage-simplify so neighbours keep one shared edge. Returns new geometries."""
+def clean_coverage(geoms: np.ndarray) -> np.ndarray:
+    """The polygons cleaned into an edge-matched coverage (small overlaps and unmatched edges
+    snapped). The slow step, and the same whatever the tolerance: GeometryCache keeps it once
+    for every tolerance a publish simplifies to."""
     geoms = _polygonal(np.asarray(geoms, dtype=object))
-    base = geoms
-    if clean and len(geoms) > 1:
-        try:
-            cleaned = _polygonal(shapely.coverage_clean(geoms, snapping_distance=SNAP))
-            lost = shapely.is_empty(cleaned) & ~shapely.is_empty(geoms)
-            cleaned[lost] = geoms[lost]  # a unit swallowed by its neighbours keeps its own shape
-            base = cleaned
-        except shapely.errors.GEOSException as exc:  # pragma: no cover - depends on the data
-            log.warning("coverage_clean failed (%s); simplifying the raw polygons", exc)
+    if len(geoms) <= 1:
+        return geoms
+    try:
+        cleaned = _polygonal(shapely.coverage_clean(geoms, snapping_distance=SNAP))
+    except shapely.errors.GEOSException as exc:  # pragma: no cover - depends on the data
+        log.warning("coverage_clean failed (%s); simplifying the raw polygons", exc)
+        return geoms
+    lost = shapely.is_empty(cleaned) & ~shapely.is_empty(geoms)
+    cleaned[lost] = geoms[lost]  # a unit swallowed by its neighbours keeps its own shape
+    return cleaned
+
+
+def simplify_coverage(base: np.ndarray, tolerance: float) -> np.ndarray:
+    """Coverage-simplify so that neighbours keep one shared edge. Returns new geometries."""
     try:
         simple = shapely.coverage_simplify(base, tolerance)
     except shapely.errors.GEOSException as exc:  # pragma: no cover - depends on the data
@@ -69,49 +75,97 @@ def display_geometry(geoms: np.ndarray, tolerance: float, *, clean: bool = True)
     return _polygonal(np.asarray(simple, dtype=object))
 
 
+def display_geometry(geoms: np.ndarray, tolerance: float, *, clean: bool = True) -> np.ndarray:
+    """Clean into an edge-matched coverage (clean_coverage), then coverage-simplify so
+    neighbours keep one shared edge. Returns new geometries."""
+    geoms = _polygonal(np.asarray(geoms, dtype=object))
+    return simplify_coverage(clean_coverage(geoms) if clean else geoms, tolerance)
+
+
 CACHE_DAYS = 60
 
 
 class GeometryCache:
-    """Display geometry and its topology kept on disk between runs.
+    """Display geometry and its topology kept on disk between runs, and in memory for the run.
 
     Cleaning and simplifying 3,321 polygons and building their arcs takes seconds, yet changes
-    only when the boundaries do; a publish after new figures reuses them. Files in `folder` are
+    only when the boundaries do; a publish after new figures reuses them. Within a run, a
+    cleaned coverage serves all its simplifications (the national page and its PNGs, and the
+    provinces around province pages, simplify one cleaning to two tolerances). Files in `folder` are
     named by a hash of their inputs (the polygons, the tolerance, the provinces, this module's
     code, GEOS's version), so a stale one is never read; one read is touched, and `prune`
     removes those nobody read for CACHE_DAYS (boundaries from an older set)."""
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
+        self._memo: dict[str, object] = {}  # what this run already read or made, by file name
+
+    def key(self, geoms: np.ndarray, tolerance: float, clean: bool) -> str:
+        """The name of display_geometry(geoms, tolerance, clean=clean) in the cache."""
+        return _digest(_wkb(geoms), tolerance, clean)
 
     def display(self, geoms: np.ndarray, tolerance: float, clean: bool) -> tuple[str, np.ndarray]:
         """(key, display_geometry(geoms, tolerance, clean=clean))."""
-        key = _digest(b"".join(shapely.to_wkb(geoms)), tolerance, clean)
-        path = self.folder / f"display-{key}.parquet"
-        if path.exists():
-            os.utime(path)
-            return key, shapely.from_wkb(pl.read_parquet(path)["wkb"].to_numpy())
-        shown = display_geometry(geoms, tolerance, clean=clean)
-        buffer = io.BytesIO()
-        pl.DataFrame({"wkb": shapely.to_wkb(shown)}, schema={"wkb": pl.Binary}).write_parquet(
-            buffer
-        )
-        write_bytes(path, buffer.getvalue())
-        return key, shown
+        wkb = _wkb(geoms)
+        key = _digest(wkb, tolerance, clean)
+
+        def make() -> np.ndarray:
+            base = _polygonal(np.asarray(geoms, dtype=object))
+            if clean:  # kept for this run only: on disk, the simplified shapes are enough
+                cleaned = f"clean {_digest(wkb)}"
+                if cleaned not in self._memo:
+                    self._memo[cleaned] = clean_coverage(base)
+                base = self._memo[cleaned]
+            return simplify_coverage(base, tolerance)
+
+        return key, self.shapes(f"display {key}", make)
+
+    def shapes(self, name: str, make) -> np.ndarray:
+        """Geometries (an object array) that `name` identifies: make() once, then read back."""
+        path = self.folder / f"shapes-{_digest(name)}.parquet"
+        if path.name not in self._memo:
+            if path.exists():
+                os.utime(path)
+                shapes = shapely.from_wkb(pl.read_parquet(path)["wkb"].to_numpy())
+            else:
+                shapes = np.asarray(make(), dtype=object)
+                buffer = io.BytesIO()
+                wkb = pl.DataFrame({"wkb": shapely.to_wkb(shapes)}, schema={"wkb": pl.Binary})
+                wkb.write_parquet(buffer)
+                write_bytes(path, buffer.getvalue())
+            self._memo[path.name] = shapes
+        return self._memo[path.name].copy()  # the caller's own array (shapes are immutable)
 
     def topology(self, key: str, shown: np.ndarray, feat_prov: np.ndarray, offset: float):
-        """build_topology(shown, feat_prov, offset=offset), `key` naming `shown`."""
-        path = (
-            self.folder / f"topology-{_digest(key, np.asarray(feat_prov).tobytes(), offset)}.json"
-        )
-        if path.exists():
-            os.utime(path)
-            cached = json.loads(path.read_text(encoding="utf-8"))
-            return cached["head"], cached["features"], cached["outline"]
-        head, features, outline = build_topology(shown, feat_prov, offset=offset)
-        data = {"head": head, "features": features, "outline": outline}
-        write_bytes(path, json.dumps(data, separators=(",", ":")).encode())
-        return head, features, outline
+        """build_topology(shown, feat_prov, offset=offset), `key` naming `shown`; the head's
+        arcs a list of the caller's own (appending to it leaves the cache's as it is)."""
+        name = _digest(key, np.asarray(feat_prov).tobytes(), offset)
+        path = self.folder / f"topology-{name}.npz"
+        if path.name not in self._memo:
+            if path.exists():
+                os.utime(path)
+                self._memo[path.name] = _read_topology(path)
+            else:
+                made = build_topology(shown, feat_prov, offset=offset)
+                write_bytes(path, _topology_bytes(*made))
+                self._memo[path.name] = made
+        head, features, outline = self._memo[path.name]
+        return {**head, "arcs": list(head["arcs"])}, features, outline
+
+    def arcs(self, name: str, make) -> tuple[object, list[np.ndarray]]:
+        """(JSON data, arcs) that `name` identifies, such as an object drawn on a page's arcs
+        (its arc indexes counted from its first arc): make() once, then read back."""
+        path = self.folder / f"arcs-{_digest(name)}.npz"
+        if path.name not in self._memo:
+            if path.exists():
+                os.utime(path)
+                arcs, data = _read_arcs(path)
+            else:
+                data, arcs = make()
+                write_bytes(path, _arcs_bytes(arcs, data))
+            self._memo[path.name] = data, arcs
+        data, arcs = self._memo[path.name]
+        return data, list(arcs)
 
     def lines(self, key: str, make) -> list[np.ndarray]:
         """Coordinate arrays (such as the PNGs' province outlines) derived from the geometry
@@ -137,6 +191,40 @@ class GeometryCache:
         for path in self.folder.glob("*"):
             if path.stat().st_mtime < old:
                 path.unlink(missing_ok=True)
+
+
+def _wkb(geoms: np.ndarray) -> bytes:
+    return b"".join(shapely.to_wkb(np.asarray(geoms, dtype=object)))
+
+
+def _arcs_bytes(arcs: list[np.ndarray], data) -> bytes:
+    """Arcs and JSON data as .npz: the arcs as one integer array, the data as JSON text."""
+    buffer = io.BytesIO()
+    np.savez(
+        buffer,
+        xy=np.concatenate(arcs) if len(arcs) else np.zeros((0, 2), np.int64),
+        lengths=np.array([len(a) for a in arcs], np.int64),
+        data=np.frombuffer(json.dumps(data, separators=(",", ":")).encode(), np.uint8),
+    )
+    return buffer.getvalue()
+
+
+def _read_arcs(path: Path) -> tuple[list[np.ndarray], object]:
+    with np.load(path, allow_pickle=False) as npz:
+        xy, lengths, data = npz["xy"], npz["lengths"], json.loads(npz["data"].tobytes())
+    return (np.split(xy, np.cumsum(lengths)[:-1]) if len(lengths) else []), data
+
+
+def _topology_bytes(head: dict, features: list, outline: list[int]) -> bytes:
+    """build_topology's result as .npz."""
+    rest = {"transform": head["transform"], "features": features, "outline": outline}
+    return _arcs_bytes(head["arcs"], rest)
+
+
+def _read_topology(path: Path) -> tuple[dict, list, list[int]]:
+    arcs, rest = _read_arcs(path)
+    head = {"type": "Topology", "transform": rest["transform"], "arcs": arcs}
+    return head, rest["features"], rest["outline"]
 
 
 def _digest(*parts) -> str:
@@ -182,7 +270,8 @@ def build_topology(
 ) -> tuple[dict, list[list[list[list[int]]]], list[int]]:
     """Arcs shared by neighbours (TopoJSON, quantized to QUANTUM and delta-encoded).
 
-    Returns (topology head with transform and arcs, per feature its MultiPolygon arc indexes,
+    Returns (topology head with transform and arcs, each an (n, 2) integer array of its first
+    position and then deltas; per feature its MultiPolygon arc indexes;
     the arcs of the province outlines). `feat_prov` gives each geometry's province (any ints);
     None: no outlines (shapes that are not units, such as dead zones).
     """
@@ -274,21 +363,22 @@ def build_topology(
         return len(arcs) - 1
 
     ring_refs: list[list[int]] = []
-    for r in range(n_rings):
-        s, e = int(starts[r]), int(ends[r])
+    at_junction = np.flatnonzero(junction)  # (plain slices and lists below: ~100k rings)
+    j_from = np.searchsorted(at_junction, starts).tolist()
+    j_to = np.searchsorted(at_junction, ends).tolist()
+    for r, (s, e) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
         p = pid[s:e]
-        j = np.flatnonzero(junction[s:e])
-        if len(j) == 0:  # a ring that meets nothing else, or matches one other ring whole
+        if j_from[r] == j_to[r]:  # a ring that meets nothing else, or matches one other ring whole
             m = int(np.argmin(p))
-            seq = np.roll(p, -m)
-            ring_refs.append([arc_ref(np.r_[seq, seq[:1]], s + m)])
+            ring_refs.append([arc_ref(np.concatenate((p[m:], p[: m + 1])), s + m)])
             continue
-        rot = np.roll(p, -j[0])
-        closed = np.r_[rot, rot[:1]]
-        cuts = np.r_[j - j[0], len(p)]
+        j = (at_junction[j_from[r] : j_to[r]] - s).tolist()
+        n, j0 = e - s, j[0]
+        closed = np.concatenate((p[j0:], p[: j0 + 1]))  # from the first junction round to it
+        cuts = [k - j0 for k in j] + [n]
         ring_refs.append(
             [
-                arc_ref(closed[a : b + 1], s + (int(a) + int(j[0])) % len(p))
+                arc_ref(closed[a : b + 1], s + (a + j0) % n)
                 for a, b in zip(cuts[:-1], cuts[1:], strict=True)
             ]
         )
@@ -308,12 +398,14 @@ def build_topology(
     for poly, rings_ in per_poly.items():
         features[int(poly_feat[poly])].append(rings_)
 
-    qpts = q[rep]
-    encoded = []
-    for chain in arcs:
-        xy = qpts[chain]
-        xy[1:] = np.diff(xy, axis=0)
-        encoded.append(xy.tolist())
+    # Each arc's positions: the first absolute, then deltas (one array, split into views).
+    lengths = np.fromiter(map(len, arcs), np.int64, len(arcs))
+    xy = q[rep][np.concatenate(arcs)] if arcs else np.zeros((0, 2), np.int64)
+    delta = xy.copy()
+    delta[1:] -= xy[:-1]
+    first = np.cumsum(lengths) - lengths
+    delta[first] = xy[first]
+    encoded = np.split(delta, first[1:])
     outline = [i for i, e in enumerate(arc_edge) if boundary[e]]
     head = {"type": "Topology", "transform": _transform(origin), "arcs": encoded}
     return head, features, outline
@@ -326,15 +418,16 @@ def _transform(origin) -> dict:
     }
 
 
-def encode_arcs(arcs: list[list[list[int]]]) -> list[str]:
+def encode_arcs(arcs: list[np.ndarray] | list[list[list[int]]]) -> list[str]:
     """Each arc's integer positions (first absolute, then deltas, as in the topology) as one
     string: x and y of every position in turn, zigzag-encoded and written 5 bits per character
     (the Encoded Polyline Algorithm's characters, 63..126). About a third of the JSON arrays'
     size, and the page decodes it faster than it parses them."""
-    if not arcs:
+    if not len(arcs):
         return []
-    lengths = np.array([2 * len(a) for a in arcs])
-    values = np.fromiter((v for a in arcs for p in a for v in p), np.int64, int(lengths.sum()))
+    arrays = [np.asarray(a, dtype=np.int64).reshape(-1) for a in arcs]
+    lengths = np.fromiter(map(len, arrays), np.int64, len(arrays))
+    values = np.concatenate(arrays)
     zig = np.where(values < 0, ~(values << 1), values << 1)
     n_chars = np.ones(len(zig), np.int64)
     rest = zig >> 5

@@ -7,7 +7,10 @@ import os
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 import polars as pl
+import shapely
 
 from assets.coverage.compare import coverage_disagreements
 from assets.indicators.gaps import units_frame
@@ -38,15 +41,55 @@ def geometry_note(admin_units: gpd.GeoDataFrame) -> str:
     )
 
 
+# The gap rows' columns a map page reads (geo.page_data._unit_properties; the units' names and
+# flags come from admin_units): any other column changing (status, previous_value, ...) leaves
+# the pages as they are.
+PAGE_COLUMNS = (
+    "unit_code",
+    "indicator_id",
+    "province_code",
+    "value",
+    "target",
+    "gap",
+    "gap_class",
+    "change",
+    "source_file",
+    "source_sheet",
+    "source_row",
+)
+
+
 def _page_rows(gaps: pl.DataFrame) -> pl.DataFrame:
-    """What of the gap rows a map page or a PNG shows: the national ranks only choose between
-    duplicate rows, so they enter in order, not as numbers (a unit elsewhere moving up the
-    ranking changes no other province's page)."""
-    return gaps.sort("unit_code", "indicator_id", "rank", nulls_last=True).drop("rank")
+    """What of the gap rows a map page or a PNG shows: PAGE_COLUMNS; the national ranks only
+    choose between duplicate rows, so they enter in order, not as numbers (a unit elsewhere
+    moving up the ranking changes no other province's page)."""
+    shown = [c for c in PAGE_COLUMNS if c in gaps.columns]
+    return gaps.sort("unit_code", "indicator_id", "rank", nulls_last=True).select(shown)
 
 
-def _zones_of(zones: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    return zones[zones["unit_code"].astype(str).isin(units["unit_code"].astype(str))]
+def _of(rows: np.ndarray, codes) -> np.ndarray:
+    """Which of the unit codes `rows` are among `codes` (a mask; a set, not numpy's sorting
+    isin, which is slow on strings)."""
+    wanted = set(codes)
+    return np.fromiter((c in wanted for c in rows), bool, len(rows))
+
+
+class _RowKeys:
+    """A frame's part of the pages' keys, as digest(frame) would hash it but with every row
+    and shape hashed once for all the pages (not once per page that shows it)."""
+
+    def __init__(self, frame: gpd.GeoDataFrame):
+        shape = frame.active_geometry_name  # None: a frame with no shapes (no dead zones)
+        crs = frame.crs.to_wkt() if shape and frame.crs is not None else None
+        self.head = repr((crs, list(frame.columns), [str(t) for t in frame.dtypes]))
+        attributes = pd.DataFrame(frame.drop(columns=[shape] if shape else []))
+        self.rows = pd.util.hash_pandas_object(attributes, index=False).to_numpy()
+        wkb = pl.Series(shapely.to_wkb(frame[shape].values) if shape else [], dtype=pl.Binary)
+        self.shapes = wkb.hash(seed=0).to_numpy() if shape else np.zeros(len(frame), np.uint64)
+
+    def __call__(self, at: np.ndarray | slice) -> str:
+        """The key of the rows at `at` (a mask)."""
+        return digest(self.head, self.rows[at].tobytes(), self.shapes[at].tobytes())
 
 
 def publish_maps(
@@ -66,9 +109,13 @@ def publish_maps(
     maps/.publish.json); the display geometry is kept in maps/.cache/ for the next run.
     With `coverage_comparison` and `cell_sites` the pages mark the units whose reported 5G
     coverage the cell sites contradict and say how many site rows were rejected (issue 22)."""
-    in_scope = admin_units[admin_units["unit_code"].isin(coverage_gaps["unit_code"].to_list())]
+    codes = admin_units["unit_code"].astype(str).to_numpy()
+    scope = _of(codes, coverage_gaps["unit_code"].unique())
+    in_scope = admin_units[scope]
+    unit_key = _RowKeys(admin_units)
     # The 5G target is about people: zones with fewer than one person are not drawn.
     zones = dead_zone_layer(dead_zones, units=admin_units, technology="5G", min_population=1)
+    zone_key, zone_units = _RowKeys(zones), zones["unit_code"].astype(str).to_numpy()
     out = Outputs(Path(os.path.commonpath([maps, gaps_dir])), maps / ".publish.json")
     cache = GeometryCache(maps / ".cache")
     common = (period, catalogue)
@@ -85,11 +132,12 @@ def publish_maps(
         return kw, digest(rows, rejected, href)
 
     title = f"Khoảng cách đến mục tiêu chuyển đổi số — {period}"
-    units_key = digest(in_scope)
-    check, check_key = coverage(maps, in_scope["unit_code"].astype(str))
+    units_key = unit_key(scope)
+    check, check_key = coverage(maps, codes[scope])
+    rows_shown = _page_rows(coverage_gaps)
     page = out.make(
         maps / "index.html",
-        digest(*common, title, units_key, _page_rows(coverage_gaps), zones, check_key),
+        digest(*common, title, units_key, rows_shown, zone_key(slice(None)), check_key),
         lambda p: render_map_page(
             in_scope,
             coverage_gaps,
@@ -103,15 +151,21 @@ def publish_maps(
         ),
     )
     provinces = []
-    around = digest(admin_units)  # a province page draws the provinces around it
+    around = unit_key(slice(None))  # a province page draws the provinces around it
     lands = province_lands(admin_units, cache)  # their land, built once if a page needs it
+    shown_of = rows_shown.partition_by("province_code", as_dict=True)  # the same rows, in order
+    province_of = admin_units["province_code"].astype(str).to_numpy()
     for path, units, rows, name in province_pages(in_scope, coverage_gaps, maps / "provinces"):
-        own = _zones_of(zones, units)
-        checked, checked_key = coverage(path.parent, units["unit_code"].astype(str))
+        prov = rows["province_code"][0]
+        mine = units["unit_code"].astype(str).to_numpy()
+        zoned = _of(zone_units, mine)
+        own = zones[zoned]
+        checked, checked_key = coverage(path.parent, mine)
+        shown, key = shown_of[(prov,)], unit_key(scope & (province_of == str(prov)))
         provinces.append(
             out.make(
                 path,
-                digest(*common, name, units, _page_rows(rows), own, around, checked_key),
+                digest(*common, name, key, shown, zone_key(zoned), around, checked_key),
                 lambda p, u=units, r=rows, n=name, z=own, c=checked: render_map_page(
                     u,
                     r,
@@ -134,9 +188,7 @@ def publish_maps(
             *common,
             units_key,
             ind.id,
-            _page_rows(coverage_gaps.filter(pl.col("indicator_id") == ind.id)).select(
-                "unit_code", "gap_class"
-            ),
+            rows_shown.filter(pl.col("indicator_id") == ind.id).select("unit_code", "gap_class"),
         )
         for ind in layers_shown(coverage_gaps, catalogue)
     }
