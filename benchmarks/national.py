@@ -28,6 +28,7 @@ descendants it reaped); runs: the Dagster runs in the instance after the three c
 (a LocalCluster of 2 workers), and every lake table of the two compared (row order and the time
 of reading aside); the last line is then
 RESULT dask files=<n> in_process_s=<s> dask_s=<s> tables=<n> equal=<n> differ=<names>
+in_process_peak_mb=<mb> dask_peak_mb=<mb> (with, for each run, every process's PSS at its peak)
 Writing the landing takes 5-15 s here, once (plus, if missing, benchmarks/ingest.py's commune
 set and benchmarks/coverage.py's grid and sites, about 30 s); the national run, minutes.
 Goals (issue 20, this 2-core machine): e2e_s <= 15 x read_s, noop_s <= 5, resubmit_s <=
@@ -47,7 +48,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -66,6 +67,9 @@ class Run:
     seconds: float
     stdout: str
     peak_mb: float
+    peak_tree_mb: float = 0.0
+    at_peak: list[tuple[str, int]] = field(default_factory=list)
+    peak_at: float = 0.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -145,7 +149,8 @@ def run_cli(env: dict[str, str], logs: Path, name: str) -> Run:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         _fail(f"dxlake run ({name})", proc.returncode, err.read_text(errors="replace"))
-    return Run(seconds, out.read_text(), max(watch.peak / 2**20, usage.ru_maxrss / 1024))
+    peak = max(watch.peak / 2**20, usage.ru_maxrss / 1024)
+    return Run(seconds, out.read_text(), peak, watch.peak / 2**20, watch.at_peak, watch.peak_at)
 
 
 def _fail(what: str, code: int, stderr: str) -> None:
@@ -155,16 +160,23 @@ def _fail(what: str, code: int, stderr: str) -> None:
 
 
 class TreeMemory(threading.Thread):
-    """The peak of a process tree's summed PSS (shared pages counted once), sampled."""
+    """The peak of a process tree's summed PSS (shared pages counted once), sampled; and at
+    that moment, the PSS of each process by its role (`at_peak`), to tell what makes it."""
 
     def __init__(self, root: int, every: float = 0.25) -> None:
         super().__init__(daemon=True)
         self.root, self.every, self.peak = root, every, 0
+        self.at_peak: list[tuple[str, int]] = []
+        self.peak_at = 0.0  # when (epoch seconds)
         self._done = threading.Event()
 
     def run(self) -> None:
         while not self._done.wait(self.every):
-            self.peak = max(self.peak, sum(_pss(pid) for pid in _tree(self.root)))
+            sizes = [(pid, _pss(pid)) for pid in _tree(self.root)]
+            total = sum(size for _, size in sizes)
+            if total > self.peak:
+                self.peak, self.peak_at = total, time.time()
+                self.at_peak = [(_role(pid), size) for pid, size in sizes if size]
 
     def stop(self) -> None:
         self._done.set()
@@ -187,6 +199,41 @@ def _tree(root: int) -> list[int]:
         out.append(pid)
         todo += children.get(pid, [])
     return out
+
+
+def _role(pid: int) -> str:
+    """What a process of the run is: the CLI, a Dask nanny or worker, a pool's child..."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            argv = fh.read().decode(errors="replace").split("\0")
+    except OSError:
+        return f"{pid} (gone)"
+    text = " ".join(argv)
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            pid = f"{pid}<{fh.read().rsplit(')', 1)[1].split()[1]}"  # pid<parent
+    except (OSError, IndexError):
+        pass
+    for needle, role in (
+        ("orchestration.cli", "cli"),
+        ("orchestration.runner", "runner child"),
+        ("spawn_main", "spawned child"),
+        ("forkserver", "forkserver"),
+        ("resource_tracker", "resource tracker"),
+    ):
+        if needle in text:
+            return f"{pid} {role}"
+    return f"{pid} {os.path.basename(argv[0])} {' '.join(argv[1:3])}"[:60]
+
+
+def print_at_peak(run: Run, runs: list[dict]) -> None:
+    """Each process's PSS when the tree peaked, largest first, and the steps running then."""
+    steps = [f"{r['job']}.{key}" for r in runs for key, _, start, end in r["steps"]
+             if start and start <= run.peak_at <= (end or run.peak_at)]  # fmt: skip
+    print(f"  at the peak ({run.peak_tree_mb:.0f} MB summed PSS), steps running: "
+          f"{', '.join(steps) or '-'}; by process:")  # fmt: skip
+    for role, size in sorted(run.at_peak, key=lambda r: -r[1]):
+        print(f"    {size / 2**20:>7.0f} MB  {role}")
 
 
 def _pss(pid: int) -> int:
@@ -217,9 +264,10 @@ def probe_child() -> None:
             continue
         stats = instance.get_run_stats(run.run_id)
         steps = [
-            (s.step_key, (s.end_time or s.start_time or 0) - (s.start_time or 0))
+            (s.step_key, (s.end_time or s.start_time or 0) - (s.start_time or 0), s.start_time,
+             s.end_time)
             for s in instance.get_run_step_stats(run.run_id)
-        ]
+        ]  # fmt: skip
         runs.append(
             {
                 "id": run.run_id,
@@ -251,7 +299,7 @@ def print_stages(title: str, runs: list[dict], seconds: float) -> None:
         jobs.setdefault(run["job"], [0, 0.0])
         jobs[run["job"]][0] += 1
         jobs[run["job"]][1] += run["wall"]
-        for key, secs in run["steps"]:
+        for key, secs, *_ in run["steps"]:
             steps.setdefault(key, [0, 0.0])
             steps[key][0] += 1
             steps[key][1] += secs
@@ -379,7 +427,7 @@ def same_table(a: Path, b: Path, home_a: Path, home_b: Path) -> bool:
 
 def compare_dask(landing: _landing.Landing, home: Path) -> None:
     homes = {"in_process": home / "in_process", "dask": home / "dask"}
-    seconds = {}
+    seconds, peaks = {}, {}
     for executor, where in homes.items():
         where.mkdir()
         env = make_home(landing, where)
@@ -389,9 +437,10 @@ def compare_dask(landing: _landing.Landing, home: Path) -> None:
         logs.mkdir()
         warm(where / "landing" / PERIOD)
         run = run_cli(env, logs, executor)
-        seconds[executor] = run.seconds
+        seconds[executor], peaks[executor] = run.seconds, run.peak_mb
         found = probe(env, set())
         print(f"\n== {executor}: {run.seconds:.1f} s, peak {run.peak_mb:.0f} MB", flush=True)
+        print_at_peak(run, found["runs"])
         print_stages(f"stages of {executor}", found["runs"], run.seconds)
     ours, theirs = (lake_tables(h / "lake") for h in homes.values())
     missing = sorted(set(ours) ^ set(theirs))
@@ -404,7 +453,8 @@ def compare_dask(landing: _landing.Landing, home: Path) -> None:
     print(
         f"RESULT dask files={landing.manifest['files']} in_process_s={seconds['in_process']:.1f} "
         f"dask_s={seconds['dask']:.1f} tables={len(ours)} equal={equal} "
-        f"differ={','.join(differ + missing) or '-'}",
+        f"differ={','.join(differ + missing) or '-'} in_process_peak_mb={peaks['in_process']:.0f} "
+        f"dask_peak_mb={peaks['dask']:.0f}",
         flush=True,
     )
 

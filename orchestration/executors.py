@@ -16,6 +16,7 @@ one pickled blob, opened on the worker, and the step's events come back the same
 
 from __future__ import annotations
 
+import contextlib
 import functools
 
 import dagster as dg
@@ -53,14 +54,17 @@ def _dask_executor() -> dg.ExecutorDefinition:
 
         def execute(self, plan_context, execution_plan):
             if self.cluster_type == "existing":
-                cluster = self.cluster_configuration["address"]
+                cluster = contextlib.nullcontext(self.cluster_configuration["address"])
             else:  # its workers may start processes: the landing read's per-file cost bound
                 with dask.config.set({"distributed.worker.daemon": False}):
                     cluster = dask.distributed.LocalCluster(
                         **self.build_dict(plan_context.job_name)
                     )
             instance_ref = plan_context.instance.get_ref()
-            with dask.distributed.Client(cluster) as client:
+            # The LocalCluster closed with the run: dagster-dask leaves it open, its workers
+            # alive (their imports, what their steps read) until the process exits, so the runs
+            # of one `dxlake run` added up their clusters' memory.
+            with cluster as where, dask.distributed.Client(where) as client:
                 futures: dict[str, dask.distributed.Future] = {}
                 for level in execution_plan.get_steps_to_execute_by_level():
                     for step in level:

@@ -197,8 +197,12 @@ def snapshot_rows(tables: Location, period: str) -> pl.DataFrame:
 def snapshot_shares(
     tables: Location, period: str, provinces: list[str]
 ) -> dict[str, tuple[pl.DataFrame, pl.DataFrame]]:
-    """Each province's raw_reports and file_status from the snapshot, in their contracts."""
-    files, rows = snapshot_files(tables, period), snapshot_rows(tables, period)
+    """Each province's raw_reports and file_status from the snapshot, in their contracts.
+    Only the rows of `provinces` are read (filtered as the file is scanned): a run of one
+    province, or a step on a cluster's worker, does not hold the whole period's rows."""
+    files = snapshot_files(tables, period)
+    with _snapshot_path(tables, period, "rows").open("rb") as f:
+        rows = pl.scan_parquet(f).filter(pl.col("province_code").is_in(provinces)).collect()
     return {p: province_share(rows, files, p) for p in provinces}
 
 

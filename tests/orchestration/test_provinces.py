@@ -161,6 +161,26 @@ def test_dask_executor_gives_the_same_tables(in_process, tmp_path, monkeypatch):
             assert frame.equals(theirs[table][part]), (table, part)
 
 
+def test_a_dask_run_closes_the_cluster_it_started(in_process, tmp_path, monkeypatch):
+    """No DXLAKE_DASK_ADDRESS: each run starts a LocalCluster and closes it when it ends, so
+    the workers of one run (their imports, what their steps read) are gone before the next."""
+    home, jobs, _, _ = in_process
+    dask_home = tmp_path / "dask"
+    _write_landing(dask_home)
+    monkeypatch.delenv("DXLAKE_DASK_ADDRESS", raising=False)
+    dask_jobs, _, processes = _run(dask_home, monkeypatch, "dask")
+    assert dask_jobs == jobs
+    workers = set().union(*processes.values()) - {os.getpid()}
+    assert workers  # the steps ran in the clusters' worker processes
+    alive = [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+    assert alive == []
+    ours, theirs = _tables(home), _tables(dask_home)
+    for table in TABLES:
+        assert ours[table].keys() == theirs[table].keys()
+        for part, frame in ours[table].items():
+            assert frame.equals(theirs[table][part]), (table, part)
+
+
 def test_a_rerun_runs_only_what_changed(tmp_path, monkeypatch):
     """Nothing changed: no run. One commune resubmits: the snapshot, its province, the
     publishing; the other provinces' tables are not written again."""
