@@ -7,7 +7,10 @@ cell_sites (an operator's site list, left to the coverage assets). Landing files
 read-only and never modified. Every file is read in a worker process under a time and a memory
 limit (Limits.max_seconds, max_memory_mb): a file over either is rejected and the run goes on. A
 national half-year is thousands of small files, so they are read by one worker per core and
-everything that repeats across files (header texts, province titles) is matched once.
+everything that repeats across files (header texts, province titles) is matched once. Given
+the previous reading of the folder (read_landing's `previous`), a file listed as it was then
+keeps its status and rows unread, and what depends on other files (the order, duplicates) is
+decided again over the whole listing: a resubmission is one file read, not the folder.
 """
 
 from __future__ import annotations

@@ -192,6 +192,26 @@ def test_another_setting_reads_every_file_again(lake):
     assert _read_now(snapshot) == []  # then reused, read with the same setting
 
 
+def test_another_reading_code_reads_every_file_again(lake, monkeypatch):
+    """The reading code changed (its digest, reading_version): nothing is reused."""
+    import assets.ingest.snapshot
+
+    settings, _ = lake
+    monkeypatch.setattr(assets.ingest.snapshot, "reading_version", lambda: "another reader")
+    snapshot, _ = _again(settings)
+    assert len(_read_now(snapshot)) == 7
+
+
+def test_a_changed_site_list_is_read_again_and_stays_a_site_list(lake):
+    settings, landing = lake
+    before = dict(take_snapshot(settings, PERIOD)[1].select("source_file", "file_sha256").rows())
+    (landing / "tram.csv").write_text(SITES + "Mobifone;HUE002;4G;16,47;107,6;2\n")
+    snapshot, status = _again(settings)
+    assert _read_now(snapshot) == ["tram.csv"] and status["tram.csv"] == "cell_sites"
+    after = dict(snapshot[1].select("source_file", "file_sha256").rows())
+    assert after["tram.csv"] != before["tram.csv"]
+
+
 def test_the_asset_reports_the_files_it_read(lake):
     import dagster as dg
 
