@@ -398,7 +398,8 @@ def measure(landing: _landing.Landing, home: Path) -> None:
 # --dask: the same lake from a Dask run
 # --------------------------------------------------------------------------------------------
 
-VOLATILE = ("ingested_at",)  # when a file was read, not what was read
+# when a file was read, not what was read; and the landing copy's inode and ctime (each home's)
+VOLATILE = ("ingested_at", "entry_stamp")
 
 
 def lake_tables(lake: Path) -> dict[str, Path]:

@@ -119,7 +119,21 @@ COVERAGE_GAPS: dict[str, pl.DataType] = {
     "rank": I64,  # 1 = furthest behind within the indicator (remote first; no figure last)
 }
 
+# The period's landing snapshot (assets/ingest/snapshot.py): every landing entry read once,
+# each province's raw_reports and file_status its share.
+LANDING_SNAPSHOT_ROWS: dict[str, pl.DataType] = {**RAW_REPORTS, "province_code": Str}
+LANDING_SNAPSHOT_FILES: dict[str, pl.DataType] = {
+    **FILE_STATUS,
+    "provinces": pl.List(Str),  # the provinces of its rows (a duplicate: of its original's)
+    # mode:size:mtime_ns:inode:ctime_ns as listed; null for an entry not to be opened (a FIFO)
+    "entry_stamp": Str,
+    "reading_stamp": Str,  # the reading code and settings it was read with
+    "reading": Str,  # read (now) | reused (from the previous snapshot) | listed (never opened)
+}
+
 CONTRACTS: dict[str, dict[str, pl.DataType]] = {
+    "landing_snapshot_rows": LANDING_SNAPSHOT_ROWS,
+    "landing_snapshot_files": LANDING_SNAPSHOT_FILES,
     "file_status": FILE_STATUS,
     "raw_reports": RAW_REPORTS,
     "validated_observations": VALIDATED_OBSERVATIONS,

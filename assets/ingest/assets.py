@@ -26,7 +26,8 @@ from .snapshot import (
     description="Every entry of `landing/<period>/` read once: each file's status and its rows "
     "with the province they belong to (`lake/landing_snapshot/period=<p>/files.parquet`, "
     "`rows.parquet`). The province partitions of raw_reports and file_status are its shares, so "
-    "every step of a run reads the same reading.",
+    "every step of a run reads the same reading. Only files new or changed since the previous "
+    "snapshot are read (`files_read`); the others' readings are reused (`files_reused`).",
 )
 def landing_snapshot(context: dg.AssetExecutionContext, lake: LakeResource):
     period = context.partition_key
@@ -41,6 +42,12 @@ def landing_snapshot(context: dg.AssetExecutionContext, lake: LakeResource):
 
     rows, files = take_snapshot(lake.settings, period, progress_logger(log))
     write_snapshot(lake.settings.tables, period, rows, files)
+    how = dict(files.group_by("reading").len().iter_rows())
+    read, reused = how.get("read", 0), how.get("reused", 0)
+    log(
+        f"đã đọc {read} tệp, dùng lại {reused} tệp không đổi từ lần trước / read {read} files, "
+        f"reused {reused} unchanged since the previous snapshot"
+    )
     for row in files.filter(pl.col("status") == "rejected").iter_rows(named=True):
         context.log.warning(f"rejected {row['source_file']}: {row['reason_en']}")
     counts = dict(files.group_by("status").len().iter_rows())
@@ -49,6 +56,8 @@ def landing_snapshot(context: dg.AssetExecutionContext, lake: LakeResource):
             "landing_folder": str(folder),
             "landing_fingerprint": stamp,
             "files": len(files),
+            "files_read": read,
+            "files_reused": reused,
             "observations": len(rows),
             **{f"status:{k}": v for k, v in sorted(counts.items())},
             "provinces": ", ".join(provinces_touched(files)),

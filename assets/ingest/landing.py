@@ -7,13 +7,17 @@ cell_sites (an operator's site list, left to the coverage assets). Landing files
 read-only and never modified. Every file is read in a worker process under a time and a memory
 limit (Limits.max_seconds, max_memory_mb): a file over either is rejected and the run goes on. A
 national half-year is thousands of small files, so they are read by one worker per core and
-everything that repeats across files (header texts, province titles) is matched once.
+everything that repeats across files (header texts, province titles) is matched once. Given
+the previous reading of the folder (read_landing's `previous`), a file listed as it was then
+keeps its status and rows unread, and what depends on other files (the order, duplicates) is
+decided again over the whole listing: a resubmission is one file read, not the folder.
 """
 
 from __future__ import annotations
 
 import gc
 import hashlib
+import itertools
 import logging
 import multiprocessing
 import os
@@ -21,7 +25,7 @@ import resource
 import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -76,6 +80,9 @@ class LandingFile:
     # (size, mtime ns) when listed: a change before it is read means "still being written"
     stamp: tuple[int, int] | None = None
     refusal: tuple[str, str, str] | None = None  # (status, vi, en): not opened at all
+    # mode, size, mtime, inode and ctime when listed: the same only for the same file unchanged
+    # (a copy with its time kept has a new inode or ctime); "" for an entry not to be opened
+    entry_stamp: str = ""
 
 
 def landing_files(folder: Path, *, hashed: bool = True) -> list[LandingFile]:
@@ -99,7 +106,8 @@ def landing_files(folder: Path, *, hashed: bool = True) -> list[LandingFile]:
         digest = _sha256(path) if hashed else ""
         mtime = datetime.fromtimestamp(before[1] / 1e9, tz=UTC)
         refusal = lim.editor_lock(path, beside.__contains__, rel)
-        out.append(LandingFile(path, rel, digest, mtime, stamp=before, refusal=refusal))
+        entry_stamp = f"{st.st_mode}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{st.st_ctime_ns}"
+        out.append(LandingFile(path, rel, digest, mtime, before, refusal, entry_stamp))
     return sorted(out, key=lambda f: (f.mtime, f.rel))
 
 
@@ -398,18 +406,53 @@ def _reject(status: dict, reason_vi: str, reason_en: str) -> dict:
     return {**status, "status": "rejected", "reason_vi": reason_vi, "reason_en": reason_en}
 
 
+@dataclass(frozen=True)
+class PreviousReading:
+    """The same folder as read before, by the same code and settings (the period's last landing
+    snapshot): each entry's status row with its `entry_stamp`, and the rows read."""
+
+    files: pl.DataFrame  # file_status columns and entry_stamp
+    rows: pl.DataFrame  # raw_reports columns
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A landing folder read: its raw_reports, and its file_status with each entry's
+    `entry_stamp` (as listed) and `reading`: read (opened and read now), reused (its status and
+    rows taken from the previous reading) or listed (its status from the listing alone: a lock
+    or hidden file, a link, a FIFO, a file with a lock file beside it; never opened)."""
+
+    rows: pl.DataFrame
+    files: pl.DataFrame
+
+
 def ingest_folder(
     folder: Path,
     period: str,
     catalogue: Catalogue,
     gazetteer: Gazetteer | Callable[[], Gazetteer],
+    **options,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(raw_reports, file_status) for a period's landing folder (read_landing's options)."""
+    reading = read_landing(folder, period, catalogue, gazetteer, **options)
+    return reading.rows, conform(reading.files, "file_status")
+
+
+def read_landing(
+    folder: Path,
+    period: str,
+    catalogue: Catalogue,
+    gazetteer: Gazetteer | Callable[[], Gazetteer],
     *,
+    previous: PreviousReading | None = None,
     ingested_at: datetime | None = None,
     progress: Progress | None = None,
     workers: int | None = None,
     limits: lim.Limits | None = None,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(raw_reports, file_status) for a period's landing folder.
+) -> Reading:
+    """A period's landing folder read, every file in it or, given the `previous` reading, only
+    the files new or changed since (see _unchanged): the same rows and statuses, in the same
+    order, as reading them all.
 
     `limits`: what one file may cost to read (Settings.limits; default: Limits' defaults).
 
@@ -417,48 +460,115 @@ def ingest_folder(
     max_memory_mb); by default one per core once there are PARALLEL_MIN_FILES files, else one.
     Without `progress`, the progress goes to the TERMINAL logger, so whoever reads the folder
     first (the runner planning provinces, the sensor, the asset) shows it on `dxlake run`'s
-    terminal.
+    terminal; it counts the files opened.
     `gazetteer`: the Gazetteer, or the function that builds it (Gazetteer.default): it is then
     built once the pool's workers have started, while they read, not before.
     """
     ingested_at = ingested_at or datetime.now(tz=UTC)
     built = cache(gazetteer if callable(gazetteer) else lambda: gazetteer)
     progress = progress or progress_logger(lambda message: TERMINAL.info(f"dxlake: {message}"))
+    limits = limits or lim.Limits()
     files = landing_files(folder, hashed=False) if folder.exists() else []
+    kept = _unchanged(files, previous.files) if previous is not None else {}
+    # An entry refused from its listing alone (a lock file, a link, a FIFO) is never opened:
+    # its status is made here, without a worker.
+    opened = [f for f in files if f.refusal is None and f.rel not in kept]
     seen: dict[str, str] = {}  # sha256 → the first (oldest) file with that content
     by_file: dict[str, dict] = {}
     columns: dict[str, list] = {}  # the observations, column by column (see _columns)
     provinces: dict[tuple[str, ...], str | None] = {}  # title lines → province code
-    limits = limits or lim.Limits()
-    for n, (file, found, status) in enumerate(
-        _read_files(files, catalogue, limits, workers), start=1
-    ):
-        by_file[file.rel] = status = _recorded(file, found, status, seen)
-        if status["status"] == "read" and found:
-            titles, province = found.pop("_titles", ()), found["province_raw"]
-            for j, lines in enumerate(titles):
-                if province[j] is None and lines:
-                    if lines not in provinces:
-                        provinces[lines] = _province_from_title(lines, built().resolve_province)
-                    province[j] = provinces[lines]
-            count = len(province)
-            found.update(
-                source_file=[file.rel] * count,
-                file_sha256=[status["file_sha256"]] * count,
-                file_mtime=[(file.mtime - _EPOCH) // _MICROSECOND] * count,
-            )
-            for key, values in found.items():
-                columns.setdefault(key, []).extend(values)
-        if progress:
-            progress(n, len(files), file.rel)
-    statuses = [by_file[f.rel] for f in files]
-    file_status = pl.DataFrame(statuses, schema_overrides=_STATUS_TYPES) if statuses else None
-    file_status = (
-        conform(file_status.with_columns(period=pl.lit(period)), "file_status")
-        if file_status is not None
-        else empty("file_status")
+    done = itertools.count(1)  # files opened and read
+    with closing(_read_files(opened, catalogue, limits, workers)) as reads:  # in listing order
+        for file in files:
+            if file.rel in kept:
+                by_file[file.rel] = _deduplicated(file, kept[file.rel], seen)
+            elif file.refusal is not None:
+                status = read_file(file, catalogue, None, limits)[1]
+                by_file[file.rel] = _recorded(file, {}, status, seen)
+            else:
+                _, found, status = next(reads)
+                by_file[file.rel] = status = _recorded(file, found, status, seen)
+                if status["status"] == "read" and found:
+                    _add_rows(columns, file, found, status, provinces, built)
+                progress(next(done), len(opened), file.rel)
+    rows = _raw_frame(columns, period, ingested_at, built)
+    reused = [rel for rel in kept if by_file[rel]["status"] == "read"]
+    if reused:  # the rows of the files kept, each file's rows in its place in the listing
+        place = {f.rel: k for k, f in enumerate(files)}
+        earlier = conform(previous.rows.filter(pl.col("source_file").is_in(reused)), "raw_reports")
+        rows = pl.concat([rows, earlier]).sort(
+            pl.col("source_file").replace_strict(place, return_dtype=pl.Int64),
+            maintain_order=True,
+        )
+    return Reading(rows, _status_frame(files, by_file, kept, period))
+
+
+def _add_rows(
+    columns: dict[str, list],
+    file: LandingFile,
+    found: dict[str, list],
+    status: dict,
+    provinces: dict[tuple[str, ...], str | None],
+    gazetteer: Callable[[], Gazetteer],
+) -> None:
+    """A file's observations added to `columns`, with their lineage and the province of their
+    title lines (each distinct title resolved once, in `provinces`)."""
+    titles, province = found.pop("_titles", ()), found["province_raw"]
+    for j, lines in enumerate(titles):
+        if province[j] is None and lines:
+            if lines not in provinces:
+                provinces[lines] = _province_from_title(lines, gazetteer().resolve_province)
+            province[j] = provinces[lines]
+    count = len(province)
+    found.update(
+        source_file=[file.rel] * count,
+        file_sha256=[status["file_sha256"]] * count,
+        file_mtime=[(file.mtime - _EPOCH) // _MICROSECOND] * count,
     )
-    return _raw_frame(columns, period, ingested_at, built()), file_status
+    for key, values in found.items():
+        columns.setdefault(key, []).extend(values)
+
+
+def _how(file: LandingFile, kept: dict[str, dict]) -> str:
+    return "reused" if file.rel in kept else "listed" if file.refusal else "read"
+
+
+def _status_frame(
+    files: list[LandingFile], by_file: dict[str, dict], kept: dict[str, dict], period: str
+) -> pl.DataFrame:
+    """file_status in listing order, with each entry's stamp and how it was read (Reading)."""
+    extra = {"entry_stamp": pl.String, "reading": pl.String}
+    if not files:
+        return empty("file_status").with_columns(pl.lit(None, t).alias(c) for c, t in extra.items())
+    statuses = pl.DataFrame([by_file[f.rel] for f in files], schema_overrides=_STATUS_TYPES)
+    return conform(statuses.with_columns(period=pl.lit(period)), "file_status").with_columns(
+        entry_stamp=pl.Series([f.entry_stamp or None for f in files], dtype=pl.String),
+        reading=pl.Series([_how(f, kept) for f in files], dtype=pl.String),
+    )
+
+
+def _unchanged(files: list[LandingFile], previous: pl.DataFrame) -> dict[str, dict]:
+    """rel → the previous status row of each file whose reading is reused: listed as it was
+    then (the same entry stamp: mode, size, times, inode), nothing refusing it now (a lock file
+    beside it), and its status the reading's own: read, rejected (by its content and the limits,
+    which are the same), a cell-site list, or a duplicate of a file before it that is reused
+    as read (so is a duplicate still). Skipped files are read again, and so are duplicates
+    whose original changed or left: they may now be the first with that content."""
+    wanted = ["entry_stamp", *(c for c in FILE_STATUS if c != "period")]  # a status row's
+    before = {r["source_file"]: r for r in previous.select(wanted).iter_rows(named=True)}
+    kept: dict[str, dict] = {}
+    held: set[str] = set()  # the content of the files kept as read before this one
+    for file in files:
+        row = before.get(file.rel)
+        if row is None or file.refusal or row.pop("entry_stamp") != file.entry_stamp:
+            continue
+        status, sha = row["status"], row["file_sha256"]
+        if status in ("read", "cell_sites"):
+            held.add(sha)
+        elif not (status == "rejected" or (status == "duplicate" and sha in held)):
+            continue
+        kept[file.rel] = row
+    return kept
 
 
 def _recorded(
@@ -466,9 +576,7 @@ def _recorded(
 ) -> dict:
     """The file's one status row, as the run records it. A file changed or gone since it was
     listed is skipped whatever its reader found (its rows would be of a state the next run's
-    listing never sees); the same content read twice counts once. Only content that was read is
-    what another file duplicates: a half-written (skipped) file is not, and a copy of a rejected
-    file is rejected in its own name (its sender is told too; nothing of it was read once)."""
+    listing never sees); the same content read twice counts once (see _deduplicated)."""
     skipped = status["status"] == "skipped"
     if (
         not skipped
@@ -476,6 +584,14 @@ def _recorded(
         and (changed := lim.being_written(file.path, file.stamp, file.rel))
     ):
         return _refused({**_blank_status(file), "file_sha256": status["file_sha256"]}, *changed)
+    return _deduplicated(file, status, seen)
+
+
+def _deduplicated(file: LandingFile, status: dict, seen: dict[str, str]) -> dict:
+    """The status, or "duplicate" when a file before it in the listing has its content. Only
+    content that was read is what another file duplicates: a half-written (skipped) file is
+    not, and a copy of a rejected file is rejected in its own name (its sender is told too;
+    nothing of it was read once)."""
     sha = status["file_sha256"]
     if sha and sha in seen:  # hashed by its reader; read, but only the first copy counts
         return {
@@ -728,9 +844,13 @@ def _row_key(df: pl.DataFrame) -> pl.Expr:
 
 
 def _raw_frame(
-    columns: dict[str, list], period: str, ingested_at: datetime, gazetteer: Gazetteer
+    columns: dict[str, list],
+    period: str,
+    ingested_at: datetime,
+    gazetteer: Callable[[], Gazetteer],
 ) -> pl.DataFrame:
-    """raw_reports from the observations' columns (file_mtime in microseconds since 1970)."""
+    """raw_reports from the observations' columns (file_mtime in microseconds since 1970);
+    `gazetteer` builds the gazetteer, only when there are observations to resolve."""
     if not columns:
         return empty("raw_reports")
     schema = dict(empty("raw_reports").schema)
@@ -751,5 +871,5 @@ def _raw_frame(
             separator=":",
         ),
     )
-    df = gazetteer.resolve_frame(df, "unit_code_raw", "unit_name_raw", "province_raw")
+    df = gazetteer().resolve_frame(df, "unit_code_raw", "unit_name_raw", "province_raw")
     return conform(df, "raw_reports")

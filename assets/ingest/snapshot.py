@@ -12,7 +12,14 @@ block); else the province most of its file's rows belong to; else UNATTRIBUTED (
 with no rows (rejected, or a duplicate) belongs to the provinces of the file it duplicates, or
 to UNATTRIBUTED. Nothing read is left without a partition.
 
-Stored as lake/landing_snapshot/period=<p>/rows.parquet and files.parquet.
+Stored as lake/landing_snapshot/period=<p>/rows.parquet and files.parquet (contracts
+LANDING_SNAPSHOT_ROWS and LANDING_SNAPSHOT_FILES). A snapshot reuses the previous one: a file
+listed as it was then (its `entry_stamp`: mode, size, mtime, inode, ctime) keeps its status and
+rows, and only new or changed files are read, when the reading is the same (`reading_stamp`: the
+reading code and the settings and the input files they name; else every file is read). What
+depends on several files is decided again over the whole listing, as a full read decides it:
+the order, duplicates by content, lock files beside a file, the provinces of a file's rows.
+A resubmission in a national landing is then one file read, not thousands.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from schemas.contracts import conform
 from schemas.lake import Location, exists, join, read_table, write_table
 from schemas.settings import Settings
 
-from .landing import Progress, ingest_folder, list_entries
+from .landing import PreviousReading, Progress, list_entries, read_landing
 
 UNATTRIBUTED = "00"
 # What decides how the same bytes are read: this package's code, the header vocabulary, and the
@@ -76,6 +83,14 @@ def environment_stamp(settings: Settings) -> str:
                 if item.is_file():
                     lines.append(f"  {file_stamp(item)}")
     return "\n".join(lines)
+
+
+def reading_stamp(settings: Settings) -> str:
+    """What decides how a landing file's bytes are read here: the reading code, the settings
+    and the files they name (limits, targets, crosswalk). A snapshot reuses the previous one's
+    readings only when this is the same."""
+    text = f"{reading_version()}\n{environment_stamp(settings)}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def landing_fingerprint(folder: Path, settings: Settings) -> str:
@@ -149,21 +164,37 @@ def attribute_provinces(
 
 
 def take_snapshot(
-    settings, period: str, progress: Progress | None = None
+    settings: Settings, period: str, progress: Progress | None = None, *, reuse: bool = True
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(rows, files) of a period's landing folder for a configured lake
-    (schemas.settings.Settings): raw_reports with `province_code`, file_status with
-    `provinces`, both whole (all provinces)."""
-    raw, status = ingest_folder(
+    """(rows, files) of a period's landing folder for a configured lake: raw_reports with
+    `province_code`, file_status with `provinces`, `entry_stamp`, `reading_stamp` and `reading`,
+    both whole (all provinces). With `reuse`, the files unchanged since the lake's snapshot of the
+    period are not read again (see the module's docstring): the same tables as reading all."""
+    stamp = reading_stamp(settings)
+    reading = read_landing(
         settings.landing / period,
         period,
         load_catalogue(settings.targets),
         partial(Gazetteer.from_crosswalk, settings.crosswalk),  # built while the files are read
+        previous=previous_reading(settings.tables, period, stamp) if reuse else None,
         progress=progress,
         limits=settings.limits,
     )
     gazetteer = Gazetteer.from_crosswalk(settings.crosswalk)
-    return attribute_provinces(raw, status, gazetteer.resolve_province)
+    rows, files = attribute_provinces(reading.rows, reading.files, gazetteer.resolve_province)
+    files = files.with_columns(reading_stamp=pl.lit(stamp, pl.String))
+    return conform(rows, "landing_snapshot_rows"), conform(files, "landing_snapshot_files")
+
+
+def previous_reading(tables: Location, period: str, stamp: str) -> PreviousReading | None:
+    """The lake's snapshot of the period, when it was read as it would be now (`stamp`, see
+    reading_stamp)."""
+    if not snapshot_exists(tables, period):
+        return None
+    files = snapshot_files(tables, period)
+    if files.get_column("reading_stamp", default=pl.Series([None])).unique().to_list() != [stamp]:
+        return None  # another code or setting, or a snapshot from before stamps were kept
+    return PreviousReading(files, snapshot_rows(tables, period))
 
 
 def _snapshot_path(tables: Location, period: str, part: str) -> Location:
