@@ -87,21 +87,27 @@ class Sheet:
 
 
 def sheet_names(names: list[str]) -> list[str]:
-    """Names Excel accepts, in order: no []:*?/\\ characters, at most 31 characters, unique
-    (case-insensitively, as Excel compares them): a repeated name gets " (2)", " (3)"..."""
+    """Names Excel accepts, in order: no []:*?/\\ characters, at most 31 characters (as Excel
+    counts them: UTF-16 units, two for an emoji), unique (case-insensitively, as Excel compares
+    them): a repeated name gets " (2)", " (3)"..."""
     out: list[str] = []
     seen: set[str] = set()
     for name in names:
-        base = " ".join(name.translate(_SHEET_FORBIDDEN).split())[:SHEET_NAME_CHARS].strip("'")
-        base = base or "Sheet"
+        clean = " ".join(name.translate(_SHEET_FORBIDDEN).split())
+        base = _cut(clean, SHEET_NAME_CHARS).strip("'") or "Sheet"
         candidate, k = base, 1
         while candidate.casefold() in seen:
             k += 1
             tag = f" ({k})"
-            candidate = base[: SHEET_NAME_CHARS - len(tag)].rstrip() + tag
+            candidate = _cut(base, SHEET_NAME_CHARS - len(tag)).rstrip() + tag
         seen.add(candidate.casefold())
         out.append(candidate)
     return out
+
+
+def _cut(text: str, units: int) -> str:
+    """`text` cut to `units` UTF-16 units, at a character."""
+    return text.encode("utf-16-le")[: 2 * units].decode("utf-16-le", errors="ignore")
 
 
 def write_workbook(path: Path, sheets: list[Sheet], *, visible: bool = False) -> Path:
@@ -153,7 +159,7 @@ class _Styles:
         self._made: dict[tuple, Format | None] = {}
 
     def get(self, style: dict | None = None, number_format: str | None = None, quote=False):
-        key = (id(style), number_format, quote)
+        key = (tuple(style.items()) if style else (), number_format, quote)
         if key not in self._made:
             props = dict(style or {})
             if number_format is not None:

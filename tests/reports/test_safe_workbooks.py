@@ -12,7 +12,15 @@ import openpyxl
 import polars as pl
 import pytest
 
-from assets.reports.safe import Column, Sheet, column_widths, column_widths_by, write_workbook
+from assets.reports.safe import (
+    Column,
+    Sheet,
+    column_widths,
+    column_widths_by,
+    sheet_names,
+    write_workbook,
+    write_xlsx,
+)
 
 FRAME = pl.DataFrame(
     {
@@ -109,3 +117,11 @@ def test_widths_by_part_are_each_part_s_own():
         assert by[key[0]] == column_widths(part, COLUMNS)
     assert by[1] != by[2]
     assert not math.isnan(sum(by[1]))
+
+
+def test_sheet_names_fit_excel_s_count_of_characters(tmp_path):
+    """Excel counts a sheet name's characters in UTF-16 units: an emoji is two, never halved."""
+    names = sheet_names(["📊" * 20, "📊" * 20, "Bảng 📊"])
+    assert names == ["📊" * 15, "📊" * 13 + " (2)", "Bảng 📊"]
+    write_xlsx(tmp_path / "t.xlsx", dict.fromkeys(names, FRAME.head(1)))
+    assert openpyxl.load_workbook(tmp_path / "t.xlsx").sheetnames == names
