@@ -117,7 +117,8 @@ def write_workbook(path: Path, sheets: list[Sheet], *, visible: bool = False) ->
     XlsxWriter writes it (openpyxl reads): about half openpyxl's time for a national table and
     for each of thousands of small workbooks. The workbook is built in memory (no temporary
     file per part) and a string is never taken for a formula or a link; the cells go in a
-    column at a time, by the column's type. `visible`: the frames' text already went through
+    column at a time, by the column's type. Text longer than a cell holds (32,767 characters)
+    is cut there. `visible`: the frames' text already went through
     schemas.display.visible_frame (thousands of small workbooks cut from one frame)."""
     names = sheet_names([s.name for s in sheets])
 

@@ -125,3 +125,9 @@ def test_sheet_names_fit_excel_s_count_of_characters(tmp_path):
     assert names == ["📊" * 15, "📊" * 13 + " (2)", "Bảng 📊"]
     write_xlsx(tmp_path / "t.xlsx", dict.fromkeys(names, FRAME.head(1)))
     assert openpyxl.load_workbook(tmp_path / "t.xlsx").sheetnames == names
+
+
+def test_text_longer_than_a_cell_holds_is_cut_to_excel_s_limit(tmp_path):
+    write_xlsx(tmp_path / "t.xlsx", {"s": pl.DataFrame({"text": ["ạ" * 40_000, "b"]})})
+    ws = openpyxl.load_workbook(tmp_path / "t.xlsx").active
+    assert [c.value for c in ws["A"]] == ["text", "ạ" * 32_767, "b"]
