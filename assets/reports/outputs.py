@@ -47,7 +47,7 @@ CODE = (
 )
 LIBRARIES = (
     "polars",
-    "openpyxl",
+    "xlsxwriter",  # writes the workbooks (openpyxl only reads)
     "jinja2",
     "folium",
     "branca",

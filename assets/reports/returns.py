@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +22,12 @@ from schemas.display import visible, visible_frame
 from schemas.rules import RULES
 
 from .outputs import Outputs, digest
-from .safe import Column, Sheet, write_workbook
+from .safe import Column, Sheet, column_widths_by, write_workbook
 
 RETURNS_SUFFIX = ".quarantined.xlsx"
 RETURNS_NAME_BYTES = 120  # far under 255 with any temporary suffix, and short for a zip or a mail
 SHEET = "Số liệu cần sửa"
+ORDER = ("source_sheet", "source_row", "source_column")  # top to bottom, as in their file
 COLUMNS = (
     Column("source_sheet", "Trang tính / Sheet"),
     Column("source_row", "Dòng / Row", "0"),
@@ -94,14 +96,17 @@ def readable_rows(quarantined: pl.DataFrame, catalogue: Catalogue) -> pl.DataFra
     return visible_frame(shown).with_columns(rows["source_file"])  # the key stays as read
 
 
-def return_sheet(source_file: str, rows: pl.DataFrame) -> Sheet:
-    """One file's rows to return, titled with the file, period and how many rows."""
-    periods = ", ".join(sorted(rows["period"].drop_nulls().unique().to_list()))
+def return_sheet(
+    source_file: str, rows: pl.DataFrame, periods: list[str], widths: tuple[float, ...]
+) -> Sheet:
+    """One file's rows to return, titled with the file, period and how many rows; its columns
+    `widths` wide (safe.column_widths_by)."""
     details = (
-        f"Tệp / File: {source_file} · Kỳ báo cáo / Period: {periods} · "
+        f"Tệp / File: {source_file} · Kỳ báo cáo / Period: {', '.join(periods)} · "
         f"{rows.height} dòng cần sửa / rows to correct"
     )
-    return Sheet(SHEET, rows, COLUMNS, (TITLE, details, ADVICE), frozen_columns=5)
+    columns = tuple(replace(c, width=w) for c, w in zip(COLUMNS, widths, strict=True))
+    return Sheet(SHEET, rows, columns, (TITLE, details, ADVICE), frozen_columns=5)
 
 
 def returns_workbooks(
@@ -127,12 +132,26 @@ def returns_workbooks(
     todo = {
         s for s, key in keys.items() if outputs is None or outputs.stale(out_dir / names[s], key)
     }
-    for (source_file,), part in rows.filter(pl.col("source_file").is_in(list(todo))).group_by(
-        "source_file"
-    ):
-        shown_name = part["source_file_shown"][0]
-        part = part.sort("source_sheet", "source_row", "source_column", nulls_last=True)
-        write_workbook(out_dir / names[source_file], [return_sheet(shown_name, part)], visible=True)
+    # One sort and one split of the whole frame; the titles' periods and the widths from one
+    # aggregation each: no polars work per workbook but its slice.
+    todo_rows = rows.filter(pl.col("source_file").is_in(list(todo))).sort(
+        "source_file", *ORDER, nulls_last=True, maintain_order=True
+    )
+    widths = column_widths_by(todo_rows, COLUMNS, "source_file")
+    periods = dict(
+        todo_rows.group_by("source_file")
+        .agg(pl.col("period").drop_nulls().unique().sort())
+        .iter_rows()
+    )
+    parts = todo_rows.partition_by("source_file", maintain_order=True, as_dict=True)
+    for (source_file,), part in parts.items():
+        sheet = return_sheet(
+            part.get_column("source_file_shown")[0],
+            part,
+            periods[source_file],
+            widths[source_file],
+        )
+        write_workbook(out_dir / names[source_file], [sheet], visible=True)
     paths = {}
     for source_file, key in keys.items():
         paths[source_file] = path = out_dir / names[source_file]

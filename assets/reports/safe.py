@@ -4,22 +4,20 @@ filter and frozen headers.
 
 Text from reports (unit names, file names, free text) goes back out to offices in .xlsx and
 .csv; "=HYPERLINK(...)" or "@SUM(...)" must arrive as text, never run, and a control or bidi
-character arrives as a visible marker (schemas.display), which openpyxl can always write. In an
+character arrives as a visible marker (schemas.display), which a workbook can always hold. In an
 .xlsx such text is a text cell with Excel's quote prefix (shown as typed, kept as text when
 edited); a .csv has no cell types, so there it gets a leading apostrophe.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+import xlsxwriter
+from xlsxwriter.format import Format
 
 from schemas.display import visible_frame, visible_value
 from schemas.lake import atomic_write
@@ -49,6 +47,11 @@ def safe_frame(df: pl.DataFrame) -> pl.DataFrame:
         for c, t in df.schema.items()
         if t == pl.String
     )
+
+
+def _text(s: pl.Series) -> pl.Series:
+    """Categorical text as text."""
+    return s.cast(pl.String) if isinstance(s.dtype, pl.Categorical | pl.Enum) else s
 
 
 def _text_categoricals(df: pl.DataFrame) -> pl.DataFrame:
@@ -84,38 +87,47 @@ class Sheet:
 
 
 def sheet_names(names: list[str]) -> list[str]:
-    """Names Excel accepts, in order: no []:*?/\\ characters, at most 31 characters, unique
-    (case-insensitively, as Excel compares them): a repeated name gets " (2)", " (3)"..."""
+    """Names Excel accepts, in order: no []:*?/\\ characters, at most 31 characters (as Excel
+    counts them: UTF-16 units, two for an emoji), unique (case-insensitively, as Excel compares
+    them): a repeated name gets " (2)", " (3)"..."""
     out: list[str] = []
     seen: set[str] = set()
     for name in names:
-        base = " ".join(name.translate(_SHEET_FORBIDDEN).split())[:SHEET_NAME_CHARS].strip("'")
-        base = base or "Sheet"
+        clean = " ".join(name.translate(_SHEET_FORBIDDEN).split())
+        base = _cut(clean, SHEET_NAME_CHARS).strip("'") or "Sheet"
         candidate, k = base, 1
         while candidate.casefold() in seen:
             k += 1
             tag = f" ({k})"
-            candidate = base[: SHEET_NAME_CHARS - len(tag)].rstrip() + tag
+            candidate = _cut(base, SHEET_NAME_CHARS - len(tag)).rstrip() + tag
         seen.add(candidate.casefold())
         out.append(candidate)
     return out
+
+
+def _cut(text: str, units: int) -> str:
+    """`text` cut to `units` UTF-16 units, at a character."""
+    return text.encode("utf-16-le")[: 2 * units].decode("utf-16-le", errors="ignore")
 
 
 def write_workbook(path: Path, sheets: list[Sheet], *, visible: bool = False) -> Path:
     """Write `sheets` as one .xlsx, atomically: title rows, a bold header row with filter and
     frozen panes, number formats and widths; every text cell stored as text.
 
-    openpyxl's write-only mode streams the rows: a national table (3,321 rows) takes about a
-    second, where appending to a normal sheet and styling `ws[ws.max_row]` was quadratic.
-    `visible`: the frames' text already went through schemas.display.visible_frame (thousands
-    of small workbooks cut from one frame)."""
+    XlsxWriter writes it (openpyxl reads): about half openpyxl's time for a national table and
+    for each of thousands of small workbooks. The workbook is built in memory (no temporary
+    file per part) and a string is never taken for a formula or a link; the cells go in a
+    column at a time, by the column's type. Text longer than a cell holds (32,767 characters)
+    is cut there. `visible`: the frames' text already went through
+    schemas.display.visible_frame (thousands of small workbooks cut from one frame)."""
     names = sheet_names([s.name for s in sheets])
 
     def write(tmp: Path) -> None:
-        wb = Workbook(write_only=True)
+        wb = xlsxwriter.Workbook(str(tmp), _OPTIONS)
+        styles = _Styles(wb)
         for name, sheet in zip(names, sheets, strict=True):
-            _write_sheet(wb.create_sheet(name), sheet, visible)
-        wb.save(tmp)
+            _write_sheet(wb.add_worksheet(name), sheet, visible, styles)
+        wb.close()
 
     return atomic_write(path, write)
 
@@ -132,85 +144,137 @@ def write_xlsx(path: Path, sheets: dict[str, pl.DataFrame], headers: dict[str, s
     )
 
 
-_BOLD = Font(bold=True)
-_TITLE = Font(bold=True, size=13)
-_NOTE = Font(italic=True, color="555555")
-_HEAD_FILL = PatternFill("solid", fgColor="DDE7F0")
-_HEAD_ALIGN = Alignment(wrap_text=True, vertical="top")
+_OPTIONS = {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+_TITLE = {"bold": True, "font_size": 13}
+_NOTE = {"italic": True, "font_color": "#555555"}
+_HEAD = {"bold": True, "bg_color": "#DDE7F0", "pattern": 1, "text_wrap": True, "valign": "top"}
+# As openpyxl showed dates and times without a number format of their own.
+_DATE_FORMATS = {pl.Date: "yyyy-mm-dd", pl.Datetime: "yyyy-mm-dd h:mm:ss", pl.Time: "h:mm:ss"}
 
 
-def _write_sheet(ws, sheet: Sheet, visible: bool) -> None:
+class _Styles:
+    """A workbook's cell formats, each made once: XlsxWriter formats belong to their workbook."""
+
+    def __init__(self, wb: xlsxwriter.Workbook):
+        self._wb = wb
+        self._made: dict[tuple, Format | None] = {}
+
+    def get(self, style: dict | None = None, number_format: str | None = None, quote=False):
+        key = (tuple(style.items()) if style else (), number_format, quote)
+        if key not in self._made:
+            props = dict(style or {})
+            if number_format is not None:
+                props["num_format"] = number_format
+            if quote:
+                props["quote_prefix"] = True
+            self._made[key] = self._wb.add_format(props) if props else None
+        return self._made[key]
+
+    def text(self, ws, row: int, col: int, value: str, style: dict | None = None) -> None:
+        """A text cell, with the quote prefix where a spreadsheet would evaluate it, so it stays
+        text when edited."""
+        ws.write_string(row, col, value, self.get(style, quote=value.startswith(FORMULA_STARTS)))
+
+
+def _write_sheet(ws, sheet: Sheet, visible: bool, styles: _Styles) -> None:
     columns = sheet.columns or tuple(Column(c, c) for c in sheet.frame.columns)
-    df = _text_categoricals(sheet.frame.select([c.name for c in columns]))
+    df = pl.DataFrame([_text(sheet.frame.get_column(c.name)) for c in columns])
     if not visible:
         df = visible_frame(df)
-    head_row = len(sheet.title) + 1
-    # Views, widths and page setup first: write-only mode writes them before the first row.
-    for k, col in enumerate(columns, start=1):
-        ws.column_dimensions[get_column_letter(k)].width = col.width or _width(df, col)
-    last = get_column_letter(len(columns))
-    ws.freeze_panes = f"{get_column_letter(sheet.frozen_columns + 1)}{head_row + 1}"
-    ws.auto_filter.ref = f"A{head_row}:{last}{head_row + max(df.height, 1)}"
-    ws.print_title_rows = f"{head_row}:{head_row}"
-    ws.page_setup.orientation = "landscape"
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_setup.fitToHeight = 0  # as many pages down as needed, one across
+    head = len(sheet.title)  # the header row, counted from 0
+    for k, width in enumerate(column_widths(df, columns)):
+        ws.set_column(k, k, width)
+    ws.freeze_panes(head + 1, sheet.frozen_columns)
+    ws.autofilter(head, 0, head + max(df.height, 1), len(columns) - 1)
+    ws.repeat_rows(head)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)  # one page across, as many down as needed
     for k, line in enumerate(sheet.title):
-        ws.append([_cell(ws, visible_value(line), font=_TITLE if k == 0 else _NOTE)])
-    ws.append(
-        [
-            _cell(ws, visible_value(c.header), font=_BOLD, fill=_HEAD_FILL, align=_HEAD_ALIGN)
-            for c in columns
-        ]
+        styles.text(ws, k, 0, visible_value(line), _TITLE if k == 0 else _NOTE)
+    for k, col in enumerate(columns):
+        styles.text(ws, head, k, visible_value(col.header), _HEAD)
+    for k, (col, s) in enumerate(zip(columns, df.get_columns(), strict=True)):
+        _write_column(ws, head + 1, k, s, col.number_format, styles)
+
+
+def _write_column(ws, first: int, k: int, s: pl.Series, number_format, styles: _Styles) -> None:
+    """A column's data cells from row `first`: text always as text (never a formula, a link or
+    an error code); numbers in the column's format; a missing or not-finite number no cell."""
+    values = s.to_list()
+    if s.dtype == pl.String:
+        plain, quoted = styles.get(), styles.get(quote=True)
+        for r, v in enumerate(values, first):
+            if v is not None:
+                ws.write_string(r, k, v, quoted if v.startswith(FORMULA_STARTS) else plain)
+    elif s.dtype.is_numeric():
+        fmt = styles.get(number_format=number_format)
+        for r, v in enumerate(values, first):
+            if v is not None and math.isfinite(v):
+                ws.write_number(r, k, v, fmt)
+    elif s.dtype == pl.Boolean:
+        for r, v in enumerate(values, first):
+            if v is not None:
+                ws.write_boolean(r, k, v)
+    else:
+        fmt = styles.get(number_format=number_format or _DATE_FORMATS.get(s.dtype.base_type()))
+        for r, v in enumerate(values, first):
+            if v is not None:
+                ws.write(r, k, v, fmt)
+
+
+def column_widths(df: pl.DataFrame, columns: tuple[Column, ...]) -> tuple[float, ...]:
+    """Each column's width: its own, or from the content and header (_width)."""
+    schema = df.schema
+    extents = _extents(schema, columns)
+    return _widths(df.select(extents).row(0, named=True) if extents else {}, schema, columns)
+
+
+def column_widths_by(
+    df: pl.DataFrame, columns: tuple[Column, ...], by: str
+) -> dict[object, tuple[float, ...]]:
+    """column_widths() of each part of `df` by the values of `by`, from one aggregation (for
+    thousands of small workbooks cut from one frame)."""
+    schema = df.schema
+    parts = df.group_by(by).agg(_extents(schema, columns))
+    return {row[by]: _widths(row, schema, columns) for row in parts.iter_rows(named=True)}
+
+
+def _extents(schema: pl.Schema, columns: tuple[Column, ...]) -> list[pl.Expr]:
+    """What a width is made from: the longest text, the least and greatest number."""
+    out = []
+    for k, col in enumerate(columns):
+        t, c = schema[col.name], pl.col(col.name)
+        if col.width is not None:
+            continue
+        if t == pl.String:
+            out.append(c.str.len_chars().max().alias(f"{k}_len"))
+        elif t.is_numeric():
+            out += [c.min().alias(f"{k}_min"), c.max().alias(f"{k}_max")]
+    return out
+
+
+def _widths(extents: dict, schema: pl.Schema, columns: tuple[Column, ...]) -> tuple[float, ...]:
+    return tuple(
+        col.width
+        if col.width is not None
+        else _width(
+            col, schema[col.name], *(extents.get(f"{k}_{e}") for e in ("len", "min", "max"))
+        )
+        for k, col in enumerate(columns)
     )
-    formats = [c.number_format for c in columns]
-    for row in df.iter_rows():
-        ws.append([_value(ws, v, f) for v, f in zip(row, formats, strict=True)])
 
 
-def _value(ws, value: object, number_format: str | None) -> object:
-    """A data cell: text a spreadsheet could read as a formula or an error code gets a text
-    cell of its own; a number gets its column's format; anything else goes as it is."""
-    if isinstance(value, str):
-        if value.startswith(FORMULA_STARTS) or value in ERROR_CODES:
-            return _cell(ws, value)
-        return value
-    if number_format is not None and isinstance(value, int | float) and not isinstance(value, bool):
-        cell = WriteOnlyCell(ws, value)
-        cell.number_format = number_format
-        return cell
-    return value
-
-
-def _cell(ws, value: object, *, font=None, fill=None, align=None) -> WriteOnlyCell:
-    """A cell holding `value`; text as text (never a formula or an error code), with the quote
-    prefix where a spreadsheet would evaluate it, so it stays text when edited."""
-    cell = WriteOnlyCell(ws, value)
-    if isinstance(value, str):
-        cell.data_type = "s"
-        if value.startswith(FORMULA_STARTS):
-            cell.quotePrefix = True
-    if font is not None:
-        cell.font = font
-    if fill is not None:
-        cell.fill = fill
-    if align is not None:
-        cell.alignment = align
-    return cell
-
-
-def _width(df: pl.DataFrame, col: Column) -> float:
+def _width(col: Column, dtype: pl.DataType, longest, low, high) -> float:
     """Characters: the longest cell, or the longer half of a "Vietnamese / English" header up
     to HEADER_WIDTH (headers wrap), within MIN_WIDTH..MAX_WIDTH."""
     halves = max((len(part) for part in col.header.split(" / ")), default=0)
     header = min(halves, HEADER_WIDTH) + 2
-    s = df[col.name]
-    if s.dtype == pl.String:
-        content = s.str.len_chars().max() or 0
-    elif s.dtype.is_numeric():
+    if dtype == pl.String:
+        content = longest or 0
+    elif dtype.is_numeric():
         shown = (col.number_format or "0.00").split(";")[0]
         decimals = len(shown.split(".", 1)[1]) + 1 if "." in shown else 0
-        content = max(len(f"{v:,.0f}") for v in (s.min() or 0, s.max() or 0)) + decimals + 1
+        content = max(len(f"{v:,.0f}") for v in (low or 0, high or 0)) + decimals + 1
     else:
         content = 10
     return float(min(max(content + 2, header, MIN_WIDTH), MAX_WIDTH))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import openpyxl
 import polars as pl
 import pytest
+from openpyxl.utils import get_column_letter
 
 from assets.reports.returns import COLUMNS, SHEET, returns_names, returns_workbooks
 from schemas.lake import read_period
@@ -24,6 +25,15 @@ def rows_of(path) -> tuple[openpyxl.worksheet.worksheet.Worksheet, list[dict]]:
     head = [c.value for c in rows[0]]
     by_name = {v: k for k, v in HEADERS.items()}
     return ws, [{by_name[h]: c for h, c in zip(head, r, strict=True)} for r in rows[1:]]
+
+
+def column_widths(ws) -> dict[str, float]:
+    """Column letter → width; a <col> element may span columns of the same width."""
+    return {
+        get_column_letter(k): d.width
+        for d in ws.column_dimensions.values()
+        for k in range(d.min, d.max + 1)
+    }
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +66,9 @@ def test_each_planted_error_reads_as_a_commune_official_reads_it(demo, catalogue
         assert all(" / " in h for h in HEADERS.values())
         assert ws.freeze_panes == f"F{HEADER_ROW + 1}"  # up to the unit's name stays in view
         assert ws.auto_filter.ref == f"A{HEADER_ROW}:L{HEADER_ROW + len(rows)}"
-        assert len(ws.column_dimensions) == len(COLUMNS)
+        widths = column_widths(ws)
+        assert set(widths) == {get_column_letter(k + 1) for k in range(len(COLUMNS))}
+        assert widths["J"] == pytest.approx(45, abs=1)  # what to fix: its own width
         mine = quarantined.filter(pl.col("source_file") == source)
         mine = mine.sort("source_sheet", "source_row", "source_column")  # top to bottom
         assert len(rows) == mine.height
