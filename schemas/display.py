@@ -4,8 +4,8 @@ A report cell or a file name may carry NUL, ESC (a terminal escape sequence), or
 override that makes "exe.csv" read as "vsc.exe". The lake keeps the text as read; whatever we
 render (pages, workbooks, the terminal, logs) shows each such character as a visible marker
 instead: a Unicode Control Picture for C0 controls ("␛" for ESC, "␀" for NUL) and "<U+202E>"
-for the rest. Tab and newline stay. openpyxl refuses C0 controls and lone surrogates cannot be
-encoded, so after this a workbook can always be written.
+for the rest. Tab and newline stay. A spreadsheet cell cannot hold C0 controls (Excel refuses the
+file) and lone surrogates cannot be encoded, so after this a workbook can always be written.
 """
 
 from __future__ import annotations
