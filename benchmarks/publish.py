@@ -68,6 +68,7 @@ TIMED = (
     "dead_zone_layer",
     "digest",
     "publish_maps",
+    "publish_gap_tables",
     "publish_quality",
 )
 
@@ -296,7 +297,8 @@ def run(maps_in: dict, quality_in: dict) -> float:
     """Wall seconds of both assets' publishing (the CPU seconds printed: on a shared machine
     they show the work when the wall time shows the neighbours)."""
     started, cpu = time.perf_counter(), time.process_time()
-    publish.publish_maps(OUT / "maps", OUT / "gaps", **maps_in)
+    publish.publish_maps(OUT / "maps", **maps_in)
+    publish.publish_gap_tables(OUT / "gaps", maps_in["coverage_gaps"], maps_in["catalogue"])
     publish.publish_quality(OUT / "quality", **quality_in)
     print(f"  cpu {time.process_time() - cpu:.2f} s, load average {os.getloadavg()[0]:.1f}")
     return time.perf_counter() - started

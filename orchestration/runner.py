@@ -38,7 +38,7 @@ def materialize_period(
     the landing snapshot; the provinces whose share of it changed, in ranged runs (`provinces`
     forces those) and, beside them in a child process, the coverage from the site lists and the
     grid; the publishing (plan.waves: its tables, then the maps with, beside them in a child
-    process, the quality report). Nothing changed → no run, an empty list.
+    process, the gap tables and the quality report). Nothing changed → no run, an empty list.
     `beside_created`: told the id of a run started in a child process (the CLI's progress follows
     it); `workspace_origin`: that run carries the workspace's origin, as the CLI's own runs do.
     `log_level` is what the console shows (the instance records every event regardless).
@@ -90,7 +90,7 @@ def materialize_period(
             return results
         forced = bool(ingest or coverage)
         for wave in plan.waves(plan.plan_publish(settings, instance, period, pipeline, forced)):
-            # the maps here, the quality report beside them
+            # the maps here, the reports beside them
             if not together(wave[:1], wave[1:]):
                 break
     return results

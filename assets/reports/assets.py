@@ -1,4 +1,5 @@
-"""coverage_maps (planners) and quality_report (auditors): files under reports/<period>/."""
+"""coverage_maps and gap_tables (planners), quality_report (auditors): files under
+reports/<period>/."""
 
 import dagster as dg
 import geopandas as gpd
@@ -8,7 +9,7 @@ from assets.partitions import ALL_PROVINCES, periods
 from assets.resources import LakeResource
 from geo.previews import png_preview_markdown
 
-from .publish import publish_maps, publish_quality
+from .publish import publish_gap_tables, publish_maps, publish_quality
 
 
 @dg.asset(
@@ -19,9 +20,8 @@ from .publish import publish_maps, publish_quality
     description="Planners' map page (`reports/<period>/maps/index.html`, a layer per indicator "
     "coloured by gap class, remote units outlined, 5G dead zones as an overlay, units whose "
     "reported 5G coverage the cell sites contradict marked), one page per "
-    "province (`maps/provinces/`), a "
-    "PNG per layer for slides (`maps/png/<indicator_id>.png`) and gap tables "
-    "(`reports/<period>/gaps/`).",
+    "province (`maps/provinces/`) and a "
+    "PNG per layer for slides (`maps/png/<indicator_id>.png`).",
 )
 def coverage_maps(
     context: dg.AssetExecutionContext,
@@ -36,7 +36,6 @@ def coverage_maps(
     maps = lake.report_dir(period, "maps")
     out = publish_maps(
         maps,
-        lake.report_dir(period, "gaps"),
         coverage_gaps,
         admin_units,
         dead_zones,
@@ -45,7 +44,7 @@ def coverage_maps(
         coverage_comparison=coverage_comparison,
         cell_sites=cell_sites,
     )
-    page, provinces, pngs, tables = out["page"], out["provinces"], out["pngs"], out["tables"]
+    page, provinces, pngs = out["page"], out["provinces"], out["pngs"]
     return dg.MaterializeResult(
         metadata={
             "map": dg.MetadataValue.path(str(page)),
@@ -54,10 +53,32 @@ def coverage_maps(
             "layer_pngs": dg.MetadataValue.json({p.stem: str(p) for p in pngs}),
             # One layer inline (the UI keeps every event; nine images would weigh ~1 MB each run).
             "preview": dg.MetadataValue.md(png_preview_markdown(pngs[0])),
-            "gap_tables": dg.MetadataValue.path(str(tables[0].parent)),
             "geometry": out["geometry"],
             "dead_zones_5g": out["zones"],
             "coverage_disagreements": out["coverage_disagreements"],
+            # What this run wrote; the rest was unchanged since the last publish.
+            "files_rebuilt": len(out["rebuilt"]),
+        }
+    )
+
+
+@dg.asset(
+    partitions_def=periods,
+    group_name="reports",
+    description="Planners' gap tables (`reports/<period>/gaps/`): per indicator, every unit's "
+    "value, target and gap class, ranked (remote units first within a class), as .xlsx "
+    "(Vietnamese headers with English beside, number formats, filter, frozen header) and .csv; "
+    "and `priority.xlsx`, the units behind on most indicators first.",
+)
+def gap_tables(
+    context: dg.AssetExecutionContext, lake: LakeResource, coverage_gaps: pl.DataFrame
+) -> dg.MaterializeResult:
+    folder = lake.report_dir(context.partition_key, "gaps")
+    out = publish_gap_tables(folder, coverage_gaps, lake.catalogue())
+    return dg.MaterializeResult(
+        metadata={
+            "gap_tables": dg.MetadataValue.path(str(folder)),
+            "tables": len(out["tables"]) // 2,  # a .csv and an .xlsx each
             # What this run wrote; the rest was unchanged since the last publish.
             "files_rebuilt": len(out["rebuilt"]),
         }

@@ -94,7 +94,6 @@ class _RowKeys:
 
 def publish_maps(
     maps: Path,
-    gaps_dir: Path,
     coverage_gaps: pl.DataFrame,
     admin_units: gpd.GeoDataFrame,
     dead_zones: gpd.GeoDataFrame,
@@ -103,7 +102,7 @@ def publish_maps(
     coverage_comparison: pl.DataFrame | None = None,
     cell_sites: pl.DataFrame | None = None,
 ) -> dict:
-    """The planners' outputs: map page, province pages, a PNG per layer, gap tables.
+    """The planners' maps: map page, province pages, a PNG per layer.
 
     Each is rebuilt only when its inputs changed (assets.reports.outputs; the keys in
     maps/.publish.json); the display geometry is kept in maps/.cache/ for the next run.
@@ -116,7 +115,7 @@ def publish_maps(
     # The 5G target is about people: zones with fewer than one person are not drawn.
     zones = dead_zone_layer(dead_zones, units=admin_units, technology="5G", min_population=1)
     zone_key, zone_units = _RowKeys(zones), zones["unit_code"].astype(str).to_numpy()
-    out = Outputs(Path(os.path.commonpath([maps, gaps_dir])), maps / ".publish.json")
+    out = Outputs(maps.parent, maps / ".publish.json")
     cache = GeometryCache(maps / ".cache")
     common = (period, catalogue)
 
@@ -201,20 +200,29 @@ def publish_maps(
         out.record(path, keys[path.stem], built=path.stem in todo)
     out.prune(png_dir, "*.png")  # an indicator no longer shown
 
-    tables = write_gap_tables(coverage_gaps, catalogue, gaps_dir, outputs=out)
-    out.prune(gaps_dir, "*.csv", "*.xlsx")
     cache.prune()
     out.close()
     return {
         "page": page,
         "provinces": provinces,
         "pngs": pngs,
-        "tables": tables,
         "geometry": geometry_note(in_scope),
         "zones": len(zones),
         "coverage_disagreements": 0 if flags is None else len(check["disagreements"]),
         "rebuilt": out.built,
     }
+
+
+def publish_gap_tables(gaps_dir: Path, coverage_gaps: pl.DataFrame, catalogue: Catalogue) -> dict:
+    """The planners' gap tables: a .csv and an .xlsx per indicator and the priority list, each
+    written only when its content changed (keys in gaps/.publish.json), a table no longer made
+    removed. Apart from the maps: one commune resubmitting shifts the national ranks, so most
+    tables are rewritten while few map files are, and the two go on two cores."""
+    out = Outputs(gaps_dir.parent, gaps_dir / ".publish.json")
+    tables = write_gap_tables(coverage_gaps, catalogue, gaps_dir, outputs=out)
+    out.prune(gaps_dir, "*.csv", "*.xlsx")
+    out.close()
+    return {"tables": tables, "rebuilt": out.built}
 
 
 def publish_quality(

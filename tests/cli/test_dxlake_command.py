@@ -20,7 +20,7 @@ from schemas.contracts import QUARANTINED_ROWS, VALIDATED_OBSERVATIONS
 from tests.conftest import REPO
 
 JOBS = ("reference_job", "snapshot_job", "ingest_job", "coverage_job")
-JOBS += tuple(f"publish_job ({part})" for part in ("tables", "maps", "quality"))
+JOBS += tuple(f"publish_job ({part})" for part in ("tables", "maps", "reports"))
 # What the UI's timeline asks (ui-core useRunsForTimeline): a run is drawn only under a job of a
 # loaded code location, matched by the run's repository origin.
 UI_QUERY = """{

@@ -179,10 +179,10 @@ def test_a_page_from_the_cache_on_disk_is_the_page_built_without_one(
 def test_a_column_no_page_shows_changing_rebuilds_no_map_output(units, gaps, catalogue, tmp_path):
     zones = _zones(units, 0)
     args = (units, zones, catalogue, PERIOD)
-    publish_maps(tmp_path / "maps", tmp_path / "gaps", gaps, *args)
+    publish_maps(tmp_path / "maps", gaps, *args)
     changed = gaps.with_columns(previous_value=pl.lit(12.0), status=pl.lit("reported"))
-    out = publish_maps(tmp_path / "maps", tmp_path / "gaps", changed, *args)
+    out = publish_maps(tmp_path / "maps", changed, *args)
     assert not [r for r in out["rebuilt"] if r.startswith("maps/")]
     shown = gaps.with_columns(value=pl.col("value") + 1)
-    out = publish_maps(tmp_path / "maps", tmp_path / "gaps", shown, *args)
+    out = publish_maps(tmp_path / "maps", shown, *args)
     assert "maps/index.html" in out["rebuilt"]

@@ -47,7 +47,7 @@ def test_nothing_published_yet_plans_every_part_on_its_assets(instance):
     ]
     assert [[r.tags[plan.PART_TAG] for r in w] for w in plan.waves(runs)] == [
         ["tables"],
-        ["maps", "quality"],
+        ["maps", "reports"],
     ]
 
 
@@ -55,12 +55,12 @@ def test_a_failed_part_runs_again_alone(instance):
     inputs = _inputs(instance)
     _record(instance, "tables", inputs)
     _record(instance, "maps", inputs)
-    _record(instance, "quality", inputs, dg.DagsterRunStatus.FAILURE)
-    assert _parts(instance) == ["quality"]
+    _record(instance, "reports", inputs, dg.DagsterRunStatus.FAILURE)
+    assert _parts(instance) == ["reports"]
     assert [[r.tags[plan.PART_TAG] for r in w] for w in plan.waves(_plan(instance))] == [
-        ["quality"]
+        ["reports"]
     ]
-    _record(instance, "quality", inputs)
+    _record(instance, "reports", inputs)
     assert _parts(instance) == []
     assert _parts(instance, forced=True) == list(PUBLISH_PARTS)  # a province was re-ingested
 
@@ -70,5 +70,5 @@ def test_tables_on_other_inputs_mean_every_part_again(instance):
     inputs = _inputs(instance)
     _record(instance, "tables", "older")
     _record(instance, "maps", inputs)
-    _record(instance, "quality", inputs)
+    _record(instance, "reports", inputs)
     assert _parts(instance) == list(PUBLISH_PARTS)

@@ -97,7 +97,7 @@ def test_each_province_is_its_own_partition(in_process):
         ("coverage_job", PERIOD),  # no site list: empty coverage tables
         ("publish_job (tables)", PERIOD),
         ("publish_job (maps)", PERIOD),
-        ("publish_job (quality)", PERIOD),
+        ("publish_job (reports)", PERIOD),
     ]
     tables = _tables(home)
     raw = tables["raw_reports"]
@@ -134,7 +134,7 @@ def test_independent_runs_go_beside_each_other_in_a_process_of_their_own(in_proc
     here = {os.getpid()}
     assert processes["ingest_job"] == processes["snapshot_job"] == here
     assert processes["publish_job (tables)"] == processes["publish_job (maps)"] == here
-    for beside in ("coverage_job", "publish_job (quality)"):
+    for beside in ("coverage_job", "publish_job (reports)"):
         assert processes[beside] and not processes[beside] & here
 
 
@@ -208,7 +208,7 @@ def test_a_rerun_runs_only_what_changed(tmp_path, monkeypatch):
             ("ingest_job", f"{PERIOD}|46..{PERIOD}|46"),
             ("publish_job (tables)", PERIOD),
             ("publish_job (maps)", PERIOD),
-            ("publish_job (quality)", PERIOD),
+            ("publish_job (reports)", PERIOD),
         ]
         assert da_nang.stat().st_mtime_ns == written
         raw = pl.read_parquet(da_nang.parent / "province=46.parquet")

@@ -219,7 +219,7 @@ def test_the_sensors_take_a_period_through_its_plan(tmp_path, instance):
         [("publish_job", "2026-H1", "tables", [key("coverage_gaps"), key("coverage_comparison")])],
         [
             ("publish_job", "2026-H1", "maps", [key("coverage_maps")]),
-            ("publish_job", "2026-H1", "quality", [key("quality_report")]),
+            ("publish_job", "2026-H1", "reports", [key("gap_tables"), key("quality_report")]),
         ],
     ]
     assert isinstance(publish_after_ingest(context), dg.SkipReason)

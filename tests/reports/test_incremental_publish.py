@@ -25,7 +25,7 @@ import polars as pl
 import pytest
 
 from assets.indicators.gaps import compute_coverage_gaps, compute_indicator_values, units_frame
-from assets.reports.publish import publish_maps, publish_quality
+from assets.reports.publish import publish_gap_tables, publish_maps, publish_quality
 from schemas.contracts import CONTRACTS, conform
 
 PERIOD = "2026-H1"
@@ -123,7 +123,9 @@ def maps(root: Path, units, gaps, catalogue) -> dict:
         geometry=[],
         crs="EPSG:4326",
     )
-    return publish_maps(root / "maps", root / "gaps", gaps, units, zones, catalogue, PERIOD)
+    maps = publish_maps(root / "maps", gaps, units, zones, catalogue, PERIOD)
+    tables = publish_gap_tables(root / "gaps", gaps, catalogue)  # the planners' other asset
+    return {**maps, "tables": tables["tables"], "rebuilt": maps["rebuilt"] + tables["rebuilt"]}
 
 
 def quality(root: Path, units, gaps, quarantine: pl.DataFrame, catalogue) -> dict:
