@@ -40,6 +40,19 @@ BEHIND_TARGET = ("small", "medium", "large", "not_reported")
 CLASSES = (*GAP_CLASSES, "no_data")
 GEOMETRY_SOURCES = ("official", "approximate")
 UNIT_COLUMNS = ("unit_code", "unit_name", "unit_type", "province_code", "province_name")
+# The gap rows' columns a page shows (the units' names and flags come from admin_units).
+SHOWN = (
+    "unit_code",
+    "indicator_id",
+    "value",
+    "target",
+    "gap",
+    "gap_class",
+    "change",
+    "source_file",
+    "source_sheet",
+    "source_row",
+)
 _OPTIONAL_GAP_COLUMNS = {
     **{c: pl.Float64 for c in ("value", "target", "gap", "change")},
     **{"source_file": pl.String, "source_sheet": pl.String, "source_row": pl.Int64},
@@ -113,18 +126,7 @@ def _unit_properties(
             .sort("rank", nulls_last=True, maintain_order=True)
             .unique(["unit_code", "indicator_id"], keep="first", maintain_order=True)
             .sort("unit_code", "indicator_id")  # the sources' order: whatever the ranks
-            .select(
-                "unit_code",
-                "indicator_id",
-                "value",
-                "target",
-                "gap",
-                "gap_class",
-                "change",
-                "source_file",
-                "source_sheet",
-                "source_row",
-            )
+            .select(*SHOWN)
         )
         for code, ind, value, target, gap, gcls, change, sfile, ssheet, srow in rows.iter_rows():
             d = digits[ind]

@@ -58,3 +58,30 @@ def demo_run(tmp_path_factory):
     finally:
         os.umask(umask)
     return settings, spec, results, runs
+
+
+def official_units(shared: Path, provinces, remote_every: int):
+    """The shared official communes of `provinces` as admin_units' columns, every
+    `remote_every`-th a remote border commune (the publishing tests' units)."""
+    import geopandas as gpd
+    import numpy as np
+
+    g = gpd.read_parquet(shared / "vn_communes_2025.parquet")
+    g = g[g["ma_tinh"].astype(str).isin(list(provinces))].reset_index(drop=True)
+    remote = np.arange(len(g)) % remote_every == 0
+    return gpd.GeoDataFrame(
+        {
+            "unit_code": g["ma_xa"].astype(str),
+            "unit_name": g["ten_day_du"],
+            "unit_type": g["loai"].str.lower(),
+            "province_code": g["ma_tinh"].astype(str),
+            "province_name": g["ten_tinh"],
+            "geometry_source": "official",
+            "is_border": remote,
+            "is_island": False,
+            "remote_class": None,
+            "is_remote": remote,
+        },
+        geometry=g.geometry.values,
+        crs=g.crs,
+    )

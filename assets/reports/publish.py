@@ -16,6 +16,7 @@ from assets.coverage.compare import coverage_disagreements
 from assets.indicators.gaps import units_frame
 from geo.coverage import dead_zone_layer
 from geo.maps import GeometryCache, province_lands, province_pages, render_map_page
+from geo.page_data import SHOWN
 from geo.previews import layers_shown, render_layer_pngs
 from schemas.catalogue import Catalogue
 from schemas.data_docs import current_sites
@@ -41,22 +42,9 @@ def geometry_note(admin_units: gpd.GeoDataFrame) -> str:
     )
 
 
-# The gap rows' columns a map page reads (geo.page_data._unit_properties; the units' names and
-# flags come from admin_units): any other column changing (status, previous_value, ...) leaves
-# the pages as they are.
-PAGE_COLUMNS = (
-    "unit_code",
-    "indicator_id",
-    "province_code",
-    "value",
-    "target",
-    "gap",
-    "gap_class",
-    "change",
-    "source_file",
-    "source_sheet",
-    "source_row",
-)
+# The gap rows' columns a map page reads (geo.page_data.SHOWN) and the province that splits
+# them: any other column changing (status, previous_value, ...) leaves the pages as they are.
+PAGE_COLUMNS = ("province_code", *SHOWN)
 
 
 def _page_rows(gaps: pl.DataFrame) -> pl.DataFrame:

@@ -25,6 +25,7 @@ from geo.maps import render_map_page
 from geo.page_data import OVERVIEW_ZONE_BYTES, _overview_zones
 from geo.topology import GeometryCache, build_topology, display_geometry, encode_arcs
 from schemas.contracts import conform
+from tests.conftest import official_units
 
 PROVINCE = "46"
 PERIOD = "2026-H1"
@@ -32,25 +33,7 @@ PERIOD = "2026-H1"
 
 @pytest.fixture(scope="module")
 def units(shared_data: Path) -> gpd.GeoDataFrame:
-    g = gpd.read_parquet(shared_data / "vn_communes_2025.parquet")
-    g = g[g["ma_tinh"].astype(str) == PROVINCE].reset_index(drop=True)
-    n = len(g)
-    return gpd.GeoDataFrame(
-        {
-            "unit_code": g["ma_xa"].astype(str),
-            "unit_name": g["ten_day_du"],
-            "unit_type": g["loai"].str.lower(),
-            "province_code": g["ma_tinh"].astype(str),
-            "province_name": g["ten_tinh"],
-            "geometry_source": "official",
-            "is_border": np.arange(n) % 5 == 0,
-            "is_island": False,
-            "remote_class": None,
-            "is_remote": np.arange(n) % 5 == 0,
-        },
-        geometry=g.geometry.values,
-        crs=g.crs,
-    ).to_crs("EPSG:4326")
+    return official_units(shared_data, [PROVINCE], remote_every=5).to_crs("EPSG:4326")
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,7 @@ import pytest
 from assets.indicators.gaps import compute_coverage_gaps, compute_indicator_values, units_frame
 from assets.reports.publish import publish_gap_tables, publish_maps, publish_quality
 from schemas.contracts import CONTRACTS, conform
+from tests.conftest import official_units
 
 PERIOD = "2026-H1"
 PROVINCES = ("12", "46")
@@ -35,25 +36,7 @@ CHANGED = "46"  # the province where a commune resubmits
 
 @pytest.fixture(scope="module")
 def units(shared_data: Path) -> gpd.GeoDataFrame:
-    g = gpd.read_parquet(shared_data / "vn_communes_2025.parquet")
-    g = g[g["ma_tinh"].astype(str).isin(PROVINCES)].reset_index(drop=True)
-    n = len(g)
-    return gpd.GeoDataFrame(
-        {
-            "unit_code": g["ma_xa"].astype(str),
-            "unit_name": g["ten_day_du"],
-            "unit_type": g["loai"].str.lower(),
-            "province_code": g["ma_tinh"].astype(str),
-            "province_name": g["ten_tinh"],
-            "geometry_source": "official",
-            "is_border": np.arange(n) % 7 == 0,
-            "is_island": False,
-            "remote_class": None,
-            "is_remote": np.arange(n) % 7 == 0,
-        },
-        geometry=g.geometry.values,
-        crs=g.crs,
-    )
+    return official_units(shared_data, PROVINCES, remote_every=7)
 
 
 def observations(units: gpd.GeoDataFrame, catalogue) -> pl.DataFrame:
