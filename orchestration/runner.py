@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import pickle
 import subprocess
@@ -54,6 +55,15 @@ def materialize_period(
         instance.add_dynamic_partitions(periods.name, [period])
     results: list = []
 
+    ready: list[_Beside] = []  # a child process started ahead for the next run beside
+
+    def ahead(runs: list[plan.Run]) -> list[plan.Run]:
+        """`runs`; when there are any, with a child process started for a run beside to come
+        (the coverage, the reports): it gets ready while they run."""
+        if runs and not ready and _beside_possible(settings):
+            ready.append(_Beside(settings, instance, log_level, workspace_origin))
+        return runs
+
     def run(runs: list[plan.Run]) -> bool:
         for r in runs:
             results.append(_execute(_definitions(settings), settings, instance, r, log_level))
@@ -61,32 +71,34 @@ def materialize_period(
                 return False
         return True
 
-    def together(here: list[plan.Run], beside: list[plan.Run]) -> bool:
+    def together(here: list[plan.Run], beside: list[plan.Run], then: bool = False) -> bool:
         """`here` in this process and, when there is one of each, `beside` in a process of
         its own at the same time (two runs in threads of one process deadlock in Dagster's
-        log capture); else one after the other. Results in the planned order."""
+        log capture); else one after the other. Results in the planned order. `then`: more
+        runs beside follow (start a child for them)."""
         if not (here and len(beside) == 1 and _beside_possible(settings)):
             return run(here + beside)
-        child = _Beside(settings, instance, beside[0], log_level, workspace_origin)
+        child = ready.pop() if ready else _Beside(settings, instance, log_level, workspace_origin)
+        run_id = child.start(beside[0])
         if beside_created:  # the caller's progress follows it as it follows its own runs
-            beside_created(child.run_id)
+            beside_created(run_id)
         try:
-            done = run(here)
+            done = run(ahead(here) if then else here)
         finally:  # never leave it running past the period's lock
             results.append(child.result(_definitions(settings)))
         return done and results[-1].success
 
-    with period_lock(settings.lake, period, on_wait):
+    with period_lock(settings.lake, period, on_wait), _closing(ready):
         pipeline = plan.pipeline_fingerprint(settings)
-        if not run(plan.plan_reference(settings, instance, pipeline)):
+        if not run(ahead(plan.plan_reference(settings, instance, pipeline))):
             return results
-        if not run(plan.plan_snapshot(settings, instance, period)):
+        if not run(ahead(plan.plan_snapshot(settings, instance, period))):
             return results
         ingest = plan.plan_ingest(settings, instance, period, pipeline, provinces)
         coverage = plan.plan_coverage(settings, instance, period, pipeline)
         # Independent (both read the snapshot, nothing of each other): the coverage run beside
         # the provinces' ingest.
-        if not together(ingest, coverage):
+        if not together(ingest, coverage, then=True):  # the publishing follows
             return results
         forced = bool(ingest or coverage)
         for wave in plan.waves(plan.plan_publish(settings, instance, period, pipeline, forced)):
@@ -94,6 +106,16 @@ def materialize_period(
             if not together(wave[:1], wave[1:]):
                 break
     return results
+
+
+@contextlib.contextmanager
+def _closing(children: list[_Beside]):
+    """Children started ahead and never given a run exit with the period's runs."""
+    try:
+        yield
+    finally:
+        for child in children:
+            child.close()
 
 
 @functools.cache
@@ -111,24 +133,39 @@ def _beside_possible(settings: Settings) -> bool:
 
 
 class _Beside:
-    """One in-process run launched in a child process, on the same instance; its result read
-    back from the instance's events when it ends. The child runs `-c`, not `-m`: a process it
-    spawns (the coverage's pool) then imports no __main__ module (Dagster) before its work."""
+    """A process of its own for one in-process run beside this process's runs, on the same
+    instance. Started ahead: it imports Dagster and the assets and builds the definitions while
+    this process runs what comes first (seconds off a critical path of two runs side by side);
+    `start` gives it its run, `result` waits for it and reads the run back from the instance's
+    events, `close` lets it exit without one. The child runs `-c`, not `-m`: a process it spawns
+    (the coverage's pool) then imports no __main__ module (Dagster) before its work."""
 
-    def __init__(
-        self, settings: Settings, instance, r: plan.Run, log_level: str, origin: bool
-    ) -> None:
-        self.run_id, self.job = make_new_run_id(), r.job
-        payload = pickle.dumps((settings, instance.get_ref(), r, log_level, self.run_id, origin))
+    def __init__(self, settings: Settings, instance, log_level: str, origin: bool) -> None:
         # stdout, stderr: the parent's (the run's console log where the parent's goes)
         self.proc = subprocess.Popen(
             [sys.executable, "-c", "from orchestration.runner import _child; _child()"],
             stdin=subprocess.PIPE,
             cwd=ROOT,
         )
-        self.proc.stdin.write(payload)
-        self.proc.stdin.close()
-        self.instance = instance
+        pickle.dump((settings, instance.get_ref(), log_level, origin), self.proc.stdin)
+        self.proc.stdin.flush()
+        self.instance, self.run_id, self.job = instance, "", ""
+
+    def start(self, r: plan.Run) -> str:
+        """Run `r` there now; its run id."""
+        self.run_id, self.job = make_new_run_id(), r.job
+        try:
+            pickle.dump((r, self.run_id), self.proc.stdin)
+            self.proc.stdin.close()
+        except BrokenPipeError:  # it died getting ready: result() says with which exit code
+            pass
+        return self.run_id
+
+    def close(self) -> None:
+        """No run for it: it exits on the end of its input."""
+        with contextlib.suppress(BrokenPipeError):  # already gone
+            self.proc.stdin.close()
+        self.proc.wait()
 
     def result(self, defs: dg.Definitions) -> ExecuteInProcessResult:
         code = self.proc.wait()
@@ -171,11 +208,17 @@ def _execute(
 
 
 def _child() -> None:
-    """A _Beside run: its arguments pickled on stdin."""
-    settings, ref, r, log_level, run_id, origin = pickle.load(sys.stdin.buffer)
+    """A _Beside process: the settings on stdin, then (once the parent needs it) its run; the
+    end of stdin instead: not needed, nothing to do."""
+    settings, ref, log_level, origin = pickle.load(sys.stdin.buffer)
+    defs = _definitions(settings)  # ready before the run is asked for
     with dg.DagsterInstance.from_ref(ref) as instance:
         if origin:  # as the parent's runs: on the UI's timeline
             from orchestration.cli import as_workspace_runs
 
             as_workspace_runs(instance)
-        _execute(_definitions(settings), settings, instance, r, log_level, run_id)
+        try:
+            r, run_id = pickle.load(sys.stdin.buffer)
+        except EOFError:
+            return
+        _execute(defs, settings, instance, r, log_level, run_id)
