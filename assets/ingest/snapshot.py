@@ -36,7 +36,7 @@ import schemas
 from geo.gazetteer import Gazetteer
 from geo.units import official_units
 from schemas.catalogue import load_catalogue
-from schemas.contracts import conform
+from schemas.contracts import LANDING_SNAPSHOT_FILES, LANDING_SNAPSHOT_ROWS, conform
 from schemas.lake import Location, exists, join, read_table, write_table
 from schemas.settings import Settings
 
@@ -188,13 +188,18 @@ def take_snapshot(
 
 def previous_reading(tables: Location, period: str, stamp: str) -> PreviousReading | None:
     """The lake's snapshot of the period, when it was read as it would be now (`stamp`, see
-    reading_stamp)."""
+    reading_stamp) and stored to today's contracts (a contract changed: everything is read)."""
     if not snapshot_exists(tables, period):
         return None
     files = snapshot_files(tables, period)
     if files.get_column("reading_stamp", default=pl.Series([None])).unique().to_list() != [stamp]:
         return None  # another code or setting, or a snapshot from before stamps were kept
-    return PreviousReading(files, snapshot_rows(tables, period))
+    rows = snapshot_rows(tables, period)
+    if files.schema != pl.Schema(LANDING_SNAPSHOT_FILES) or rows.schema != pl.Schema(
+        LANDING_SNAPSHOT_ROWS
+    ):
+        return None
+    return PreviousReading(files, rows)
 
 
 def _snapshot_path(tables: Location, period: str, part: str) -> Location:
