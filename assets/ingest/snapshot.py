@@ -191,14 +191,13 @@ def previous_reading(tables: Location, period: str, stamp: str) -> PreviousReadi
     reading_stamp) and stored to today's contracts (a contract changed: everything is read)."""
     if not snapshot_exists(tables, period):
         return None
-    files = snapshot_files(tables, period)
-    if files.get_column("reading_stamp", default=pl.Series([None])).unique().to_list() != [stamp]:
-        return None  # another code or setting, or a snapshot from before stamps were kept
-    rows = snapshot_rows(tables, period)
+    files, rows = snapshot_files(tables, period), snapshot_rows(tables, period)
     if files.schema != pl.Schema(LANDING_SNAPSHOT_FILES) or rows.schema != pl.Schema(
         LANDING_SNAPSHOT_ROWS
     ):
-        return None
+        return None  # another contract, or a snapshot from before stamps were kept
+    if files["reading_stamp"].unique().to_list() != [stamp]:
+        return None  # another code or setting
     return PreviousReading(files, rows)
 
 
