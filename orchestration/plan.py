@@ -56,6 +56,12 @@ class Run:
     tags: dict[str, str] = field(default_factory=dict)
     assets: tuple[str, ...] = ()
 
+    @property
+    def selection(self) -> list[dg.AssetKey] | None:
+        """Its assets as Dagster's asset_selection takes them (None: the whole job, checks
+        included either way)."""
+        return [dg.AssetKey(a) for a in self.assets] or None
+
 
 def pipeline_fingerprint(settings: Settings) -> str:
     """The code and the operator's inputs every table depends on."""
@@ -204,7 +210,7 @@ def plan_publish(
             period,
             {PERIOD_TAG: period, INPUTS_TAG: inputs, PART_TAG: part},
             PUBLISH_PARTS[part],
-        )  # fmt: skip
+        )
         for part in stale
     ]
 

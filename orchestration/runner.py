@@ -184,7 +184,6 @@ def _execute(
     defs, settings: Settings, instance, r: plan.Run, log_level: str, run_id: str | None = None
 ):
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
-    assets = [dg.AssetKey(a) for a in r.assets] or None  # the job's subset, checks included
     if settings.executor == "in_process":
         return defs.resolve_job_def(r.job).execute_in_process(
             instance=instance,
@@ -193,7 +192,7 @@ def _execute(
             raise_on_error=False,
             run_config=run_config,
             run_id=run_id,
-            asset_selection=assets,
+            asset_selection=r.selection,
         )
     # Steps run elsewhere (processes, a Dask cluster): they rebuild the job from the environment.
     from orchestration.definitions import JOBS_FROM_ENV
@@ -203,7 +202,7 @@ def _execute(
         instance,
         run_config=run_config,
         tags={**partition_tags(r.partition), **r.tags},
-        asset_selection=assets,
+        asset_selection=r.selection,
     )
 
 

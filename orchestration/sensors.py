@@ -90,7 +90,7 @@ def _requests(runs: list[plan.Run]) -> list[dg.RunRequest]:
             job_name=r.job,
             partition_key=r.partition,
             tags=r.tags,
-            asset_selection=[dg.AssetKey(a) for a in r.assets] or None,
+            asset_selection=r.selection,
         )
         for r in runs
     ]
