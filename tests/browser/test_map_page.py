@@ -302,6 +302,12 @@ def hover_unit(page, geometry, code: str) -> str:
     return tip.inner_text()
 
 
+def show_layer(page, n: int) -> None:
+    """The page's n-th indicator layer shown, picked in the layer control as a planner picks
+    it (Playwright leaves a radio already checked as it is)."""
+    page.locator(".leaflet-control-layers-base input").nth(n).check()
+
+
 def unit_fills(page) -> dict[str, str]:
     """unit_code -> fill of its drawn polygon (the unit's code is in its CSS class)."""
     return page.evaluate(
@@ -457,7 +463,7 @@ def test_province_page_in_chromium(browser, hue, hue_page: Path, catalogue):
         # Switching layers restyles the units (and the legend follows).
         before = fills(page)
         assert page.locator(f"path.dx-u-{HOVER}").get_attribute("fill") == "#d73027"
-        page.locator(".leaflet-control-layers-base input").nth(1).check()
+        show_layer(page, 1)
         page.wait_for_function(
             f"() => document.querySelector('path.dx-u-{HOVER}')"
             f".getAttribute('fill') === '{CLASS_COLOURS['meets_target']}'"
@@ -530,7 +536,7 @@ def test_national_page(browser, national_page, units, catalogue):
         assert f"46/bao_cao_{PERIOD}.xlsx › Báo cáo" in text, text
 
         # Switching layers restyles every unit to the new indicator's classes.
-        page.locator(".leaflet-control-layers-base input").nth(8).check()
+        show_layer(page, 8)
         assert page.locator("path.dx-u").count() == 3321
         assert unit_fills(page) == expected_fills(gaps, last)
         assert catalogue[last].name_vi in page.locator(".dx-legend h3").inner_text()
@@ -1001,7 +1007,7 @@ def test_the_map_as_planners_use_it(browser, planners_page, catalogue, size):
         assert page.locator("path.dx-highlight").count() == 1
         assert top in page.locator(".leaflet-tooltip.dx-found").inner_text()
         second = catalogue[catalogue.ids[1]]
-        page.locator(".leaflet-control-layers-base input").nth(1).check()
+        show_layer(page, 1)
         listed = page.locator(".dx-ranking-list button").evaluate_all(
             "bs => bs.map(b => b.getAttribute('data-code'))"
         )
@@ -1192,8 +1198,7 @@ def test_the_5g_layer_marks_reported_coverage_the_cell_sites_contradict(
     page = opened.page
     try:
         five_g = catalogue.ids.index(FIVE_G)
-        if page.evaluate("() => window.dxMap.current()") != five_g:
-            page.locator(".leaflet-control-layers-base input").nth(five_g).check()
+        show_layer(page, five_g)
         geometry = hue.geometry[hue["unit_code"] == HOVER].iloc[0]
         marked = page.locator("path.dx-flag").evaluate_all(
             """ps => ps.map(p => [p.getAttribute('class').match(/dx-u-(\\S+)/)[1],
@@ -1248,7 +1253,7 @@ def test_the_5g_layer_marks_reported_coverage_the_cell_sites_contradict(
         )
 
         # Another layer: nothing marked, no legend row, no tooltip line; the note stays.
-        page.locator(".leaflet-control-layers-base input").nth(1 - min(five_g, 1)).check()
+        show_layer(page, 1 - min(five_g, 1))
         assert page.locator("path.dx-flag").count() == 0
         assert page.locator(".dx-legend .dx-flag-row").count() == 0
         assert "tính từ trạm" not in hover_unit(page, geometry, HOVER)
@@ -1268,9 +1273,7 @@ def test_the_5g_layer_marks_reported_coverage_the_cell_sites_contradict(
     opened = open_offline(browser, hue_page, (1280, 720))
     try:
         assert opened.page.locator(".dx-sites").is_hidden()
-        opened.page.locator(".leaflet-control-layers-base input").nth(
-            catalogue.ids.index(FIVE_G)
-        ).check()
+        show_layer(opened.page, catalogue.ids.index(FIVE_G))
         assert opened.page.locator("path.dx-flag, .dx-flag-row").count() == 0
     finally:
         opened.page.close()
@@ -1298,8 +1301,7 @@ def test_the_demo_page_marks_the_stored_coverage_disagreements(browser, demo_run
     page = opened.page
     try:
         five_g = catalogue.ids.index(FIVE_G)
-        if page.evaluate("() => window.dxMap.current()") != five_g:
-            page.locator(".leaflet-control-layers-base input").nth(five_g).check()
+        show_layer(page, five_g)
         marked = page.locator("path.dx-flag").evaluate_all(
             "ps => ps.map(p => p.getAttribute('class').match(/dx-u-(\\S+)/)[1])"
         )
