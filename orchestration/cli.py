@@ -86,21 +86,34 @@ def open_instance(attempts: int = 30):
 
 def run_period(settings: Settings, period: str) -> int:
     """Materialize admin_units and the period's graph; print the summary. Returns an exit code."""
+    from orchestration.beside import WARM, Beside, beside_possible
+    from schemas.periods import check_period
 
+    check_period(period)
+    landing = settings.landing / period
+    if not landing.is_dir():
+        print(f"dxlake: không có thư mục / no landing folder {landing}", file=sys.stderr)
+        return EXIT_USAGE
+    # First, before this process imports anything heavy: a child for the ingest, should the
+    # landing have changed (it imports Dagster, the assets and GX on the other core while this
+    # process plans and reads the snapshot; stopped when no ingest is needed).
+    early = Beside(WARM["ingest_job"]) if beside_possible(settings) else None
+    try:
+        return _run_period(settings, period, early)
+    finally:
+        if early:
+            early.close()
+
+
+def _run_period(settings: Settings, period: str, early) -> int:
     import dagster as dg
 
     from orchestration.plan import PERIOD_TAG
     from orchestration.progress import RunProgress
     from orchestration.runner import materialize_period
     from orchestration.summary import summarise
-    from schemas.periods import check_period
 
-    check_period(period)
     visible_terminal()  # a file name or cell may carry escape sequences: never raw on a terminal
-    landing = settings.landing / period
-    if not landing.is_dir():
-        print(f"dxlake: không có thư mục / no landing folder {landing}", file=sys.stderr)
-        return EXIT_USAGE
     settings.ensure_dagster_home()
     started = time.monotonic()
     progress = logging.getLogger("dxlake.progress")  # files read of total, rate (assets.ingest)
@@ -128,6 +141,7 @@ def run_period(settings: Settings, period: str) -> int:
             on_wait=waiting,
             beside_created=shown.watch,
             workspace_origin=True,
+            early=early,
         )
     if results and not results[-1].success:
         last = results[-1]
@@ -216,10 +230,14 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: lỗi / error: {message.removeprefix('argument ')}\n")
 
 
-def main(argv: list[str] | None = None) -> int:
-    # Dagster's notes that a feature we use is in preview or beta are for us, not for the
-    # data engineer's terminal (the features are pinned by tests/orchestration).
+def hide_dagster_notes() -> None:
+    """Dagster's notes that a feature we use is in preview or beta are for us, not for the
+    data engineer's terminal (the features are pinned by tests/orchestration)."""
     warnings.filterwarnings("ignore", message=r".*is currently in (preview|beta)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    hide_dagster_notes()
     parser = _Parser(prog="dxlake", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     p = sub.add_parser("demo", help="write Huế demo files for a period and run the flow")

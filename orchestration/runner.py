@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import pickle
-import subprocess
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import dagster as dg
-from dagster._core.execution.execute_in_process_result import ExecuteInProcessResult
-from dagster._core.utils import make_new_run_id
 
 from assets.partitions import partition_tags, periods
 from orchestration import plan
+from orchestration.beside import WARM, Beside, beside_possible
 from schemas.lake import period_lock
 from schemas.periods import check_period
 from schemas.settings import Settings
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def materialize_period(
@@ -32,6 +25,7 @@ def materialize_period(
     provinces: list[str] | None = None,
     beside_created: Callable[[str], None] | None = None,
     workspace_origin: bool = False,
+    early: Beside | None = None,
 ) -> list:
     """Bring the period's tables and reports up to date with its landing folder.
 
@@ -42,6 +36,8 @@ def materialize_period(
     process, the gap tables and the quality report). Nothing changed → no run, an empty list.
     `beside_created`: told the id of a run started in a child process (the CLI's progress follows
     it); `workspace_origin`: that run carries the workspace's origin, as the CLI's own runs do.
+    `early`: a child the caller started for the ingest (orchestration.beside.WARM), which runs
+    it if one is planned, else is stopped.
     `log_level` is what the console shows (the instance records every event regardless).
     Holds the period's lock: a second run of the same period waits for the first.
     Stops after the first run that fails (a blocking check failing fails its run); returns the
@@ -54,15 +50,22 @@ def materialize_period(
     if not instance.has_dynamic_partition(periods.name, period):
         instance.add_dynamic_partitions(periods.name, [period])
     results: list = []
-
-    ready: list[_Beside] = []  # a child process started ahead for the next run beside
+    ready: list[Beside] = [early] if early else []  # children started ahead, for runs beside
 
     def ahead(runs: list[plan.Run]) -> list[plan.Run]:
         """`runs`; when there are any, with a child process started for a run beside to come
         (the coverage, the reports): it gets ready while they run."""
-        if runs and not ready and _beside_possible(settings):
-            ready.append(_Beside(settings, instance, log_level, workspace_origin))
+        if runs and not any(not c.warm for c in ready) and beside_possible(settings):
+            ready.append(Beside())
         return runs
+
+    def child_for(r: plan.Run) -> Beside:
+        """A child started ahead for `r`: one warmed for its job, else a plain one, else new."""
+        warm = WARM.get(r.job, ())
+        child = next((c for c in ready if c.warm == warm), None) or Beside(warm)
+        if child in ready:
+            ready.remove(child)
+        return child.attach(settings, instance, log_level, workspace_origin)
 
     def run(runs: list[plan.Run]) -> bool:
         for r in runs:
@@ -72,23 +75,33 @@ def materialize_period(
         return True
 
     def together(here: list[plan.Run], beside: list[plan.Run], then: bool = False) -> bool:
-        """`here` in this process and, when there is one of each, `beside` in a process of
-        its own at the same time (two runs in threads of one process deadlock in Dagster's
-        log capture); else one after the other. Results in the planned order. `then`: more
-        runs beside follow (start a child for them)."""
-        if not (here and len(beside) == 1 and _beside_possible(settings)):
-            return run(here + beside)
-        child = ready.pop() if ready else _Beside(settings, instance, log_level, workspace_origin)
-        run_id = child.start(beside[0])
-        if beside_created:  # the caller's progress follows it as it follows its own runs
-            beside_created(run_id)
+        """`here` in this process and each of `beside` in a process of its own, all at the
+        same time (two runs in threads of one process deadlock in Dagster's log capture). Only
+        in-process runs go beside; beside runs of a job that were planned as several run here
+        one after the other. Results: `here`'s, then `beside`'s. `then`: more runs beside
+        follow (start a child for them)."""
+        if not beside_possible(settings) or not beside:
+            return run(ahead(here + beside) if then else here + beside)
+        jobs = [r.job for r in beside]
+        alone = [r for r in beside if jobs.count(r.job) == 1]
+        here = here + [r for r in beside if r not in alone]
+        children = [(child_for(r), r) for r in alone]
+        for child, r in children:
+            run_id = child.start(r)
+            if beside_created:  # the caller's progress follows it as it follows its own runs
+                beside_created(run_id)
+        if then:
+            ahead(here + alone)
         try:
-            done = run(ahead(here) if then else here)
-        finally:  # never leave it running past the period's lock
-            results.append(child.result(_definitions(settings)))
-        return done and results[-1].success
+            done = run(here)
+        finally:  # never leave one running past the period's lock
+            for child, _ in children:
+                results.append(child.result(_definitions(settings)))
+        return done and all(r.success for r in results[-len(children) :])
 
     with period_lock(settings.lake, period, on_wait), _closing(ready):
+        for child in ready:  # it builds the definitions and opens the instance meanwhile
+            child.attach(settings, instance, log_level, workspace_origin)
         pipeline = plan.pipeline_fingerprint(settings)
         if not run(ahead(plan.plan_reference(settings, instance, pipeline))):
             return results
@@ -96,9 +109,12 @@ def materialize_period(
             return results
         ingest = plan.plan_ingest(settings, instance, period, pipeline, provinces)
         coverage = plan.plan_coverage(settings, instance, period, pipeline)
-        # Independent (both read the snapshot, nothing of each other): the coverage run beside
-        # the provinces' ingest.
-        if not together(ingest, coverage, then=True):  # the publishing follows
+        # Independent (both read the snapshot, nothing of each other): the provinces' ingest
+        # beside the coverage; in a child of its own too when one was started for it early
+        # (GX imported while the snapshot was read), else here.
+        warmed = any(c.warm == WARM["ingest_job"] for c in ready)
+        here, beside = ([], ingest + coverage) if warmed else (ingest, coverage)
+        if not together(here, beside, then=True):  # the publishing follows
             return results
         forced = bool(ingest or coverage)
         for wave in plan.waves(plan.plan_publish(settings, instance, period, pipeline, forced)):
@@ -109,7 +125,7 @@ def materialize_period(
 
 
 @contextlib.contextmanager
-def _closing(children: list[_Beside]):
+def _closing(children: list[Beside]):
     """Children started ahead and never given a run exit with the period's runs."""
     try:
         yield
@@ -124,60 +140,6 @@ def _definitions(settings: Settings) -> dg.Definitions:
     from orchestration.definitions import build_definitions
 
     return build_definitions(settings)
-
-
-def _beside_possible(settings: Settings) -> bool:
-    """In process runs only (other executors spread steps themselves), on a lake another
-    process sees (not an fsspec memory:// lake, which lives in this process alone)."""
-    return settings.executor == "in_process" and not str(settings.tables).startswith("memory:")
-
-
-class _Beside:
-    """A process of its own for one in-process run beside this process's runs, on the same
-    instance. Started ahead: it imports Dagster and the assets and builds the definitions while
-    this process runs what comes first (seconds off a critical path of two runs side by side);
-    `start` gives it its run, `result` waits for it and reads the run back from the instance's
-    events, `close` lets it exit without one. The child runs `-c`, not `-m`: a process it spawns
-    (the coverage's pool) then imports no __main__ module (Dagster) before its work."""
-
-    def __init__(self, settings: Settings, instance, log_level: str, origin: bool) -> None:
-        # stdout, stderr: the parent's (the run's console log where the parent's goes)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", "from orchestration.runner import _child; _child()"],
-            stdin=subprocess.PIPE,
-            cwd=ROOT,
-        )
-        pickle.dump((settings, instance.get_ref(), log_level, origin), self.proc.stdin)
-        self.proc.stdin.flush()
-        self.instance, self.run_id, self.job = instance, "", ""
-
-    def start(self, r: plan.Run) -> str:
-        """Run `r` there now; its run id."""
-        self.run_id, self.job = make_new_run_id(), r.job
-        try:
-            pickle.dump((r, self.run_id), self.proc.stdin)
-            self.proc.stdin.close()
-        except BrokenPipeError:  # it died getting ready: result() says with which exit code
-            pass
-        return self.run_id
-
-    def close(self) -> None:
-        """No run for it: it exits on the end of its input."""
-        with contextlib.suppress(BrokenPipeError):  # already gone
-            self.proc.stdin.close()
-        self.proc.wait()
-
-    def result(self, defs: dg.Definitions) -> ExecuteInProcessResult:
-        code = self.proc.wait()
-        run = self.instance.get_run_by_id(self.run_id)
-        if run is None or not run.is_finished:
-            raise RuntimeError(
-                f"the {self.job} run {self.run_id} ended without finishing: its process exited "
-                f"with code {code}"
-            )
-        events = [e.dagster_event for e in self.instance.all_logs(self.run_id)]
-        events = [e for e in events if e is not None]
-        return ExecuteInProcessResult(events, run, None, defs.resolve_job_def(self.job))
 
 
 def _execute(
@@ -204,20 +166,3 @@ def _execute(
         tags={**partition_tags(r.partition), **r.tags},
         asset_selection=r.selection,
     )
-
-
-def _child() -> None:
-    """A _Beside process: the settings on stdin, then (once the parent needs it) its run; the
-    end of stdin instead: not needed, nothing to do."""
-    settings, ref, log_level, origin = pickle.load(sys.stdin.buffer)
-    defs = _definitions(settings)  # ready before the run is asked for
-    with dg.DagsterInstance.from_ref(ref) as instance:
-        if origin:  # as the parent's runs: on the UI's timeline
-            from orchestration.cli import as_workspace_runs
-
-            as_workspace_runs(instance)
-        try:
-            r, run_id = pickle.load(sys.stdin.buffer)
-        except EOFError:
-            return
-        _execute(defs, settings, instance, r, log_level, run_id)

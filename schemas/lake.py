@@ -14,6 +14,7 @@ import io
 import os
 import sys
 import tempfile
+import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
@@ -173,7 +174,10 @@ def write_bytes(path: Path, data: bytes) -> Path:
 
 
 def read_table(path: Location, columns: list[str] | None = None) -> pl.DataFrame:
-    with path.open("rb") as f:
+    """A table as polars reads it; a GeoParquet table's geometry as its WKB bytes (polars
+    knows no geoarrow type: read_geotable for the shapes)."""
+    with path.open("rb") as f, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Extension type 'geoarrow", UserWarning)
         return pl.read_parquet(f, columns=columns)
 
 

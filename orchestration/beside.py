@@ -1,0 +1,123 @@
+"""A run in a process of its own, beside this process's runs (orchestration.runner).
+
+Light to import (no Dagster): the CLI starts a child before it imports anything heavy itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# What a job's run imports besides the definitions, when its child is started for it: the
+# ingest's validation imports GX (about 3 s), the child's to do while the snapshot is read.
+WARM = {"ingest_job": ("great_expectations",)}
+
+
+def beside_possible(settings) -> bool:
+    """In process runs only (other executors spread steps themselves), on a lake another
+    process sees (not an fsspec memory:// lake, which lives in this process alone)."""
+    return settings.executor == "in_process" and not str(settings.tables).startswith("memory:")
+
+
+class Beside:
+    """A process of its own for one in-process run beside this process's runs, on the same
+    instance. Started ahead: it imports Dagster, the assets and `warm` (the modules its run will
+    need), then waits on stdin for `attach` (the settings and the instance: it builds the
+    definitions and opens the instance) and `start` (its run), all off the critical path of the
+    runs before it. `result` waits for it and reads the run back from the instance's events;
+    `close` ends one never given a run. The child runs `-c`, not `-m`: a process it spawns (the
+    coverage's pool) then imports no __main__ module (Dagster) before its work."""
+
+    def __init__(self, warm: tuple[str, ...] = ()) -> None:
+        self.warm = tuple(warm)
+        # stdout, stderr: the parent's (the run's console log where the parent's goes)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "from orchestration.beside import _child; _child()", *warm],
+            stdin=subprocess.PIPE,
+            cwd=ROOT,
+        )
+        self.instance, self.run_id, self.job = None, "", ""
+
+    def attach(self, settings, instance, log_level: str, origin: bool) -> Beside:
+        """Its settings and instance (once): it builds the definitions and opens the instance.
+        `origin`: its runs carry the workspace's origin, as the CLI's own runs do."""
+        if self.instance is None:
+            self.instance = instance
+            self._send((settings, instance.get_ref(), log_level, origin))
+        return self
+
+    def start(self, r) -> str:
+        """Run `r` (a plan.Run) there now; its run id."""
+        from dagster._core.utils import make_new_run_id
+
+        self.run_id, self.job = make_new_run_id(), r.job
+        self._send((r, self.run_id))
+        with contextlib.suppress(BrokenPipeError):
+            self.proc.stdin.close()
+        return self.run_id
+
+    def close(self) -> None:
+        """Not needed after all: stopped where it is (importing, or waiting for a run)."""
+        if not self.run_id:
+            self.proc.terminate()
+        with contextlib.suppress(BrokenPipeError):
+            self.proc.stdin.close()
+        self.proc.wait()
+
+    def result(self, defs):
+        """The run's result, once the process is done (ExecuteInProcessResult)."""
+        from dagster._core.execution.execute_in_process_result import ExecuteInProcessResult
+
+        code = self.proc.wait()
+        run = self.instance.get_run_by_id(self.run_id)
+        if run is None or not run.is_finished:
+            raise RuntimeError(
+                f"the {self.job} run {self.run_id} ended without finishing: its process exited "
+                f"with code {code}"
+            )
+        events = [e.dagster_event for e in self.instance.all_logs(self.run_id)]
+        events = [e for e in events if e is not None]
+        return ExecuteInProcessResult(events, run, None, defs.resolve_job_def(self.job))
+
+    def _send(self, message) -> None:
+        try:
+            pickle.dump(message, self.proc.stdin)
+            self.proc.stdin.flush()
+        except BrokenPipeError:  # it died getting ready: result() says with which exit code
+            pass
+
+
+def _child() -> None:
+    """A Beside process: the imports first; then the settings on stdin, and (once the parent
+    needs it) its run. The end of stdin instead: not needed, nothing to do."""
+    from orchestration.cli import hide_dagster_notes
+
+    hide_dagster_notes()
+    import orchestration.definitions  # noqa: F401  (the assets: most of the time to get ready)
+
+    for module in sys.argv[1:]:
+        importlib.import_module(module)
+    try:
+        settings, ref, log_level, origin = pickle.load(sys.stdin.buffer)
+    except EOFError:
+        return
+    import dagster as dg
+
+    from orchestration.runner import _definitions, _execute
+
+    defs = _definitions(settings)  # ready before the run is asked for
+    with dg.DagsterInstance.from_ref(ref) as instance:
+        if origin:  # as the parent's runs: on the UI's timeline
+            from orchestration.cli import as_workspace_runs
+
+            as_workspace_runs(instance)
+        try:
+            r, run_id = pickle.load(sys.stdin.buffer)
+        except EOFError:
+            return
+        _execute(defs, settings, instance, r, log_level, run_id)
