@@ -6,18 +6,11 @@ import dagster as dg
 
 from assets.coverage import COVERAGE_SELECTION
 from assets.partitions import period_province, periods
+from orchestration.plan import PUBLISH_PARTS
 
 REFERENCE = dg.AssetSelection.assets("admin_units", "boundary_problems")
 SNAPSHOT = dg.AssetSelection.assets("landing_snapshot")
 COVERAGE = COVERAGE_SELECTION
-# Publishing in three parts, each a run of publish_job on its assets: the tables the outputs
-# read, then the maps and the reports (gap tables, quality report), independent of each other
-# (`dxlake run` runs them side by side, a core each; the sensor requests them together).
-PUBLISH_PARTS = {
-    "tables": ("coverage_gaps", "coverage_comparison"),
-    "maps": ("coverage_maps",),
-    "reports": ("gap_tables", "quality_report"),
-}
 PUBLISH = dg.AssetSelection.assets(*(a for part in PUBLISH_PARTS.values() for a in part))
 
 reference_job = dg.define_asset_job(

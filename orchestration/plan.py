@@ -35,14 +35,22 @@ from assets.ingest.snapshot import (
 )
 from assets.partitions import provinces as province_partitions
 from assets.partitions import range_tags
-from orchestration.jobs import PUBLISH_PARTS
 from schemas.lake import digest, exists, period_parts, table_path
 from schemas.periods import previous_period
 from schemas.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 PERIOD_TAG, INPUTS_TAG, SHARES_TAG = "dxlake/period", "dxlake/inputs", "dxlake/shares"
-PART_TAG = "dxlake/part"  # which part of publishing a publish_job run is (jobs.PUBLISH_PARTS)
+PART_TAG = "dxlake/part"  # which part of publishing a publish_job run is (PUBLISH_PARTS)
+# Publishing in three parts, each a run of publish_job on its assets: the tables the outputs
+# read, then the maps and the reports (gap tables, quality report), independent of each other
+# (`dxlake run` runs them side by side, a core each; the sensor requests them together).
+# Here, not in jobs.py: planning a period that needs nothing imports no asset module.
+PUBLISH_PARTS = {
+    "tables": ("coverage_gaps", "coverage_comparison"),
+    "maps": ("coverage_maps",),
+    "reports": ("gap_tables", "quality_report"),
+}
 _CODE = ("assets", "geo", "schemas", "orchestration")
 
 
@@ -193,7 +201,7 @@ def plan_ingest(
 def plan_publish(
     settings: Settings, instance: dg.DagsterInstance, period: str, pipeline: str, forced: bool
 ) -> list[Run]:
-    """The parts of publishing (jobs.PUBLISH_PARTS) to run: all of them when any province was
+    """The parts of publishing (PUBLISH_PARTS) to run: all of them when any province was
     (re)ingested or the coverage recomputed; else those whose last success was on other inputs
     (a part that failed, or never ran). The first part's tables feed the others: when it runs,
     everything after it does too."""

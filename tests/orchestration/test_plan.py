@@ -8,7 +8,7 @@ import dagster as dg
 import pytest
 
 from orchestration import plan
-from orchestration.jobs import PUBLISH_PARTS
+from orchestration.plan import PUBLISH_PARTS
 from schemas.settings import Settings
 
 PERIOD = "2026-H1"
