@@ -143,12 +143,11 @@ def _run_period(settings: Settings, period: str, early) -> int:
             workspace_origin=True,
             early=early,
         )
-    if results and not results[-1].success:
-        last = results[-1]
-        print(
-            f"dxlake: {last.job_def.name} thất bại / failed (run {last.run_id}):", file=sys.stderr
-        )
-        for event in [e for e in last.all_events if e.is_failure][:5]:
+    failed = [r for r in results if not r.success]  # runs side by side: not always the last
+    if failed:
+        bad = failed[0]
+        print(f"dxlake: {bad.job_def.name} thất bại / failed (run {bad.run_id}):", file=sys.stderr)
+        for event in [e for e in bad.all_events if e.is_failure][:5]:
             print(f"  {event.message}", file=sys.stderr)
         return EXIT_FAILED
     published = instance.get_runs(

@@ -75,16 +75,16 @@ def materialize_period(
         return True
 
     def together(here: list[plan.Run], beside: list[plan.Run], then: bool = False) -> bool:
-        """`here` in this process and each of `beside` in a process of its own, all at the
-        same time (two runs in threads of one process deadlock in Dagster's log capture). Only
-        in-process runs go beside; beside runs of a job that were planned as several run here
-        one after the other. Results: `here`'s, then `beside`'s. `then`: more runs beside
-        follow (start a child for them)."""
+        """`here` in this process and the first of each job of `beside` in a process of its
+        own (the others here, after `here`), all at the same time (two runs in threads of one
+        process deadlock in Dagster's log capture); in-process runs only, else one after the
+        other. Results: this process's, then the children's. `then`: more runs beside follow
+        (start a child for them)."""
         if not beside_possible(settings) or not beside:
             return run(ahead(here + beside) if then else here + beside)
-        jobs = [r.job for r in beside]
-        alone = [r for r in beside if jobs.count(r.job) == 1]
-        here = here + [r for r in beside if r not in alone]
+        first = {r.job: k for k, r in reversed(list(enumerate(beside)))}
+        alone = [beside[k] for k in sorted(first.values())]
+        here = here + [r for k, r in enumerate(beside) if k not in first.values()]
         children = [(child_for(r), r) for r in alone]
         for child, r in children:
             run_id = child.start(r)

@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import dagster as dg
 import geopandas as gpd
@@ -42,6 +43,19 @@ def _dxlake(*args, env):
         timeout=600,
         check=False,
     )
+
+
+def _beside_children() -> list[str]:
+    """Command lines of orchestration.beside children alive on this machine."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # gone meanwhile
+            continue
+        if "orchestration.beside import _child" in text:
+            found.append(text)
+    return found
 
 
 def _as_the_ui_sees(instance) -> dict:
@@ -166,12 +180,28 @@ def test_demo_with_official_boundaries(tmp_path, shared_data, monkeypatch):
     assert "không có gì thay đổi / nothing changed" in again.stdout
     assert "chấp nhận / accepted:   338" in again.stdout
     assert "▶" not in again.stderr  # no run, no progress
+    # The child it started for an ingest (orchestration.beside) was stopped, not left behind.
+    assert not _beside_children()
 
     # The runs are recorded in the instance under the default DAGSTER_HOME: the snapshot, an
     # ingest run for Huế and one for "00" (the cell-site list names no unit: province unknown).
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / ".dagster"))
     with dg.DagsterInstance.get() as inst:
         runs = sorted((r.job_name, r.tags.get("dxlake/shares", "")[:7]) for r in inst.get_runs())
+    # The first ingest run went to the child the command started before its own imports
+    # (GX imported there while the snapshot was read); the other beside it, in the command.
+    with dg.DagsterInstance.get() as inst:
+        pids = {
+            (r.job_name, r.tags.get("dxlake/shares", "")[:7]): {
+                e.dagster_event.pid
+                for e in inst.all_logs(r.run_id)
+                if e.dagster_event and e.dagster_event.pid
+            }
+            for r in inst.get_runs()
+        }
+    (command,) = pids["snapshot_job", ""]
+    ingest = [p for (job, _), p in pids.items() if job == "ingest_job"]
+    assert {command} in ingest and any(command not in p for p in ingest), pids
     assert runs == [
         ("coverage_job", ""),
         ("ingest_job", '{"00": '),
