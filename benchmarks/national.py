@@ -399,7 +399,9 @@ def measure(landing: _landing.Landing, home: Path) -> None:
 # --------------------------------------------------------------------------------------------
 
 # when a file was read, not what was read; and the landing copy's inode and ctime (each home's)
-VOLATILE = ("ingested_at", "entry_stamp")
+# When a file was read, and the stamps of where: its listing (inode, ctime) and the reading's
+# settings, which name the home's input files (its grid): each home's own, not the data.
+VOLATILE = ("ingested_at", "entry_stamp", "reading_stamp")
 
 
 def lake_tables(lake: Path) -> dict[str, Path]:
