@@ -338,9 +338,8 @@ def test_a_cell_shows_english_beneath_and_a_dash_for_what_is_missing(period, cat
     rows = section(page, "files")["rows"]
     assert [r[2] for r in rows] == ["Sai mẫu\nwrong form", "—\nEnglish only", "—"]
     assert "<td>Sai mẫu<br><span class='en'>wrong form</span></td>" in page
-    assert (
-        "<td>—</td><td>—</td><td>—</td><td class='num'>0</td>" in page
-    )  # c.csv: no reason, no sheet hidden, no column unread, 0 read
+    # c.csv: no reason, no sheet hidden, no column unread, nothing read
+    assert "<td>—</td><td>—</td><td>—</td><td class='num'>0</td>" in page
 
 
 def test_text_from_files_is_escaped_by_the_template(period, catalogue):
