@@ -139,8 +139,8 @@ def write_workbook(path: Path, sheets: list[Sheet], *, visible: bool = False) ->
 def _no_collection():
     """Python's cycle collection paused: a workbook is held as a few objects per cell, and in a
     run's process (Dagster's objects, hundreds of thousands) each collection they trigger goes
-    over the whole heap: a fifth to a third of a national table's time. A workbook makes no
-    cycles that must go at once; they are collected after."""
+    over the whole heap: a fifth to a third of a national table's time. Whatever cycles a
+    workbook leaves are collected once it is written."""
     if not gc.isenabled():
         yield
         return
