@@ -124,7 +124,7 @@ def returns_workbooks(
     # Each file's key from one hash per row of the whole frame: a republish cuts the frame
     # only for the files whose rows changed.
     hashes = rows.select("source_file", h=rows.select(shown).hash_rows(seed=0))
-    layout = (SHEET, TITLE, ADVICE, COLUMNS)
+    layout = digest(SHEET, TITLE, ADVICE, COLUMNS).encode()  # once, not per file
     keys = {
         source: digest(layout, np.asarray(h, dtype=np.uint64).tobytes())
         for source, h in hashes.group_by("source_file", maintain_order=True).agg("h").iter_rows()

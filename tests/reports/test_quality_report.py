@@ -304,6 +304,44 @@ def test_a_period_without_cell_sites_says_so(period, catalogue):
     assert {t["section"] for t in tables(page)}.isdisjoint({"coverage", "cell-sites"})
 
 
+def test_a_cell_shows_english_beneath_and_a_dash_for_what_is_missing(period, catalogue):
+    """Per file, the reason in Vietnamese with the English beneath: a missing half shown as "—",
+    a reason missing altogether as one "—"; counts right-aligned."""
+    from assets.reports.quality import render_quality_page
+
+    one = period["file_status"].head(1)
+    reasons = (
+        ("a.csv", "Sai mẫu", "wrong form"),
+        ("b.csv", None, "English only"),
+        ("c.csv", None, None),
+    )
+    status = pl.concat(
+        one.with_columns(
+            source_file=pl.lit(name),
+            reason_vi=pl.lit(vi, pl.String),
+            reason_en=pl.lit(en, pl.String),
+        )
+        for name, vi, en in reasons
+    )
+    page = render_quality_page(
+        period=PERIOD,
+        catalogue=catalogue,
+        file_status=status,
+        raw=period["raw"].clear(),
+        validated=period["validated"].clear(),
+        quarantined=period["quarantined"].clear(),
+        superseded=period["superseded"].clear(),
+        values=period["values"],
+        boundary_problems=pl.DataFrame(),
+        geometry_note="",
+    )
+    rows = section(page, "files")["rows"]
+    assert [r[2] for r in rows] == ["Sai mẫu\nwrong form", "—\nEnglish only", "—"]
+    assert "<td>Sai mẫu<br><span class='en'>wrong form</span></td>" in page
+    # c.csv: no reason, no sheet hidden, no column unread, nothing read
+    assert "<td>—</td><td>—</td><td>—</td><td class='num'>0</td>" in page
+
+
 def test_text_from_files_is_escaped_by_the_template(period, catalogue):
     from assets.reports.quality import render_quality_page
 

@@ -6,11 +6,13 @@ column's format, a missing or not-finite number an empty cell, dates as dates.""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import math
 
 import openpyxl
 import polars as pl
 import pytest
+import xlsxwriter
 
 from assets.reports.safe import (
     Column,
@@ -131,3 +133,27 @@ def test_text_longer_than_a_cell_holds_is_cut_to_excel_s_limit(tmp_path):
     write_xlsx(tmp_path / "t.xlsx", {"s": pl.DataFrame({"text": ["ạ" * 40_000, "b"]})})
     ws = openpyxl.load_workbook(tmp_path / "t.xlsx").active
     assert [c.value for c in ws["A"]] == ["text", "ạ" * 32_767, "b"]
+
+
+def test_cycle_collection_is_paused_while_a_workbook_is_written_and_restored(tmp_path, monkeypatch):
+    """A national table is ~45,000 cells of a few objects each: Python's cycle collection is
+    paused while they are built and written (in a run's process each collection goes over
+    Dagster's heap), and is as it was after, also when writing fails."""
+    seen = []
+    close = xlsxwriter.Workbook.close
+    monkeypatch.setattr(
+        xlsxwriter.Workbook, "close", lambda wb: (seen.append(gc.isenabled()), close(wb))[1]
+    )
+    assert gc.isenabled()
+    write_xlsx(tmp_path / "a.xlsx", {"s": FRAME})
+    assert seen == [False] and gc.isenabled()
+    with pytest.raises(pl.exceptions.ColumnNotFoundError):
+        write_workbook(tmp_path / "b.xlsx", [Sheet("s", FRAME, (Column("missing", "x"),))])
+    assert gc.isenabled() and not (tmp_path / "b.xlsx").exists()
+    gc.disable()
+    try:
+        write_xlsx(tmp_path / "c.xlsx", {"s": FRAME})
+        assert not gc.isenabled()  # the caller's pause is theirs to end
+    finally:
+        gc.enable()
+    assert seen == [False, False]
