@@ -218,20 +218,17 @@ def _write_sheet(ws, sheet: Sheet, visible: bool, styles: _Styles) -> None:
 
 def _write_column(ws, first: int, k: int, s: pl.Series, number_format, styles: _Styles) -> None:
     """A column's data cells from row `first`: text always as text (never a formula, a link or
-    an error code); numbers in the column's format; a missing or not-finite number no cell.
-
-    Text and numbers go through XlsxWriter's undecorated writers: the public ones only add a
-    check for "A1" notation, per cell (a national gap table has ~45,000)."""
+    an error code); numbers in the column's format; a missing or not-finite number no cell."""
     values = s.to_list()
     if s.dtype == pl.String:
         plain, quoted = styles.get(), styles.get(quote=True)
-        write = ws._write_string
+        write = ws.write_string
         for r, v in enumerate(values, first):
             if v is not None:
                 write(r, k, v, quoted if v.startswith(FORMULA_STARTS) else plain)
     elif s.dtype.is_numeric():
         fmt = styles.get(number_format=number_format)
-        write = ws._write_number
+        write = ws.write_number
         for r, v in enumerate(values, first):
             if v is not None and math.isfinite(v):
                 write(r, k, v, fmt)
