@@ -94,7 +94,7 @@ from geo.topology import (
     encode_arcs,
 )
 from schemas.catalogue import Catalogue
-from schemas.lake import write_bytes
+from schemas.lake import digest, write_bytes
 
 log = logging.getLogger(__name__)
 
@@ -192,10 +192,20 @@ def render_map_page(
             "geometries": [{"type": "MultiLineString", "arcs": [[i] for i in outline]}],
         },
     }
-    check = coverage_check([p["c"] for p in props], **coverage) if coverage else None
+    codes = [p["c"] for p in props]
+    check = coverage_check(codes, **coverage) if coverage else None
     if check is not None:
         meta["coverage"] = check
-    zones, zones_meta = _dead_zone_object(dead_zones, [p["c"] for p in props], head, tol)
+    if cache is None or dead_zones is None or len(dead_zones) == 0:
+        zones, zones_meta = _dead_zone_object(dead_zones, codes, head, tol)
+    else:  # the same zones on the same units: the same overlay (nationally, seconds to simplify)
+        name = repr((head["transform"], tol, digest(dead_zones), "|".join(codes)))
+        made, arcs = cache.arcs(
+            f"dead zones {name}",
+            lambda: _own_arcs(lambda h: _dead_zone_object(dead_zones, codes, h, tol), head),
+        )
+        zones, zones_meta = shift_refs(made[0], len(head["arcs"])), made[1]
+        head["arcs"].extend(arcs)
     if zones is not None:
         objects["deadZones"] = zones
         meta["deadZones"] = zones_meta

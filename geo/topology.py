@@ -16,6 +16,7 @@ import os
 import time
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import polars as pl
 import shapely
@@ -166,6 +167,19 @@ class GeometryCache:
             self._memo[path.name] = data, arcs
         data, arcs = self._memo[path.name]
         return data, list(arcs)
+
+    def frame(self, name: str, make) -> gpd.GeoDataFrame:
+        """A GeoDataFrame that `name` identifies (such as the dead zones a page draws, made
+        from the coverage run's): make() once, then read back as GeoParquet."""
+        path = self.folder / f"frame-{_digest(name)}.parquet"
+        if path.exists():
+            os.utime(path)
+            return gpd.read_parquet(path)
+        frame = make()
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer)
+        write_bytes(path, buffer.getvalue())
+        return frame
 
     def lines(self, key: str, make) -> list[np.ndarray]:
         """Coordinate arrays (such as the PNGs' province outlines) derived from the geometry

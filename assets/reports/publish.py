@@ -100,11 +100,13 @@ def publish_maps(
     scope = _of(codes, coverage_gaps["unit_code"].unique())
     in_scope = admin_units[scope]
     unit_key = _RowKeys(admin_units)
+    cache = GeometryCache(maps / ".cache")
     # The 5G target is about people: zones with fewer than one person are not drawn.
-    zones = dead_zone_layer(dead_zones, units=admin_units, technology="5G", min_population=1)
+    zones = dead_zone_layer(
+        dead_zones, units=admin_units, technology="5G", min_population=1, cache=cache
+    )
     zone_key, zone_units = _RowKeys(zones), zones["unit_code"].astype(str).to_numpy()
     out = Outputs(maps.parent, maps / ".publish.json")
-    cache = GeometryCache(maps / ".cache")
     common = (period, catalogue)
 
     flags = None if coverage_comparison is None else coverage_disagreements(coverage_comparison)

@@ -6,7 +6,9 @@ the real boundaries of Huế (province 46, 40 units) with synthetic figures:
   any cache;
 - an overview page's dead zones, simplified only as far as its budget goes, are those it would
   pick from all of them simplified;
-- a gap-row column no page shows changing rebuilds no map output.
+- a gap-row column no page shows changing rebuilds no map output;
+- the dead zones drawn (the layer and each page's overlay) are made again only when the zones
+  change, and the outputs are those of a publish with no cache.
 """
 
 from __future__ import annotations
@@ -169,3 +171,63 @@ def test_a_column_no_page_shows_changing_rebuilds_no_map_output(units, gaps, cat
     shown = gaps.with_columns(value=pl.col("value") + 1)
     out = publish_maps(tmp_path / "maps", shown, *args)
     assert "maps/index.html" in out["rebuilt"]
+
+
+def _outputs(maps: Path) -> dict[str, bytes]:
+    """The published map files (pages, PNGs) by path, without the cache and the keys."""
+    return {
+        p.relative_to(maps).as_posix(): p.read_bytes()
+        for p in sorted(maps.rglob("*"))
+        if p.is_file() and ".cache" not in p.parts and p.name != ".publish.json"
+    }
+
+
+def test_dead_zones_are_drawn_again_only_when_they_change(
+    units, gaps, catalogue, tmp_path, monkeypatch
+):
+    import geo.coverage.layer as layer
+    import geo.maps as maps_module
+
+    made = {"layer": 0, "overlay": 0}
+    smooth, overlay = layer._layer, maps_module._dead_zone_object
+    monkeypatch.setattr(
+        layer, "_layer", lambda *a: made.update(layer=made["layer"] + 1) or smooth(*a)
+    )
+    monkeypatch.setattr(
+        maps_module,
+        "_dead_zone_object",
+        lambda *a: made.update(overlay=made["overlay"] + 1) or overlay(*a),
+    )
+    zones = _zones(units, 30)
+    folder = tmp_path / "kept" / "maps"
+    publish_maps(folder, gaps, units, zones, catalogue, PERIOD)
+    # One overlay: the national page's units are Huế's, so its page shares it.
+    assert made == {"layer": 1, "overlay": 1}
+
+    # A commune resubmits: the pages are rebuilt, their dead zones read back as they were.
+    made.update(layer=0, overlay=0)
+    resubmitted = gaps.with_columns(
+        value=pl.when(pl.col("unit_code") == units["unit_code"].iloc[3])
+        .then(pl.col("value") + 5)
+        .otherwise("value")
+    )
+    out = publish_maps(folder, resubmitted, units, zones, catalogue, PERIOD)
+    assert "maps/index.html" in out["rebuilt"]
+    assert made == {"layer": 0, "overlay": 0}
+    fresh = publish_maps(tmp_path / "fresh" / "maps", resubmitted, units, zones, catalogue, PERIOD)
+    assert fresh["zones"] == out["zones"] == 30
+    assert _outputs(folder) == _outputs(tmp_path / "fresh" / "maps")
+
+    # The coverage is recomputed and one zone is smaller: the layer and the pages are made
+    # again, as a publish with no cache makes them.
+    made.update(layer=0, overlay=0)
+    changed = zones.copy()
+    changed.loc[0, "geometry"] = shapely.buffer(changed.geometry.iloc[0].centroid, 0.0005)
+    out = publish_maps(folder, resubmitted, units, changed, catalogue, PERIOD)
+    assert made == {"layer": 1, "overlay": 1}
+    assert "maps/index.html" in out["rebuilt"]
+    fresh = publish_maps(
+        tmp_path / "fresh2" / "maps", resubmitted, units, changed, catalogue, PERIOD
+    )
+    assert _outputs(folder) == _outputs(tmp_path / "fresh2" / "maps")
+    assert _outputs(folder)["index.html"] != _outputs(tmp_path / "fresh" / "maps")["index.html"]
