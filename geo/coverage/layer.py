@@ -6,6 +6,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import polars as pl
 import pyproj
 
 from geo.coverage.grid import FALLBACK_CRS, WGS84
@@ -48,8 +49,7 @@ def dead_zone_layer(
         Path(__file__).read_bytes(),  # the code that makes the layer
         pyproj.proj_version_str,  # the reprojections
         zones,
-        None if info is None else repr(list(info.columns)),
-        None if info is None else pd.util.hash_pandas_object(info, index=False).to_numpy().tobytes(),
+        None if info is None else pl.from_pandas(info),
         technology,
         min_population,
         tolerance_m,
