@@ -124,9 +124,10 @@ def publish_maps(
     units_key = unit_key(scope)
     check, check_key = coverage(maps, codes[scope])
     rows_shown = _page_rows(coverage_gaps)
+    all_zones = zone_key(slice(None))
     page = out.make(
         maps / "index.html",
-        digest(*common, title, units_key, rows_shown, zone_key(slice(None)), check_key),
+        digest(*common, title, units_key, rows_shown, all_zones, check_key),
         lambda p: render_map_page(
             in_scope,
             coverage_gaps,
@@ -137,6 +138,7 @@ def publish_maps(
             dead_zones=zones,
             cache=cache,
             coverage=check,
+            dead_zones_key=all_zones,
         ),
     )
     provinces = []
@@ -148,14 +150,14 @@ def publish_maps(
         prov = rows["province_code"][0]
         mine = units["unit_code"].astype(str).to_numpy()
         zoned = _of(zone_units, mine)
-        own = zones[zoned]
+        own, own_key = zones[zoned], zone_key(zoned)
         checked, checked_key = coverage(path.parent, mine)
         shown, key = shown_of[(prov,)], unit_key(scope & (province_of == str(prov)))
         provinces.append(
             out.make(
                 path,
-                digest(*common, name, key, shown, zone_key(zoned), around, checked_key),
-                lambda p, u=units, r=rows, n=name, z=own, c=checked: render_map_page(
+                digest(*common, name, key, shown, own_key, around, checked_key),
+                lambda p, u=units, r=rows, n=name, z=own, zk=own_key, c=checked: render_map_page(
                     u,
                     r,
                     catalogue,
@@ -166,6 +168,7 @@ def publish_maps(
                     cache=cache,
                     context=lands,
                     coverage=c,
+                    dead_zones_key=zk,
                 ),  # fmt: skip
             )
         )
