@@ -126,7 +126,7 @@ class GeometryCache:
         path = self.folder / f"shapes-{_digest(name)}.parquet"
         if path.name not in self._memo:
             if path.exists():
-                os.utime(path)
+                _used(path)
                 shapes = shapely.from_wkb(pl.read_parquet(path)["wkb"].to_numpy())
             else:
                 shapes = np.asarray(make(), dtype=object)
@@ -144,7 +144,7 @@ class GeometryCache:
         path = self.folder / f"topology-{name}.npz"
         if path.name not in self._memo:
             if path.exists():
-                os.utime(path)
+                _used(path)
                 self._memo[path.name] = _read_topology(path)
             else:
                 made = build_topology(shown, feat_prov, offset=offset)
@@ -159,7 +159,7 @@ class GeometryCache:
         path = self.folder / f"arcs-{_digest(name)}.npz"
         if path.name not in self._memo:
             if path.exists():
-                os.utime(path)
+                _used(path)
                 arcs, data = _read_arcs(path)
             else:
                 data, arcs = make()
@@ -173,7 +173,7 @@ class GeometryCache:
         from the coverage run's): make() once, then read back as GeoParquet."""
         path = self.folder / f"frame-{_digest(name)}.parquet"
         if path.exists():
-            os.utime(path)
+            _used(path)
             return gpd.read_parquet(path)
         frame = make()
         buffer = io.BytesIO()
@@ -186,7 +186,7 @@ class GeometryCache:
         `key` names: make() once, then read back."""
         path = self.folder / f"lines-{_digest(key)}.parquet"
         if path.exists():
-            os.utime(path)
+            _used(path)
             df = pl.read_parquet(path)
             xy = df.select("x", "y").to_numpy()
             return (
@@ -205,6 +205,13 @@ class GeometryCache:
         for path in self.folder.glob("*"):
             if path.stat().st_mtime < old:
                 path.unlink(missing_ok=True)
+
+
+def _used(path: Path) -> None:
+    """Mark a cache file read, so that `prune` keeps it: at most once a day, so that a publish
+    that rebuilds nothing changes no file (the dead zones are read by every publish)."""
+    if path.stat().st_mtime < time.time() - 86400:
+        os.utime(path)
 
 
 def _wkb(geoms: np.ndarray) -> bytes:
