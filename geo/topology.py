@@ -100,20 +100,31 @@ class GeometryCache:
     def __init__(self, folder: Path):
         self.folder = Path(folder)
         self._memo: dict[str, object] = {}  # what this run already read or made, by file name
+        self._hashed: dict[bytes, tuple[np.ndarray, str]] = {}  # _shapes_key's, by the ids
 
     def key(self, geoms: np.ndarray, tolerance: float, clean: bool) -> str:
         """The name of display_geometry(geoms, tolerance, clean=clean) in the cache."""
-        return _digest(_wkb(geoms), tolerance, clean)
+        return _digest(self._shapes_key(geoms), tolerance, clean)
+
+    def _shapes_key(self, geoms: np.ndarray) -> str:
+        """A hash of the geometries' WKB, made once per run for the same shapes (a publish
+        asks for the units' several times; shapely's are immutable, so the same objects
+        have the same bytes, and the array is kept so that their ids stay theirs)."""
+        geoms = np.asarray(geoms, dtype=object)
+        ids = np.fromiter(map(id, geoms), np.uint64, len(geoms)).tobytes()
+        if ids not in self._hashed:
+            self._hashed[ids] = geoms, _digest(_wkb(geoms))
+        return self._hashed[ids][1]
 
     def display(self, geoms: np.ndarray, tolerance: float, clean: bool) -> tuple[str, np.ndarray]:
         """(key, display_geometry(geoms, tolerance, clean=clean))."""
-        wkb = _wkb(geoms)
-        key = _digest(wkb, tolerance, clean)
+        shapes = self._shapes_key(geoms)
+        key = _digest(shapes, tolerance, clean)
 
         def make() -> np.ndarray:
             base = _polygonal(np.asarray(geoms, dtype=object))
             if clean:  # kept for this run only: on disk, the simplified shapes are enough
-                cleaned = f"clean {_digest(wkb)}"
+                cleaned = f"clean {shapes}"
                 if cleaned not in self._memo:
                     self._memo[cleaned] = clean_coverage(base)
                 base = self._memo[cleaned]

@@ -2,6 +2,7 @@
 the real boundaries of Huế (province 46, 40 units) with synthetic figures:
 
 - one cleaning serves every tolerance, and what a later process reads back is what was made;
+- the same shapes are hashed once in a run, a moved one gives another key;
 - a page rebuilt from the cache on disk (topology, base map) has the bytes of one built without
   any cache;
 - an overview page's dead zones, simplified only as far as its budget goes, are those it would
@@ -107,6 +108,23 @@ def test_one_cleaning_serves_every_tolerance_and_reads_back_as_made(units, tmp_p
         assert (f, o) == (made[1], made[2])
     read[0]["arcs"].append(np.zeros((1, 2), np.int64))  # a page adds its own arcs...
     assert len(later.topology(key, again, provinces, 0.004)[0]["arcs"]) == len(made[0]["arcs"])
+
+
+def test_the_same_shapes_are_hashed_once_per_run(units, tmp_path, monkeypatch):
+    hashed = []
+    wkb = topology._wkb
+    monkeypatch.setattr(topology, "_wkb", lambda g: hashed.append(len(g)) or wkb(g))
+    cache = GeometryCache(tmp_path)
+    geoms = _geoms(units)
+    key = cache.key(geoms, 0.002, True)
+    assert cache.display(geoms.copy(), 0.002, True)[0] == key  # the same shapes, another array
+    assert hashed == [len(geoms)]
+    equal = shapely.from_wkb(shapely.to_wkb(geoms))  # other objects: hashed, the same key
+    assert cache.key(equal, 0.002, True) == key and len(hashed) == 2
+    moved = geoms.copy()
+    moved[0] = shapely.transform(moved[0], lambda xy: xy + 0.001)
+    assert cache.key(moved, 0.002, True) != key
+    assert GeometryCache(tmp_path).key(geoms, 0.002, True) == key  # another process
 
 
 def _zones(units: gpd.GeoDataFrame, n: int) -> gpd.GeoDataFrame:
