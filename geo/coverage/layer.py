@@ -6,7 +6,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-import polars as pl
 import pyproj
 
 from geo.coverage.grid import FALLBACK_CRS, WGS84
@@ -44,12 +43,17 @@ def dead_zone_layer(
         info = units[["unit_code", *extra]].drop_duplicates("unit_code")
     if cache is None:
         return _layer(zones, info, min_population, tolerance_m)
+    names = head = None  # the units' names and flags that ride along, every row
+    if info is not None:
+        head = repr([(c, str(t)) for c, t in info.dtypes.items()])
+        names = pd.util.hash_pandas_object(info, index=False).to_numpy().tobytes()
     name = digest(
         "dead zone layer",
         Path(__file__).read_bytes(),  # the code that makes the layer
         pyproj.proj_version_str,  # the reprojections
         zones,
-        None if info is None else pl.from_pandas(info),
+        head,
+        names,
         technology,
         min_population,
         tolerance_m,

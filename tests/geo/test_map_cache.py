@@ -249,3 +249,10 @@ def test_dead_zones_are_drawn_again_only_when_they_change(
     )
     assert _outputs(folder) == _outputs(tmp_path / "fresh2" / "maps")
     assert _outputs(folder)["index.html"] != _outputs(tmp_path / "fresh" / "maps")["index.html"]
+
+    # A unit renamed: its zones' tooltips name it anew.
+    made.update(layer=0, overlay=0)
+    renamed = units.copy()
+    renamed.loc[renamed["unit_code"] == changed["unit_code"].iloc[0], "unit_name"] = "Xã Mới"
+    publish_maps(folder, resubmitted, renamed, changed, catalogue, PERIOD)
+    assert made == {"layer": 1, "overlay": 1}
