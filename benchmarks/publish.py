@@ -11,9 +11,10 @@ report folder:
   so the national ranks move; the file's quarantined rows are gone, it has nothing to return).
 
 Inputs, in one process, on ../shared/data/vn_communes_2025.parquet: coverage_gaps and the
-units as benchmarks/maps.py makes them (its functions, imported); 5G dead zones (a small square
-in one unit in ten); one commune file per unit (3,321) with about 30,000 accepted figures, a few
-superseded, and quarantined rows in one file in twelve (most files have nothing to return; `--returns-share 1` for every file).
+units as benchmarks/maps.py makes them (its functions, imported); 5G and 4G dead zones as many
+and as ragged as a national coverage run's (about 11,000); one commune file per unit (3,321)
+with about 30,000 accepted figures, a few superseded, and quarantined rows in one file in
+twelve (most files have nothing to return; `--returns-share 1` for every file).
 
 Run: `uv run python benchmarks/publish.py` (`--profile publish|one` prints the top of a
 cProfile of that pass). Per-function seconds are printed per pass; last line:
@@ -36,6 +37,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import polars as pl
 import shapely
 
@@ -84,23 +86,32 @@ def commune_files(gaps: pl.DataFrame) -> pl.DataFrame:
 
 
 def dead_zones(units: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.GeoDataFrame:
-    """A small square of 5G dead zone inside one unit in ten."""
-    pick = np.flatnonzero(rng.random(len(units)) < 0.10)
-    centres = shapely.point_on_surface(units.geometry.values[pick])
-    x, y = shapely.get_x(centres), shapely.get_y(centres)
-    half = rng.uniform(0.002, 0.01, len(pick))
-    return gpd.GeoDataFrame(
-        {
-            "period": PERIOD,
-            "unit_code": units["unit_code"].to_numpy()[pick],
-            "province_code": units["province_code"].to_numpy()[pick],
-            "technology": "5G",
-            "population": rng.integers(1, 5000, len(pick)).astype(float),
-            "area_km2": (2 * half * 111) ** 2,
-        },
-        geometry=shapely.box(x - half, y - half, x + half, y + half),
-        crs="EPSG:4326",
-    )
+    """5G and 4G dead zones as a national coverage run leaves them (about 11,000 in the real
+    lake): two of each technology in most units, each a ragged outline of a couple of hundred
+    points (cells' edges), a few people to thousands in each, some with nobody."""
+    parts = []
+    for technology, share in (("5G", 0.85), ("4G", 0.80)):
+        pick = np.repeat(np.flatnonzero(rng.random(len(units)) < share), 2)
+        centres = shapely.point_on_surface(units.geometry.values[pick])
+        x = shapely.get_x(centres) + rng.normal(0, 0.004, len(pick))
+        y = shapely.get_y(centres) + rng.normal(0, 0.004, len(pick))
+        radius = rng.uniform(0.002, 0.01, len(pick))
+        shapes = shapely.buffer(shapely.points(x, y), radius, quad_segs=50)
+        parts.append(
+            gpd.GeoDataFrame(
+                {
+                    "period": PERIOD,
+                    "unit_code": units["unit_code"].to_numpy()[pick],
+                    "province_code": units["province_code"].to_numpy()[pick],
+                    "technology": technology,
+                    "population": rng.integers(0, 5000, len(pick)).astype(float),
+                    "area_km2": np.pi * (radius * 111) ** 2,
+                },
+                geometry=shapes,
+                crs="EPSG:4326",
+            )
+        )
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs="EPSG:4326")
 
 
 def lake_tables(

@@ -94,7 +94,7 @@ from geo.topology import (
     encode_arcs,
 )
 from schemas.catalogue import Catalogue
-from schemas.lake import write_bytes
+from schemas.lake import digest, write_bytes
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +145,7 @@ def render_map_page(
     cache: GeometryCache | None = None,
     context: gpd.GeoDataFrame | ProvinceLands | None = None,
     coverage: dict | None = None,
+    dead_zones_key: str | None = None,
 ) -> Path:
     """Write one self-contained offline map page (a layer per indicator) and return its path.
 
@@ -159,6 +160,8 @@ def render_map_page(
     many pages, their `province_lands`, built once.
     `coverage`: the arguments of geo.page_data.coverage_check after the codes (disagreements,
     rejected_sites, quality_href): the units whose reported 5G coverage the sites contradict.
+    `dead_zones_key`: a hash of `dead_zones` the caller already has (the overlay is kept in
+    `cache` under it); without it they are hashed here.
     """
     started = time.perf_counter()
     units = prepare_units(units)
@@ -192,10 +195,21 @@ def render_map_page(
             "geometries": [{"type": "MultiLineString", "arcs": [[i] for i in outline]}],
         },
     }
-    check = coverage_check([p["c"] for p in props], **coverage) if coverage else None
+    codes = [p["c"] for p in props]
+    check = coverage_check(codes, **coverage) if coverage else None
     if check is not None:
         meta["coverage"] = check
-    zones, zones_meta = _dead_zone_object(dead_zones, [p["c"] for p in props], head, tol)
+    if cache is None or dead_zones is None or len(dead_zones) == 0:
+        zones, zones_meta = _dead_zone_object(dead_zones, codes, head, tol)
+    else:  # the same zones on the same units: the same overlay (nationally, seconds to simplify)
+        zones_key = dead_zones_key or digest(dead_zones)
+        name = repr((head["transform"], tol, zones_key, "|".join(codes)))
+        made, arcs = cache.arcs(
+            f"dead zones {name}",
+            lambda: _own_arcs(lambda h: _dead_zone_object(dead_zones, codes, h, tol), head),
+        )
+        zones, zones_meta = shift_refs(made[0], len(head["arcs"])), made[1]
+        head["arcs"].extend(arcs)
     if zones is not None:
         objects["deadZones"] = zones
         meta["deadZones"] = zones_meta

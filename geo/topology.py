@@ -16,6 +16,7 @@ import os
 import time
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import polars as pl
 import shapely
@@ -99,20 +100,31 @@ class GeometryCache:
     def __init__(self, folder: Path):
         self.folder = Path(folder)
         self._memo: dict[str, object] = {}  # what this run already read or made, by file name
+        self._hashed: dict[bytes, tuple[np.ndarray, str]] = {}  # _shapes_key's, by the ids
 
     def key(self, geoms: np.ndarray, tolerance: float, clean: bool) -> str:
         """The name of display_geometry(geoms, tolerance, clean=clean) in the cache."""
-        return _digest(_wkb(geoms), tolerance, clean)
+        return _digest(self._shapes_key(geoms), tolerance, clean)
+
+    def _shapes_key(self, geoms: np.ndarray) -> str:
+        """A hash of the geometries' WKB, made once per run for the same shapes (a publish
+        asks for the units' several times; shapely's are immutable, so the same objects
+        have the same bytes, and the array is kept so that their ids stay theirs)."""
+        geoms = np.asarray(geoms, dtype=object)
+        ids = np.fromiter(map(id, geoms), np.uint64, len(geoms)).tobytes()
+        if ids not in self._hashed:
+            self._hashed[ids] = geoms, _digest(_wkb(geoms))
+        return self._hashed[ids][1]
 
     def display(self, geoms: np.ndarray, tolerance: float, clean: bool) -> tuple[str, np.ndarray]:
         """(key, display_geometry(geoms, tolerance, clean=clean))."""
-        wkb = _wkb(geoms)
-        key = _digest(wkb, tolerance, clean)
+        shapes = self._shapes_key(geoms)
+        key = _digest(shapes, tolerance, clean)
 
         def make() -> np.ndarray:
             base = _polygonal(np.asarray(geoms, dtype=object))
             if clean:  # kept for this run only: on disk, the simplified shapes are enough
-                cleaned = f"clean {_digest(wkb)}"
+                cleaned = f"clean {shapes}"
                 if cleaned not in self._memo:
                     self._memo[cleaned] = clean_coverage(base)
                 base = self._memo[cleaned]
@@ -125,7 +137,7 @@ class GeometryCache:
         path = self.folder / f"shapes-{_digest(name)}.parquet"
         if path.name not in self._memo:
             if path.exists():
-                os.utime(path)
+                _used(path)
                 shapes = shapely.from_wkb(pl.read_parquet(path)["wkb"].to_numpy())
             else:
                 shapes = np.asarray(make(), dtype=object)
@@ -143,7 +155,7 @@ class GeometryCache:
         path = self.folder / f"topology-{name}.npz"
         if path.name not in self._memo:
             if path.exists():
-                os.utime(path)
+                _used(path)
                 self._memo[path.name] = _read_topology(path)
             else:
                 made = build_topology(shown, feat_prov, offset=offset)
@@ -158,7 +170,7 @@ class GeometryCache:
         path = self.folder / f"arcs-{_digest(name)}.npz"
         if path.name not in self._memo:
             if path.exists():
-                os.utime(path)
+                _used(path)
                 arcs, data = _read_arcs(path)
             else:
                 data, arcs = make()
@@ -167,12 +179,25 @@ class GeometryCache:
         data, arcs = self._memo[path.name]
         return data, list(arcs)
 
+    def frame(self, name: str, make) -> gpd.GeoDataFrame:
+        """A GeoDataFrame that `name` identifies (such as the dead zones a page draws, made
+        from the coverage run's): make() once, then read back as GeoParquet."""
+        path = self.folder / f"frame-{_digest(name)}.parquet"
+        if path.exists():
+            _used(path)
+            return gpd.read_parquet(path)
+        frame = make()
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer)
+        write_bytes(path, buffer.getvalue())
+        return frame
+
     def lines(self, key: str, make) -> list[np.ndarray]:
         """Coordinate arrays (such as the PNGs' province outlines) derived from the geometry
         `key` names: make() once, then read back."""
         path = self.folder / f"lines-{_digest(key)}.parquet"
         if path.exists():
-            os.utime(path)
+            _used(path)
             df = pl.read_parquet(path)
             xy = df.select("x", "y").to_numpy()
             return (
@@ -191,6 +216,13 @@ class GeometryCache:
         for path in self.folder.glob("*"):
             if path.stat().st_mtime < old:
                 path.unlink(missing_ok=True)
+
+
+def _used(path: Path) -> None:
+    """Mark a cache file read, so that `prune` keeps it: at most once a day, so that a publish
+    that rebuilds nothing changes no file (the dead zones are read by every publish)."""
+    if path.stat().st_mtime < time.time() - 86400:
+        os.utime(path)
 
 
 def _wkb(geoms: np.ndarray) -> bytes:

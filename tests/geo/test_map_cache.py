@@ -2,11 +2,14 @@
 the real boundaries of Huế (province 46, 40 units) with synthetic figures:
 
 - one cleaning serves every tolerance, and what a later process reads back is what was made;
+- the same shapes are hashed once in a run, a moved one gives another key;
 - a page rebuilt from the cache on disk (topology, base map) has the bytes of one built without
   any cache;
 - an overview page's dead zones, simplified only as far as its budget goes, are those it would
   pick from all of them simplified;
-- a gap-row column no page shows changing rebuilds no map output.
+- a gap-row column no page shows changing rebuilds no map output;
+- the dead zones drawn (the layer and each page's overlay) are made again only when the zones
+  change, and the outputs are those of a publish with no cache.
 """
 
 from __future__ import annotations
@@ -107,6 +110,23 @@ def test_one_cleaning_serves_every_tolerance_and_reads_back_as_made(units, tmp_p
     assert len(later.topology(key, again, provinces, 0.004)[0]["arcs"]) == len(made[0]["arcs"])
 
 
+def test_the_same_shapes_are_hashed_once_per_run(units, tmp_path, monkeypatch):
+    hashed = []
+    wkb = topology._wkb
+    monkeypatch.setattr(topology, "_wkb", lambda g: hashed.append(len(g)) or wkb(g))
+    cache = GeometryCache(tmp_path)
+    geoms = _geoms(units)
+    key = cache.key(geoms, 0.002, True)
+    assert cache.display(geoms.copy(), 0.002, True)[0] == key  # the same shapes, another array
+    assert hashed == [len(geoms)]
+    equal = shapely.from_wkb(shapely.to_wkb(geoms))  # other objects: hashed, the same key
+    assert cache.key(equal, 0.002, True) == key and len(hashed) == 2
+    moved = geoms.copy()
+    moved[0] = shapely.transform(moved[0], lambda xy: xy + 0.001)
+    assert cache.key(moved, 0.002, True) != key
+    assert GeometryCache(tmp_path).key(geoms, 0.002, True) == key  # another process
+
+
 def _zones(units: gpd.GeoDataFrame, n: int) -> gpd.GeoDataFrame:
     """`n` ragged dead zones (circles of many points) in the units, some remote."""
     rng = np.random.default_rng(7)
@@ -169,3 +189,70 @@ def test_a_column_no_page_shows_changing_rebuilds_no_map_output(units, gaps, cat
     shown = gaps.with_columns(value=pl.col("value") + 1)
     out = publish_maps(tmp_path / "maps", shown, *args)
     assert "maps/index.html" in out["rebuilt"]
+
+
+def _outputs(maps: Path) -> dict[str, bytes]:
+    """The published map files (pages, PNGs) by path, without the cache and the keys."""
+    return {
+        p.relative_to(maps).as_posix(): p.read_bytes()
+        for p in sorted(maps.rglob("*"))
+        if p.is_file() and ".cache" not in p.parts and p.name != ".publish.json"
+    }
+
+
+def test_dead_zones_are_drawn_again_only_when_they_change(
+    units, gaps, catalogue, tmp_path, monkeypatch
+):
+    import geo.coverage.layer as layer
+    import geo.maps as maps_module
+
+    made = {"layer": 0, "overlay": 0}
+    smooth, overlay = layer._layer, maps_module._dead_zone_object
+    monkeypatch.setattr(
+        layer, "_layer", lambda *a: made.update(layer=made["layer"] + 1) or smooth(*a)
+    )
+    monkeypatch.setattr(
+        maps_module,
+        "_dead_zone_object",
+        lambda *a: made.update(overlay=made["overlay"] + 1) or overlay(*a),
+    )
+    zones = _zones(units, 30)
+    folder = tmp_path / "kept" / "maps"
+    publish_maps(folder, gaps, units, zones, catalogue, PERIOD)
+    # One overlay: the national page's units are Huế's, so its page shares it.
+    assert made == {"layer": 1, "overlay": 1}
+
+    # A commune resubmits: the pages are rebuilt, their dead zones read back as they were.
+    made.update(layer=0, overlay=0)
+    resubmitted = gaps.with_columns(
+        value=pl.when(pl.col("unit_code") == units["unit_code"].iloc[3])
+        .then(pl.col("value") + 5)
+        .otherwise("value")
+    )
+    out = publish_maps(folder, resubmitted, units, zones, catalogue, PERIOD)
+    assert "maps/index.html" in out["rebuilt"]
+    assert made == {"layer": 0, "overlay": 0}
+    fresh = publish_maps(tmp_path / "fresh" / "maps", resubmitted, units, zones, catalogue, PERIOD)
+    assert fresh["zones"] == out["zones"] == 30
+    assert _outputs(folder) == _outputs(tmp_path / "fresh" / "maps")
+
+    # The coverage is recomputed and one zone is smaller: the layer and the pages are made
+    # again, as a publish with no cache makes them.
+    made.update(layer=0, overlay=0)
+    changed = zones.copy()
+    changed.loc[0, "geometry"] = shapely.buffer(changed.geometry.iloc[0].centroid, 0.0005)
+    out = publish_maps(folder, resubmitted, units, changed, catalogue, PERIOD)
+    assert made == {"layer": 1, "overlay": 1}
+    assert "maps/index.html" in out["rebuilt"]
+    fresh = publish_maps(
+        tmp_path / "fresh2" / "maps", resubmitted, units, changed, catalogue, PERIOD
+    )
+    assert _outputs(folder) == _outputs(tmp_path / "fresh2" / "maps")
+    assert _outputs(folder)["index.html"] != _outputs(tmp_path / "fresh" / "maps")["index.html"]
+
+    # A unit renamed: its zones' tooltips name it anew.
+    made.update(layer=0, overlay=0)
+    renamed = units.copy()
+    renamed.loc[renamed["unit_code"] == changed["unit_code"].iloc[0], "unit_name"] = "Xã Mới"
+    publish_maps(folder, resubmitted, renamed, changed, catalogue, PERIOD)
+    assert made == {"layer": 1, "overlay": 1}
