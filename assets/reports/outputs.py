@@ -30,6 +30,7 @@ CODE = (
     "assets/reports/safe.py",
     "assets/reports/templates/quality.html.j2",
     "assets/reports/templates/quality.css",
+    "geo/coverage/layer.py",  # the dead-zone layer the pages draw
     "geo/maps.py",
     "geo/page.py",
     "geo/page_data.py",
