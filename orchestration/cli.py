@@ -262,5 +262,16 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
 
 
+def command() -> None:
+    """`dxlake` and `python -m orchestration.cli`: main(), then the process exits without the
+    interpreter's teardown: everything is written and closed by then, and freeing a national
+    run's objects one by one kept the data engineer waiting a second more."""
+    code = main()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    command()
