@@ -10,9 +10,11 @@ no longer makes (a province or a source file gone) is removed.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 from collections.abc import Callable
+from contextlib import contextmanager
 from functools import cache
 from importlib.metadata import version
 from pathlib import Path
@@ -127,3 +129,20 @@ class Outputs:
             (self.root / rel).unlink(missing_ok=True)
         if self.new != self.old:
             write_text(self.manifest, json.dumps(self.new, indent=0, sort_keys=True))
+
+
+@contextmanager
+def cycles_paused():
+    """Python's cycle collection paused while outputs are built (a `with` block or a decorator),
+    then resumed as it was. A national publish builds millions of small objects (a workbook's
+    cells, a page's arcs and features) that reference counting frees; in a run's process each
+    collection they trigger also walks Dagster's heap: a fifth of a national table's time, a
+    tenth of a first map publish. Whatever cycles they leave are collected afterwards."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

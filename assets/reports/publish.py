@@ -3,8 +3,6 @@ and the tests call these)."""
 
 from __future__ import annotations
 
-import functools
-import gc
 import os
 from pathlib import Path
 
@@ -25,7 +23,7 @@ from schemas.data_docs import current_sites
 from schemas.lake import digest, write_table, write_text
 
 from .gap_tables import write_gap_tables
-from .outputs import Outputs
+from .outputs import Outputs, cycles_paused
 from .quality import rejected_cell_sites, render_quality_page, traceability
 from .returns import returns_workbooks
 from .safe import write_csv
@@ -82,26 +80,7 @@ class _RowKeys:
         return digest(self.head, self.rows[at].tobytes(), self.shapes[at].tobytes())
 
 
-def _without_cycle_collection(fn):
-    """`fn` with Python's cycle collector paused, then resumed: a national publish builds
-    millions of small lists and dicts (arcs, features, page data) that reference counting
-    frees, and the collector would walk them over and over (about a tenth of a first
-    publish)."""
-
-    @functools.wraps(fn)
-    def paused(*args, **kwargs):
-        if not gc.isenabled():
-            return fn(*args, **kwargs)
-        gc.disable()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            gc.enable()
-
-    return paused
-
-
-@_without_cycle_collection
+@cycles_paused()
 def publish_maps(
     maps: Path,
     coverage_gaps: pl.DataFrame,

@@ -11,9 +11,7 @@ edited); a .csv has no cell types, so there it gets a leading apostrophe.
 
 from __future__ import annotations
 
-import gc
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +21,8 @@ from xlsxwriter.format import Format
 
 from schemas.display import visible_frame, visible_value
 from schemas.lake import atomic_write
+
+from .outputs import cycles_paused
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 SHEET_NAME_CHARS = 31  # Excel's limit
@@ -131,24 +131,8 @@ def write_workbook(path: Path, sheets: list[Sheet], *, visible: bool = False) ->
             _write_sheet(wb.add_worksheet(name), sheet, visible, styles)
         wb.close()
 
-    with _no_collection():
+    with cycles_paused():
         return atomic_write(path, write)
-
-
-@contextmanager
-def _no_collection():
-    """Python's cycle collection paused: a workbook is held as a few objects per cell, and in a
-    run's process (Dagster's objects, hundreds of thousands) each collection they trigger goes
-    over the whole heap: a fifth to a third of a national table's time. Whatever cycles a
-    workbook leaves are collected once it is written."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def write_xlsx(path: Path, sheets: dict[str, pl.DataFrame], headers: dict[str, str] | None = None):
