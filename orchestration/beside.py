@@ -15,9 +15,22 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# What a job's run imports besides the definitions, when its child is started for it: the
-# ingest's validation imports GX (about 3 s), the child's to do while the snapshot is read.
+# What a child imports ahead for a job's run, besides the definitions (the assets import their
+# heavy work when they run): the ingest's validation GX (about 3 s, done while the snapshot is
+# read), any other the publishing (matplotlib, folium, XlsxWriter: about a second).
 WARM = {"ingest_job": ("great_expectations",)}
+PUBLISHING = ("assets.reports.publish",)
+
+
+def warm_for(job: str) -> tuple[str, ...]:
+    """The modules a child for `job`'s run imports ahead."""
+    return WARM.get(job, PUBLISHING)
+
+
+def warm(modules: tuple[str, ...]) -> None:
+    """Imported now, while there is time, rather than when a run needs them."""
+    for module in modules:
+        importlib.import_module(module)
 
 
 def beside_possible(settings) -> bool:
@@ -35,7 +48,7 @@ class Beside:
     `close` ends one never given a run. The child runs `-c`, not `-m`: a process it spawns (the
     coverage's pool) then imports no __main__ module (Dagster) before its work."""
 
-    def __init__(self, warm: tuple[str, ...] = ()) -> None:
+    def __init__(self, warm: tuple[str, ...] = PUBLISHING) -> None:
         self.warm = tuple(warm)
         # stdout, stderr: the parent's (the run's console log where the parent's goes)
         self.proc = subprocess.Popen(
@@ -102,8 +115,7 @@ def _child() -> None:
     hide_dagster_notes()
     import orchestration.definitions  # noqa: F401  (the assets: most of the time to get ready)
 
-    for module in sys.argv[1:]:
-        importlib.import_module(module)
+    warm(tuple(sys.argv[1:]))
     try:
         settings, ref, log_level, origin = pickle.load(sys.stdin.buffer)
     except EOFError:

@@ -86,7 +86,7 @@ def open_instance(attempts: int = 30):
 
 def run_period(settings: Settings, period: str) -> int:
     """Materialize admin_units and the period's graph; print the summary. Returns an exit code."""
-    from orchestration.beside import WARM, Beside, beside_possible
+    from orchestration.beside import Beside, beside_possible, warm_for
     from schemas.periods import check_period
 
     check_period(period)
@@ -97,7 +97,7 @@ def run_period(settings: Settings, period: str) -> int:
     # First, before this process imports anything heavy: a child for the ingest, should the
     # landing have changed (it imports Dagster, the assets and GX on the other core while this
     # process plans and reads the snapshot; stopped when no ingest is needed).
-    early = Beside(WARM["ingest_job"]) if beside_possible(settings) else None
+    early = Beside(warm_for("ingest_job")) if beside_possible(settings) else None
     try:
         return _run_period(settings, period, early)
     finally:

@@ -10,7 +10,7 @@ import dagster as dg
 
 from assets.partitions import partition_tags, periods
 from orchestration import plan
-from orchestration.beside import WARM, Beside, beside_possible
+from orchestration.beside import PUBLISHING, Beside, beside_possible, warm, warm_for
 from schemas.lake import period_lock
 from schemas.periods import check_period
 from schemas.settings import Settings
@@ -36,8 +36,8 @@ def materialize_period(
     process, the gap tables and the quality report). Nothing changed → no run, an empty list.
     `beside_created`: told the id of a run started in a child process (the CLI's progress follows
     it); `workspace_origin`: that run carries the workspace's origin, as the CLI's own runs do.
-    `early`: a child the caller started for the ingest (orchestration.beside.WARM), which runs
-    it if one is planned, else is stopped.
+    `early`: a child the caller started for the ingest (beside.warm_for), which runs it if one
+    is planned, else is stopped.
     `log_level` is what the console shows (the instance records every event regardless).
     Holds the period's lock: a second run of the same period waits for the first.
     Stops after the first run that fails (a blocking check failing fails its run); returns the
@@ -55,14 +55,15 @@ def materialize_period(
     def ahead(runs: list[plan.Run]) -> list[plan.Run]:
         """`runs`; when there are any, with a child process started for a run beside to come
         (the coverage, the reports): it gets ready while they run."""
-        if runs and not any(not c.warm for c in ready) and beside_possible(settings):
-            ready.append(Beside())
+        if runs and not any(c.warm == PUBLISHING for c in ready) and beside_possible(settings):
+            ready.append(Beside().attach(settings, instance, log_level, workspace_origin))
         return runs
 
     def child_for(r: plan.Run) -> Beside:
-        """A child started ahead for `r`: one warmed for its job, else a plain one, else new."""
-        warm = WARM.get(r.job, ())
-        child = next((c for c in ready if c.warm == warm), None) or Beside(warm)
+        """A child started ahead for `r`'s job, else a new one."""
+        child = next((c for c in ready if c.warm == warm_for(r.job)), None) or Beside(
+            warm_for(r.job)
+        )
         if child in ready:
             ready.remove(child)
         return child.attach(settings, instance, log_level, workspace_origin)
@@ -92,6 +93,8 @@ def materialize_period(
                 beside_created(run_id)
         if then:
             ahead(here + alone)
+        if not here:  # nothing to run here meanwhile: ready this process for the publishing
+            warm(PUBLISHING)
         try:
             done = run(here)
         finally:  # never leave one running past the period's lock
@@ -112,7 +115,7 @@ def materialize_period(
         # Independent (both read the snapshot, nothing of each other): the provinces' ingest
         # beside the coverage; in a child of its own too when one was started for it early
         # (GX imported while the snapshot was read), else here.
-        warmed = any(c.warm == WARM["ingest_job"] for c in ready)
+        warmed = any(c.warm == warm_for("ingest_job") for c in ready)
         here, beside = ([], ingest + coverage) if warmed else (ingest, coverage)
         if not together(here, beside, then=True):  # the publishing follows
             return results

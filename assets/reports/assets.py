@@ -1,5 +1,8 @@
 """coverage_maps and gap_tables (planners), quality_report (auditors): files under
-reports/<period>/."""
+reports/<period>/.
+
+Each asset imports its publishing when it runs (matplotlib, folium, XlsxWriter: about a second),
+so a process that loads the definitions to run something else (the ingest) does not."""
 
 import dagster as dg
 import geopandas as gpd
@@ -7,9 +10,6 @@ import polars as pl
 
 from assets.partitions import ALL_PROVINCES, periods
 from assets.resources import LakeResource
-from geo.previews import png_preview_markdown
-
-from .publish import publish_gap_tables, publish_maps, publish_quality
 
 
 @dg.asset(
@@ -32,6 +32,10 @@ def coverage_maps(
     coverage_comparison: pl.DataFrame,
     cell_sites: pl.DataFrame,
 ) -> dg.MaterializeResult:
+    from geo.previews import png_preview_markdown
+
+    from .publish import publish_maps
+
     period = context.partition_key
     maps = lake.report_dir(period, "maps")
     out = publish_maps(
@@ -73,6 +77,8 @@ def coverage_maps(
 def gap_tables(
     context: dg.AssetExecutionContext, lake: LakeResource, coverage_gaps: pl.DataFrame
 ) -> dg.MaterializeResult:
+    from .publish import publish_gap_tables
+
     folder = lake.report_dir(context.partition_key, "gaps")
     out = publish_gap_tables(folder, coverage_gaps, lake.catalogue())
     return dg.MaterializeResult(
@@ -119,6 +125,8 @@ def quality_report(
     coverage_comparison: pl.DataFrame,
     cell_sites: pl.DataFrame,
 ) -> dg.MaterializeResult:
+    from .publish import publish_quality
+
     period = context.partition_key
     out = publish_quality(
         lake.report_dir(period, "quality"),
