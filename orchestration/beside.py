@@ -12,6 +12,7 @@ import os
 import pickle
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,6 +76,14 @@ class Beside:
         with contextlib.suppress(BrokenPipeError):
             self.proc.stdin.close()
         return self.run_id
+
+    def running(self) -> bool:
+        """Wait until its run has started (False: the process ended first)."""
+        while self.instance.get_run_by_id(self.run_id) is None:
+            if self.proc.poll() is not None:
+                return False
+            time.sleep(0.05)
+        return True
 
     def close(self) -> None:
         """Not needed after all: stopped where it is (importing, or waiting for a run)."""

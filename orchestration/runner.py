@@ -91,10 +91,12 @@ def materialize_period(
             run_id = child.start(r)
             if beside_created:  # the caller's progress follows it as it follows its own runs
                 beside_created(run_id)
+        if not here:  # ready this process for the publishing meanwhile, once the children
+            for child, _ in children:  # are past getting ready themselves (two cores)
+                child.running()
+            warm(PUBLISHING)
         if then:
             ahead(here + alone)
-        if not here:  # nothing to run here meanwhile: ready this process for the publishing
-            warm(PUBLISHING)
         try:
             done = run(here)
         finally:  # never leave one running past the period's lock
