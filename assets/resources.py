@@ -13,7 +13,15 @@ import polars as pl
 from assets.partitions import split_key
 from schemas.catalogue import Catalogue, load_catalogue
 from schemas.contracts import CONTRACTS, empty
-from schemas.lake import Location, exists, read_geotable, read_table, table_path, write_table
+from schemas.lake import (
+    Location,
+    exists,
+    read_attributes,
+    read_geotable,
+    read_table,
+    table_path,
+    write_table,
+)
 from schemas.settings import Limits, Settings, parse_deadlines
 
 #: Tables stored as GeoParquet and read back as GeoDataFrames.
@@ -164,25 +172,29 @@ class LakeIOManager(dg.ConfigurableIOManager):
 
     def load_input(self, context: dg.InputContext):
         table = context.asset_key.path[-1]
-        if not context.has_asset_partitions:
-            return self._read(table, table_path(self._lake, table))
-        keys = [_partition(k) for k in context.asset_partition_keys]
         wanted = context.dagster_type.typing_type
+        if not context.has_asset_partitions:
+            return self._read(table, table_path(self._lake, table), wanted)
+        keys = [_partition(k) for k in context.asset_partition_keys]
         if dict in (wanted, typing.get_origin(wanted)):  # a frame per province
             return {p: self._read(table, table_path(self._lake, table, d, p)) for d, p in keys}
         paths = [table_path(self._lake, table, *k) for k in keys]
         if len(paths) == 1:
-            return self._read(table, paths[0])
+            return self._read(table, paths[0], wanted)
         present = [p for p in paths if exists(p)]  # provinces that reported this period
         if not present:
             return empty(table)
         return pl.concat([read_table(p) for p in present], how="vertical")
 
     @staticmethod
-    def _read(table: str, path: Location):
+    def _read(table: str, path: Location, wanted: object = None):
+        """A GEO_TABLES table as GeoPandas, or its attributes alone when the input asks for a
+        polars frame (the units' codes, names and flags: no shapes decoded)."""
         if not exists(path):
             raise FileNotFoundError(
                 f"{table}: no table at {path}; materialize it first "
                 f"(bảng {table} chưa có, hãy chạy bước tạo bảng trước)"
             )
-        return read_geotable(path) if table in GEO_TABLES else read_table(path)
+        if table not in GEO_TABLES:
+            return read_table(path)
+        return read_attributes(path) if wanted is pl.DataFrame else read_geotable(path)

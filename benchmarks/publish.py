@@ -47,7 +47,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from maps import PERIOD, SEED, load_units, synthetic_gaps  # noqa: E402
 
-from assets.indicators.gaps import compute_coverage_gaps  # noqa: E402
+from assets.indicators.gaps import compute_coverage_gaps, units_frame  # noqa: E402
 from assets.reports import publish  # noqa: E402
 from schemas.catalogue import load_catalogue  # noqa: E402
 from schemas.contracts import INDICATOR_VALUES, conform, empty  # noqa: E402
@@ -361,7 +361,7 @@ def main() -> None:
         quality_in = {
             **common,
             **tables,
-            "admin_units": units,
+            "admin_units": units_frame(units),  # as the asset reads it: attributes only
             "boundary_problems": boundary_problems,
         }
         return maps_in, quality_in

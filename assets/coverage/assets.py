@@ -215,12 +215,12 @@ def coverage_comparison(
     lake: LakeResource,
     computed_coverage: pl.DataFrame,
     validated_observations: pl.DataFrame,
-    admin_units: gpd.GeoDataFrame,
+    admin_units: pl.DataFrame,  # the units' codes and names: no shapes read
 ) -> pl.DataFrame:
     tolerance = config.tolerance_pp
     if tolerance is None:
         tolerance = lake.settings.coverage_tolerance_pp
-    units = pl.from_pandas(admin_units[["unit_code", "unit_name"]])
+    units = admin_units.select("unit_code", "unit_name")
     table = compare_with_reported(
         computed_coverage, validated_observations, units, context.partition_key, tolerance
     )

@@ -1,7 +1,6 @@
 """indicator_values and coverage_gaps for a period."""
 
 import dagster as dg
-import geopandas as gpd
 import polars as pl
 
 from assets.metadata import preview
@@ -15,7 +14,7 @@ from assets.resources import LakeResource
 from schemas.lake import exists, read_table, table_path
 from schemas.periods import previous_period
 
-from .gaps import compute_coverage_gaps, compute_indicator_values, units_frame
+from .gaps import compute_coverage_gaps, compute_indicator_values
 
 
 @dg.asset(
@@ -31,10 +30,10 @@ def indicator_values(
     context: dg.AssetExecutionContext,
     lake: LakeResource,
     validated_observations: dict[str, pl.DataFrame],
-    admin_units: gpd.GeoDataFrame,
+    admin_units: pl.DataFrame,  # the units' codes, names and flags: no shapes read
 ) -> dict[str, pl.DataFrame]:
     period, provinces = run_provinces(context)
-    units, catalogue = units_frame(admin_units), lake.catalogue()
+    units, catalogue = admin_units, lake.catalogue()
     values = {}
     for province in provinces:
         in_scope = not lake.settings.provinces or province in lake.settings.provinces

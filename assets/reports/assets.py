@@ -120,7 +120,7 @@ def quality_report(
     quarantined_rows: pl.DataFrame,
     superseded_observations: pl.DataFrame,
     indicator_values: pl.DataFrame,
-    admin_units: gpd.GeoDataFrame,
+    admin_units: pl.DataFrame,  # the units' codes, names and flags: no shapes read
     boundary_problems: pl.DataFrame,
     coverage_comparison: pl.DataFrame,
     cell_sites: pl.DataFrame,

@@ -4,6 +4,7 @@ and the tests call these)."""
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 
 import geopandas as gpd
@@ -13,7 +14,6 @@ import polars as pl
 import shapely
 
 from assets.coverage.compare import coverage_disagreements
-from assets.indicators.gaps import units_frame
 from geo.coverage import dead_zone_layer
 from geo.maps import GeometryCache, province_lands, province_pages, render_map_page
 from geo.page_data import SHOWN
@@ -29,9 +29,10 @@ from .returns import returns_workbooks
 from .safe import write_csv
 
 
-def geometry_note(admin_units: gpd.GeoDataFrame) -> str:
-    """Which geometry the pages show: planners must know when shapes are approximate."""
-    counts = admin_units["geometry_source"].value_counts().to_dict()
+def geometry_note(sources: list[str]) -> str:
+    """Which geometry the pages show (`sources`: the units' geometry_source): planners must
+    know when shapes are approximate."""
+    counts = Counter(sources)
     if counts.get("approximate", 0) == 0:
         return "Ranh giới: chính thức (tệp DXLAKE_BOUNDARIES) / Boundaries: official file."
     return (
@@ -200,7 +201,7 @@ def publish_maps(
         "page": page,
         "provinces": provinces,
         "pngs": pngs,
-        "geometry": geometry_note(in_scope),
+        "geometry": geometry_note(in_scope["geometry_source"].to_list()),
         "zones": len(zones),
         "coverage_disagreements": 0 if flags is None else len(check["disagreements"]),
         "rebuilt": out.built,
@@ -231,7 +232,7 @@ def publish_quality(
     quarantined_rows: pl.DataFrame,
     superseded_observations: pl.DataFrame,
     indicator_values: pl.DataFrame,
-    admin_units: gpd.GeoDataFrame,
+    admin_units: pl.DataFrame,
     boundary_problems: pl.DataFrame,
     coverage_comparison: pl.DataFrame | None = None,
     cell_sites: pl.DataFrame | None = None,
@@ -252,7 +253,7 @@ def publish_quality(
         superseded=superseded_observations,
         values=indicator_values,
         boundary_problems=boundary_problems,
-        geometry_note=geometry_note(admin_units),
+        geometry_note=geometry_note(admin_units["geometry_source"].to_list()),
         gx_pages={  # each province's newest validation; sites newest for none are gone
             label: page.relative_to(out_dir).as_posix()
             for label, page in current_sites(out_dir / "gx").items()
@@ -262,7 +263,7 @@ def publish_quality(
         cell_sites=cell_sites,
     )
     page = out.make(out_dir / "index.html", digest(html), lambda p: write_text(p, html))
-    trace = traceability(validated_observations, units_frame(admin_units))
+    trace = traceability(validated_observations, admin_units)
     key = digest(trace)
     out.make(out_dir / "traceability.parquet", key, lambda p: write_table(p, trace))
     out.make(out_dir / "traceability.csv", key, lambda p: write_csv(p, trace))

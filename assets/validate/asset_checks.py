@@ -1,7 +1,6 @@
 """Dagster asset checks on a period's tables: blocking where bad data must not reach the maps."""
 
 import dagster as dg
-import geopandas as gpd
 import polars as pl
 
 from assets.partitions import period_province
@@ -62,8 +61,8 @@ def one_row_per_unit_indicator(validated_observations: pl.DataFrame):
     description="Every accepted unit code is a current official unit in admin_units.",
     additional_ins={"admin_units": dg.AssetIn()},
 )
-def unit_codes_known(validated_observations: pl.DataFrame, admin_units: gpd.GeoDataFrame):
-    codes = pl.Series(admin_units["unit_code"].tolist(), dtype=pl.String)
+def unit_codes_known(validated_observations: pl.DataFrame, admin_units: pl.DataFrame):
+    codes = admin_units["unit_code"].cast(pl.String)
     return _result(*findings.codes_known(validated_observations, codes))
 
 

@@ -125,7 +125,7 @@ def quality(root: Path, units, gaps, quarantine: pl.DataFrame, catalogue) -> dic
         quarantined_rows=quarantine,
         superseded_observations=table("superseded_observations", 0),
         indicator_values=conform(gaps, "indicator_values"),
-        admin_units=units,
+        admin_units=units_frame(units),
         boundary_problems=pl.DataFrame(),
     )
 
