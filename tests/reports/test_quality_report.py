@@ -307,7 +307,6 @@ def test_a_period_without_cell_sites_says_so(period, catalogue):
 def test_a_cell_shows_english_beneath_and_a_dash_for_what_is_missing(period, catalogue):
     """Per file, the reason in Vietnamese with the English beneath: a missing half shown as "—",
     a reason missing altogether as one "—"; counts right-aligned."""
-    from assets.reports.quality import render_quality_page
 
     one = period["file_status"].head(1)
     reasons = (
@@ -323,7 +322,19 @@ def test_a_cell_shows_english_beneath_and_a_dash_for_what_is_missing(period, cat
         )
         for name, vi, en in reasons
     )
-    page = render_quality_page(
+    page = _files_page(period, catalogue, status)
+    rows = section(page, "files")["rows"]
+    assert [r[2] for r in rows] == ["Sai mẫu\nwrong form", "—\nEnglish only", "—"]
+    assert "<td>Sai mẫu<br><span class='en'>wrong form</span></td>" in page
+    # c.csv: no reason, no sheet hidden, no column unread, nothing read
+    assert "<td>—</td><td>—</td><td>—</td><td class='num'>0</td>" in page
+
+
+def _files_page(period, catalogue, status: pl.DataFrame) -> str:
+    """The quality page of `status`'s files alone, nothing read from them."""
+    from assets.reports.quality import render_quality_page
+
+    return render_quality_page(
         period=PERIOD,
         catalogue=catalogue,
         file_status=status,
@@ -335,30 +346,13 @@ def test_a_cell_shows_english_beneath_and_a_dash_for_what_is_missing(period, cat
         boundary_problems=pl.DataFrame(),
         geometry_note="",
     )
-    rows = section(page, "files")["rows"]
-    assert [r[2] for r in rows] == ["Sai mẫu\nwrong form", "—\nEnglish only", "—"]
-    assert "<td>Sai mẫu<br><span class='en'>wrong form</span></td>" in page
-    # c.csv: no reason, no sheet hidden, no column unread, nothing read
-    assert "<td>—</td><td>—</td><td>—</td><td class='num'>0</td>" in page
 
 
 def test_text_from_files_is_escaped_by_the_template(period, catalogue):
-    from assets.reports.quality import render_quality_page
 
     hostile = "<script>alert(1)</script>\u202e.csv"
     status = period["file_status"].with_columns(source_file=pl.lit(hostile))
-    page = render_quality_page(
-        period=PERIOD,
-        catalogue=catalogue,
-        file_status=status.head(1),
-        raw=period["raw"].clear(),
-        validated=period["validated"].clear(),
-        quarantined=period["quarantined"].clear(),
-        superseded=period["superseded"].clear(),
-        values=period["values"],
-        boundary_problems=pl.DataFrame(),
-        geometry_note="",
-    )
+    page = _files_page(period, catalogue, status.head(1))
     assert "<script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;U+202E&gt;.csv" in page
 
