@@ -177,19 +177,27 @@ def write_bytes(path: Path, data: bytes) -> Path:
 def read_table(path: Location, columns: list[str] | None = None) -> pl.DataFrame:
     """A table as polars reads it; a GeoParquet table's geometry as its WKB bytes (polars
     knows no geoarrow type: read_geotable for the shapes)."""
-    with path.open("rb") as f, warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Extension type 'geoarrow", UserWarning)
+    with path.open("rb") as f, _geoarrow_as_bytes():
         return pl.read_parquet(f, columns=columns)
 
 
 def read_attributes(path: Location) -> pl.DataFrame:
     """A GeoParquet table without its shapes (the columns its "geo" metadata names): what a
     reader of the units' codes, names and flags needs, in a twentieth of the time."""
-    with path.open("rb") as f:
+    with path.open("rb") as f, _geoarrow_as_bytes():
         shapes = json.loads(pl.read_parquet_metadata(f)["geo"])["columns"]
-    with path.open("rb") as f:
+        f.seek(0)
         names = pl.read_parquet_schema(f).names()
     return read_table(path, [c for c in names if c not in shapes])
+
+
+@contextmanager
+def _geoarrow_as_bytes():
+    """Polars' warning that it reads a geoarrow column as its bytes, silenced: that is what
+    these readers want (a terminal would show it to the data engineer)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Extension type 'geoarrow", UserWarning)
+        yield
 
 
 def read_geotable(path: Location) -> gpd.GeoDataFrame:
