@@ -144,10 +144,14 @@ def _child() -> None:
         except EOFError:
             return
         _execute(defs, settings, instance, r, log_level, run_id)
-    # The run is recorded and the instance closed: exit as multiprocessing's workers do,
-    # without the interpreter's teardown (a second of freeing Dagster's, GX's and the run's
-    # objects one by one, which the parent would wait for).
+    exit_now(0)  # the run is recorded and the instance closed; the parent waits for the exit
+
+
+def exit_now(code: int) -> None:
+    """Exit as multiprocessing's workers do, without the interpreter's teardown (a second of
+    freeing Dagster's, GX's and a run's objects one by one): for a process whose work is all
+    written and closed. Logs and standard streams are flushed first."""
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(0)
+    os._exit(code)

@@ -266,11 +266,9 @@ def command() -> None:
     """`dxlake` and `python -m orchestration.cli`: main(), then the process exits without the
     interpreter's teardown: everything is written and closed by then, and freeing a national
     run's objects one by one kept the data engineer waiting a second more."""
-    code = main()
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    from orchestration.beside import exit_now
+
+    exit_now(main())
 
 
 if __name__ == "__main__":

@@ -117,8 +117,7 @@ def materialize_period(
         # Independent (both read the snapshot, nothing of each other): the provinces' ingest
         # beside the coverage; in a child of its own too when one was started for it early
         # (GX imported while the snapshot was read), else here.
-        warmed = any(c.warm == warm_for("ingest_job") for c in ready)
-        here, beside = ([], ingest + coverage) if warmed else (ingest, coverage)
+        here, beside = ([], ingest + coverage) if early else (ingest, coverage)
         if not together(here, beside, then=True):  # the publishing follows
             return results
         forced = bool(ingest or coverage)
