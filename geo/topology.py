@@ -135,81 +135,60 @@ class GeometryCache:
     def shapes(self, name: str, make) -> np.ndarray:
         """Geometries (an object array) that `name` identifies: make() once, then read back."""
         path = self.folder / f"shapes-{_digest(name)}.parquet"
-        if path.name not in self._memo:
-            if path.exists():
-                _used(path)
-                shapes = shapely.from_wkb(pl.read_parquet(path)["wkb"].to_numpy())
-            else:
-                shapes = np.asarray(make(), dtype=object)
-                buffer = io.BytesIO()
-                wkb = pl.DataFrame({"wkb": shapely.to_wkb(shapes)}, schema={"wkb": pl.Binary})
-                wkb.write_parquet(buffer)
-                write_bytes(path, buffer.getvalue())
-            self._memo[path.name] = shapes
-        return self._memo[path.name].copy()  # the caller's own array (shapes are immutable)
+        shapes = self._kept(
+            path, lambda: np.asarray(make(), dtype=object), _shapes_bytes, _read_shapes
+        )
+        return shapes.copy()  # the caller's own array (shapes are immutable)
 
     def topology(self, key: str, shown: np.ndarray, feat_prov: np.ndarray, offset: float):
         """build_topology(shown, feat_prov, offset=offset), `key` naming `shown`; the head's
         arcs a list of the caller's own (appending to it leaves the cache's as it is)."""
         name = _digest(key, np.asarray(feat_prov).tobytes(), offset)
-        path = self.folder / f"topology-{name}.npz"
-        if path.name not in self._memo:
-            if path.exists():
-                _used(path)
-                self._memo[path.name] = _read_topology(path)
-            else:
-                made = build_topology(shown, feat_prov, offset=offset)
-                write_bytes(path, _topology_bytes(*made))
-                self._memo[path.name] = made
-        head, features, outline = self._memo[path.name]
+        head, features, outline = self._kept(
+            self.folder / f"topology-{name}.npz",
+            lambda: build_topology(shown, feat_prov, offset=offset),
+            lambda made: _topology_bytes(*made),
+            _read_topology,
+        )
         return {**head, "arcs": list(head["arcs"])}, features, outline
 
     def arcs(self, name: str, make) -> tuple[object, list[np.ndarray]]:
         """(JSON data, arcs) that `name` identifies, such as an object drawn on a page's arcs
         (its arc indexes counted from its first arc): make() once, then read back."""
-        path = self.folder / f"arcs-{_digest(name)}.npz"
-        if path.name not in self._memo:
-            if path.exists():
-                _used(path)
-                arcs, data = _read_arcs(path)
-            else:
-                data, arcs = make()
-                write_bytes(path, _arcs_bytes(arcs, data))
-            self._memo[path.name] = data, arcs
-        data, arcs = self._memo[path.name]
+        data, arcs = self._kept(
+            self.folder / f"arcs-{_digest(name)}.npz",
+            make,
+            lambda made: _arcs_bytes(made[1], made[0]),
+            lambda path: _read_arcs(path)[::-1],
+        )
         return data, list(arcs)
 
     def frame(self, name: str, make) -> gpd.GeoDataFrame:
         """A GeoDataFrame that `name` identifies (such as the dead zones a page draws, made
         from the coverage run's): make() once, then read back as GeoParquet."""
         path = self.folder / f"frame-{_digest(name)}.parquet"
-        if path.exists():
-            _used(path)
-            return gpd.read_parquet(path)
-        frame = make()
-        buffer = io.BytesIO()
-        frame.to_parquet(buffer)
-        write_bytes(path, buffer.getvalue())
-        return frame
+        return self._kept(path, make, _parquet_bytes, gpd.read_parquet, memo=False)
 
     def lines(self, key: str, make) -> list[np.ndarray]:
         """Coordinate arrays (such as the PNGs' province outlines) derived from the geometry
         `key` names: make() once, then read back."""
         path = self.folder / f"lines-{_digest(key)}.parquet"
+        return self._kept(path, make, _lines_bytes, _read_lines, memo=False)
+
+    def _kept(self, path: Path, make, to_bytes, read, memo: bool = True):
+        """What `path` holds: read back (and marked used) when it exists, else make() and
+        written (to_bytes); with `memo`, also kept in memory for the rest of the run."""
+        if memo and path.name in self._memo:
+            return self._memo[path.name]
         if path.exists():
             _used(path)
-            df = pl.read_parquet(path)
-            xy = df.select("x", "y").to_numpy()
-            return (
-                np.split(xy, np.flatnonzero(np.diff(df["line"].to_numpy())) + 1) if len(xy) else []
-            )
-        lines = make()
-        ids = np.repeat(np.arange(len(lines)), [len(line) for line in lines])
-        xy = np.concatenate(lines) if lines else np.zeros((0, 2))
-        buffer = io.BytesIO()
-        pl.DataFrame({"line": ids, "x": xy[:, 0], "y": xy[:, 1]}).write_parquet(buffer)
-        write_bytes(path, buffer.getvalue())
-        return lines
+            value = read(path)
+        else:
+            value = make()
+            write_bytes(path, to_bytes(value))
+        if memo:
+            self._memo[path.name] = value
+        return value
 
     def prune(self) -> None:
         old = time.time() - CACHE_DAYS * 86400
@@ -227,6 +206,36 @@ def _used(path: Path) -> None:
 
 def _wkb(geoms: np.ndarray) -> bytes:
     return b"".join(shapely.to_wkb(np.asarray(geoms, dtype=object)))
+
+
+def _parquet_bytes(frame: pl.DataFrame | gpd.GeoDataFrame) -> bytes:
+    buffer = io.BytesIO()
+    if isinstance(frame, pl.DataFrame):
+        frame.write_parquet(buffer)
+    else:  # GeoParquet
+        frame.to_parquet(buffer)
+    return buffer.getvalue()
+
+
+def _shapes_bytes(shapes: np.ndarray) -> bytes:
+    return _parquet_bytes(pl.DataFrame({"wkb": shapely.to_wkb(shapes)}, schema={"wkb": pl.Binary}))
+
+
+def _read_shapes(path: Path) -> np.ndarray:
+    return shapely.from_wkb(pl.read_parquet(path)["wkb"].to_numpy())
+
+
+def _lines_bytes(lines: list[np.ndarray]) -> bytes:
+    """Coordinate arrays as one table: each point with the number of its line."""
+    ids = np.repeat(np.arange(len(lines)), [len(line) for line in lines])
+    xy = np.concatenate(lines) if lines else np.zeros((0, 2))
+    return _parquet_bytes(pl.DataFrame({"line": ids, "x": xy[:, 0], "y": xy[:, 1]}))
+
+
+def _read_lines(path: Path) -> list[np.ndarray]:
+    df = pl.read_parquet(path)
+    xy = df.select("x", "y").to_numpy()
+    return np.split(xy, np.flatnonzero(np.diff(df["line"].to_numpy())) + 1) if len(xy) else []
 
 
 def _arcs_bytes(arcs: list[np.ndarray], data) -> bytes:
