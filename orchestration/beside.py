@@ -41,23 +41,35 @@ def beside_possible(settings) -> bool:
 
 
 class Beside:
-    """A process of its own for one in-process run beside this process's runs, on the same
-    instance. Started ahead: it imports Dagster, the assets and `warm` (the modules its run will
-    need), then waits on stdin for `attach` (the settings and the instance: it builds the
-    definitions and opens the instance) and `start` (its run), all off the critical path of the
-    runs before it. `result` waits for it and reads the run back from the instance's events;
-    `close` ends one never given a run. The child runs `-c`, not `-m`: a process it spawns (the
-    coverage's pool) then imports no __main__ module (Dagster) before its work."""
+    """A process of its own for in-process runs beside this process's runs, on the same
+    instance, one run at a time. Started ahead: it imports Dagster, the assets and `warm` (the
+    modules its first run will need), then waits on stdin for `attach` (the settings and the
+    instance: it builds the definitions and opens the instance) and its runs (`start`), all off
+    the critical path of the runs before it. `result` waits for the run (the child says on a
+    pipe of its own when it is done) and reads it back from the instance's events; the child
+    then serves the next run it is given, already warm (`warm_more` imports ahead what that
+    run will need, once the current one is done). `close` ends it. The child runs `-c`, not
+    `-m`: a process it spawns (the coverage's pool) then imports no __main__ module (Dagster)
+    before its work."""
 
     def __init__(self, warm: tuple[str, ...] = PUBLISHING) -> None:
-        self.warm = tuple(warm)
+        self.warmed = set(warm)
+        done, said = os.pipe()  # the child writes a line there after each run
         # stdout, stderr: the parent's (the run's console log where the parent's goes)
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", "from orchestration.beside import _child; _child()", *warm],
+            [sys.executable, "-c", "from orchestration.beside import _child; _child()"]
+            + [str(said), *warm],
             stdin=subprocess.PIPE,
             cwd=ROOT,
+            pass_fds=(said,),
         )
-        self.instance, self.run_id, self.job = None, "", ""
+        os.close(said)
+        self._done = os.fdopen(done, "rb")
+        self.instance, self.run_id, self.job, self.runs = None, "", "", 0
+
+    def serves(self, job: str) -> bool:
+        """Whether it has imported what a run of `job` needs (beside.warm_for)."""
+        return set(warm_for(job)) <= self.warmed
 
     def attach(self, settings, instance, log_level: str, origin: bool) -> Beside:
         """Its settings and instance (once): it builds the definitions and opens the instance.
@@ -72,10 +84,16 @@ class Beside:
         from dagster._core.utils import make_new_run_id
 
         self.run_id, self.job = make_new_run_id(), r.job
-        self._send((r, self.run_id))
-        with contextlib.suppress(BrokenPipeError):
-            self.proc.stdin.close()
+        self.runs += 1
+        self._send(("run", r, self.run_id))
+        self.warmed |= set(warm_for(r.job))  # its run imports them if it had not
         return self.run_id
+
+    def warm_more(self, modules: tuple[str, ...]) -> None:
+        """Import `modules` there once its current run is done (for a run to come)."""
+        if not set(modules) <= self.warmed:
+            self.warmed |= set(modules)
+            self._send(("warm", modules))
 
     def running(self) -> bool:
         """Wait until its run has started (False: the process ended first)."""
@@ -86,23 +104,24 @@ class Beside:
         return True
 
     def close(self) -> None:
-        """Not needed after all: stopped where it is (importing, or waiting for a run)."""
-        if not self.run_id:
+        """Its work is over: it exits (stopped where it is if it was never given a run)."""
+        if not self.runs:
             self.proc.terminate()
         with contextlib.suppress(BrokenPipeError):
             self.proc.stdin.close()
         self.proc.wait()
+        self._done.close()
 
     def result(self, defs):
-        """The run's result, once the process is done (ExecuteInProcessResult)."""
+        """The run's result, once it is done there (ExecuteInProcessResult)."""
         from dagster._core.execution.execute_in_process_result import ExecuteInProcessResult
 
-        code = self.proc.wait()
+        said = self._done.readline()  # b"" when the process ended without saying
         run = self.instance.get_run_by_id(self.run_id)
-        if run is None or not run.is_finished:
+        if not said or run is None or not run.is_finished:
             raise RuntimeError(
                 f"the {self.job} run {self.run_id} ended without finishing: its process exited "
-                f"with code {code}"
+                f"with code {self.proc.wait()}"
             )
         events = [e.dagster_event for e in self.instance.all_logs(self.run_id)]
         events = [e for e in events if e is not None]
@@ -112,19 +131,21 @@ class Beside:
         try:
             pickle.dump(message, self.proc.stdin)
             self.proc.stdin.flush()
-        except BrokenPipeError:  # it died getting ready: result() says with which exit code
+        except BrokenPipeError:  # it died: result() says with which exit code
             pass
 
 
 def _child() -> None:
-    """A Beside process: the imports first; then the settings on stdin, and (once the parent
-    needs it) its run. The end of stdin instead: not needed, nothing to do."""
+    """A Beside process: the imports first; then the settings on stdin and, as the parent
+    gives them, its runs (each said done on the pipe) and modules to import ahead. The end of
+    stdin: the parent has no more work for it."""
     from orchestration.cli import hide_dagster_notes
 
     hide_dagster_notes()
     import orchestration.definitions  # noqa: F401  (the assets: most of the time to get ready)
 
-    warm(tuple(sys.argv[1:]))
+    done = os.fdopen(int(sys.argv[1]), "wb", buffering=0)
+    warm(tuple(sys.argv[2:]))
     try:
         settings, ref, log_level, origin = pickle.load(sys.stdin.buffer)
     except EOFError:
@@ -139,12 +160,18 @@ def _child() -> None:
             from orchestration.cli import as_workspace_runs
 
             as_workspace_runs(instance)
-        try:
-            r, run_id = pickle.load(sys.stdin.buffer)
-        except EOFError:
-            return
-        _execute(defs, settings, instance, r, log_level, run_id)
-    exit_now(0)  # the run is recorded and the instance closed; the parent waits for the exit
+        while True:
+            try:
+                message = pickle.load(sys.stdin.buffer)
+            except EOFError:
+                break
+            if message[0] == "warm":
+                warm(message[1])
+                continue
+            _, r, run_id = message
+            _execute(defs, settings, instance, r, log_level, run_id)
+            done.write(f"{run_id}\n".encode())  # recorded: the parent reads it back
+    exit_now(0)  # every run recorded and the instance closed
 
 
 def exit_now(code: int) -> None:

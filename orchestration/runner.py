@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import dagster as dg
 
+from assets.ingest.snapshot import snapshot_exists
 from assets.partitions import partition_tags, periods
 from orchestration import plan
 from orchestration.beside import PUBLISHING, Beside, beside_possible, warm, warm_for
@@ -33,7 +34,9 @@ def materialize_period(
     the landing snapshot; the provinces whose share of it changed, in ranged runs (`provinces`
     forces those) and, beside them in a child process, the coverage from the site lists and the
     grid; the publishing (plan.waves: its tables, then the maps with, beside them in a child
-    process, the gap tables and the quality report). Nothing changed → no run, an empty list.
+    process, the gap tables and the quality report). A child serves run after run: the reports
+    go to one done with its run (the ingest's on a resubmission), warm, rather than to a new
+    process. Nothing changed → no run, an empty list.
     `beside_created`: told the id of a run started in a child process (the CLI's progress follows
     it); `workspace_origin`: that run carries the workspace's origin, as the CLI's own runs do.
     `early`: a child the caller started for the ingest (beside.warm_for), which runs it if one
@@ -50,19 +53,21 @@ def materialize_period(
     if not instance.has_dynamic_partition(periods.name, period):
         instance.add_dynamic_partitions(periods.name, [period])
     results: list = []
-    ready: list[Beside] = [early] if early else []  # children started ahead, for runs beside
+    # Children for runs beside this process's: free ones (started ahead, or done with a run)
+    # take the next; each stays until the period's runs are over.
+    ready: list[Beside] = [early] if early else []
+    children: list[Beside] = list(ready)
 
-    def ahead(runs: list[plan.Run]) -> list[plan.Run]:
-        """`runs`; when there are any, with a child process started for a run beside to come
-        (the coverage, the reports): it gets ready while they run."""
-        if runs and not any(c.warm == PUBLISHING for c in ready) and beside_possible(settings):
-            ready.append(Beside().attach(settings, instance, log_level, workspace_origin))
-        return runs
+    def new_child(job: str) -> Beside:
+        child = Beside(warm_for(job)).attach(settings, instance, log_level, workspace_origin)
+        children.append(child)
+        return child
 
     def child_for(r: plan.Run) -> Beside:
-        """A child started ahead for `r`'s job, else a new one."""
-        child = next((c for c in ready if c.warm == warm_for(r.job)), None) or Beside(
-            warm_for(r.job)
+        """A free child that imported what `r` needs, else any free one (it imports the rest
+        as the run needs it: sooner than a new process gets ready), else a new one."""
+        child = next((c for c in ready if c.serves(r.job)), None) or (
+            ready[0] if ready else new_child(r.job)
         )
         if child in ready:
             ready.remove(child)
@@ -76,41 +81,48 @@ def materialize_period(
         return True
 
     def together(here: list[plan.Run], beside: list[plan.Run], then: bool = False) -> bool:
-        """`here` in this process and the first of each job of `beside` in a process of its
-        own (the others here, after `here`), all at the same time (two runs in threads of one
+        """`here` in this process and the first of each job of `beside` in a child process
+        (the others here, after `here`), all at the same time (two runs in threads of one
         process deadlock in Dagster's log capture); in-process runs only, else one after the
-        other. Results: this process's, then the children's. `then`: more runs beside follow
-        (start a child for them)."""
+        other. Results: this process's, then the children's. `then`: the publishing follows
+        (the first child imports it once its run is done)."""
         if not beside_possible(settings) or not beside:
-            return run(ahead(here + beside) if then else here + beside)
+            return run(here + beside)
         first = {r.job: k for k, r in reversed(list(enumerate(beside)))}
         alone = [beside[k] for k in sorted(first.values())]
         here = here + [r for k, r in enumerate(beside) if k not in first.values()]
-        children = [(child_for(r), r) for r in alone]
-        for child, r in children:
+        busy = [(child_for(r), r) for r in alone]
+        for child, r in busy:
             run_id = child.start(r)
             if beside_created:  # the caller's progress follows it as it follows its own runs
                 beside_created(run_id)
+        if then:
+            busy[0][0].warm_more(PUBLISHING)
         if not here:  # ready this process for the publishing meanwhile, once the children
-            for child, _ in children:  # are past getting ready themselves (two cores)
+            for child, _ in busy:  # are past getting ready themselves (two cores)
                 child.running()
             warm(PUBLISHING)
-        if then:
-            ahead(here + alone)
         try:
             done = run(here)
         finally:  # never leave one running past the period's lock
-            for child, _ in children:
+            for child, _ in busy:
                 results.append(child.result(_definitions(settings)))
-        return done and all(r.success for r in results[-len(children) :])
+                ready.append(child)
+        return done and all(r.success for r in results[-len(busy) :])
 
-    with period_lock(settings.lake, period, on_wait), _closing(ready):
+    with period_lock(settings.lake, period, on_wait), _closing(children):
         for child in ready:  # it builds the definitions and opens the instance meanwhile
             child.attach(settings, instance, log_level, workspace_origin)
         pipeline = plan.pipeline_fingerprint(settings)
-        if not run(ahead(plan.plan_reference(settings, instance, pipeline))):
+        reference = plan.plan_reference(settings, instance, pipeline)
+        first_read = reference or not snapshot_exists(settings.tables, period)
+        if first_read and beside_possible(settings) and len(ready) < 2:
+            # The coverage will run too (its inputs name the pipeline; a period's first read
+            # has its site lists): a second child gets ready for it meanwhile.
+            ready.append(new_child("coverage_job"))
+        if not run(reference):
             return results
-        if not run(ahead(plan.plan_snapshot(settings, instance, period))):
+        if not run(plan.plan_snapshot(settings, instance, period)):
             return results
         ingest = plan.plan_ingest(settings, instance, period, pipeline, provinces)
         coverage = plan.plan_coverage(settings, instance, period, pipeline)

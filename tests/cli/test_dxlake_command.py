@@ -202,6 +202,17 @@ def test_demo_with_official_boundaries(tmp_path, shared_data, monkeypatch):
     (command,) = pids["snapshot_job", ""]
     ingest = [p for (job, _), p in pids.items() if job == "ingest_job"]
     assert {command} in ingest and any(command not in p for p in ingest), pids
+    # The reports went to a child already done with its run (the ingest's or the coverage's):
+    # two children in all, never a third process getting ready beside them.
+    with dg.DagsterInstance.get() as inst:
+        (reports,) = [r for r in inst.get_runs() if r.tags.get("dxlake/part") == "reports"]
+        (reporter,) = {
+            e.dagster_event.pid
+            for e in inst.all_logs(reports.run_id)
+            if e.dagster_event and e.dagster_event.pid
+        }
+    children = {p for (job, _), ps in pids.items() for p in ps if job != "publish_job"}
+    assert reporter in children - {command}, (reporter, pids)
     assert runs == [
         ("coverage_job", ""),
         ("ingest_job", '{"00": '),
