@@ -17,9 +17,11 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from schemas.display import visible_terminal
-from schemas.settings import Settings
+if TYPE_CHECKING:  # imported where used: `dxlake run` starts its child before anything heavy
+    from orchestration.beside import Beside
+    from schemas.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 WORKSPACE = Path(__file__).resolve().parents[1] / "workspace.yaml"  # what `dxlake dev` loads
@@ -72,6 +74,8 @@ def open_instance(attempts: int = 30):
     import dagster as dg
     import sqlalchemy.exc
 
+    from schemas.settings import Settings
+
     home = Settings.from_env().dagster_home
     with (home / ".dxlake-open.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released on close, or by the kernel if we die
@@ -84,21 +88,34 @@ def open_instance(attempts: int = 30):
                 time.sleep(0.5)
 
 
-def run_period(settings: Settings, period: str) -> int:
-    """Materialize admin_units and the period's graph; print the summary. Returns an exit code."""
-    from orchestration.beside import Beside, beside_possible, warm_for
+def early_child() -> Beside:
+    """A child for the ingest, started first, before this process imports anything heavy
+    (polars, Dagster): should the landing have changed, it imports Dagster, the assets and GX
+    on the other core while this process plans and reads the snapshot (orchestration.beside);
+    stopped when no ingest is needed."""
+    from orchestration.beside import Beside, warm_for
+
+    return Beside(warm_for("ingest_job"))
+
+
+def run_period(settings: Settings, period: str, early: Beside | None = None) -> int:
+    """Materialize admin_units and the period's graph; print the summary. Returns an exit code.
+    `early`: the ingest's child (early_child), else one is started here."""
+    from orchestration.beside import beside_possible
     from schemas.periods import check_period
 
-    check_period(period)
-    landing = settings.landing / period
-    if not landing.is_dir():
-        print(f"dxlake: không có thư mục / no landing folder {landing}", file=sys.stderr)
-        return EXIT_USAGE
-    # First, before this process imports anything heavy: a child for the ingest, should the
-    # landing have changed (it imports Dagster, the assets and GX on the other core while this
-    # process plans and reads the snapshot; stopped when no ingest is needed).
-    early = Beside(warm_for("ingest_job")) if beside_possible(settings) else None
+    possible = beside_possible(settings)
+    if early and not possible:
+        early.close()
+        early = None
     try:
+        check_period(period)
+        landing = settings.landing / period
+        if not landing.is_dir():
+            print(f"dxlake: không có thư mục / no landing folder {landing}", file=sys.stderr)
+            return EXIT_USAGE
+        if possible and not early:
+            early = early_child()
         return _run_period(settings, period, early)
     finally:
         if early:
@@ -112,6 +129,7 @@ def _run_period(settings: Settings, period: str, early) -> int:
     from orchestration.progress import RunProgress
     from orchestration.runner import materialize_period
     from orchestration.summary import summarise
+    from schemas.display import visible_terminal
 
     visible_terminal()  # a file name or cell may carry escape sequences: never raw on a terminal
     settings.ensure_dagster_home()
@@ -159,10 +177,16 @@ def _run_period(settings: Settings, period: str, early) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    early = early_child()  # it gets ready while the demo files are written
     from orchestration.demo import write_demo
+    from schemas.settings import Settings
 
     settings = Settings.from_env()
-    spec = write_demo(settings.home, args.period)
+    try:
+        spec = write_demo(settings.home, args.period)
+    except BaseException:
+        early.close()
+        raise
     print(
         f"dxlake demo: {len(spec.files)} tệp mẫu / demo files in {settings.landing / args.period}"
     )
@@ -171,11 +195,14 @@ def _demo(args: argparse.Namespace) -> int:
         f"{spec.coverage.sites} trạm / cell sites",
         flush=True,  # before the run's progress on stderr
     )
-    return run_period(settings, args.period)
+    return run_period(settings, args.period, early)
 
 
 def _run(args: argparse.Namespace) -> int:
-    return run_period(Settings.from_env(), args.period)
+    early = early_child()
+    from schemas.settings import Settings
+
+    return run_period(Settings.from_env(), args.period, early)
 
 
 def _template(args: argparse.Namespace) -> int:
@@ -202,6 +229,8 @@ def _template(args: argparse.Namespace) -> int:
 
 
 def _dev(args: argparse.Namespace) -> int:
+    from schemas.settings import Settings
+
     settings = Settings.from_env()
     settings.ensure_dagster_home()
     settings.export_home()  # the code server's lake, wherever we started
