@@ -66,6 +66,7 @@ def materialize_period(
     def child_for(r: plan.Run) -> Beside:
         """A free child that imported what `r` needs, else any free one (it imports the rest
         as the run needs it: sooner than a new process gets ready), else a new one."""
+        ready[:] = [c for c in ready if c.proc.poll() is None]  # one that died idle is no use
         child = next((c for c in ready if c.serves(r.job)), None) or (
             ready[0] if ready else new_child(r.job)
         )
