@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import replace
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -121,17 +122,24 @@ def returns_workbooks(
     names = returns_names(quarantined["source_file"].unique().to_list())
     rows = readable_rows(quarantined, catalogue)
     shown = ["period", *(c.name for c in COLUMNS)]
-    # Each file's key from one hash per row of the whole frame: a republish cuts the frame
-    # only for the files whose rows changed.
-    hashes = rows.select("source_file", h=rows.select(shown).hash_rows(seed=0))
+    # Each file's key from one hash per row of the whole frame, each file's rows together in
+    # their order; then only the files whose key changed are looked at again.
+    hashes = rows.select("source_file", h=rows.select(shown).hash_rows(seed=0)).sort(
+        "source_file", maintain_order=True
+    )
+    h = hashes.get_column("h").to_numpy()
+    runs = hashes.get_column("source_file").rle().struct.unnest()  # len, value: a file each
+    ends = np.cumsum(runs.get_column("len").to_numpy(), dtype=np.int64).tolist()
     layout = digest(SHEET, TITLE, ADVICE, COLUMNS).encode()  # once, not per file
     keys = {
-        source: digest(layout, np.asarray(h, dtype=np.uint64).tobytes())
-        for source, h in hashes.group_by("source_file", maintain_order=True).agg("h").iter_rows()
+        source: digest(layout, h[start:end].tobytes())
+        for source, (start, end) in zip(runs.get_column("value"), pairwise([0, *ends]), strict=True)
     }
-    todo = {
-        s for s, key in keys.items() if outputs is None or outputs.stale(out_dir / names[s], key)
-    }
+    if outputs is None:
+        todo = set(keys)
+    else:
+        stale = outputs.keep_unchanged(out_dir, {names[s]: key for s, key in keys.items()})
+        todo = {s for s in keys if names[s] in stale}
     # One sort and one split of the whole frame; the titles' periods and the widths from one
     # aggregation each: no polars work per workbook but its slice.
     todo_rows = rows.filter(pl.col("source_file").is_in(list(todo))).sort(
@@ -152,9 +160,8 @@ def returns_workbooks(
             widths[source_file],
         )
         write_workbook(out_dir / names[source_file], [sheet], visible=True)
-    paths = {}
-    for source_file, key in keys.items():
-        paths[source_file] = path = out_dir / names[source_file]
-        if outputs is not None:
-            outputs.record(path, key, built=source_file in todo)
+    paths = {source: out_dir / names[source] for source in keys}
+    if outputs is not None:
+        for source in todo:
+            outputs.record(paths[source], keys[source], built=True)
     return paths
