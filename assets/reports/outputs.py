@@ -21,7 +21,7 @@ from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 
-from schemas.lake import digest, write_text
+from schemas.lake import digest, write_bytes, write_text
 
 _REPO = Path(__file__).resolve().parents[2]
 # The code a report's bytes depend on, besides the frames: any change rebuilds every output.
@@ -71,6 +71,11 @@ def code_version() -> str:
         h.update((_REPO / name).read_bytes())
     h.update(repr([version(lib) for lib in LIBRARIES]).encode())
     return h.hexdigest()
+
+
+@cache
+def _code_hash():
+    return hashlib.blake2b(code_version().encode(), digest_size=16)
 
 
 class Outputs:
@@ -139,7 +144,10 @@ class Outputs:
 
     @staticmethod
     def _versioned(key: str) -> str:
-        return digest(code_version(), key)
+        """The key with the code's version (per file: thousands of return workbooks)."""
+        h = _code_hash().copy()
+        h.update(key.encode())
+        return h.hexdigest()
 
     def _rel(self, path: Path) -> str:
         return Path(path).relative_to(self.root).as_posix()
@@ -172,34 +180,44 @@ class Outputs:
 class Parts:
     """Parts of a page kept between publishes, each under a key of what it is made from (its
     rows, and the code): a page is assembled from them, and a publish after one commune
-    resubmitted makes again only the parts that show its rows. Kept in one file (`path`; None:
-    nothing kept, every part made); parts this publish did not use are dropped from it."""
+    resubmitted makes again only the parts that show its rows. A file each in `folder`, named
+    by its key (None: nothing kept, every part made); close() removes those not used."""
 
-    def __init__(self, path: Path | None = None):
-        self.path = path
-        try:
-            self.old: dict[str, str] = json.loads(path.read_text(encoding="utf-8")) if path else {}
-        except (OSError, ValueError):
-            self.old = {}
-        self.new: dict[str, str] = {}
+    def __init__(self, folder: Path | None = None):
+        self.folder = folder
+        self.used: dict[str, str] = {}
         self.made: list[str] = []  # the parts made this time (the others were kept)
 
     def get(self, make: Callable[[], str], *inputs: object) -> str:
         """The part made by `make()` from `inputs` (frames, text: as digest() hashes them)."""
         key = digest(code_version(), *inputs)
-        part = self.new.get(key)
+        part = self.used.get(key)
         if part is None:
-            part = self.old.get(key)
+            part = self._kept(key)
             if part is None:
                 part = make()
                 self.made.append(part)
-            self.new[key] = part
+                if self.folder is not None:
+                    write_bytes(self.folder / key, part.encode())
+            self.used[key] = part
         return part
 
+    def _kept(self, key: str) -> str | None:
+        if self.folder is None:
+            return None
+        try:
+            return (self.folder / key).read_bytes().decode()
+        except FileNotFoundError:
+            return None
+
     def close(self) -> None:
-        """Keep the parts used this time for the next publish."""
-        if self.path is not None and self.new.keys() != self.old.keys():
-            write_text(self.path, json.dumps(self.new, ensure_ascii=False))
+        """Remove the parts this publish did not use (rows gone or changed)."""
+        if self.folder is None or not self.folder.is_dir():
+            return
+        with os.scandir(self.folder) as entries:
+            for entry in entries:
+                if entry.name not in self.used:
+                    os.unlink(entry.path)
 
 
 @contextmanager

@@ -240,10 +240,10 @@ def publish_quality(
     """The auditors' outputs: the quality page, traceability, and a return-to-sender workbook
     per file that has quarantined rows; each written only when its content changed (keys in
     quality/.publish.json), the workbooks of files with nothing left to return removed. The
-    page is assembled from parts kept in quality/.parts.json: those whose rows changed are
-    rendered again."""
+    page is assembled from parts kept in quality/.parts/: those whose rows changed are rendered
+    again."""
     out = Outputs(out_dir, out_dir / ".publish.json")
-    parts = Parts(out_dir / ".parts.json")
+    parts = Parts(out_dir / ".parts")
     returns = returns_workbooks(quarantined_rows, out_dir / "returns", catalogue, outputs=out)
     out.prune(out_dir / "returns", "*")
     html = render_quality_page(
@@ -266,7 +266,7 @@ def publish_quality(
         cell_sites=cell_sites,
         parts=parts,
     )
-    page = out.make(out_dir / "index.html", digest(html), lambda p: write_text(p, html))
+    page = out.make(out_dir / "index.html", digest(html.encode()), lambda p: write_text(p, html))
     parts.close()
     trace = traceability(validated_observations, admin_units)
     key = digest(trace)

@@ -10,10 +10,11 @@ text) and its stylesheet inlined: it loads nothing, so it opens offline.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import groupby
+from itertools import groupby, pairwise
 from pathlib import Path
 from urllib.parse import quote
 
+import numpy as np
 import polars as pl
 from markupsafe import Markup
 
@@ -200,23 +201,25 @@ def _table(
 ) -> Table:
     """The frame's rows as a table whose body is assembled from parts: the runs of rows with
     the same value of `by` (the whole frame when None), each rendered once and kept in `parts`
-    under a key of its rows."""
+    under a key of its rows (their hashes, taken for the whole frame at once)."""
     rows = df.head(limit) if limit is not None else df
     shown = [k for c in columns for k in c.key.split("|") if k in rows.columns]
-    if by is None or rows.is_empty():
-        runs = [rows]
-    else:
-        run = rows.select(by.rle_id()).to_series()
-        runs = rows.with_columns(run.alias("_run")).partition_by(
-            "_run", maintain_order=True, include_key=False
-        )
+    # Floats as text too: -0.0 and 0.0 hash alike but are shown apart.
     floats = [
-        pl.col(k).cast(pl.String).alias(f"{k}:text") for k in shown if rows.schema[k].is_float()
+        pl.col(k).cast(pl.String).alias(f"{k}:text") for k in shown if rows[k].dtype.is_float()
     ]
+    keyed = rows.select(shown, *floats)
+    hashes = keyed.hash_rows(seed=0, seed_1=1, seed_2=2, seed_3=3).to_numpy()
+    head = repr((columns, keyed.schema))
+    runs = [rows.height] if by is None else rows.select(by.rle().struct.field("len")).to_series()
+    ends = np.cumsum(runs, dtype=np.int64).tolist() if rows.height else []
     body = "".join(
-        # Floats as text in the key too: -0.0 and 0.0 hash alike but are shown apart.
-        parts.get(lambda r=r: _PARTS.rows(_cells(r, columns)), columns, r.select(shown, *floats))
-        for r in runs
+        parts.get(
+            lambda a=a, b=b: _PARTS.rows(_cells(rows.slice(a, b - a), columns)),
+            head,
+            hashes[a:b].tobytes(),
+        )
+        for a, b in pairwise([0, *ends])
     )
     return Table(columns, Markup(body), rows.height)
 
