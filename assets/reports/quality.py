@@ -4,7 +4,9 @@ What was received, what was rejected and why, what each rule caught, who has not
 reconciliation raw = accepted + quarantined + superseded per file, where reported 5G coverage
 disagrees with the coverage computed from cell sites, and the cell-site rows not used. The page
 is rendered from templates/quality.html.j2 with autoescape (every string from a file is shown as
-text) and its stylesheet inlined: it loads nothing, so it opens offline.
+text) and its stylesheet inlined: it loads nothing, so it opens offline. Its tables' rows and
+the list of return workbooks are assembled from parts kept between publishes (outputs.Parts), a
+landing folder's rows each: after one commune resubmits, only its province's parts are rendered.
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ the real validation suites, rendered by the real template:
 - only the boundary problems of the report's provinces are listed;
 - a unit reporting 5G coverage 40 points above the computed one is listed with both figures
   (and a unit within the tolerance is not), from the plain function the CLI and the map use;
-- rejected cell-site rows are listed with their file, row, column and reason.
+- rejected cell-site rows are listed with their file, row, column and reason;
+- the page assembled from the parts a publish kept is the page rendered whole, and only the
+  parts of a changed province's rows are rendered again.
 """
 
 from __future__ import annotations
