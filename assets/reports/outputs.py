@@ -13,13 +13,15 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from contextlib import contextmanager
+from fnmatch import fnmatchcase
 from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 
-from schemas.lake import digest, write_text
+from schemas.lake import digest, write_bytes, write_text
 
 _REPO = Path(__file__).resolve().parents[2]
 # The code a report's bytes depend on, besides the frames: any change rebuilds every output.
@@ -31,6 +33,7 @@ CODE = (
     "assets/reports/returns.py",
     "assets/reports/safe.py",
     "assets/reports/templates/quality.html.j2",
+    "assets/reports/templates/quality_parts.html.j2",
     "assets/reports/templates/quality.css",
     "geo/coverage/layer.py",  # the dead-zone layer the pages draw
     "geo/maps.py",
@@ -70,6 +73,11 @@ def code_version() -> str:
     return h.hexdigest()
 
 
+@cache
+def _code_hash():
+    return hashlib.blake2b(code_version().encode(), digest_size=16)
+
+
 class Outputs:
     """The files one asset writes under `root`, with their keys in `manifest`.
 
@@ -106,29 +114,110 @@ class Outputs:
             self.built.append(rel)
         return path
 
+    def keep_unchanged(self, folder: Path, keys: dict[str, str]) -> set[str]:
+        """Of the files of `folder` named in `keys` (name → key), record those that are as the
+        last publish made them from the same key; return the others' names, to build and
+        record(). One pass over the manifest by name (thousands of return workbooks, most
+        unchanged): a stat for each file whose key is unchanged, nothing more."""
+        prefix, base = self._prefix(folder), os.path.join(folder, "")
+        stale = set()
+        for name, key in keys.items():
+            rel = prefix + name
+            old = self.old.get(rel)
+            try:
+                unchanged = old is not None and old[0] == self._versioned(key)
+                stat = os.stat(base + name) if unchanged else None
+            except FileNotFoundError:
+                stat = None
+            if stat is not None and old[1:] == [stat.st_size, stat.st_mtime_ns]:
+                self.new[rel] = old
+            else:
+                stale.add(name)
+        return stale
+
     def _entry(self, path: Path, key: str) -> list | None:
         try:
             stat = Path(path).stat()
         except FileNotFoundError:
             return None
-        return [digest(code_version(), key), stat.st_size, stat.st_mtime_ns]
+        return [self._versioned(key), stat.st_size, stat.st_mtime_ns]
+
+    @staticmethod
+    def _versioned(key: str) -> str:
+        """The key with the code's version (per file: thousands of return workbooks)."""
+        h = _code_hash().copy()
+        h.update(key.encode())
+        return h.hexdigest()
 
     def _rel(self, path: Path) -> str:
         return Path(path).relative_to(self.root).as_posix()
 
+    def _prefix(self, folder: Path) -> str:
+        """What the manifest's names of the files in `folder` start with."""
+        rel = self._rel(folder)
+        return "" if rel == "." else rel + "/"
+
     def prune(self, folder: Path, *patterns: str) -> None:
         """Remove the files in `folder` matching `patterns` that this publish did not make."""
-        for pattern in patterns:
-            for path in Path(folder).glob(pattern):
-                if path.relative_to(self.root).as_posix() not in self.new:
-                    path.unlink()
+        prefix = self._prefix(folder)
+        try:
+            with os.scandir(folder) as entries:
+                names = [e.name for e in entries]
+        except FileNotFoundError:
+            return
+        for name in names:
+            if prefix + name not in self.new and any(fnmatchcase(name, p) for p in patterns):
+                os.unlink(os.path.join(folder, name))
 
     def close(self) -> None:
         """Remove what the last publish made and this one did not; keep the keys."""
         for rel in self.old.keys() - self.new.keys():
             (self.root / rel).unlink(missing_ok=True)
         if self.new != self.old:
-            write_text(self.manifest, json.dumps(self.new, indent=0, sort_keys=True))
+            write_text(self.manifest, json.dumps(self.new, sort_keys=True))  # C encoder: no indent
+
+
+class Parts:
+    """Parts of a page kept between publishes, each under a key of what it is made from (its
+    rows, and the code): a page is assembled from them, and a publish after one commune
+    resubmitted makes again only the parts that show its rows. A file each in `folder`, named
+    by its key (None: nothing kept, every part made); close() removes those not used."""
+
+    def __init__(self, folder: Path | None = None):
+        self.folder = folder
+        self.used: dict[str, str] = {}
+        self.made: list[str] = []  # the parts made this time (the others were kept)
+
+    def get(self, make: Callable[[], str], *inputs: object) -> str:
+        """The part made by `make()` from `inputs` (frames, text: as digest() hashes them)."""
+        key = digest(code_version(), *inputs)
+        part = self.used.get(key)
+        if part is None:
+            part = self._kept(key)
+            if part is None:
+                part = make()
+                self.made.append(part)
+                if self.folder is not None:
+                    write_bytes(self.folder / key, part.encode())
+            self.used[key] = part
+        return part
+
+    def _kept(self, key: str) -> str | None:
+        if self.folder is None:
+            return None
+        try:
+            return (self.folder / key).read_bytes().decode()
+        except FileNotFoundError:
+            return None
+
+    def close(self) -> None:
+        """Remove the parts this publish did not use (rows gone or changed)."""
+        if self.folder is None or not self.folder.is_dir():
+            return
+        with os.scandir(self.folder) as entries:
+            for entry in entries:
+                if entry.name not in self.used:
+                    os.unlink(entry.path)
 
 
 @contextmanager

@@ -23,7 +23,7 @@ from schemas.data_docs import current_sites
 from schemas.lake import digest, write_table, write_text
 
 from .gap_tables import write_gap_tables
-from .outputs import Outputs, cycles_paused
+from .outputs import Outputs, Parts, cycles_paused
 from .quality import rejected_cell_sites, render_quality_page, traceability
 from .returns import returns_workbooks
 from .safe import write_csv
@@ -239,8 +239,11 @@ def publish_quality(
 ) -> dict:
     """The auditors' outputs: the quality page, traceability, and a return-to-sender workbook
     per file that has quarantined rows; each written only when its content changed (keys in
-    quality/.publish.json), the workbooks of files with nothing left to return removed."""
+    quality/.publish.json), the workbooks of files with nothing left to return removed. The
+    page is assembled from parts kept in quality/.parts/: those whose rows changed are rendered
+    again."""
     out = Outputs(out_dir, out_dir / ".publish.json")
+    parts = Parts(out_dir / ".parts")
     returns = returns_workbooks(quarantined_rows, out_dir / "returns", catalogue, outputs=out)
     out.prune(out_dir / "returns", "*")
     html = render_quality_page(
@@ -261,8 +264,10 @@ def publish_quality(
         returns={source: path.name for source, path in returns.items()},
         coverage_comparison=coverage_comparison,
         cell_sites=cell_sites,
+        parts=parts,
     )
-    page = out.make(out_dir / "index.html", digest(html), lambda p: write_text(p, html))
+    page = out.make(out_dir / "index.html", digest(html.encode()), lambda p: write_text(p, html))
+    parts.close()
     trace = traceability(validated_observations, admin_units)
     key = digest(trace)
     out.make(out_dir / "traceability.parquet", key, lambda p: write_table(p, trace))

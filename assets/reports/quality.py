@@ -4,21 +4,28 @@ What was received, what was rejected and why, what each rule caught, who has not
 reconciliation raw = accepted + quarantined + superseded per file, where reported 5G coverage
 disagrees with the coverage computed from cell sites, and the cell-site rows not used. The page
 is rendered from templates/quality.html.j2 with autoescape (every string from a file is shown as
-text) and its stylesheet inlined: it loads nothing, so it opens offline.
+text) and its stylesheet inlined: it loads nothing, so it opens offline. Its tables' rows and
+the list of return workbooks are assembled from parts kept between publishes (outputs.Parts), a
+landing folder's rows each: after one commune resubmits, only its province's parts are rendered.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import groupby, pairwise
 from pathlib import Path
 from urllib.parse import quote
 
+import numpy as np
 import polars as pl
+from markupsafe import Markup
 
 from assets.coverage.compare import coverage_disagreements
 from schemas.catalogue import Catalogue
 from schemas.display import page_templates, visible
 from schemas.rules import RULES
+
+from .outputs import Parts
 
 EXAMPLES_PER_RULE = 5
 MAX_SITE_ROWS = 1000  # rejected cell-site rows listed on the page (a national list may hold more)
@@ -172,19 +179,58 @@ class Column:
 
 @dataclass
 class Table:
-    """Rows of cells as the template writes them: (text, the English beneath or None, whether
-    a number)."""
+    """A table as the page shows it: its columns, its body (the rows' HTML, assembled from
+    parts) and how many rows it has."""
 
     columns: list[Column]
-    rows: list[tuple] = field(default_factory=list)
+    body: Markup = field(default_factory=Markup)
+    count: int = 0
     css: str = ""
 
 
-def _table(df: pl.DataFrame, columns: list[Column], limit: int | None = None) -> Table:
-    """The frame's rows as page text, each distinct value formatted once (a national page has
-    ~90,000 cells: formatting each in the template took most of its rendering); a column keyed
-    "a|b" shows a with b beneath in English, one "—" where both are missing."""
+# The landing folder of a row's file (a province's, as offices drop them; "" at the top): the
+# parts of the tables in file order, so a resubmitted file changes its province's part alone.
+FOLDER = pl.col("source_file").str.replace(r"[^/]*$", "")
+
+
+def _table(
+    df: pl.DataFrame,
+    columns: list[Column],
+    limit: int | None = None,
+    *,
+    parts: Parts,
+    by: pl.Expr | None = None,
+) -> Table:
+    """The frame's rows as a table whose body is assembled from parts: the runs of rows with
+    the same value of `by` (the whole frame when None), each rendered once and kept in `parts`
+    under a key of its rows (their hashes, taken for the whole frame at once)."""
     rows = df.head(limit) if limit is not None else df
+    shown = [k for c in columns for k in c.key.split("|") if k in rows.columns]
+    # Floats as text too: -0.0 and 0.0 hash alike but are shown apart.
+    floats = [
+        pl.col(k).cast(pl.String).alias(f"{k}:text") for k in shown if rows[k].dtype.is_float()
+    ]
+    keyed = rows.select(shown, *floats)
+    hashes = keyed.hash_rows(seed=0, seed_1=1, seed_2=2, seed_3=3).to_numpy()
+    head = repr((columns, keyed.schema))
+    runs = [rows.height] if by is None else rows.select(by.rle().struct.field("len")).to_series()
+    ends = np.cumsum(runs, dtype=np.int64).tolist() if rows.height else []
+    body = "".join(
+        parts.get(
+            lambda a=a, b=b: _PARTS.rows(_cells(rows.slice(a, b - a), columns)),
+            head,
+            hashes[a:b].tobytes(),
+        )
+        for a, b in pairwise([0, *ends])
+    )
+    return Table(columns, Markup(body), rows.height)
+
+
+def _cells(rows: pl.DataFrame, columns: list[Column]) -> list[tuple]:
+    """The frame's rows as page text: (text, the English beneath or None, whether a number) per
+    cell, each distinct value formatted once (a national page has ~90,000 cells: formatting each
+    in the template took most of its rendering); a column keyed "a|b" shows a with b beneath in
+    English, one "—" where both are missing."""
 
     def values(key: str) -> list:
         return rows.get_column(key).to_list() if key in rows.columns else [None] * len(rows)
@@ -202,7 +248,7 @@ def _table(df: pl.DataFrame, columns: list[Column], limit: int | None = None) ->
                 for x, y, tx, ty in zip(a, b, _texts(a), _texts(b), strict=True)
             ]
         )
-    return Table(columns, list(zip(*picked, strict=True)) if picked else [])
+    return list(zip(*picked, strict=True)) if picked else []
 
 
 def _texts(values: list) -> list[str]:
@@ -232,7 +278,8 @@ def _cell(v: object) -> str:
     return visible(_fmt(v))
 
 
-_ENV = page_templates(TEMPLATES, cell=_cell)
+_ENV = page_templates(TEMPLATES, cell=_cell, urlquote=lambda name: quote(name, safe=""))
+_PARTS = _ENV.get_template("quality_parts.html.j2").module
 
 FILES = [
     Column("source_file", "Tệp", "file"),
@@ -325,27 +372,38 @@ def _chart(values: pl.DataFrame) -> dict:
     }
 
 
-def _coverage(comparison: pl.DataFrame | None) -> dict | None:
+def _coverage(comparison: pl.DataFrame | None, parts: Parts) -> dict | None:
     if comparison is None or comparison.is_empty():  # no cell-site list: nothing computed
         return None
-    table = _table(coverage_disagreements(comparison), COVERAGE)
-    table.css = "coverage"
+    # Largest difference first: no province's rows together, one part.
+    table = _table(coverage_disagreements(comparison), COVERAGE, parts=parts)
     tolerance = comparison["tolerance_pp"].max() if len(comparison) else None
     return {
-        "columns": table.columns,
-        "rows": table.rows,
-        "css": table.css,
+        **vars(table),
+        "css": "coverage",
         "tolerance": tolerance,
         "compared": int(comparison["reported_value"].is_not_null().sum()),
     }
 
 
-def _rejected_sites(cell_sites: pl.DataFrame | None) -> dict | None:
+def _rejected_sites(cell_sites: pl.DataFrame | None, parts: Parts) -> dict | None:
     if cell_sites is None or cell_sites.is_empty():  # no cell-site list this period
         return None
     rejected = rejected_cell_sites(cell_sites)
-    table = _table(rejected, CELL_SITES, MAX_SITE_ROWS)
-    return {"columns": table.columns, "rows": table.rows, "css": "", "total": len(rejected)}
+    table = _table(rejected, CELL_SITES, MAX_SITE_ROWS, parts=parts, by=FOLDER)
+    return {**vars(table), "total": len(rejected)}
+
+
+def _returns(returns: dict[str, str], parts: Parts) -> Markup:
+    """The list of return workbooks (source_file → name), in file order, from parts: the files
+    of a landing folder each."""
+    items = sorted(returns.items())
+    folders = groupby(items, key=lambda item: item[0].rpartition("/")[0])
+    return Markup(
+        "".join(
+            parts.get(lambda r=run: _PARTS.returns(r), run) for run in (list(r) for _, r in folders)
+        )
+    )
 
 
 def render_quality_page(
@@ -364,11 +422,14 @@ def render_quality_page(
     returns: dict[str, str] | None = None,
     coverage_comparison: pl.DataFrame | None = None,
     cell_sites: pl.DataFrame | None = None,
+    parts: Parts | None = None,
 ) -> str:
     """The auditors' page. gx_pages: label → relative link of each Great Expectations Data Docs
     site (one per province partition); returns: source_file → the name of its workbook in
     returns/ (returns_names); coverage_comparison and cell_sites: the period's tables (None
-    when the period computed no coverage)."""
+    when the period computed no coverage); parts: the tables' parts kept from the last publish
+    (none: every part rendered)."""
+    parts = Parts() if parts is None else parts
     files = reconcile(file_status, raw, validated, quarantined, superseded)
     total = {
         "raw": len(raw),
@@ -380,8 +441,8 @@ def render_quality_page(
         "accepted"
     ] + total["quarantined"] + total["superseded"]
     status = dict(file_status.group_by("status").len().iter_rows())
-    coverage = _coverage(coverage_comparison)
-    rejected_sites = _rejected_sites(cell_sites)
+    coverage = _coverage(coverage_comparison, parts)
+    rejected_sites = _rejected_sites(cell_sites, parts)
     summary = [
         ("Tệp nhận", "files received", len(file_status)),
         ("Đã đọc", "read", status.get("read", 0)),
@@ -397,7 +458,7 @@ def render_quality_page(
     ]
     if coverage is not None:
         summary.append(("Đơn vị lệch phủ sóng 5G", "units whose 5G coverage disagrees",
-                        len(coverage["rows"])))  # fmt: skip
+                        coverage["count"]))  # fmt: skip
     if rejected_sites is not None:
         summary.append(("Dòng trạm bị loại", "cell-site rows rejected", rejected_sites["total"]))
     counts = dict(quarantined.group_by("rule_id").len().iter_rows())
@@ -428,20 +489,19 @@ def render_quality_page(
         geometry_note=geometry_note,
         summary=summary,
         balanced=balanced,
-        files=_table(files, FILES),
+        files=_table(files, FILES, parts=parts, by=FOLDER),
         rules=rules,
-        unresolved=_table(unresolved, UNRESOLVED),
-        superseded=_table(replaced_figures(superseded, raw), SUPERSEDED),
-        not_reported=_table(not_reported(values), NOT_REPORTED),
+        unresolved=_table(unresolved, UNRESOLVED, parts=parts, by=FOLDER),
+        superseded=_table(replaced_figures(superseded, raw), SUPERSEDED, parts=parts, by=FOLDER),
+        not_reported=_table(
+            not_reported(values), NOT_REPORTED, parts=parts, by=pl.col("province_name")
+        ),
         chart=_chart(values),
         coverage=coverage,
         rejected_sites=rejected_sites,
-        boundaries=_table(boundaries, BOUNDARIES),
+        boundaries=_table(boundaries, BOUNDARIES, parts=parts),
         boundaries_elsewhere=len(boundary_problems) - len(boundaries),
-        returns=[
-            {"href": quote(name, safe=""), "name": name, "source": source}
-            for source, name in sorted((returns or {}).items())
-        ],
+        returns=_returns(returns or {}, parts),
         gx_pages=list((gx_pages or {"gx": "gx/index.html"}).items()),
         catalogue=list(catalogue),
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import replace
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,22 @@ COLUMNS = (
     Column("problem", "Lỗi cần sửa / What to fix", width=45),
     Column("message_vi", "Chi tiết / Details", width=50),
     Column("message_en", "Chi tiết bằng tiếng Anh / Details in English", width=50),
+)
+# What a workbook is made from: the quarantined rows' columns its sheet shows, as read.
+KEYED = (
+    "period",
+    "source_sheet",
+    "source_row",
+    "source_column",
+    "unit_code_raw",
+    "unit_name_raw",
+    "indicator_id",
+    "numerator_raw",
+    "denominator_raw",
+    "value_raw",
+    "rule_id",
+    "message_vi",
+    "message_en",
 )
 TITLE = "Số liệu cần sửa, gửi lại đơn vị báo cáo / Figures to correct, returned to the sender"
 ADVICE = (
@@ -119,24 +136,30 @@ def returns_workbooks(
     source_file → its workbook. A file with nothing quarantined gets none. With `outputs`, a
     workbook whose rows are unchanged since the last publish is not written again."""
     names = returns_names(quarantined["source_file"].unique().to_list())
-    rows = readable_rows(quarantined, catalogue)
-    shown = ["period", *(c.name for c in COLUMNS)]
-    # Each file's key from one hash per row of the whole frame: a republish cuts the frame
-    # only for the files whose rows changed.
-    hashes = rows.select("source_file", h=rows.select(shown).hash_rows(seed=0))
-    layout = digest(SHEET, TITLE, ADVICE, COLUMNS).encode()  # once, not per file
-    keys = {
-        source: digest(layout, np.asarray(h, dtype=np.uint64).tobytes())
-        for source, h in hashes.group_by("source_file", maintain_order=True).agg("h").iter_rows()
-    }
-    todo = {
-        s for s, key in keys.items() if outputs is None or outputs.stale(out_dir / names[s], key)
-    }
-    # One sort and one split of the whole frame; the titles' periods and the widths from one
-    # aggregation each: no polars work per workbook but its slice.
-    todo_rows = rows.filter(pl.col("source_file").is_in(list(todo))).sort(
-        "source_file", *ORDER, nulls_last=True, maintain_order=True
+    # Each file's key from one hash per row of what its workbook shows (the rows as read, the
+    # indicators' names; the rules' words are code), each file's rows together in their order;
+    # only the files whose key changed are made readable and written.
+    hashes = quarantined.select("source_file", h=quarantined.select(KEYED).hash_rows(seed=0)).sort(
+        "source_file", maintain_order=True
     )
+    h = hashes.get_column("h").to_numpy()
+    runs = hashes.get_column("source_file").rle().struct.unnest()  # len, value: a file each
+    ends = np.cumsum(runs.get_column("len").to_numpy(), dtype=np.int64).tolist()
+    names_vi = {i.id: i.name_vi for i in catalogue}
+    layout = digest(SHEET, TITLE, ADVICE, COLUMNS, names_vi).encode()  # once, not per file
+    keys = {
+        source: digest(layout, h[start:end].tobytes())
+        for source, (start, end) in zip(runs.get_column("value"), pairwise([0, *ends]), strict=True)
+    }
+    if outputs is None:
+        todo = set(keys)
+    else:
+        stale = outputs.keep_unchanged(out_dir, {names[s]: key for s, key in keys.items()})
+        todo = {s for s in keys if names[s] in stale}
+    rows = readable_rows(quarantined.filter(pl.col("source_file").is_in(list(todo))), catalogue)
+    # One sort and one split of the rows to write; the titles' periods and the widths from one
+    # aggregation each: no polars work per workbook but its slice.
+    todo_rows = rows.sort("source_file", *ORDER, nulls_last=True, maintain_order=True)
     widths = column_widths_by(todo_rows, COLUMNS, "source_file")
     periods = dict(
         todo_rows.group_by("source_file")
@@ -152,9 +175,8 @@ def returns_workbooks(
             widths[source_file],
         )
         write_workbook(out_dir / names[source_file], [sheet], visible=True)
-    paths = {}
-    for source_file, key in keys.items():
-        paths[source_file] = path = out_dir / names[source_file]
-        if outputs is not None:
-            outputs.record(path, key, built=source_file in todo)
+    paths = {source: out_dir / names[source] for source in keys}
+    if outputs is not None:
+        for source in todo:
+            outputs.record(paths[source], keys[source], built=True)
     return paths

@@ -228,6 +228,9 @@ def test_a_file_with_nothing_left_to_return_loses_its_workbook(
     assert "index.html" in q["rebuilt"] and not any("returns" in r for r in q["rebuilt"])
     page = (root / "quality" / "index.html").read_text(encoding="utf-8")
     assert kept.name in page and "12__a.xlsx.quarantined.xlsx" not in page
+    # The page assembled from the parts kept is the page published from scratch.
+    quality(tmp_path / "scratch", units, gaps, quarantined({"46/b.xlsx": 1}), catalogue)
+    assert (tmp_path / "scratch" / "quality" / "index.html").read_text(encoding="utf-8") == page
     # Nothing quarantined at all: no workbook, and the folder stays empty.
     quality(root, units, gaps, quarantined({}), catalogue)
     assert list(returns.glob("*")) == []
@@ -276,3 +279,20 @@ def test_the_keys_are_the_same_in_every_process(shared_data: Path):
         for _ in range(2)
     }
     assert len(keys) == 1 and len(keys.pop().strip()) == 32
+
+
+def test_a_workbook_changed_since_it_was_made_is_made_again(published, units, catalogue, tmp_path):
+    """A return workbook edited by hand (or left half-written) is rewritten by the next publish
+    though its rows did not change; the others are left as they are."""
+    first, gaps, _ = published
+    root = tmp_path / "edited"
+    shutil.copytree(first, root, copy_function=shutil.copy2)
+    returns = root / "quality" / "returns"
+    edited, other = returns / "12__a.xlsx.quarantined.xlsx", returns / "46__b.xlsx.quarantined.xlsx"
+    edited.write_bytes(b"not a workbook")
+    before = other.stat().st_mtime_ns
+
+    q = quality(root, units, gaps, quarantined({"12/a.xlsx": 2, "46/b.xlsx": 1}), catalogue)
+    assert [r for r in q["rebuilt"] if "returns" in r] == [f"returns/{edited.name}"]
+    assert _cells(edited) == _cells(first / "quality" / "returns" / edited.name)
+    assert other.stat().st_mtime_ns == before

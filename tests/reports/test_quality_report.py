@@ -6,7 +6,9 @@ the real validation suites, rendered by the real template:
 - only the boundary problems of the report's provinces are listed;
 - a unit reporting 5G coverage 40 points above the computed one is listed with both figures
   (and a unit within the tolerance is not), from the plain function the CLI and the map use;
-- rejected cell-site rows are listed with their file, row, column and reason.
+- rejected cell-site rows are listed with their file, row, column and reason;
+- the page assembled from the parts a publish kept is the page rendered whole, and only the
+  parts of a changed province's rows are rendered again.
 """
 
 from __future__ import annotations
@@ -372,3 +374,88 @@ def test_no_product_python_holds_a_page():
             else:
                 continue
             assert text.count("<") <= 6, (path.name, node.lineno, text[:80])
+
+
+def _in_folders(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with the operator's file landed in Lạng Sơn's folder and the others in Huế's."""
+    if "source_file" not in frame.columns:
+        return frame
+    folder = pl.when(pl.col("source_file") == OPERATOR).then(pl.lit(f"{LANG_SON}/"))
+    return frame.with_columns(
+        source_file=folder.otherwise(pl.lit(f"{HUE}/")) + pl.col("source_file")
+    )
+
+
+def _render(period, catalogue, parts=None, **changed) -> str:
+    from assets.reports.quality import render_quality_page
+
+    tables = {k: _in_folders(v) for k, v in period.items()} | changed
+    return render_quality_page(
+        period=PERIOD,
+        catalogue=catalogue,
+        file_status=tables["file_status"],
+        raw=tables["raw"],
+        validated=tables["validated"],
+        quarantined=tables["quarantined"],
+        superseded=tables["superseded"],
+        values=tables["values"],
+        boundary_problems=tables["boundary_problems"],
+        geometry_note="Ranh giới / boundaries",
+        coverage_comparison=tables["comparison"],
+        cell_sites=tables["cell_sites"],
+        returns={f"{HUE}/{MAIN}": "46__main.quarantined.xlsx"},
+        parts=parts,
+    )
+
+
+def test_the_page_assembled_from_kept_parts_is_the_page_rendered_whole(period, catalogue, tmp_path):
+    """A publish keeps the page's parts; the next one, after a file of Huế was rejected and a
+    unit's figure changed, assembles its page from the parts it kept and the parts it made
+    again: the same page as one rendered whole from the new inputs."""
+    from assets.reports.outputs import Parts
+
+    first = Parts(tmp_path / "parts")
+    assert _render(period, catalogue, first) == _render(period, catalogue)
+    first.close()
+
+    status = _in_folders(period["file_status"]).with_columns(
+        status=pl.when(pl.col("source_file") == f"{HUE}/{LATER}")
+        .then(pl.lit("rejected"))
+        .otherwise("status"),
+        reason_vi=pl.lit("Sai mẫu"),
+    )
+    values = period["values"].with_columns(
+        status=pl.when(pl.col("unit_code") == period["values"]["unit_code"].min())
+        .then(pl.lit("not_reported"))
+        .otherwise("status")
+    )
+    again = Parts(tmp_path / "parts")
+    assembled = _render(period, catalogue, again, file_status=status, values=values)
+    assert assembled == _render(period, catalogue, file_status=status, values=values)
+    assert "Sai mẫu" in assembled
+    assert 0 < len(again.made) < len(again.used)  # some parts kept, some made again
+
+
+def test_a_changed_provinces_part_is_rendered_again_and_an_unchanged_one_is_not(
+    period, catalogue, tmp_path
+):
+    """The files of two provinces' folders: when a file of Lạng Sơn is rejected, the next
+    publish renders Lạng Sơn's rows of the files table again and keeps Huế's."""
+    from assets.reports.outputs import Parts
+
+    status = _in_folders(period["file_status"])
+    _render(period, catalogue, first := Parts(tmp_path / "parts"), file_status=status)
+    first.close()
+    kept = next(p for p in first.made if f"{HUE}/{MAIN}" in p)  # Huế's files
+    assert f"{LANG_SON}/" not in kept  # a part per folder
+
+    rejected = status.with_columns(
+        status=pl.when(pl.col("source_file").str.starts_with(f"{LANG_SON}/"))
+        .then(pl.lit("rejected"))
+        .otherwise("status"),
+    )
+    again = Parts(tmp_path / "parts")
+    page = _render(period, catalogue, again, file_status=rejected)
+    [made] = again.made
+    assert f"{LANG_SON}/{OPERATOR}" in made and "rejected" in made and f"{HUE}/" not in made
+    assert kept in again.used.values() and kept in page and made in page
