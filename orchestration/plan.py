@@ -42,14 +42,16 @@ from schemas.settings import Settings
 ROOT = Path(__file__).resolve().parents[1]
 PERIOD_TAG, INPUTS_TAG, SHARES_TAG = "dxlake/period", "dxlake/inputs", "dxlake/shares"
 PART_TAG = "dxlake/part"  # which part of publishing a publish_job run is (PUBLISH_PARTS)
-# Publishing in three parts, each a run of publish_job on its assets: the tables the outputs
-# read, then the maps and the reports (gap tables, quality report), independent of each other
-# (`dxlake run` runs them side by side, a core each; the sensor requests them together).
-# Here, not in jobs.py: planning a period that needs nothing imports no asset module.
+# Publishing in three parts, each a run of publish_job on its assets: the gaps every output
+# reads, then the pages (the coverage comparison, the planners' maps, the auditors' quality
+# report) and the gap tables, independent of each other (`dxlake run` runs them side by side,
+# a core each, so they are split by cost: a resubmission's pages take about what its gap
+# tables take; the sensor requests them together). Here, not in jobs.py: planning a period
+# that needs nothing imports no asset module.
 PUBLISH_PARTS = {
-    "tables": ("coverage_gaps", "coverage_comparison"),
-    "maps": ("coverage_maps",),
-    "reports": ("gap_tables", "quality_report"),
+    "tables": ("coverage_gaps",),
+    "pages": ("coverage_comparison", "coverage_maps", "quality_report"),
+    "gap_tables": ("gap_tables",),
 }
 _CODE = ("assets", "geo", "schemas", "orchestration")
 

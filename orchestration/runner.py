@@ -33,9 +33,9 @@ def materialize_period(
     In order, each only when what it was last run on changed (orchestration.plan): admin_units;
     the landing snapshot; the provinces whose share of it changed, in ranged runs (`provinces`
     forces those) and, beside them in a child process, the coverage from the site lists and the
-    grid; the publishing (plan.waves: its tables, then the maps with, beside them in a child
-    process, the gap tables and the quality report). A child serves run after run: the reports
-    go to one done with its run (the ingest's on a resubmission), warm, rather than to a new
+    grid; the publishing (plan.waves: its tables, then the pages with, beside them in a child
+    process, the gap tables). A child serves run after run: the gap tables go to one done
+    with its run (the ingest's on a resubmission), warm, rather than to a new
     process. Nothing changed → no run, an empty list.
     `beside_created`: told the id of a run started in a child process (the CLI's progress follows
     it); `workspace_origin`: that run carries the workspace's origin, as the CLI's own runs do.
@@ -135,7 +135,7 @@ def materialize_period(
             return results
         forced = bool(ingest or coverage)
         for wave in plan.waves(plan.plan_publish(settings, instance, period, pipeline, forced)):
-            # the maps here, the reports beside them
+            # the pages here, the gap tables beside them
             if not together(wave[:1], wave[1:]):
                 break
     return results

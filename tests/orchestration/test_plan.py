@@ -47,28 +47,28 @@ def test_nothing_published_yet_plans_every_part_on_its_assets(instance):
     ]
     assert [[r.tags[plan.PART_TAG] for r in w] for w in plan.waves(runs)] == [
         ["tables"],
-        ["maps", "reports"],
+        ["pages", "gap_tables"],
     ]
 
 
 def test_a_failed_part_runs_again_alone(instance):
     inputs = _inputs(instance)
     _record(instance, "tables", inputs)
-    _record(instance, "maps", inputs)
-    _record(instance, "reports", inputs, dg.DagsterRunStatus.FAILURE)
-    assert _parts(instance) == ["reports"]
+    _record(instance, "pages", inputs)
+    _record(instance, "gap_tables", inputs, dg.DagsterRunStatus.FAILURE)
+    assert _parts(instance) == ["gap_tables"]
     assert [[r.tags[plan.PART_TAG] for r in w] for w in plan.waves(_plan(instance))] == [
-        ["reports"]
+        ["gap_tables"]
     ]
-    _record(instance, "reports", inputs)
+    _record(instance, "gap_tables", inputs)
     assert _parts(instance) == []
     assert _parts(instance, forced=True) == list(PUBLISH_PARTS)  # a province was re-ingested
 
 
 def test_tables_on_other_inputs_mean_every_part_again(instance):
-    """The maps and the report read the tables part's tables: newer tables, newer outputs."""
+    """The pages and the gap tables read the tables part's tables: newer tables, newer outputs."""
     inputs = _inputs(instance)
     _record(instance, "tables", "older")
-    _record(instance, "maps", inputs)
-    _record(instance, "reports", inputs)
+    _record(instance, "pages", inputs)
+    _record(instance, "gap_tables", inputs)
     assert _parts(instance) == list(PUBLISH_PARTS)

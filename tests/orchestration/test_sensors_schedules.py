@@ -216,10 +216,15 @@ def test_the_sensors_take_a_period_through_its_plan(tmp_path, instance):
         launch(publish)
     key = dg.AssetKey
     assert waves == [
-        [("publish_job", "2026-H1", "tables", [key("coverage_gaps"), key("coverage_comparison")])],
+        [("publish_job", "2026-H1", "tables", [key("coverage_gaps")])],
         [
-            ("publish_job", "2026-H1", "maps", [key("coverage_maps")]),
-            ("publish_job", "2026-H1", "reports", [key("gap_tables"), key("quality_report")]),
+            (
+                "publish_job",
+                "2026-H1",
+                "pages",
+                [key("coverage_comparison"), key("coverage_maps"), key("quality_report")],
+            ),
+            ("publish_job", "2026-H1", "gap_tables", [key("gap_tables")]),
         ],
     ]
     assert isinstance(publish_after_ingest(context), dg.SkipReason)
