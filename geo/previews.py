@@ -336,18 +336,28 @@ def _unit_index(
         ),
         autolim=False,
     )
-    drawn = _drawn(fig)
-    numbered = (
-        drawn[..., 0] | drawn[..., 1].astype(np.int32) << 8 | drawn[..., 2].astype(np.int32) << 16
-    )
-    samples = np.where(drawn[..., 3] == 255, numbered - 1, -1)
-    h, w = (s // SAMPLES for s in samples.shape)
-    samples = samples[: h * SAMPLES, : w * SAMPLES].reshape(h, SAMPLES, w, SAMPLES)
-    samples = samples.transpose(0, 2, 1, 3).reshape(h, w, SAMPLES * SAMPLES)
-    index, index_at = _cropped(samples, (samples >= 0).any(axis=2))
-    pure = (index == index[..., :1]).all(axis=2)
-    mixed = index[~pure]
-    index = np.where(pure, index[..., 0], -2)
+    words = _drawn(fig).view("<u4")[..., 0]  # RGBA bytes: alpha in the top byte
+    # The box the units cover, in whole pixels of the PNG (SAMPLES × SAMPLES samples each).
+    drawn = words >= 0xFF000000
+    rows = np.flatnonzero(drawn.any(axis=1)) // SAMPLES
+    cols = np.flatnonzero(drawn.any(axis=0)) // SAMPLES
+    if not len(rows):
+        return (
+            np.zeros((0, 0), np.int32),
+            np.zeros(2, np.int64),
+            np.zeros((0, SAMPLES**2), np.int32),
+        )
+    top, left = int(rows[0]), int(cols[0])
+    h, w = int(rows[-1]) + 1 - top, int(cols[-1]) + 1 - left
+    box = (slice(top * SAMPLES, (top + h) * SAMPLES), slice(left * SAMPLES, (left + w) * SAMPLES))
+    samples = np.where(drawn[box], (words[box] & 0xFFFFFF).astype(np.int32) - 1, -1)
+    samples = samples.reshape(h, SAMPLES, w, SAMPLES).transpose(0, 2, 1, 3)
+    samples = samples.reshape(h, w, SAMPLES * SAMPLES)
+    first = samples[..., 0]
+    pure = (samples == first[..., None]).all(axis=2)
+    mixed = samples[~pure]
+    index = np.where(pure, first, -2)
+    index_at = np.array([left, top], np.int64)
     return index, index_at, mixed
 
 
