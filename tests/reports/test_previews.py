@@ -168,10 +168,20 @@ def test_missing_columns_are_refused(hue, catalogue, tmp_path):
         )
 
 
+def _map_files(folder: Path) -> set[str]:
+    """The names of the map's pixels a render kept in its GeometryCache folder (the arrays
+    files with an index image; the others hold the layers' headings)."""
+    names = set()
+    for path in folder.glob("arrays-*.npz"):
+        with np.load(path) as npz:
+            if "index" in npz.files:
+                names.add(path.name)
+    return names
+
+
 def _drawn_map(folder: Path) -> dict[str, np.ndarray]:
-    """The map's pixels a render kept in its GeometryCache folder (the one arrays file)."""
-    (path,) = folder.glob("arrays-*.npz")
-    with np.load(path) as npz:
+    (name,) = _map_files(folder)
+    with np.load(folder / name) as npz:
         return {k: npz[k] for k in npz.files}
 
 
@@ -223,22 +233,25 @@ def test_a_unit_shows_its_class_colour_where_it_lies(hue, hue_gaps, catalogue, t
 
 
 def test_the_map_pixels_are_kept_until_a_shape_moves(
-    hue, hue_gaps, catalogue, tmp_path, monkeypatch
+    pngs, hue, hue_gaps, catalogue, tmp_path, monkeypatch
 ):
-    """The index image (with the lines and hatching) is drawn once per geometry: read back from
-    the cache by a later run, drawn again when a unit's shape changes."""
+    """The index image (with the lines and hatching) is drawn once per geometry, the layers'
+    headings once: read back from the cache by a later run (the same PNGs as with no cache),
+    the map drawn again when a unit's shape changes."""
     cache_dir = tmp_path / "cache"
     first = render_layer_pngs(
         hue, hue_gaps, catalogue, tmp_path / "a", period=PERIOD, cache=GeometryCache(cache_dir)
     )
-    kept = {p.name for p in cache_dir.glob("arrays-*.npz")}
+    kept = _map_files(cache_dir)
     assert len(kept) == 1
+    assert [p.read_bytes() for p in first] == [p.read_bytes() for p in pngs]  # as with no cache
 
     def not_again(*args, **kwargs):
         raise AssertionError("the map's pixels drawn again")
 
     with monkeypatch.context() as m:
         m.setattr(previews, "_map_pixels", not_again)
+        m.setattr(previews, "_heading_pixels", not_again)
         again = render_layer_pngs(
             hue, hue_gaps, catalogue, tmp_path / "b", period=PERIOD, cache=GeometryCache(cache_dir)
         )
@@ -249,7 +262,7 @@ def test_the_map_pixels_are_kept_until_a_shape_moves(
     render_layer_pngs(
         moved, hue_gaps, catalogue, tmp_path / "c", period=PERIOD, cache=GeometryCache(cache_dir)
     )
-    now = {p.name for p in cache_dir.glob("arrays-*.npz")}
+    now = _map_files(cache_dir)
     assert len(now) == 2 and kept < now
     (new,) = now - kept
     with np.load(cache_dir / new) as a, np.load(cache_dir / kept.pop()) as b:
