@@ -334,6 +334,7 @@ def files_written_since(t: float) -> int:
 
 
 def main() -> None:
+    global OUT  # --out: the functions above write there
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", choices=("publish", "one"), help="cProfile that pass")
     parser.add_argument(
@@ -343,7 +344,14 @@ def main() -> None:
         help="share of the files with quarantined rows (1: every file, as when each commune "
         "leaves one cell of a numerator/denominator pair empty)",
     )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=OUT,
+        help=f"the report folder, emptied first (default {OUT}; another for runs side by side)",
+    )
     args = parser.parse_args()
+    OUT = args.out
 
     rng = np.random.default_rng(SEED)
     catalogue = load_catalogue()
