@@ -392,14 +392,25 @@ def _hatched(
     return out
 
 
-def _heading_pixels(title: str, subtitle: str) -> dict[str, np.ndarray]:
-    """A layer's title and subtitle, above the map, as pixels (at: their top-left pixel)."""
-    fig = Figure(figsize=PNG_SIZE_IN, dpi=PNG_DPI, facecolor="none")
-    FigureCanvasAgg(fig)
-    fig.text(0.015, 0.975, title, fontsize=14, fontweight="bold", va="top")
-    fig.text(0.015, 0.915, subtitle, fontsize=10.5, color="#444444", va="top")
-    pixels, at = _cropped(_drawn(fig))
-    return {"pixels": pixels, "at": at}
+class _Headings:
+    """Layers' titles and subtitles (above the map) as pixels (at: their top-left pixel), drawn
+    on one transparent figure, made when first needed."""
+
+    def __init__(self) -> None:
+        self._texts = None
+
+    def __call__(self, title: str, subtitle: str) -> dict[str, np.ndarray]:
+        if self._texts is None:
+            fig = Figure(figsize=PNG_SIZE_IN, dpi=PNG_DPI, facecolor="none")
+            FigureCanvasAgg(fig)
+            self._texts = (
+                fig.text(0.015, 0.975, "", fontsize=14, fontweight="bold", va="top"),
+                fig.text(0.015, 0.915, "", fontsize=10.5, color="#444444", va="top"),
+            )
+        for artist, text in zip(self._texts, (title, subtitle), strict=True):
+            artist.set_text(text)
+        pixels, at = _cropped(_drawn(self._texts[0].get_figure()))
+        return {"pixels": pixels, "at": at}
 
 
 def _map_pixels(
@@ -606,7 +617,7 @@ def render_layer_pngs(
         for image in (fills, edges, hatch, lines):
             ax.add_artist(image)
 
-        heading = _Pixels(zorder=3)
+        heading, headings = _Pixels(zorder=3), _Headings()
         fig.add_artist(heading)
         legend = None
         for k in draw:
@@ -629,11 +640,11 @@ def render_layer_pngs(
             )
             # The same every run (a third of the layer's text): drawn once, then its pixels.
             made = (
-                _heading_pixels(*texts)
+                headings(*texts)
                 if cache is None
                 else cache.arrays(
                     digest("layer heading", *texts, code, mpl.__version__),
-                    lambda texts=texts: _heading_pixels(*texts),
+                    lambda texts=texts: headings(*texts),
                 )
             )
             heading.show(made["pixels"], made["at"])

@@ -251,7 +251,7 @@ def test_the_map_pixels_are_kept_until_a_shape_moves(
 
     with monkeypatch.context() as m:
         m.setattr(previews, "_map_pixels", not_again)
-        m.setattr(previews, "_heading_pixels", not_again)
+        m.setattr(previews._Headings, "__call__", not_again)
         again = render_layer_pngs(
             hue, hue_gaps, catalogue, tmp_path / "b", period=PERIOD, cache=GeometryCache(cache_dir)
         )
