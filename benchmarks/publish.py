@@ -268,6 +268,7 @@ class Timer:
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
+        self.cpu: dict[str, float] = defaultdict(float)  # on a shared machine: the work
         self.calls: dict[str, int] = defaultdict(int)
         modules = [
             m
@@ -283,11 +284,12 @@ class Timer:
     def _wrap(self, name, fn):
         @functools.wraps(fn)
         def timed(*args, **kwargs):
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             try:
                 return fn(*args, **kwargs)
             finally:
                 self.seconds[name] += time.perf_counter() - started
+                self.cpu[name] += time.process_time() - cpu
                 self.calls[name] += 1
 
         timed._timed = True
@@ -295,12 +297,14 @@ class Timer:
 
     def report(self, label: str, total: float) -> None:
         parts = ", ".join(
-            f"{k} {self.seconds[k]:.2f}" + (f" ×{self.calls[k]}" if self.calls[k] > 1 else "")
+            f"{k} {self.seconds[k]:.2f}/{self.cpu[k]:.2f}"
+            + (f" ×{self.calls[k]}" if self.calls[k] > 1 else "")
             for k in TIMED
             if k in self.seconds
         )
-        print(f"{label}: {total:.2f} s  ({parts})")
+        print(f"{label}: {total:.2f} s  (wall/cpu s: {parts})")
         self.seconds.clear()
+        self.cpu.clear()
         self.calls.clear()
 
 
@@ -330,6 +334,7 @@ def files_written_since(t: float) -> int:
 
 
 def main() -> None:
+    global OUT  # --out: the functions above write there
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", choices=("publish", "one"), help="cProfile that pass")
     parser.add_argument(
@@ -339,7 +344,14 @@ def main() -> None:
         help="share of the files with quarantined rows (1: every file, as when each commune "
         "leaves one cell of a numerator/denominator pair empty)",
     )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=OUT,
+        help=f"the report folder, emptied first (default {OUT}; another for runs side by side)",
+    )
     args = parser.parse_args()
+    OUT = args.out
 
     rng = np.random.default_rng(SEED)
     catalogue = load_catalogue()

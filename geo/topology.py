@@ -175,6 +175,12 @@ class GeometryCache:
         path = self.folder / f"lines-{_digest(key)}.parquet"
         return self._kept(path, make, _lines_bytes, _read_lines, memo=False)
 
+    def arrays(self, name: str, make) -> dict[str, np.ndarray]:
+        """Named arrays (such as the PNGs' map drawn as pixels) that `name` identifies: make()
+        once, then read back (a compressed .npz)."""
+        path = self.folder / f"arrays-{_digest(name)}.npz"
+        return self._kept(path, make, _npz_bytes, _read_npz, memo=False)
+
     def _kept(self, path: Path, make, to_bytes, read, memo: bool = True):
         """What `path` holds: read back (and marked used) when it exists, else make() and
         written (to_bytes); with `memo`, also kept in memory for the rest of the run."""
@@ -236,6 +242,17 @@ def _read_lines(path: Path) -> list[np.ndarray]:
     df = pl.read_parquet(path)
     xy = df.select("x", "y").to_numpy()
     return np.split(xy, np.flatnonzero(np.diff(df["line"].to_numpy())) + 1) if len(xy) else []
+
+
+def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as npz:
+        return {name: npz[name] for name in npz.files}
 
 
 def _arcs_bytes(arcs: list[np.ndarray], data) -> bytes:

@@ -15,14 +15,19 @@ import matplotlib.image as mpimg
 import numpy as np
 import polars as pl
 import pytest
+import shapely
+import shapely.affinity
+from matplotlib.figure import Figure
 
-from geo.maps import CLASS_COLOURS
+import geo.previews as previews
+from geo.maps import CLASS_COLOURS, GeometryCache
 from geo.previews import (
     NOT_REPORTED_FILL,
     NOT_REPORTED_HATCH,
     PNG_DPI,
     PNG_SIZE_IN,
     REMOTE_COLOUR,
+    _map_axes,
     png_preview_markdown,
     render_layer_pngs,
 )
@@ -161,3 +166,104 @@ def test_missing_columns_are_refused(hue, catalogue, tmp_path):
             tmp_path,
             period=PERIOD,
         )
+
+
+def _map_files(folder: Path) -> set[str]:
+    """The names of the map's pixels a render kept in its GeometryCache folder (the arrays
+    files with an index image; the others hold the layers' headings)."""
+    names = set()
+    for path in folder.glob("arrays-*.npz"):
+        with np.load(path) as npz:
+            if "index" in npz.files:
+                names.add(path.name)
+    return names
+
+
+def _drawn_map(folder: Path) -> dict[str, np.ndarray]:
+    (name,) = _map_files(folder)
+    with np.load(folder / name) as npz:
+        return {k: npz[k] for k in npz.files}
+
+
+def test_a_unit_shows_its_class_colour_where_it_lies(hue, hue_gaps, catalogue, tmp_path):
+    """The index image puts each unit where its shape is, and a layer colours the unit's own
+    pixels with its class's colour (not hidden by an edge, an outline or the hatching)."""
+    cache_dir = tmp_path / "cache"
+    pngs = render_layer_pngs(
+        hue, hue_gaps, catalogue, tmp_path / "png", period=PERIOD, cache=GeometryCache(cache_dir)
+    )
+    drawn = _drawn_map(cache_dir)
+    index, (left, top) = drawn["index"], drawn["index_at"]
+    *limits, aspect = drawn["frame"].tolist()
+    fig = Figure(figsize=PNG_SIZE_IN, dpi=PNG_DPI)
+    ax = _map_axes(fig, limits, aspect)
+    ax.apply_aspect()
+    height = round(PNG_SIZE_IN[1] * PNG_DPI)
+    codes = hue["unit_code"].tolist()
+    inside = shapely.point_on_surface(shapely.buffer(hue.geometry.values, -0.002))
+    placed = 0
+    for u, point in enumerate(inside):
+        if shapely.is_empty(point):
+            continue  # a unit too thin to have an inside 200 m from its edges
+        x, y = ax.transData.transform((point.x, point.y))
+        row, col = int(height - y) - top, int(x) - left
+        assert index[row, col] == u, codes[u]
+        placed += 1
+    assert placed > 30
+
+    # Pixels wholly one unit's, with nothing laid over them: its class colour, layer by layer.
+    clear = np.ones(index.shape, bool)
+    for name in ("edges", "lines"):
+        over, (ol, ot) = drawn[name], drawn[f"{name}_at"]
+        full = np.zeros((height, round(PNG_SIZE_IN[0] * PNG_DPI)), bool)
+        full[ot : ot + over.shape[0], ol : ol + over.shape[1]] = over[..., 3] > 0
+        clear &= ~full[top : top + index.shape[0], left : left + index.shape[1]]
+    classes = {(r["unit_code"], r["indicator_id"]): r["gap_class"] for r in hue_gaps.to_dicts()}
+    for k, ind in enumerate(catalogue):
+        rgb = np.rint(mpimg.imread(pngs[k])[..., :3] * 255).astype(int)
+        window = rgb[top : top + index.shape[0], left : left + index.shape[1]]
+        for u, code in enumerate(codes):
+            cls = classes.get((code, ind.id), "no_data")
+            if cls == "not_reported":
+                continue  # grey under its hatching
+            mine = (index == u) & clear
+            assert mine.sum() > 20, code
+            want = mpl.colors.to_rgb(CLASS_COLOURS[cls])
+            assert (window[mine] == np.rint(np.array(want) * 255)).all(), (ind.id, code, cls)
+
+
+def test_the_map_pixels_are_kept_until_a_shape_moves(
+    pngs, hue, hue_gaps, catalogue, tmp_path, monkeypatch
+):
+    """The index image (with the lines and hatching) is drawn once per geometry, the layers'
+    headings once: read back from the cache by a later run (the same PNGs as with no cache),
+    the map drawn again when a unit's shape changes."""
+    cache_dir = tmp_path / "cache"
+    first = render_layer_pngs(
+        hue, hue_gaps, catalogue, tmp_path / "a", period=PERIOD, cache=GeometryCache(cache_dir)
+    )
+    kept = _map_files(cache_dir)
+    assert len(kept) == 1
+    assert [p.read_bytes() for p in first] == [p.read_bytes() for p in pngs]  # as with no cache
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("the map's pixels drawn again")
+
+    with monkeypatch.context() as m:
+        m.setattr(previews, "_map_pixels", not_again)
+        m.setattr(previews._Headings, "__call__", not_again)
+        again = render_layer_pngs(
+            hue, hue_gaps, catalogue, tmp_path / "b", period=PERIOD, cache=GeometryCache(cache_dir)
+        )
+    assert [p.read_bytes() for p in again] == [p.read_bytes() for p in first]
+
+    moved = hue.copy()
+    moved.loc[0, "geometry"] = shapely.affinity.translate(moved.geometry.iloc[0], 0.003, 0.0)
+    render_layer_pngs(
+        moved, hue_gaps, catalogue, tmp_path / "c", period=PERIOD, cache=GeometryCache(cache_dir)
+    )
+    now = _map_files(cache_dir)
+    assert len(now) == 2 and kept < now
+    (new,) = now - kept
+    with np.load(cache_dir / new) as a, np.load(cache_dir / kept.pop()) as b:
+        assert not np.array_equal(a["index"], b["index"])
