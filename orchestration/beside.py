@@ -103,6 +103,22 @@ class Beside:
             time.sleep(0.05)
         return True
 
+    def succeeded(self, step: str) -> bool:
+        """Wait until its run's `step` has succeeded (True; at once for no step), or the run
+        ended without (False)."""
+        from dagster import DagsterEventType
+
+        while step:
+            run = self.instance.get_run_by_id(self.run_id)
+            ended = (run is not None and run.is_finished) or self.proc.poll() is not None
+            done = self.instance.all_logs(self.run_id, of_type=DagsterEventType.STEP_SUCCESS)
+            if any(e.step_key == step for e in done):
+                return True
+            if ended:
+                return False
+            time.sleep(0.02)
+        return True
+
     def close(self) -> None:
         """Its work is over: it exits (stopped where it is if it was never given a run)."""
         if not self.runs:

@@ -42,17 +42,17 @@ from schemas.settings import Settings
 ROOT = Path(__file__).resolve().parents[1]
 PERIOD_TAG, INPUTS_TAG, SHARES_TAG = "dxlake/period", "dxlake/inputs", "dxlake/shares"
 PART_TAG = "dxlake/part"  # which part of publishing a publish_job run is (PUBLISH_PARTS)
-# Publishing in three parts, each a run of publish_job on its assets: the gaps every output
-# reads, then the pages (the coverage comparison, the planners' maps, the auditors' quality
-# report) and the gap tables, independent of each other (`dxlake run` runs them side by side,
-# a core each, so they are split by cost: a resubmission's pages take about what its gap
-# tables take; the sensor requests them together). Here, not in jobs.py: planning a period
-# that needs nothing imports no asset module.
+# Publishing in two parts, each a run of publish_job on its assets: the gaps with the gap
+# tables, and the pages (the coverage comparison, the planners' maps, the auditors' quality
+# report), which read the gaps (FEEDS). `dxlake run` runs them side by side, a core each, the
+# pages starting once the gaps are written; they are split by cost (a resubmission's pages take
+# about what its gap tables take). The sensor requests the parts one after the other.
+# Here, not in jobs.py: planning a period that needs nothing imports no asset module.
 PUBLISH_PARTS = {
-    "tables": ("coverage_gaps",),
+    "gaps": ("coverage_gaps", "gap_tables"),
     "pages": ("coverage_comparison", "coverage_maps", "quality_report"),
-    "gap_tables": ("gap_tables",),
 }
+FEEDS = "coverage_gaps"  # the first part's table the other parts read
 _CODE = ("assets", "geo", "schemas", "orchestration")
 
 
@@ -205,7 +205,7 @@ def plan_publish(
 ) -> list[Run]:
     """The parts of publishing (PUBLISH_PARTS) to run: all of them when any province was
     (re)ingested or the coverage recomputed; else those whose last success was on other inputs
-    (a part that failed, or never ran). The first part's tables feed the others: when it runs,
+    (a part that failed, or never ran). The first part's table feeds the others: when it runs,
     everything after it does too."""
     shares = json.dumps(ingested_shares(instance, period), sort_keys=True)
     coverage = _last_tags(instance, "coverage_job", period)[:1]
@@ -226,8 +226,8 @@ def plan_publish(
 
 
 def waves(runs: list[Run]) -> list[list[Run]]:
-    """Publish runs in the order they can run: the tables part alone (the others read its
-    tables), then the rest together."""
+    """Publish runs in the order they can run: the first part alone (the others read its
+    FEEDS table), then the rest together."""
     first = [r for r in runs if r.tags.get(PART_TAG) == next(iter(PUBLISH_PARTS))]
     rest = [r for r in runs if r not in first]
     return [w for w in (first, rest) if w]

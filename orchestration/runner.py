@@ -33,9 +33,9 @@ def materialize_period(
     In order, each only when what it was last run on changed (orchestration.plan): admin_units;
     the landing snapshot; the provinces whose share of it changed, in ranged runs (`provinces`
     forces those) and, beside them in a child process, the coverage from the site lists and the
-    grid; the publishing (plan.waves: its tables, then the pages with, beside them in a child
-    process, the gap tables). A child serves run after run: the gap tables go to one done
-    with its run (the ingest's on a resubmission), warm, rather than to a new
+    grid; the publishing (plan.PUBLISH_PARTS: the gaps and their tables in a child process,
+    beside them the pages, started once the gaps are written). A child serves run after run:
+    the gaps go to one done with its run (the ingest's on a resubmission), warm, rather than to a new
     process. Nothing changed → no run, an empty list.
     `beside_created`: told the id of a run started in a child process (the CLI's progress follows
     it); `workspace_origin`: that run carries the workspace's origin, as the CLI's own runs do.
@@ -81,14 +81,18 @@ def materialize_period(
                 return False
         return True
 
-    def together(here: list[plan.Run], beside: list[plan.Run], then: bool = False) -> bool:
+    def together(
+        here: list[plan.Run], beside: list[plan.Run], then: bool = False, after: str = ""
+    ) -> bool:
         """`here` in this process and the first of each job of `beside` in a child process
         (the others here, after `here`), all at the same time (two runs in threads of one
         process deadlock in Dagster's log capture); in-process runs only, else one after the
-        other. Results: this process's, then the children's. `then`: the publishing follows
-        (the first child imports it once its run is done)."""
+        other. Results: this process's, then the children's (with `after`, the children's
+        first). `then`: the publishing follows
+        (the first child imports it once its run is done). `after`: a step of the runs beside
+        that `here` reads: they start once it has succeeded there (never if it did not)."""
         if not beside_possible(settings) or not beside:
-            return run(here + beside)
+            return run(beside + here) if after else run(here + beside)
         first = {r.job: k for k, r in reversed(list(enumerate(beside)))}
         alone = [beside[k] for k in sorted(first.values())]
         here = here + [r for k, r in enumerate(beside) if k not in first.values()]
@@ -103,13 +107,15 @@ def materialize_period(
             for child, _ in busy:  # are past getting ready themselves (two cores)
                 child.running()
             warm(PUBLISHING)
+        mark = len(results)
         try:
-            done = run(here)
+            done = all(child.succeeded(after) for child, _ in busy) and run(here)
         finally:  # never leave one running past the period's lock
-            for child, _ in busy:
-                results.append(child.result(_definitions(settings)))
-                ready.append(child)
-        return done and all(r.success for r in results[-len(busy) :])
+            theirs = [child.result(_definitions(settings)) for child, _ in busy]
+            ready.extend(child for child, _ in busy)
+            # in the order they started: `after` has the runs beside start first
+            results[mark:] = theirs + results[mark:] if after else results[mark:] + theirs
+        return done and all(r.success for r in theirs)
 
     with period_lock(settings.lake, period, on_wait), _closing(children):
         for child in ready:  # it builds the definitions and opens the instance meanwhile
@@ -134,10 +140,11 @@ def materialize_period(
         if not together(here, beside, then=True):  # the publishing follows
             return results
         forced = bool(ingest or coverage)
-        for wave in plan.waves(plan.plan_publish(settings, instance, period, pipeline, forced)):
-            # the pages here, the gap tables beside them
-            if not together(wave[:1], wave[1:]):
-                break
+        waves = plan.waves(plan.plan_publish(settings, instance, period, pipeline, forced))
+        if len(waves) == 2:  # the gaps and their tables beside, the pages here once they are in
+            together(waves[1], waves[0], after=plan.FEEDS)
+        elif waves:
+            together(waves[0][:1], waves[0][1:])
     return results
 
 

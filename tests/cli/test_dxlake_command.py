@@ -21,7 +21,7 @@ from schemas.contracts import QUARANTINED_ROWS, VALIDATED_OBSERVATIONS
 from tests.conftest import REPO
 
 JOBS = ("reference_job", "snapshot_job", "ingest_job", "coverage_job")
-JOBS += tuple(f"publish_job ({part})" for part in ("tables", "pages", "gap_tables"))
+JOBS += tuple(f"publish_job ({part})" for part in ("gaps", "pages"))
 # What the UI's timeline asks (ui-core useRunsForTimeline): a run is drawn only under a job of a
 # loaded code location, matched by the run's repository origin.
 UI_QUERY = """{
@@ -130,13 +130,13 @@ def test_demo_with_official_boundaries(tmp_path, shared_data, monkeypatch):
         "▶ ingest_job",
         "] validated_observations xong / done",
         "✓ ingest_job",
-        "▶ publish_job (tables)",
-        "✓ publish_job (tables)",
+        "▶ publish_job (gaps)",
+        "] coverage_gaps xong / done",
         "▶ publish_job (pages)",
         "] coverage_maps xong / done",
         "✓ publish_job (pages)",
     )
-    assert _progress_order(err, "✓ publish_job (tables)", "] quality_report xong / done")
+    assert _progress_order(err, "] coverage_gaps xong / done", "] gap_tables xong / done")
     validated = pl.read_parquet(tmp_path / "lake/validated_observations/period=2026-H1")
     quarantined = pl.read_parquet(tmp_path / "lake/quarantined_rows/period=2026-H1")
     assert validated.schema == pl.Schema(VALIDATED_OBSERVATIONS)
@@ -202,10 +202,10 @@ def test_demo_with_official_boundaries(tmp_path, shared_data, monkeypatch):
     (command,) = pids["snapshot_job", ""]
     ingest = [p for (job, _), p in pids.items() if job == "ingest_job"]
     assert {command} in ingest and any(command not in p for p in ingest), pids
-    # The gap tables went to a child already done with its run (the ingest's or the coverage's):
+    # The gaps and their tables went to a child already done with its run (the ingest's or the coverage's):
     # two children in all, never a third process getting ready beside them.
     with dg.DagsterInstance.get() as inst:
-        (reports,) = [r for r in inst.get_runs() if r.tags.get("dxlake/part") == "gap_tables"]
+        (reports,) = [r for r in inst.get_runs() if r.tags.get("dxlake/part") == "gaps"]
         (reporter,) = {
             e.dagster_event.pid
             for e in inst.all_logs(reports.run_id)
@@ -217,7 +217,6 @@ def test_demo_with_official_boundaries(tmp_path, shared_data, monkeypatch):
         ("coverage_job", ""),
         ("ingest_job", '{"00": '),
         ("ingest_job", '{"46": '),
-        ("publish_job", ""),
         ("publish_job", ""),
         ("publish_job", ""),
         ("reference_job", ""),

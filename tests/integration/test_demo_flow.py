@@ -68,17 +68,15 @@ def test_the_runs_succeed_and_are_recorded(demo):
         # The cell-site list names no unit: its file status is in "00", province unknown.
         ("ingest_job", "2026-H1|00", True),
         ("coverage_job", "2026-H1", True),  # the synthetic site list and grid
-        # publishing's parts: the tables, then the pages with the gap tables beside them
-        ("publish_job", "2026-H1", True),
+        # publishing's parts: the gaps with their tables, and the pages that read them
         ("publish_job", "2026-H1", True),
         ("publish_job", "2026-H1", True),
     ]
-    publish = results[-3:]
-    assert [r.dagster_run.tags["dxlake/part"] for r in publish] == ["tables", "pages", "gap_tables"]
+    publish = results[-2:]
+    assert [r.dagster_run.tags["dxlake/part"] for r in publish] == ["gaps", "pages"]
     assert [sorted(k.to_user_string() for k in r.dagster_run.asset_selection) for r in publish] == [
-        ["coverage_gaps"],
+        ["coverage_gaps", "gap_tables"],
         ["coverage_comparison", "coverage_maps", "quality_report"],
-        ["gap_tables"],
     ]
     # a part's run checks its assets: the reported 5G coverage against the computed
     assert {c.check_name for c in publish[1].get_asset_check_evaluations()} >= {

@@ -46,29 +46,25 @@ def test_nothing_published_yet_plans_every_part_on_its_assets(instance):
         ("publish_job", PERIOD, part, assets) for part, assets in PUBLISH_PARTS.items()
     ]
     assert [[r.tags[plan.PART_TAG] for r in w] for w in plan.waves(runs)] == [
-        ["tables"],
-        ["pages", "gap_tables"],
+        ["gaps"],
+        ["pages"],
     ]
 
 
 def test_a_failed_part_runs_again_alone(instance):
     inputs = _inputs(instance)
-    _record(instance, "tables", inputs)
+    _record(instance, "gaps", inputs)
+    _record(instance, "pages", inputs, dg.DagsterRunStatus.FAILURE)
+    assert _parts(instance) == ["pages"]
+    assert [[r.tags[plan.PART_TAG] for r in w] for w in plan.waves(_plan(instance))] == [["pages"]]
     _record(instance, "pages", inputs)
-    _record(instance, "gap_tables", inputs, dg.DagsterRunStatus.FAILURE)
-    assert _parts(instance) == ["gap_tables"]
-    assert [[r.tags[plan.PART_TAG] for r in w] for w in plan.waves(_plan(instance))] == [
-        ["gap_tables"]
-    ]
-    _record(instance, "gap_tables", inputs)
     assert _parts(instance) == []
     assert _parts(instance, forced=True) == list(PUBLISH_PARTS)  # a province was re-ingested
 
 
-def test_tables_on_other_inputs_mean_every_part_again(instance):
-    """The pages and the gap tables read the tables part's tables: newer tables, newer outputs."""
+def test_gaps_on_other_inputs_mean_every_part_again(instance):
+    """The pages read the first part's gaps: newer gaps, newer pages."""
     inputs = _inputs(instance)
-    _record(instance, "tables", "older")
+    _record(instance, "gaps", "older")
     _record(instance, "pages", inputs)
-    _record(instance, "gap_tables", inputs)
     assert _parts(instance) == list(PUBLISH_PARTS)

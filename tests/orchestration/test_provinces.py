@@ -95,9 +95,8 @@ def test_each_province_is_its_own_partition(in_process):
         ("ingest_job", f"{PERIOD}|46..{PERIOD}|48"),  # neighbours in partition order: one run
         ("ingest_job", f"{PERIOD}|00..{PERIOD}|00"),  # the PDF: rejected, kept, no province
         ("coverage_job", PERIOD),  # no site list: empty coverage tables
-        ("publish_job (tables)", PERIOD),
+        ("publish_job (gaps)", PERIOD),
         ("publish_job (pages)", PERIOD),
-        ("publish_job (gap_tables)", PERIOD),
     ]
     tables = _tables(home)
     raw = tables["raw_reports"]
@@ -133,8 +132,8 @@ def test_independent_runs_go_beside_each_other_in_a_process_of_their_own(in_proc
     *_, processes = in_process
     here = {os.getpid()}
     assert processes["ingest_job"] == processes["snapshot_job"] == here
-    assert processes["publish_job (tables)"] == processes["publish_job (pages)"] == here
-    for beside in ("coverage_job", "publish_job (gap_tables)"):
+    assert processes["publish_job (pages)"] == here
+    for beside in ("coverage_job", "publish_job (gaps)"):
         assert processes[beside] and not processes[beside] & here
 
 
@@ -195,7 +194,7 @@ def test_a_rerun_runs_only_what_changed(tmp_path, monkeypatch):
             assert all(r.success for r in results)
             return [_label(r) for r in results]
 
-        assert len(run()) == 8
+        assert len(run()) == 7  # as test_each_province_is_its_own_partition lists them
         da_nang = tmp_path / "lake/raw_reports" / f"period={PERIOD}" / "province=48.parquet"
         written = da_nang.stat().st_mtime_ns
         assert run() == []
@@ -206,9 +205,8 @@ def test_a_rerun_runs_only_what_changed(tmp_path, monkeypatch):
         assert run() == [
             ("snapshot_job", PERIOD),
             ("ingest_job", f"{PERIOD}|46..{PERIOD}|46"),
-            ("publish_job (tables)", PERIOD),
+            ("publish_job (gaps)", PERIOD),
             ("publish_job (pages)", PERIOD),
-            ("publish_job (gap_tables)", PERIOD),
         ]
         assert da_nang.stat().st_mtime_ns == written
         raw = pl.read_parquet(da_nang.parent / "province=46.parquet")

@@ -202,8 +202,7 @@ def test_the_sensors_take_a_period_through_its_plan(tmp_path, instance):
     # Huế and Đà Nẵng, neighbours in partition order
     launch(ingest)
     assert isinstance(ingest_after_snapshot(context), dg.SkipReason)
-    # Publishing in two waves: the tables both outputs read, then the maps and the quality
-    # report together (the daemon runs them side by side).
+    # Publishing in two waves: the gaps with their tables, then the pages that read them.
     waves = []
     for _ in range(2):
         publish = publish_after_ingest(context)
@@ -216,7 +215,7 @@ def test_the_sensors_take_a_period_through_its_plan(tmp_path, instance):
         launch(publish)
     key = dg.AssetKey
     assert waves == [
-        [("publish_job", "2026-H1", "tables", [key("coverage_gaps")])],
+        [("publish_job", "2026-H1", "gaps", [key("coverage_gaps"), key("gap_tables")])],
         [
             (
                 "publish_job",
@@ -224,7 +223,6 @@ def test_the_sensors_take_a_period_through_its_plan(tmp_path, instance):
                 "pages",
                 [key("coverage_comparison"), key("coverage_maps"), key("quality_report")],
             ),
-            ("publish_job", "2026-H1", "gap_tables", [key("gap_tables")]),
         ],
     ]
     assert isinstance(publish_after_ingest(context), dg.SkipReason)
