@@ -18,14 +18,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # What a child imports ahead for a job's run, besides the definitions (the assets import their
 # heavy work when they run): the ingest's validation GX (about 3 s, done while the snapshot is
-# read), any other the publishing (matplotlib, folium, XlsxWriter: about a second).
+# read). The command imports the pages' publishing (matplotlib, folium: about a second) while
+# the ingest runs beside it.
 WARM = {"ingest_job": ("great_expectations",)}
 PUBLISHING = ("assets.reports.publish",)
 
 
 def warm_for(job: str) -> tuple[str, ...]:
     """The modules a child for `job`'s run imports ahead."""
-    return WARM.get(job, PUBLISHING)
+    return WARM.get(job, ())
 
 
 def warm(modules: tuple[str, ...]) -> None:
@@ -47,12 +48,11 @@ class Beside:
     instance: it builds the definitions and opens the instance) and its runs (`start`), all off
     the critical path of the runs before it. `result` waits for the run (the child says on a
     pipe of its own when it is done) and reads it back from the instance's events; the child
-    then serves the next run it is given, already warm (`warm_more` imports ahead what that
-    run will need, once the current one is done). `close` ends it. The child runs `-c`, not
-    `-m`: a process it spawns (the coverage's pool) then imports no __main__ module (Dagster)
-    before its work."""
+    then serves the next run it is given, already warm. `close` ends it. The child runs `-c`,
+    not `-m`: a process it spawns (the coverage's pool) then imports no __main__ module
+    (Dagster) before its work."""
 
-    def __init__(self, warm: tuple[str, ...] = PUBLISHING) -> None:
+    def __init__(self, warm: tuple[str, ...] = ()) -> None:
         self.warmed = set(warm)
         done, said = os.pipe()  # the child writes a line there after each run
         # stdout, stderr: the parent's (the run's console log where the parent's goes)
@@ -85,15 +85,9 @@ class Beside:
 
         self.run_id, self.job = make_new_run_id(), r.job
         self.runs += 1
-        self._send(("run", r, self.run_id))
+        self._send((r, self.run_id))
         self.warmed |= set(warm_for(r.job))  # its run imports them if it had not
         return self.run_id
-
-    def warm_more(self, modules: tuple[str, ...]) -> None:
-        """Import `modules` there once its current run is done (for a run to come)."""
-        if not set(modules) <= self.warmed:
-            self.warmed |= set(modules)
-            self._send(("warm", modules))
 
     def running(self) -> bool:
         """Wait until its run has started (False: the process ended first)."""
@@ -153,8 +147,8 @@ class Beside:
 
 def _child() -> None:
     """A Beside process: the imports first; then the settings on stdin and, as the parent
-    gives them, its runs (each said done on the pipe) and modules to import ahead. The end of
-    stdin: the parent has no more work for it."""
+    gives them, its runs (each said done on the pipe). The end of stdin: the parent has no
+    more work for it."""
     from orchestration.cli import hide_dagster_notes
 
     hide_dagster_notes()
@@ -178,13 +172,9 @@ def _child() -> None:
             as_workspace_runs(instance)
         while True:
             try:
-                message = pickle.load(sys.stdin.buffer)
+                r, run_id = pickle.load(sys.stdin.buffer)
             except EOFError:
                 break
-            if message[0] == "warm":
-                warm(message[1])
-                continue
-            _, r, run_id = message
             _execute(defs, settings, instance, r, log_level, run_id)
             done.write(f"{run_id}\n".encode())  # recorded: the parent reads it back
     exit_now(0)  # every run recorded and the instance closed

@@ -81,16 +81,13 @@ def materialize_period(
                 return False
         return True
 
-    def together(
-        here: list[plan.Run], beside: list[plan.Run], then: bool = False, after: str = ""
-    ) -> bool:
+    def together(here: list[plan.Run], beside: list[plan.Run], after: str = "") -> bool:
         """`here` in this process and the first of each job of `beside` in a child process
         (the others here, after `here`), all at the same time (two runs in threads of one
         process deadlock in Dagster's log capture); in-process runs only, else one after the
         other. Results: this process's, then the children's (with `after`, the children's
-        first). `then`: the publishing follows
-        (the first child imports it once its run is done). `after`: a step of the runs beside
-        that `here` reads: they start once it has succeeded there (never if it did not)."""
+        first). `after`: a step of the runs beside that `here` reads: they start once it has
+        succeeded there (never if it did not)."""
         if not beside_possible(settings) or not beside:
             return run(beside + here) if after else run(here + beside)
         first = {r.job: k for k, r in reversed(list(enumerate(beside)))}
@@ -101,8 +98,6 @@ def materialize_period(
             run_id = child.start(r)
             if beside_created:  # the caller's progress follows it as it follows its own runs
                 beside_created(run_id)
-        if then:
-            busy[0][0].warm_more(PUBLISHING)
         if not here:  # ready this process for the publishing meanwhile, once the children
             for child, _ in busy:  # are past getting ready themselves (two cores)
                 child.running()
@@ -137,7 +132,7 @@ def materialize_period(
         # beside the coverage; in a child of its own too when one was started for it early
         # (GX imported while the snapshot was read), else here.
         here, beside = ([], ingest + coverage) if early else (ingest, coverage)
-        if not together(here, beside, then=True):  # the publishing follows
+        if not together(here, beside):
             return results
         forced = bool(ingest or coverage)
         waves = plan.waves(plan.plan_publish(settings, instance, period, pipeline, forced))

@@ -77,7 +77,7 @@ def coverage_maps(
 def gap_tables(
     context: dg.AssetExecutionContext, lake: LakeResource, coverage_gaps: pl.DataFrame
 ) -> dg.MaterializeResult:
-    from .publish import publish_gap_tables
+    from .gap_tables import publish_gap_tables
 
     folder = lake.report_dir(context.partition_key, "gaps")
     out = publish_gap_tables(folder, coverage_gaps, lake.catalogue())

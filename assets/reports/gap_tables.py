@@ -232,3 +232,17 @@ def write_gap_tables(
         for path, write in writers:
             paths.append(write(path) if outputs is None else outputs.make(path, key, write))
     return paths
+
+
+def publish_gap_tables(gaps_dir: Path, coverage_gaps: pl.DataFrame, catalogue: Catalogue) -> dict:
+    """The planners' gap tables: a .csv and an .xlsx per indicator and the priority list, each
+    written only when its content changed (keys in .gaps.publish.json beside the folder, which
+    holds the tables alone: it is what planners pass on), a table no longer made removed. Apart
+    from the maps: one commune resubmitting shifts the national ranks, so most tables are
+    rewritten while few map files are, and the two go on two cores. Here, not in
+    assets.reports.publish: a run writing the tables imports no map drawing (matplotlib)."""
+    out = Outputs(gaps_dir.parent, gaps_dir.parent / f".{gaps_dir.name}.publish.json")
+    tables = write_gap_tables(coverage_gaps, catalogue, gaps_dir, outputs=out)
+    out.prune(gaps_dir, "*.csv", "*.xlsx")
+    out.close()
+    return {"tables": tables, "rebuilt": out.built}

@@ -22,7 +22,6 @@ from schemas.catalogue import Catalogue
 from schemas.data_docs import current_sites
 from schemas.lake import digest, write_table, write_text
 
-from .gap_tables import write_gap_tables
 from .outputs import Outputs, Parts, cycles_paused
 from .quality import rejected_cell_sites, render_quality_page, traceability
 from .returns import returns_workbooks
@@ -206,19 +205,6 @@ def publish_maps(
         "coverage_disagreements": 0 if flags is None else len(check["disagreements"]),
         "rebuilt": out.built,
     }
-
-
-def publish_gap_tables(gaps_dir: Path, coverage_gaps: pl.DataFrame, catalogue: Catalogue) -> dict:
-    """The planners' gap tables: a .csv and an .xlsx per indicator and the priority list, each
-    written only when its content changed (keys in .gaps.publish.json beside the folder, which
-    holds the tables alone: it is what planners pass on), a table no longer made removed. Apart
-    from the maps: one commune resubmitting shifts the national ranks, so most tables are
-    rewritten while few map files are, and the two go on two cores."""
-    out = Outputs(gaps_dir.parent, gaps_dir.parent / f".{gaps_dir.name}.publish.json")
-    tables = write_gap_tables(coverage_gaps, catalogue, gaps_dir, outputs=out)
-    out.prune(gaps_dir, "*.csv", "*.xlsx")
-    out.close()
-    return {"tables": tables, "rebuilt": out.built}
 
 
 def publish_quality(

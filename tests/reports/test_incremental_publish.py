@@ -25,7 +25,8 @@ import polars as pl
 import pytest
 
 from assets.indicators.gaps import compute_coverage_gaps, compute_indicator_values, units_frame
-from assets.reports.publish import publish_gap_tables, publish_maps, publish_quality
+from assets.reports.gap_tables import publish_gap_tables
+from assets.reports.publish import publish_maps, publish_quality
 from schemas.contracts import CONTRACTS, conform
 from tests.conftest import official_units
 
