@@ -19,6 +19,7 @@ from schemas.lake import (
     read_attributes,
     read_geotable,
     read_table,
+    read_tables,
     table_path,
     write_table,
 )
@@ -184,7 +185,7 @@ class LakeIOManager(dg.ConfigurableIOManager):
         present = [p for p in paths if exists(p)]  # provinces that reported this period
         if not present:
             return empty(table)
-        return pl.concat([read_table(p) for p in present], how="vertical")
+        return read_tables(present)
 
     @staticmethod
     def _read(table: str, path: Location, wanted: object = None):

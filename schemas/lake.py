@@ -79,7 +79,7 @@ def read_period(
     parts = period_parts(lake, table, period)
     if not parts:
         raise FileNotFoundError(f"{table}: nothing at {join(lake, table, f'period={period}')}")
-    return pl.concat([read_table(p, columns) for p in parts], how="vertical")
+    return read_tables(parts, columns)
 
 
 def digest(*parts: object) -> str:
@@ -179,6 +179,16 @@ def read_table(path: Location, columns: list[str] | None = None) -> pl.DataFrame
     knows no geoarrow type: read_geotable for the shapes)."""
     with path.open("rb") as f, _geoarrow_as_bytes():
         return pl.read_parquet(f, columns=columns)
+
+
+def read_tables(paths: list[Location], columns: list[str] | None = None) -> pl.DataFrame:
+    """Parts of one table (its provinces' files, one contract) as one frame, in their order:
+    local files read by polars at once, in parallel (a third of the time for a period's 35
+    province files), a remote lake's one by one."""
+    if all(isinstance(p, Path) for p in paths):
+        with _geoarrow_as_bytes():
+            return pl.read_parquet([os.fspath(p) for p in paths], columns=columns)
+    return pl.concat([read_table(p, columns) for p in paths], how="vertical")
 
 
 def read_attributes(path: Location) -> pl.DataFrame:
