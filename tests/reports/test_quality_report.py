@@ -193,24 +193,30 @@ def period(tmp_path_factory, catalogue, gazetteer, units, hue) -> dict:
     }
 
 
-@pytest.fixture(scope="module")
-def page(period, catalogue) -> str:
+def _rendered(catalogue, tables: dict, **extra) -> str:
+    """The quality page of `tables` (the period fixture's names)."""
     from assets.reports.quality import render_quality_page
 
     return render_quality_page(
         period=PERIOD,
         catalogue=catalogue,
-        file_status=period["file_status"],
-        raw=period["raw"],
-        validated=period["validated"],
-        quarantined=period["quarantined"],
-        superseded=period["superseded"],
-        values=period["values"],
-        boundary_problems=period["boundary_problems"],
+        file_status=tables["file_status"],
+        raw=tables["raw"],
+        validated=tables["validated"],
+        quarantined=tables["quarantined"],
+        superseded=tables["superseded"],
+        values=tables["values"],
+        boundary_problems=tables["boundary_problems"],
         geometry_note="Ranh giới / boundaries",
-        coverage_comparison=period["comparison"],
-        cell_sites=period["cell_sites"],
+        coverage_comparison=tables["comparison"],
+        cell_sites=tables["cell_sites"],
+        **extra,
     )
+
+
+@pytest.fixture(scope="module")
+def page(period, catalogue) -> str:
+    return _rendered(catalogue, period)
 
 
 def test_a_replaced_figure_names_the_file_that_replaced_it_and_when_it_arrived(page, period, hue):
@@ -387,24 +393,9 @@ def _in_folders(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _render(period, catalogue, parts=None, **changed) -> str:
-    from assets.reports.quality import render_quality_page
-
     tables = {k: _in_folders(v) for k, v in period.items()} | changed
-    return render_quality_page(
-        period=PERIOD,
-        catalogue=catalogue,
-        file_status=tables["file_status"],
-        raw=tables["raw"],
-        validated=tables["validated"],
-        quarantined=tables["quarantined"],
-        superseded=tables["superseded"],
-        values=tables["values"],
-        boundary_problems=tables["boundary_problems"],
-        geometry_note="Ranh giới / boundaries",
-        coverage_comparison=tables["comparison"],
-        cell_sites=tables["cell_sites"],
-        returns={f"{HUE}/{MAIN}": "46__main.quarantined.xlsx"},
-        parts=parts,
+    return _rendered(
+        catalogue, tables, returns={f"{HUE}/{MAIN}": "46__main.quarantined.xlsx"}, parts=parts
     )
 
 
