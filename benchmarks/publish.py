@@ -48,7 +48,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from maps import PERIOD, SEED, load_units, synthetic_gaps  # noqa: E402
 
 from assets.indicators.gaps import compute_coverage_gaps, units_frame  # noqa: E402
-from assets.reports import gap_tables, publish  # noqa: E402
+from assets.reports import gap_tables, publish, returns  # noqa: E402
 from schemas.catalogue import load_catalogue  # noqa: E402
 from schemas.contracts import INDICATOR_VALUES, conform, empty  # noqa: E402
 
@@ -72,6 +72,7 @@ TIMED = (
     "publish_maps",
     "publish_gap_tables",
     "publish_quality",
+    "publish_returns",
 )
 
 
@@ -315,6 +316,9 @@ def run(maps_in: dict, quality_in: dict) -> float:
     publish.publish_maps(OUT / "maps", **maps_in)
     gap_tables.publish_gap_tables(OUT / "gaps", maps_in["coverage_gaps"], maps_in["catalogue"])
     publish.publish_quality(OUT / "quality", **quality_in)
+    returns.publish_returns(
+        OUT / "quality" / "returns", quality_in["quarantined_rows"], quality_in["catalogue"]
+    )
     print(f"  cpu {time.process_time() - cpu:.2f} s, load average {os.getloadavg()[0]:.1f}")
     return time.perf_counter() - started
 

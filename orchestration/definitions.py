@@ -13,7 +13,7 @@ from assets.coverage import checks as coverage_checks
 from assets.indicators.assets import coverage_gaps, indicator_values
 from assets.ingest.assets import landing_snapshot, raw_reports
 from assets.reference.assets import admin_units
-from assets.reports.assets import coverage_maps, gap_tables, quality_report
+from assets.reports.assets import coverage_maps, gap_tables, quality_report, return_workbooks
 from assets.resources import LakeIOManager, LakeResource
 from assets.validate import asset_checks
 from assets.validate.assets import validated_observations
@@ -59,6 +59,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 coverage_maps,
                 gap_tables,
                 quality_report,
+                return_workbooks,
                 *COVERAGE_ASSETS,
             ]
         ),

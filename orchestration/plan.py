@@ -43,13 +43,15 @@ ROOT = Path(__file__).resolve().parents[1]
 PERIOD_TAG, INPUTS_TAG, SHARES_TAG = "dxlake/period", "dxlake/inputs", "dxlake/shares"
 PART_TAG = "dxlake/part"  # which part of publishing a publish_job run is (PUBLISH_PARTS)
 # Publishing in two parts, each a run of publish_job on its assets: the gaps with the gap
-# tables, and the pages (the coverage comparison, the planners' maps, the auditors' quality
-# report), which read the gaps (FEEDS). `dxlake run` runs them side by side, a core each, the
-# pages starting once the gaps are written; they are split by cost (a resubmission's pages take
-# about what its gap tables take). The sensor requests the parts one after the other.
+# tables and the return-to-sender workbooks, and the pages (the coverage comparison, the
+# planners' maps, the auditors' quality report), which read the gaps (FEEDS). `dxlake run`
+# runs them side by side, a core each, the pages starting once the gaps are written; they are
+# split by cost: a resubmission's pages take about what its gap tables take, and a first
+# publish's thousands of workbooks go beside its maps. The sensor requests the parts one after
+# the other.
 # Here, not in jobs.py: planning a period that needs nothing imports no asset module.
 PUBLISH_PARTS = {
-    "gaps": ("coverage_gaps", "gap_tables"),
+    "gaps": ("coverage_gaps", "gap_tables", "return_workbooks"),
     "pages": ("coverage_comparison", "coverage_maps", "quality_report"),
 }
 FEEDS = "coverage_gaps"  # the first part's table the other parts read

@@ -108,8 +108,8 @@ def gap_tables(
     description="Auditors' data-quality report (`reports/<period>/quality/index.html`): files "
     "received and rejected, per-rule counts, reconciliation, units not reported, replaced "
     "figures with the file that replaced them, reported 5G coverage beyond the tolerance of the "
-    "computed one, cell-site rows rejected, traceability of each accepted figure, and the "
-    "quarantined rows per file as .xlsx to send back.",
+    "computed one, cell-site rows rejected, traceability of each accepted figure, and a link to "
+    "each file's return-to-sender workbook.",
 )
 def quality_report(
     context: dg.AssetExecutionContext,
@@ -143,13 +143,36 @@ def quality_report(
         coverage_comparison=coverage_comparison,
         cell_sites=cell_sites,
     )
-    page, returns = out["page"], out["returns"]
     return dg.MaterializeResult(
         metadata={
-            "report": dg.MetadataValue.path(str(page)),
-            "files_to_send_back": len(returns),
+            "report": dg.MetadataValue.path(str(out["page"])),
             "coverage_disagreements": out["coverage_disagreements"],
             "cell_site_rows_rejected": out["cell_site_rows_rejected"],
+            "files_rebuilt": len(out["rebuilt"]),
+        }
+    )
+
+
+@dg.asset(
+    partitions_def=periods,
+    group_name="reports",
+    ins={"quarantined_rows": dg.AssetIn(partition_mapping=ALL_PROVINCES)},
+    description="Return-to-sender workbooks (`reports/<period>/quality/returns/`): for each "
+    "file with quarantined rows, an .xlsx of those rows with what to fix beside each "
+    "(Vietnamese with English beside), to send back to the office; the quality report links "
+    "them.",
+)
+def return_workbooks(
+    context: dg.AssetExecutionContext, lake: LakeResource, quarantined_rows: pl.DataFrame
+) -> dg.MaterializeResult:
+    from .returns import publish_returns
+
+    folder = lake.report_dir(context.partition_key, "quality") / "returns"
+    out = publish_returns(folder, quarantined_rows, lake.catalogue())
+    return dg.MaterializeResult(
+        metadata={
+            "returns": dg.MetadataValue.path(str(folder)),
+            "files_to_send_back": len(out["returns"]),
             "files_rebuilt": len(out["rebuilt"]),
         }
     )

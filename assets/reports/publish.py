@@ -24,7 +24,7 @@ from schemas.lake import digest, write_table, write_text
 
 from .outputs import Outputs, Parts, cycles_paused
 from .quality import rejected_cell_sites, render_quality_page, traceability
-from .returns import returns_workbooks
+from .returns import returns_names
 from .safe import write_csv
 
 
@@ -223,15 +223,13 @@ def publish_quality(
     coverage_comparison: pl.DataFrame | None = None,
     cell_sites: pl.DataFrame | None = None,
 ) -> dict:
-    """The auditors' outputs: the quality page, traceability, and a return-to-sender workbook
-    per file that has quarantined rows; each written only when its content changed (keys in
-    quality/.publish.json), the workbooks of files with nothing left to return removed. The
-    page is assembled from parts kept in quality/.parts/: those whose rows changed are rendered
-    again."""
+    """The auditors' outputs: the quality page and traceability, each written only when its
+    content changed (keys in quality/.publish.json). The page links each file's return-to-sender
+    workbook (returns.publish_returns writes them) and is assembled from parts kept in
+    quality/.parts/: those whose rows changed are rendered again."""
     out = Outputs(out_dir, out_dir / ".publish.json")
     parts = Parts(out_dir / ".parts")
-    returns = returns_workbooks(quarantined_rows, out_dir / "returns", catalogue, outputs=out)
-    out.prune(out_dir / "returns", "*")
+    returns = returns_names(quarantined_rows["source_file"].unique().sort().to_list())
     html = render_quality_page(
         period=period,
         catalogue=catalogue,
@@ -247,7 +245,7 @@ def publish_quality(
             label: page.relative_to(out_dir).as_posix()
             for label, page in current_sites(out_dir / "gx").items()
         },
-        returns={source: path.name for source, path in returns.items()},
+        returns=returns,
         coverage_comparison=coverage_comparison,
         cell_sites=cell_sites,
         parts=parts,
@@ -261,7 +259,6 @@ def publish_quality(
     out.close()
     return {
         "page": page,
-        "returns": returns,
         "rebuilt": out.built,
         "coverage_disagreements": 0
         if coverage_comparison is None

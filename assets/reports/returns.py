@@ -180,3 +180,16 @@ def returns_workbooks(
         for source in todo:
             outputs.record(paths[source], keys[source], built=True)
     return paths
+
+
+def publish_returns(returns_dir: Path, quarantined: pl.DataFrame, catalogue: Catalogue) -> dict:
+    """The offices' return-to-sender workbooks, one per file with quarantined rows, each
+    written only when its rows changed (keys in .returns.publish.json beside the folder), those
+    of files with nothing left to return removed. Apart from the quality page, which links
+    them by name (returns_names): a period's first publish writes thousands of them, on the
+    other core beside the maps."""
+    out = Outputs(returns_dir.parent, returns_dir.parent / f".{returns_dir.name}.publish.json")
+    returns = returns_workbooks(quarantined, returns_dir, catalogue, outputs=out)
+    out.prune(returns_dir, "*")
+    out.close()
+    return {"returns": returns, "rebuilt": out.built}

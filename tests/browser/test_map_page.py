@@ -1292,7 +1292,7 @@ def test_the_demo_page_marks_the_stored_coverage_disagreements(browser, demo_run
     expected = set(coverage_disagreements(comparison)["unit_code"])
     rejected = len(rejected_cell_sites(read_period(settings.lake, "cell_sites", DEMO_PERIOD)))
     assert expected and rejected == 2  # the demo plants two bad site rows
-    (maps_run,) = [r for r in results if r.dagster_run.tags.get("dxlake/part") == "maps"]
+    (maps_run,) = [r for r in results if r.dagster_run.tags.get("dxlake/part") == "pages"]
     (event,) = maps_run.asset_materializations_for_node("coverage_maps")
     assert event.metadata["coverage_disagreements"].value == len(expected)
 

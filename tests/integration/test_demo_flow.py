@@ -75,7 +75,7 @@ def test_the_runs_succeed_and_are_recorded(demo):
     publish = results[-2:]
     assert [r.dagster_run.tags["dxlake/part"] for r in publish] == ["gaps", "pages"]
     assert [sorted(k.to_user_string() for k in r.dagster_run.asset_selection) for r in publish] == [
-        ["coverage_gaps", "gap_tables"],
+        ["coverage_gaps", "gap_tables", "return_workbooks"],
         ["coverage_comparison", "coverage_maps", "quality_report"],
     ]
     # a part's run checks its assets: the reported 5G coverage against the computed

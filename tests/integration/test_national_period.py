@@ -72,13 +72,13 @@ def test_the_national_run_succeeds_in_few_runs(national):
     _, _, first, again = national
     assert [r.success for r in first] == [True] * len(first)
     jobs = [r.job_def.name for r in first]
-    # all 35 partitions in one ingest run; publishing in its three parts
+    # all 35 partitions in one ingest run; publishing in its two parts
     assert jobs == [
         "reference_job",
         "snapshot_job",
         "ingest_job",
         "coverage_job",
-        *["publish_job"] * 3,
+        *["publish_job"] * 2,
     ]
     assert again == []  # nothing changed: nothing runs
 

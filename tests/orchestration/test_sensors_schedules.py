@@ -202,7 +202,8 @@ def test_the_sensors_take_a_period_through_its_plan(tmp_path, instance):
     # Huế and Đà Nẵng, neighbours in partition order
     launch(ingest)
     assert isinstance(ingest_after_snapshot(context), dg.SkipReason)
-    # Publishing in two waves: the gaps with their tables, then the pages that read them.
+    # Publishing in two waves: the gaps with their tables and the return workbooks, then the
+    # pages that read the gaps.
     waves = []
     for _ in range(2):
         publish = publish_after_ingest(context)
@@ -215,7 +216,14 @@ def test_the_sensors_take_a_period_through_its_plan(tmp_path, instance):
         launch(publish)
     key = dg.AssetKey
     assert waves == [
-        [("publish_job", "2026-H1", "gaps", [key("coverage_gaps"), key("gap_tables")])],
+        [
+            (
+                "publish_job",
+                "2026-H1",
+                "gaps",
+                [key("coverage_gaps"), key("gap_tables"), key("return_workbooks")],
+            )
+        ],
         [
             (
                 "publish_job",

@@ -27,6 +27,7 @@ import pytest
 from assets.indicators.gaps import compute_coverage_gaps, compute_indicator_values, units_frame
 from assets.reports.gap_tables import publish_gap_tables
 from assets.reports.publish import publish_maps, publish_quality
+from assets.reports.returns import publish_returns
 from schemas.contracts import CONTRACTS, conform
 from tests.conftest import official_units
 
@@ -113,8 +114,10 @@ def maps(root: Path, units, gaps, catalogue) -> dict:
 
 
 def quality(root: Path, units, gaps, quarantine: pl.DataFrame, catalogue) -> dict:
+    """The auditors' page and the offices' return workbooks (two assets)."""
     files = sorted({*quarantine["source_file"], "12/ok.xlsx"})
-    return publish_quality(
+    returns = publish_returns(root / "quality" / "returns", quarantine, catalogue)
+    page = publish_quality(
         root / "quality",
         period=PERIOD,
         catalogue=catalogue,
@@ -129,6 +132,7 @@ def quality(root: Path, units, gaps, quarantine: pl.DataFrame, catalogue) -> dic
         admin_units=units_frame(units),
         boundary_problems=pl.DataFrame(),
     )
+    return {**page, "returns": returns["returns"], "rebuilt": page["rebuilt"] + returns["rebuilt"]}
 
 
 @pytest.fixture(scope="module")
