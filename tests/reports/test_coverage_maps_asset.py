@@ -28,7 +28,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 def materialized(demo_run):
     """(settings, coverage_gaps as in the lake, the coverage_maps materialization's metadata)."""
     settings, _, results, _ = demo_run
-    (maps_run,) = [r for r in results if r.dagster_run.tags.get("dxlake/part") == "maps"]
+    (maps_run,) = [r for r in results if r.dagster_run.tags.get("dxlake/part") == "pages"]
     events = maps_run.asset_materializations_for_node("coverage_maps")
     assert len(events) == 1 and events[0].partition == PERIOD
     gaps = pl.read_parquet(table_path(settings.lake, "coverage_gaps", PERIOD))
