@@ -190,12 +190,16 @@ class LakeIOManager(dg.ConfigurableIOManager):
     @staticmethod
     def _read(table: str, path: Location, wanted: object = None):
         """A GEO_TABLES table as GeoPandas, or its attributes alone when the input asks for a
-        polars frame (the units' codes, names and flags: no shapes decoded)."""
+        polars frame (the units' codes, names and flags: no shapes decoded); any table's file
+        as it is when the input asks for bytes (its reader decodes it only if it must)."""
         if not exists(path):
             raise FileNotFoundError(
                 f"{table}: no table at {path}; materialize it first "
                 f"(bảng {table} chưa có, hãy chạy bước tạo bảng trước)"
             )
+        if wanted is bytes:
+            with path.open("rb") as f:
+                return f.read()
         if table not in GEO_TABLES:
             return read_table(path)
         return read_attributes(path) if wanted is pl.DataFrame else read_geotable(path)

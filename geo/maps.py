@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -141,7 +142,7 @@ def render_map_page(
     period: str,
     tolerance: float | None = None,
     clean: bool = True,
-    dead_zones: gpd.GeoDataFrame | None = None,
+    dead_zones: gpd.GeoDataFrame | Callable[[], gpd.GeoDataFrame] | None = None,
     cache: GeometryCache | None = None,
     context: gpd.GeoDataFrame | ProvinceLands | None = None,
     coverage: dict | None = None,
@@ -161,7 +162,9 @@ def render_map_page(
     `coverage`: the arguments of geo.page_data.coverage_check after the codes (disagreements,
     rejected_sites, quality_href): the units whose reported 5G coverage the sites contradict.
     `dead_zones_key`: a hash of `dead_zones` the caller already has (the overlay is kept in
-    `cache` under it); without it they are hashed here.
+    `cache` under it); without it they are hashed here. With it, `dead_zones` may be a function
+    that returns them, called only if the overlay is not in `cache` (the zones' shapes are
+    read only to draw it).
     """
     started = time.perf_counter()
     units = prepare_units(units)
@@ -199,14 +202,17 @@ def render_map_page(
     check = coverage_check(codes, **coverage) if coverage else None
     if check is not None:
         meta["coverage"] = check
-    if cache is None or dead_zones is None or len(dead_zones) == 0:
+    if callable(dead_zones) and (cache is None or not dead_zones_key):
+        dead_zones = dead_zones()  # no overlay to look up by their key
+    if cache is None or dead_zones is None or (not callable(dead_zones) and len(dead_zones) == 0):
         zones, zones_meta = _dead_zone_object(dead_zones, codes, head, tol)
     else:  # the same zones on the same units: the same overlay (nationally, seconds to simplify)
         zones_key = dead_zones_key or digest(dead_zones)
+        load = dead_zones if callable(dead_zones) else lambda: dead_zones
         name = repr((head["transform"], tol, zones_key, "|".join(codes)))
         made, arcs = cache.arcs(
             f"dead zones {name}",
-            lambda: _own_arcs(lambda h: _dead_zone_object(dead_zones, codes, h, tol), head),
+            lambda: _own_arcs(lambda h: _dead_zone_object(load(), codes, h, tol), head),
         )
         zones, zones_meta = shift_refs(made[0], len(head["arcs"])), made[1]
         head["arcs"].extend(arcs)

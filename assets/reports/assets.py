@@ -28,7 +28,7 @@ def coverage_maps(
     lake: LakeResource,
     coverage_gaps: pl.DataFrame,
     admin_units: gpd.GeoDataFrame,
-    dead_zones: gpd.GeoDataFrame,
+    dead_zones: bytes,  # the GeoParquet file: decoded only if the zones changed
     coverage_comparison: pl.DataFrame,
     cell_sites: pl.DataFrame,
 ) -> dg.MaterializeResult:

@@ -14,7 +14,7 @@ import polars as pl
 import shapely
 
 from assets.coverage.compare import coverage_disagreements
-from geo.coverage import dead_zone_layer
+from geo.coverage import cached_dead_zone_layer
 from geo.maps import GeometryCache, province_lands, province_pages, render_map_page
 from geo.page_data import SHOWN
 from geo.previews import layers_shown, render_layer_pngs
@@ -66,7 +66,10 @@ class _RowKeys:
     """A frame's part of the pages' keys, as digest(frame) would hash it but with every row
     and shape hashed once for all the pages (not once per page that shows it)."""
 
-    def __init__(self, frame: gpd.GeoDataFrame):
+    def __init__(self, frame: gpd.GeoDataFrame | None = None, *, kept: dict | None = None):
+        if kept is not None:  # arrays() of the same frame, kept from an earlier run
+            self.head, self.rows, self.shapes = str(kept["head"]), kept["rows"], kept["shapes"]
+            return
         shape = frame.active_geometry_name  # None: a frame with no shapes (no dead zones)
         crs = frame.crs.to_wkt() if shape and frame.crs is not None else None
         self.head = repr((crs, list(frame.columns), [str(t) for t in frame.dtypes]))
@@ -79,13 +82,23 @@ class _RowKeys:
         """The key of the rows at `at` (a mask)."""
         return digest(self.head, self.rows[at].tobytes(), self.shapes[at].tobytes())
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"head": np.array(self.head), "rows": self.rows, "shapes": self.shapes}
+
+
+def _zone_keys(zones: gpd.GeoDataFrame) -> dict[str, np.ndarray]:
+    """What the pages' keys need of the dead-zone layer: its rows' keys and units (kept
+    beside the layer: a publish whose pages keep their overlay reads no shapes)."""
+    units = zones["unit_code"].astype(str).to_numpy().astype(str)
+    return {**_RowKeys(zones).arrays(), "units": units}
+
 
 @cycles_paused()
 def publish_maps(
     maps: Path,
     coverage_gaps: pl.DataFrame,
     admin_units: gpd.GeoDataFrame,
-    dead_zones: gpd.GeoDataFrame,
+    dead_zones: gpd.GeoDataFrame | bytes,
     catalogue: Catalogue,
     period: str,
     coverage_comparison: pl.DataFrame | None = None,
@@ -96,17 +109,20 @@ def publish_maps(
     Each is rebuilt only when its inputs changed (assets.reports.outputs; the keys in
     maps/.publish.json); the display geometry is kept in maps/.cache/ for the next run.
     With `coverage_comparison` and `cell_sites` the pages mark the units whose reported 5G
-    coverage the cell sites contradict and say how many site rows were rejected (issue 22)."""
+    coverage the cell sites contradict and say how many site rows were rejected (issue 22).
+    `dead_zones`: the table, or its GeoParquet file's bytes, decoded only when the zones'
+    display layer must be made (a coverage rerun changed them)."""
     codes = admin_units["unit_code"].astype(str).to_numpy()
     scope = _of(codes, coverage_gaps["unit_code"].unique())
     in_scope = admin_units[scope]
     unit_key = _RowKeys(admin_units)
     cache = GeometryCache(maps / ".cache")
     # The 5G target is about people: zones with fewer than one person are not drawn.
-    zones = dead_zone_layer(
-        dead_zones, units=admin_units, technology="5G", min_population=1, cache=cache
+    layer_name, zones = cached_dead_zone_layer(
+        dead_zones, admin_units, technology="5G", min_population=1, tolerance_m=25.0, cache=cache
     )
-    zone_key, zone_units = _RowKeys(zones), zones["unit_code"].astype(str).to_numpy()
+    kept = cache.arrays(f"dead zone keys {layer_name}", lambda: _zone_keys(zones()))
+    zone_key, zone_units = _RowKeys(kept=kept), kept["units"]
     out = Outputs(maps.parent, maps / ".publish.json")
     common = (period, catalogue)
 
@@ -136,7 +152,7 @@ def publish_maps(
             p,
             title=title,
             period=period,
-            dead_zones=zones,
+            dead_zones=zones if len(zone_units) else None,
             cache=cache,
             coverage=check,
             dead_zones_key=all_zones,
@@ -151,7 +167,8 @@ def publish_maps(
         prov = rows["province_code"][0]
         mine = units["unit_code"].astype(str).to_numpy()
         zoned = _of(zone_units, mine)
-        own, own_key = zones[zoned], zone_key(zoned)
+        own = (lambda z=zoned: zones()[z]) if zoned.any() else None  # read if drawn
+        own_key = zone_key(zoned)
         checked, checked_key = coverage(path.parent, mine)
         shown, key = shown_of[(prov,)], unit_key(scope & (province_of == str(prov)))
         provinces.append(
@@ -201,7 +218,7 @@ def publish_maps(
         "provinces": provinces,
         "pngs": pngs,
         "geometry": geometry_note(in_scope["geometry_source"].to_list()),
-        "zones": len(zones),
+        "zones": len(zone_units),
         "coverage_disagreements": 0 if flags is None else len(check["disagreements"]),
         "rebuilt": out.built,
     }

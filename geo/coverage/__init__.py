@@ -38,7 +38,7 @@ Dask), layer (dead zones for the map).
 """
 
 from geo.coverage.grid import FALLBACK_CRS, FALLBACK_RESOLUTION_M, WGS84, PopulationGrid
-from geo.coverage.layer import dead_zone_layer
+from geo.coverage.layer import cached_dead_zone_layer, dead_zone_layer
 from geo.coverage.run import (
     DEAD_ZONE_COLUMNS,
     MAX_WINDOW_CELLS,
@@ -73,6 +73,7 @@ __all__ = [
     "compute_coverage",
     "compute_coverage_distributed",
     "coverage_window",
+    "cached_dead_zone_layer",
     "dead_zone_layer",
     "rasterize_union",
     "site_shapes",

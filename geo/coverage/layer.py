@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import io
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -36,13 +39,28 @@ def dead_zone_layer(
     (nationally the smoothing takes seconds; the zones change only with a coverage rerun, not
     when a commune resubmits its figures).
     """
+    if cache is not None:
+        return cached_dead_zone_layer(
+            dead_zones, units, technology, min_population, tolerance_m, cache
+        )[1]()
     zones = dead_zones[dead_zones["technology"] == technology]
-    info = None
-    if units is not None:
-        extra = [c for c in _UNIT_INFO if c in units.columns]
-        info = units[["unit_code", *extra]].drop_duplicates("unit_code")
-    if cache is None:
-        return _layer(zones, info, min_population, tolerance_m)
+    return _layer(zones, _unit_info(units), min_population, tolerance_m)
+
+
+def cached_dead_zone_layer(
+    dead_zones: gpd.GeoDataFrame | bytes,
+    units: gpd.GeoDataFrame | None,
+    technology: str,
+    min_population: float,
+    tolerance_m: float,
+    cache: GeometryCache,
+) -> tuple[str, Callable[[], gpd.GeoDataFrame]]:
+    """(name, layer): dead_zone_layer's name in `cache`, and a function that returns the layer
+    (read back, or made and kept, once). `dead_zones` may be the table's GeoParquet file as
+    bytes: named by those bytes, decoded only if the layer must be made. Why: a publish after a
+    commune resubmitted has the same zones, and most pages keep their overlay (0.5 s nationally
+    to decode the zones and read the layer back for nothing)."""
+    info = _unit_info(units)
     names = head = None  # the units' names and flags that ride along, every row
     if info is not None:
         head = repr([(c, str(t)) for c, t in info.dtypes.items()])
@@ -51,14 +69,29 @@ def dead_zone_layer(
         "dead zone layer",
         Path(__file__).read_bytes(),  # the code that makes the layer
         pyproj.proj_version_str,  # the reprojections
-        zones,
+        dead_zones,  # every technology's: a frame by its rows, a file by its bytes
         head,
         names,
         technology,
         min_population,
         tolerance_m,
     )
-    return cache.frame(name, lambda: _layer(zones, info, min_population, tolerance_m))
+
+    def make() -> gpd.GeoDataFrame:
+        zones = dead_zones
+        if isinstance(zones, bytes):
+            zones = gpd.read_parquet(io.BytesIO(zones))
+        zones = zones[zones["technology"] == technology]
+        return _layer(zones, info, min_population, tolerance_m)
+
+    return name, functools.cache(lambda: cache.frame(name, make))
+
+
+def _unit_info(units: gpd.GeoDataFrame | None) -> pd.DataFrame | None:
+    if units is None:
+        return None
+    extra = [c for c in _UNIT_INFO if c in units.columns]
+    return units[["unit_code", *extra]].drop_duplicates("unit_code")
 
 
 def _layer(

@@ -256,3 +256,49 @@ def test_dead_zones_are_drawn_again_only_when_they_change(
     renamed.loc[renamed["unit_code"] == changed["unit_code"].iloc[0], "unit_name"] = "Xã Mới"
     publish_maps(folder, resubmitted, renamed, changed, catalogue, PERIOD)
     assert made == {"layer": 1, "overlay": 1}
+
+
+def test_a_resubmission_with_the_same_zones_file_decodes_no_zones(
+    units, gaps, catalogue, tmp_path, monkeypatch
+):
+    """coverage_maps gets the dead_zones table as its GeoParquet file's bytes: while they are
+    the same, no zone is decoded and the kept layer is not read back (pages that keep their
+    overlay need neither); new zones (a coverage rerun) redraw every page that shows them."""
+    from schemas.lake import write_table
+
+    def zones_file(zones: gpd.GeoDataFrame, name: str) -> bytes:
+        return write_table(tmp_path / name / "part-0.parquet", zones).read_bytes()
+
+    zones = _zones(units, 30)
+    folder = tmp_path / "kept" / "maps"
+    first = publish_maps(folder, gaps, units, zones_file(zones, "z1"), catalogue, PERIOD)
+    assert first["zones"] == 30
+    from_frame = tmp_path / "frame" / "maps"
+    publish_maps(from_frame, gaps, units, zones, catalogue, PERIOD)
+    assert _outputs(folder) == _outputs(from_frame)  # the bytes publish what the frame does
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("the dead zones were read")
+
+    resubmitted = gaps.with_columns(
+        value=pl.when(pl.col("unit_code") == units["unit_code"].iloc[3])
+        .then(pl.col("value") + 5)
+        .otherwise("value")
+    )
+    with monkeypatch.context() as patched:
+        patched.setattr(gpd, "read_parquet", no_reading)  # the zones' decoding, the layer's
+        out = publish_maps(folder, resubmitted, units, zones_file(zones, "z2"), catalogue, PERIOD)
+    assert "maps/index.html" in out["rebuilt"] and out["zones"] == 30
+    fresh = tmp_path / "fresh" / "maps"
+    publish_maps(fresh, resubmitted, units, zones, catalogue, PERIOD)
+    assert _outputs(folder) == _outputs(fresh)
+
+    # The coverage reran and one zone moved: its pages are drawn again, as from scratch.
+    changed = zones.copy()
+    changed.loc[0, "geometry"] = shapely.buffer(changed.geometry.iloc[0].centroid, 0.0005)
+    out = publish_maps(folder, resubmitted, units, zones_file(changed, "z3"), catalogue, PERIOD)
+    assert "maps/index.html" in out["rebuilt"]
+    again = tmp_path / "again" / "maps"
+    publish_maps(again, resubmitted, units, changed, catalogue, PERIOD)
+    assert _outputs(folder) == _outputs(again)
+    assert _outputs(folder)["index.html"] != _outputs(fresh)["index.html"]
