@@ -35,8 +35,8 @@ def materialize_period(
     forces those) and, beside them in a child process, the coverage from the site lists and the
     grid; the publishing (plan.PUBLISH_PARTS: the gaps and their tables in a child process,
     beside them the pages, started once the gaps are written). A child serves run after run:
-    the gaps go to one done with its run (the ingest's on a resubmission), warm, rather than to a new
-    process. Nothing changed → no run, an empty list.
+    the gaps go to one done with its run (the ingest's on a resubmission), warm, rather than to
+    a new process. Nothing changed → no run, an empty list.
     `beside_created`: told the id of a run started in a child process (the CLI's progress follows
     it); `workspace_origin`: that run carries the workspace's origin, as the CLI's own runs do.
     `early`: a child the caller started for the ingest (beside.warm_for), which runs it if one
@@ -138,14 +138,14 @@ def materialize_period(
         waves = plan.waves(plan.plan_publish(settings, instance, period, pipeline, forced))
         if len(waves) == 2:  # the gaps and their tables beside, the pages here once they are in
             together(waves[1], waves[0], after=plan.FEEDS)
-        elif waves:
-            together(waves[0][:1], waves[0][1:])
+        elif waves:  # one part alone: here
+            run(waves[0])
     return results
 
 
 @contextlib.contextmanager
 def _closing(children: list[Beside]):
-    """Children started ahead and never given a run exit with the period's runs."""
+    """The children exit with the period's runs (stopped if never given one)."""
     try:
         yield
     finally:

@@ -185,7 +185,7 @@ def read_tables(paths: list[Location], columns: list[str] | None = None) -> pl.D
     """Parts of one table (its provinces' files, one contract) as one frame, in their order:
     local files read by polars at once, in parallel (a third of the time for a period's 35
     province files), a remote lake's one by one."""
-    if all(isinstance(p, Path) for p in paths):
+    if not any(is_remote(p) for p in paths):
         with _geoarrow_as_bytes():
             return pl.read_parquet([os.fspath(p) for p in paths], columns=columns)
     return pl.concat([read_table(p, columns) for p in paths], how="vertical")

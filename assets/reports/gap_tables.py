@@ -241,7 +241,7 @@ def publish_gap_tables(gaps_dir: Path, coverage_gaps: pl.DataFrame, catalogue: C
     from the maps: one commune resubmitting shifts the national ranks, so most tables are
     rewritten while few map files are, and the two go on two cores. Here, not in
     assets.reports.publish: a run writing the tables imports no map drawing (matplotlib)."""
-    out = Outputs(gaps_dir.parent, gaps_dir.parent / f".{gaps_dir.name}.publish.json")
+    out = Outputs.beside(gaps_dir)
     tables = write_gap_tables(coverage_gaps, catalogue, gaps_dir, outputs=out)
     out.prune(gaps_dir, "*.csv", "*.xlsx")
     out.close()

@@ -94,6 +94,13 @@ class Outputs:
         self.new: dict[str, list] = {}
         self.built: list[str] = []  # written this time, relative to root
 
+    @classmethod
+    def beside(cls, folder: Path) -> Outputs:
+        """The outputs of `folder` alone, their manifest beside it (.<name>.publish.json): the
+        folder holds what is passed on, and nothing else."""
+        folder = Path(folder)
+        return cls(folder.parent, folder.parent / f".{folder.name}.publish.json")
+
     def make(self, path: Path, key: str, write: Callable[[Path], object]) -> Path:
         """`write(path)` unless `path` is as the last publish made it from the same key."""
         built = self.stale(path, key)

@@ -188,7 +188,7 @@ def publish_returns(returns_dir: Path, quarantined: pl.DataFrame, catalogue: Cat
     of files with nothing left to return removed. Apart from the quality page, which links
     them by name (returns_names): a period's first publish writes thousands of them, on the
     other core beside the maps."""
-    out = Outputs(returns_dir.parent, returns_dir.parent / f".{returns_dir.name}.publish.json")
+    out = Outputs.beside(returns_dir)
     returns = returns_workbooks(quarantined, returns_dir, catalogue, outputs=out)
     out.prune(returns_dir, "*")
     out.close()
